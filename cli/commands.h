@@ -1,0 +1,4 @@
+/* One entry point per subcommand; each parses its own options. */
+#pragma once
+
+int cmd_dump(int argc, char **argv);

@@ -1,0 +1,46 @@
+/* symbolize: return addresses -> function, file:line, module, with inline
+ * frames, via elfutils libdwfl. Each unique address is resolved once and
+ * cached; modules are looked up once.
+ *
+ * Addresses given here are raw return addresses as stored in the table: the
+ * symbolizer subtracts 1 itself before lookup (the call instruction).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sym_frame {
+	uint64_t addr;         /* the raw address asked for */
+	const char *function;  /* NULL when unknown */
+	const char *file;      /* NULL when no debug info */
+	int line;              /* 0 when unknown */
+	const char *module;    /* path of the module, NULL when no module maps it */
+	uint64_t module_offset;/* addr - module load bias (for "module+0x1234") */
+	bool inlined;          /* this frame was inlined into the next one */
+};
+
+/* A module seen in a process, for post-mortem symbolization. */
+struct sym_module {
+	const char *path;
+	const uint8_t *build_id;
+	size_t build_id_len;
+	uint64_t start, end;   /* the mapped address range (end exclusive) */
+	uint64_t bias;         /* load bias (l_addr) */
+};
+
+struct symbolizer;
+
+/* Live process: modules from /proc/<pid>/maps (dwfl_linux_proc_report). */
+struct symbolizer *sym_create_pid(pid_t pid);
+/* Dead or exec'd process: modules from a module log; files are found by path
+ * and checked against the build-id (a mismatch leaves those frames as
+ * module+offset). */
+struct symbolizer *sym_create_modules(const struct sym_module *mods, size_t n);
+/* Resolve one address; *out points to `*n` frames (innermost inline first,
+ * the real frame last) owned by the symbolizer and valid until destroy.
+ * Always succeeds with at least one frame (possibly all-unknown). */
+void sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out, size_t *n);
+void sym_destroy(struct symbolizer *s);   /* accepts NULL */

@@ -1,0 +1,354 @@
+#include "table-reader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Slot reads retry this often before the slot is reported as unknown. */
+#define SEQ_RETRIES 10000
+
+static __thread sigjmp_buf *guard_jb;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)si;
+	(void)uc;
+	if (guard_jb)
+		siglongjmp(*guard_jb, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void guard_install(void)
+{
+	static bool installed;
+	struct sigaction sa = { 0 };
+
+	if (installed)
+		return;
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+	installed = true;
+}
+
+__attribute__((format(printf, 4, 5)))
+static int fail(char *err, size_t len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && len) {
+		va_start(ap, fmt);
+		vsnprintf(err, len, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+const char *sa_table_dir(void)
+{
+	const char *d = getenv("SOCKAUDIT_DIR");
+
+	return d && *d ? d : "/dev/shm";
+}
+
+int sa_reader_open(struct sa_reader *r, const char *path, uid_t expect_uid,
+		   char *err, size_t errlen)
+{
+	struct stat st;
+	const char *why;
+	int fd, rc;
+	ssize_t n;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	snprintf(r->path, sizeof(r->path), "%s", path);
+
+	/* O_NONBLOCK: a FIFO planted at the name must not hang us. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return fail(err, errlen, -EPERM, "%s: is a symbolic link, refusing it", path);
+		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = fail(err, errlen, -EPERM, "%s: not a regular file, refusing it", path);
+		goto out_close;
+	}
+	if (expect_uid != (uid_t)-1 && st.st_uid != expect_uid) {
+		rc = fail(err, errlen, -EPERM, "%s: owned by uid %u, not by the process's uid %u: refusing it",
+			  path, (unsigned)st.st_uid, (unsigned)expect_uid);
+		goto out_close;
+	}
+	if ((st.st_mode & 07777) != 0600) {
+		rc = fail(err, errlen, -EPERM, "%s: mode %04o, tables are 0600: refusing it",
+			  path, (unsigned)(st.st_mode & 07777));
+		goto out_close;
+	}
+	n = pread(fd, &r->hdr, sizeof(r->hdr), 0);
+	if (n != (ssize_t)sizeof(r->hdr)) {
+		rc = fail(err, errlen, -EINVAL, "%s: truncated table (%lld bytes)", path,
+			  (long long)st.st_size);
+		goto out_close;
+	}
+	why = sa_header_check(&r->hdr, (uint64_t)st.st_size);
+	if (why) {
+		rc = fail(err, errlen, -EINVAL, "%s: invalid table: %s", path, why);
+		goto out_close;
+	}
+	if (st.st_uid != r->hdr.uid) {
+		rc = fail(err, errlen, -EPERM, "%s: header names uid %u but the file is owned by %u",
+			  path, r->hdr.uid, (unsigned)st.st_uid);
+		goto out_close;
+	}
+	r->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (r->map == MAP_FAILED) {
+		r->map = NULL;
+		rc = fail(err, errlen, -errno, "%s: mmap: %s", path, strerror(errno));
+		goto out_close;
+	}
+	r->map_len = (size_t)st.st_size;
+	r->fd = fd;
+	guard_install();
+	return 0;
+
+out_close:
+	close(fd);
+	return rc;
+}
+
+/* One seqlock read of a slot; false when it never settled. */
+static bool read_slot(const struct sa_slot *src, struct sa_slot *dst)
+{
+	const _Atomic uint32_t *seqp = (const _Atomic uint32_t *)&src->seq;
+
+	for (int i = 0; i < SEQ_RETRIES; i++) {
+		uint32_t s1 = atomic_load_explicit(seqp, memory_order_acquire);
+		if (s1 & 1)
+			continue;
+		memcpy(dst, (const void *)src, sizeof(*dst));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(seqp, memory_order_relaxed) == s1) {
+			dst->seq = s1;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int push_record(struct sa_snapshot *s, size_t *cap, const struct sa_slot *slot,
+		       enum sa_rec_status st)
+{
+	if (s->nrecs == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct sa_record *v = realloc(s->recs, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->recs = v;
+		*cap = ncap;
+	}
+	s->recs[s->nrecs].slot = *slot;
+	s->recs[s->nrecs].status = st;
+	s->nrecs++;
+	return 0;
+}
+
+int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, size_t errlen)
+{
+	sigjmp_buf jb;
+	const struct sa_slot *slots = (const void *)(r->map + r->hdr.slots_off);
+	uint32_t nslots = r->hdr.nslots;
+	uint64_t pos, end = r->hdr.slots_off + (uint64_t)nslots * sizeof(struct sa_slot);
+	size_t cap = 0;
+	int rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (sigsetjmp(jb, 1)) {
+		guard_jb = NULL;
+		s->truncated = true;
+		return fail(err, errlen, -EFAULT, "%s: table truncated while being read", r->path);
+	}
+	guard_jb = &jb;
+	memcpy(&s->hdr, r->map, sizeof(s->hdr));
+	/* Fields that bound our reads must stay those we validated. */
+	s->hdr.nslots = r->hdr.nslots;
+	s->hdr.nstacks = r->hdr.nstacks;
+	s->hdr.nmodules = r->hdr.nmodules;
+	s->hdr.run_id[SA_RUN_ID_MAX - 1] = '\0';
+	s->hdr.cmdline[SA_CMDLINE_MAX - 1] = '\0';
+
+	/* Unreserved slot pages are holes: SEEK_DATA skips them, so a table
+	 * sized for a million fds costs what its used pages cost. */
+	pos = r->hdr.slots_off;
+	while (pos < end) {
+		off_t d = lseek(r->fd, (off_t)pos, SEEK_DATA), h;
+		if (d < 0 || (uint64_t)d >= end)
+			break;
+		h = lseek(r->fd, d, SEEK_HOLE);
+		if (h < 0 || (uint64_t)h > end)
+			h = (off_t)end;
+		uint64_t first = ((uint64_t)d - r->hdr.slots_off) / sizeof(struct sa_slot);
+		uint64_t last = ((uint64_t)h - r->hdr.slots_off + sizeof(struct sa_slot) - 1) /
+				sizeof(struct sa_slot);
+		if (last > nslots)
+			last = nslots;
+		for (uint64_t i = first; i < last; i++) {
+			struct sa_slot copy;
+			const _Atomic uint32_t *seqp = (const _Atomic uint32_t *)&slots[i].seq;
+
+			if (atomic_load_explicit(seqp, memory_order_relaxed) == 0)
+				continue;   /* never written */
+			if (!read_slot(&slots[i], &copy)) {
+				memset(&copy, 0, sizeof(copy));
+				copy.fd = (int32_t)i;
+				s->nunknown++;
+				if ((rc = push_record(s, &cap, &copy, SA_REC_UNKNOWN)))
+					goto out;
+				continue;
+			}
+			if (!copy.used)
+				continue;
+			/* A record at slot i describes fd i; anything else is forged. */
+			copy.fd = (int32_t)i;
+			if (copy.origin >= SA_ORIGIN_MAX)
+				copy.origin = SA_ORIGIN_NONE;
+			if ((rc = push_record(s, &cap, &copy, SA_REC_OK)))
+				goto out;
+		}
+		pos = (uint64_t)h;
+	}
+out:
+	guard_jb = NULL;
+	if (rc)
+		return fail(err, errlen, rc, "%s: out of memory", r->path);
+	return 0;
+}
+
+uint32_t sa_reader_stack(struct sa_reader *r, uint32_t id, uint64_t frames[SA_MAX_FRAMES])
+{
+	sigjmp_buf jb;
+	const struct sa_stack *st;
+	uint32_t depth = 0, state;
+
+	if (id == 0 || id > r->hdr.nstacks)
+		return 0;
+	st = (const void *)(r->map + r->hdr.stacks_off + (uint64_t)(id - 1) * sizeof(*st));
+	if (sigsetjmp(jb, 1)) {
+		guard_jb = NULL;
+		return 0;
+	}
+	guard_jb = &jb;
+	state = atomic_load_explicit((const _Atomic uint32_t *)&st->state, memory_order_acquire);
+	if (state == SA_ENTRY_READY) {
+		depth = st->depth;
+		if (depth > SA_MAX_FRAMES || depth > r->hdr.depth)
+			depth = 0;
+		memcpy(frames, (const void *)st->frames, depth * sizeof(uint64_t));
+	}
+	guard_jb = NULL;
+	return depth;
+}
+
+size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max)
+{
+	sigjmp_buf jb;
+	const struct sa_module *m = (const void *)(r->map + r->hdr.modules_off);
+	volatile size_t n = 0;
+
+	if (sigsetjmp(jb, 1)) {
+		guard_jb = NULL;
+		return n;
+	}
+	guard_jb = &jb;
+	for (uint32_t i = 0; i < r->hdr.nmodules && n < max; i++) {
+		uint32_t state = atomic_load_explicit((const _Atomic uint32_t *)&m[i].state,
+						      memory_order_acquire);
+		if (state == SA_ENTRY_EMPTY)
+			break;   /* the log is appended in order */
+		if (state != SA_ENTRY_READY)
+			continue;
+		out[n] = m[i];
+		out[n].path[SA_PATH_MAX - 1] = '\0';
+		if (out[n].build_id_len > SA_BUILD_ID_MAX)
+			out[n].build_id_len = 0;
+		if (out[n].end < out[n].start)
+			continue;
+		n++;
+	}
+	guard_jb = NULL;
+	return n;
+}
+
+void sa_snapshot_finish(struct sa_snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->recs);
+	s->recs = NULL;
+	s->nrecs = 0;
+}
+
+void sa_reader_close(struct sa_reader *r)
+{
+	if (!r)
+		return;
+	if (r->map)
+		munmap((void *)r->map, r->map_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->map = NULL;
+	r->fd = -1;
+}
+
+int sa_table_find(const char *dir, uint32_t uid, int32_t pid, uint64_t starttime,
+		  char *path, size_t len)
+{
+	DIR *d;
+	struct dirent *e;
+	uint64_t best = 0;
+	bool found = false;
+	char name[128];
+
+	if (starttime) {
+		if (sa_table_name(name, sizeof(name), uid, pid, starttime) < 0)
+			return -EINVAL;
+		snprintf(path, len, "%s/%s", dir, name);
+		return access(path, F_OK) == 0 || errno != ENOENT ? 0 : -ENOENT;
+	}
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		uint32_t u;
+		int32_t p;
+		uint64_t st;
+
+		if (sa_table_name_parse(e->d_name, &u, &p, &st) < 0 || u != uid || p != pid)
+			continue;
+		if (!found || st > best) {
+			best = st;
+			found = true;
+		}
+	}
+	closedir(d);
+	if (!found)
+		return -ENOENT;
+	sa_table_name(name, sizeof(name), uid, pid, best);
+	snprintf(path, len, "%s/%s", dir, name);
+	return 0;
+}

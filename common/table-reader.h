@@ -1,0 +1,62 @@
+/* Reading a table from another process. The file is hostile input: anyone
+ * able to write to the table directory may have planted it, and the writer
+ * may be changing or truncating it while we read. Nothing here trusts a
+ * number from the file before checking it, and every read of the mapping is
+ * guarded against SIGBUS (a truncated file). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "table.h"
+
+enum sa_rec_status {
+	SA_REC_OK = 0,
+	SA_REC_UNKNOWN,   /* the slot stayed mid-update: writer busy or dead */
+};
+
+struct sa_record {
+	struct sa_slot slot;      /* a consistent copy (status OK) */
+	enum sa_rec_status status;
+};
+
+struct sa_reader {
+	int fd;
+	const uint8_t *map;
+	size_t map_len;
+	struct sa_header hdr;     /* validated copy taken at open */
+	char path[4096];
+};
+
+struct sa_snapshot {
+	struct sa_header hdr;     /* header (counters, flags) as of the snapshot */
+	struct sa_record *recs;   /* used slots, by fd */
+	size_t nrecs;
+	size_t nunknown;          /* slots left mid-update */
+	bool truncated;           /* the file shrank while we read: partial */
+};
+
+/* Error strings are written to err (one line, no newline). All functions
+ * return 0 or a negative errno:
+ *   -ENOENT no table, -EACCES/-EPERM wrong owner or mode, -EINVAL garbage,
+ *   -EFAULT changed under us (truncated). */
+int sa_reader_open(struct sa_reader *r, const char *path, uid_t expect_uid,
+		   char *err, size_t errlen);
+int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, size_t errlen);
+/* Copy stack `id` (index + 1, as in a slot). Returns the depth, 0 when the id
+ * is 0, out of range, or not published. */
+uint32_t sa_reader_stack(struct sa_reader *r, uint32_t id, uint64_t frames[SA_MAX_FRAMES]);
+/* Copy the published modules; returns how many (<= max). */
+size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max);
+void sa_snapshot_finish(struct sa_snapshot *s);
+void sa_reader_close(struct sa_reader *r);
+
+/* Find the table of a process in `dir`: the exact name when starttime != 0,
+ * else the one file for (uid, pid) with the highest starttime. Writes the
+ * path. Returns 0 or -ENOENT. */
+int sa_table_find(const char *dir, uint32_t uid, int32_t pid, uint64_t starttime,
+		  char *path, size_t len);
+/* SOCKAUDIT_DIR or /dev/shm. */
+const char *sa_table_dir(void);

@@ -1,0 +1,207 @@
+/* Pure helpers over the table ABI: layout, names, header validation. They
+ * run in the shim (layout, names, hash) and in the CLI (everything), so they
+ * use no allocation, no stdio and no locale. */
+#include "table.h"
+
+#include <stddef.h>
+#include <string.h>
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+uint64_t sa_layout(struct sa_header *h, uint32_t nslots)
+{
+	uint64_t off = SA_HEADER_SIZE;
+
+	h->magic = SA_MAGIC;
+	h->abi_version = SA_ABI_VERSION;
+	h->compat_version = SA_ABI_COMPAT;
+	h->header_size = SA_HEADER_SIZE;
+	h->slot_size = sizeof(struct sa_slot);
+	h->stack_size = sizeof(struct sa_stack);
+	h->module_size = sizeof(struct sa_module);
+	h->nmodules = SA_NMODULES;
+	h->nstacks = SA_NSTACKS;
+	h->nslots = nslots;
+
+	h->modules_off = off;
+	off = align_up(off + (uint64_t)SA_NMODULES * sizeof(struct sa_module), 4096);
+	h->stacks_off = off;
+	off = align_up(off + (uint64_t)SA_NSTACKS * sizeof(struct sa_stack), 4096);
+	h->slots_off = off;
+	off = align_up(off + (uint64_t)nslots * sizeof(struct sa_slot), 4096);
+	h->file_size = off;
+	return off;
+}
+
+/* Decimal without stdio: the shim calls this. */
+static char *put_u64(char *p, char *end, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n && p < end)
+		*p++ = tmp[--n];
+	return n ? NULL : p;
+}
+
+static char *put_str(char *p, char *end, const char *s)
+{
+	while (*s && p < end)
+		*p++ = *s++;
+	return *s ? NULL : p;
+}
+
+int sa_table_name(char *buf, unsigned len, uint32_t uid, int32_t pid, uint64_t starttime)
+{
+	char *p = buf, *end = buf + len - 1;
+
+	if (len == 0 || pid <= 0)
+		return -1;
+	if (!(p = put_str(p, end, "sockaudit.")) || !(p = put_u64(p, end, uid)) ||
+	    !(p = put_str(p, end, ".")) || !(p = put_u64(p, end, (uint64_t)pid)) ||
+	    !(p = put_str(p, end, ".")) || !(p = put_u64(p, end, starttime)))
+		return -1;
+	*p = '\0';
+	return 0;
+}
+
+static const char *get_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
+		return NULL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return NULL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return s;
+}
+
+int sa_table_name_parse(const char *name, uint32_t *uid, int32_t *pid, uint64_t *starttime)
+{
+	static const char prefix[] = "sockaudit.";
+	uint64_t u, p, st;
+	const char *s = name;
+
+	if (strncmp(s, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	s += sizeof(prefix) - 1;
+	if (!(s = get_u64(s, UINT32_MAX, &u)) || *s++ != '.')
+		return -1;
+	if (!(s = get_u64(s, INT32_MAX, &p)) || p == 0 || *s++ != '.')
+		return -1;
+	if (!(s = get_u64(s, UINT64_MAX, &st)) || *s != '\0')
+		return -1;
+	*uid = (uint32_t)u;
+	*pid = (int32_t)p;
+	*starttime = st;
+	return 0;
+}
+
+/* [off, off + n * size) lies inside [SA_HEADER_SIZE, file_size) without overflow. */
+static int region_ok(uint64_t off, uint64_t n, uint64_t size, uint64_t file_size)
+{
+	uint64_t bytes;
+
+	if (off < SA_HEADER_SIZE || off > file_size)
+		return 0;
+	if (n && size > UINT64_MAX / n)
+		return 0;
+	bytes = n * size;
+	return bytes <= file_size - off;
+}
+
+static int regions_disjoint(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a + alen <= b || b + blen <= a;
+}
+
+const char *sa_header_check(const struct sa_header *h, uint64_t file_size)
+{
+	uint64_t mlen, slen, tlen;
+
+	if (file_size < SA_HEADER_SIZE)
+		return "file shorter than a header";
+	if (h->magic != SA_MAGIC)
+		return "bad magic (not a sockaudit table)";
+	if (h->compat_version > SA_ABI_COMPAT)
+		return "table written by a newer, incompatible sockaudit";
+	if (h->abi_version < SA_ABI_COMPAT)
+		return "table written by an older, incompatible sockaudit";
+	if (h->header_size != SA_HEADER_SIZE || h->slot_size != sizeof(struct sa_slot) ||
+	    h->stack_size != sizeof(struct sa_stack) || h->module_size != sizeof(struct sa_module))
+		return "record sizes do not match this sockaudit";
+	if (h->file_size != file_size)
+		return "file size does not match its header";
+	if (h->nslots == 0 || h->nslots > SA_MAX_SLOTS)
+		return "slot count out of range";
+	if (h->nstacks == 0 || h->nstacks > 1u << 20 || (h->nstacks & (h->nstacks - 1)))
+		return "stack count out of range";
+	if (h->nmodules > 1u << 16)
+		return "module count out of range";
+	if (h->depth == 0 || h->depth > SA_MAX_FRAMES)
+		return "stack depth out of range";
+	if (h->pid <= 0)
+		return "bad pid";
+	if (!region_ok(h->modules_off, h->nmodules, h->module_size, file_size))
+		return "module region out of bounds";
+	if (!region_ok(h->stacks_off, h->nstacks, h->stack_size, file_size))
+		return "stack region out of bounds";
+	if (!region_ok(h->slots_off, h->nslots, h->slot_size, file_size))
+		return "slot region out of bounds";
+	mlen = (uint64_t)h->nmodules * h->module_size;
+	slen = (uint64_t)h->nstacks * h->stack_size;
+	tlen = (uint64_t)h->nslots * h->slot_size;
+	if (!regions_disjoint(h->modules_off, mlen, h->stacks_off, slen) ||
+	    !regions_disjoint(h->modules_off, mlen, h->slots_off, tlen) ||
+	    !regions_disjoint(h->stacks_off, slen, h->slots_off, tlen))
+		return "regions overlap";
+	if (h->modules_off % 8 || h->stacks_off % 8 || h->slots_off % 8)
+		return "misaligned region";
+	if (memchr(h->run_id, '\0', sizeof(h->run_id)) == NULL ||
+	    memchr(h->cmdline, '\0', sizeof(h->cmdline)) == NULL)
+		return "unterminated string in header";
+	return NULL;
+}
+
+uint64_t sa_stack_hash(const uint64_t *frames, uint32_t depth)
+{
+	/* FNV-1a over the words: cheap, and good enough to spread return
+	 * addresses that differ in their low bits. */
+	uint64_t h = 0xcbf29ce484222325ULL ^ depth;
+
+	for (uint32_t i = 0; i < depth; i++) {
+		h ^= frames[i];
+		h *= 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return h ? h : 1;
+}
+
+const char *sa_origin_name(unsigned origin)
+{
+	static const char *const names[SA_ORIGIN_MAX] = {
+		[SA_ORIGIN_NONE] = "none",
+		[SA_ORIGIN_SOCKET] = "socket",
+		[SA_ORIGIN_ACCEPT] = "accept",
+		[SA_ORIGIN_SOCKETPAIR] = "socketpair",
+		[SA_ORIGIN_DUP] = "dup",
+		[SA_ORIGIN_RECEIVED] = "received",
+		[SA_ORIGIN_INHERIT_START] = "inherited-start",
+		[SA_ORIGIN_INHERIT_EXEC] = "inherited-exec",
+		[SA_ORIGIN_INHERIT_FORK] = "inherited-fork",
+	};
+
+	return origin < SA_ORIGIN_MAX ? names[origin] : "unknown";
+}

@@ -1,0 +1,176 @@
+/* The sockaudit table: the only contract between the shim (preload/, the
+ * writer, inside the audited process) and the CLI (cli/, the reader, another
+ * process). docs/design.md describes every field; keep the two in step.
+ *
+ * One file per process: <dir>/sockaudit.<euid>.<pid>.<starttime>
+ *
+ *   offset 0            struct sa_header        (SA_HEADER_SIZE bytes)
+ *   modules_off         struct sa_module  [nmodules]   append-only log
+ *   stacks_off          struct sa_stack   [nstacks]    open-addressed hash set
+ *   slots_off           struct sa_slot    [nslots]     indexed by fd
+ *
+ * Concurrency: every slot is a seqlock (seq odd while a writer owns it).
+ * Stacks and modules are published once (state EMPTY -> BUSY -> READY) and
+ * never change afterwards. Counters are updated with relaxed atomic adds.
+ * All integers are host-endian: a table is only ever read on the machine
+ * that wrote it.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define SA_MAGIC            0x5449445541434f53ULL   /* "SOCAUDIT" little-endian */
+#define SA_ABI_VERSION      1u   /* bumped on any layout change */
+#define SA_ABI_COMPAT       1u   /* bumped when an older reader may not read it */
+
+#define SA_HEADER_SIZE      4096u
+#define SA_MAX_FRAMES       32u  /* frames stored per stack (SOCKAUDIT_DEPTH caps it) */
+#define SA_PEER_MAX         64u  /* bytes of sockaddr kept per slot */
+#define SA_PATH_MAX         240u
+#define SA_BUILD_ID_MAX     32u
+#define SA_CMDLINE_MAX      1024u
+#define SA_RUN_ID_MAX       40u
+
+#define SA_MAX_SLOTS        (1u << 20)  /* fds beyond it are counted as overflow */
+#define SA_NSTACKS          4096u       /* power of two */
+#define SA_NMODULES         512u
+#define SA_STACK_PROBES     64u         /* then the stack counts as overflow */
+
+/* Slot origins: how the process came to hold the fd. */
+enum sa_origin {
+	SA_ORIGIN_NONE = 0,
+	SA_ORIGIN_SOCKET,        /* socket() */
+	SA_ORIGIN_ACCEPT,        /* accept(), accept4() */
+	SA_ORIGIN_SOCKETPAIR,    /* socketpair() */
+	SA_ORIGIN_DUP,           /* dup*, fcntl(F_DUPFD*): dup_of names the source fd */
+	SA_ORIGIN_RECEIVED,      /* SCM_RIGHTS via recvmsg()/recvmmsg() */
+	SA_ORIGIN_INHERIT_START, /* already open when the shim started: no stack */
+	SA_ORIGIN_INHERIT_EXEC,  /* kept across execve(): stack of an earlier image */
+	SA_ORIGIN_INHERIT_FORK,  /* copied from the parent's table in a forked child */
+	SA_ORIGIN_MAX,
+};
+
+/* sa_slot.flags */
+#define SA_SLOT_PEER_TRUNC  0x01u  /* peer address longer than SA_PEER_MAX */
+#define SA_SLOT_CONNECTED   0x02u  /* connect() succeeded or is in progress */
+#define SA_SLOT_EXIT_STATE  0x04u  /* exit_state holds the TCP state at exit */
+
+/* sa_header.flags */
+#define SA_HDR_UNDER_RUN    0x01u  /* written under `sockaudit run`: kept after exit */
+#define SA_HDR_EXITED       0x02u  /* the process ran its exit path */
+#define SA_HDR_FORKED       0x04u  /* this process is a forked child */
+
+/* Publication states of stacks and modules. */
+#define SA_ENTRY_EMPTY 0u
+#define SA_ENTRY_BUSY  1u
+#define SA_ENTRY_READY 2u
+
+struct sa_counters {
+	uint64_t records;        /* slot records written */
+	uint64_t overflow_fd;    /* fd >= nslots, or the slot page could not be reserved */
+	uint64_t overflow_stack; /* stack set full: record kept without stack */
+	uint64_t overflow_module;/* module log full */
+	uint64_t missed;         /* slot busy for too long: update dropped */
+	uint64_t reserve_failed; /* posix_fallocate failed (e.g. /dev/shm full) */
+	uint64_t stale_cleared;  /* records dropped at fork/exec adoption: fd gone */
+	uint64_t reserved[9];
+};
+
+struct sa_header {
+	uint64_t magic;
+	uint32_t abi_version;
+	uint32_t compat_version;
+	uint32_t header_size;    /* == SA_HEADER_SIZE */
+	uint32_t slot_size;      /* == sizeof(struct sa_slot) */
+	uint32_t stack_size;     /* == sizeof(struct sa_stack) */
+	uint32_t module_size;    /* == sizeof(struct sa_module) */
+	uint64_t file_size;      /* == the file's st_size */
+	uint64_t modules_off;
+	uint64_t stacks_off;
+	uint64_t slots_off;
+	uint32_t nmodules;
+	uint32_t nstacks;
+	uint32_t nslots;
+	uint32_t depth;          /* frames captured per stack (<= SA_MAX_FRAMES) */
+	uint32_t uid;            /* effective uid of the writer */
+	int32_t pid;
+	uint64_t starttime;      /* field 22 of /proc/<pid>/stat: clock ticks after boot */
+	uint32_t generation;     /* 1 for the first image; +1 per adopted execve() */
+	uint32_t flags;          /* SA_HDR_* */
+	int32_t ppid;
+	int32_t exit_status;     /* valid with SA_HDR_EXITED when known, else -1 */
+	uint64_t created_ns;     /* CLOCK_REALTIME */
+	uint64_t exited_ns;      /* CLOCK_REALTIME, 0 while running */
+	uint32_t modules_used;   /* module log entries claimed */
+	uint32_t pad0;
+	char run_id[SA_RUN_ID_MAX];  /* SOCKAUDIT_RUN_ID, NUL-terminated, "" outside a run */
+	char cmdline[SA_CMDLINE_MAX];/* argv joined by spaces, NUL-terminated, truncated */
+	struct sa_counters counters;
+};
+
+/* One record per fd. 128 bytes: slot[fd]. */
+struct sa_slot {
+	uint32_t seq;            /* seqlock: odd while being written */
+	uint8_t used;            /* 1: a socket is recorded at this fd */
+	uint8_t origin;          /* enum sa_origin */
+	uint8_t flags;           /* SA_SLOT_* */
+	uint8_t exit_state;      /* TCP state at exit, with SA_SLOT_EXIT_STATE */
+	uint64_t inode;          /* st_ino of the socket */
+	int32_t fd;
+	uint16_t family;
+	uint16_t type;           /* SOCK_STREAM..., without SOCK_NONBLOCK/CLOEXEC */
+	uint16_t protocol;
+	uint16_t peer_len;       /* bytes the peer address had (may exceed SA_PEER_MAX) */
+	int32_t dup_of;          /* source fd for SA_ORIGIN_DUP, else -1 */
+	uint32_t tid;            /* thread that opened it */
+	uint32_t open_stack;     /* stack index + 1; 0 = none */
+	uint32_t connect_stack;  /* stack index + 1; 0 = none */
+	uint32_t generation;     /* image generation whose modules resolve the stacks */
+	uint64_t open_ns;        /* CLOCK_REALTIME of the open */
+	uint64_t connect_ns;     /* CLOCK_REALTIME of connect(), 0 = none */
+	uint8_t peer[SA_PEER_MAX];  /* connect()/accept() peer sockaddr, truncated */
+};
+
+struct sa_stack {
+	uint32_t state;          /* SA_ENTRY_* */
+	uint32_t depth;          /* frames used */
+	uint64_t hash;           /* of depth and frames; never 0 */
+	uint32_t generation;
+	uint32_t pad0;
+	uint64_t frames[SA_MAX_FRAMES];  /* raw return addresses, innermost first */
+};
+
+struct sa_module {
+	uint32_t state;          /* SA_ENTRY_* */
+	uint32_t generation;     /* image generation that had this module */
+	uint64_t start, end;     /* mapped address range, end exclusive */
+	uint64_t bias;           /* load bias (l_addr) */
+	uint8_t build_id_len;
+	uint8_t build_id[SA_BUILD_ID_MAX];
+	uint8_t pad0[7];
+	char path[SA_PATH_MAX];  /* NUL-terminated, "" for the main program when unknown */
+};
+
+_Static_assert(sizeof(struct sa_header) <= SA_HEADER_SIZE, "header fits its page");
+_Static_assert(sizeof(struct sa_slot) == 128, "slot is 128 bytes");
+_Static_assert(sizeof(struct sa_stack) == 280, "stack entry size");
+_Static_assert(sizeof(struct sa_module) == 312, "module entry size");
+_Static_assert((SA_NSTACKS & (SA_NSTACKS - 1)) == 0, "stack set is a power of two");
+
+/* Layout for a table of `nslots` slots; returns the file size. */
+uint64_t sa_layout(struct sa_header *h, uint32_t nslots);
+
+/* File name for (uid, pid, starttime): "sockaudit.<uid>.<pid>.<starttime>". */
+int sa_table_name(char *buf, unsigned len, uint32_t uid, int32_t pid, uint64_t starttime);
+/* Parse such a name; returns 0 or -1. */
+int sa_table_name_parse(const char *name, uint32_t *uid, int32_t *pid, uint64_t *starttime);
+
+/* Validate a header copied out of a file of `file_size` bytes. Returns NULL
+ * when it is sound, else a short reason ("bad magic", "slot region out of
+ * bounds", ...). Pure: never touches anything but *h. */
+const char *sa_header_check(const struct sa_header *h, uint64_t file_size);
+
+/* Stack hash used for deduplication; never returns 0. */
+uint64_t sa_stack_hash(const uint64_t *frames, uint32_t depth);
+
+const char *sa_origin_name(unsigned origin);

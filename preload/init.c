@@ -1,0 +1,231 @@
+/* Start-up, the knobs, and the per-call check that decides whether this
+ * thread may write the table right now. */
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+struct shim shim;
+__thread int shim_busy __attribute__((tls_model("initial-exec")));
+
+int32_t shim_getpid(void)
+{
+	/* glibc no longer caches the pid, and a vfork child shares our memory:
+	 * ask the kernel. */
+	return (int32_t)syscall(SYS_getpid);
+}
+
+uint64_t shim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static size_t put(char *buf, size_t at, size_t len, const char *s)
+{
+	while (*s && at + 1 < len)
+		buf[at++] = *s++;
+	buf[at] = '\0';
+	return at;
+}
+
+/* One line on stderr, once per process image, unless SOCKAUDIT_QUIET=1. */
+void shim_warn(const char *what, int err)
+{
+	static _Atomic int warned;
+	char line[900];
+	size_t n = 0;
+	int saved = errno;
+
+	if (shim.quiet || atomic_exchange(&warned, 1))
+		return;
+	n = put(line, n, sizeof(line), "sockaudit: ");
+	n = put(line, n, sizeof(line), what);
+	if (shim.path[0]) {
+		n = put(line, n, sizeof(line), " ");
+		n = put(line, n, sizeof(line), shim.path);
+	}
+	if (err) {
+		n = put(line, n, sizeof(line), ": ");
+		n = put(line, n, sizeof(line), strerrorname_np(err) ? strerrorname_np(err) : "error");
+	}
+	n = put(line, n, sizeof(line), "; this process runs unrecorded\n");
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* nothing to do: the host's stderr is closed */
+	}
+	errno = saved;
+}
+
+uint64_t shim_read_starttime(void)
+{
+	char buf[1024], *p;
+	uint64_t v = 0;
+	ssize_t n;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may contain spaces and parentheses: fields count from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (int field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	return v;
+}
+
+static void read_env(void)
+{
+	const char *v;
+	size_t n;
+
+	v = getenv("SOCKAUDIT_DIR");
+	if (!v || !*v)
+		v = "/dev/shm";
+	n = strnlen(v, sizeof(shim.dir) - 1);
+	memcpy(shim.dir, v, n);
+	shim.dir[n] = '\0';
+
+	shim.depth = SA_MAX_FRAMES;
+	v = getenv("SOCKAUDIT_DEPTH");
+	if (v && *v) {
+		char *end;
+		long d = strtol(v, &end, 10);
+		if (*end == '\0' && d >= 1)
+			shim.depth = d > SA_MAX_FRAMES ? SA_MAX_FRAMES : (uint32_t)d;
+	}
+	v = getenv("SOCKAUDIT_QUIET");
+	shim.quiet = v && *v && strcmp(v, "0") != 0;
+	v = getenv("SOCKAUDIT_RUN_ID");
+	if (v && *v) {
+		n = strnlen(v, sizeof(shim.run_id) - 1);
+		memcpy(shim.run_id, v, n);
+		shim.run_id[n] = '\0';
+		shim.under_run = true;
+	}
+}
+
+static void find_self(void)
+{
+	Dl_info info;
+	struct dl_find_object fo;
+
+	if (_dl_find_object((void *)find_self, &fo) == 0) {
+		shim.self_start = (uintptr_t)fo.dlfo_map_start;
+		shim.self_end = (uintptr_t)fo.dlfo_map_end;
+	} else if (dladdr((void *)find_self, &info)) {
+		shim.self_start = (uintptr_t)info.dli_fbase;
+		shim.self_end = (uintptr_t)find_self + 1;
+	}
+}
+
+static void atfork_child(void)
+{
+	/* Eagerly give the child its own table, so a child that never calls a
+	 * wrapper still shows what it inherited. _Fork() and raw clone() skip
+	 * this; shim_writable() catches those lazily. */
+	if (atomic_load(&shim.state) == SHIM_READY && shim.guard && shim.guard->owner_pid == 0)
+		shim_fork_child(shim_getpid());
+}
+
+void shim_init(void)
+{
+	int expected = SHIM_UNINIT;
+	int rc;
+
+	if (!atomic_compare_exchange_strong(&shim.state, &expected, SHIM_INITIALIZING))
+		return;
+	shim_busy++;
+	shim_real_resolve();
+	read_env();
+	find_self();
+	shim.uid = (uint32_t)geteuid();
+	shim.pid = shim_getpid();
+	shim.starttime = shim_read_starttime();
+
+	shim.guard = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (shim.guard == MAP_FAILED || madvise(shim.guard, 4096, MADV_WIPEONFORK) != 0) {
+		shim.guard = NULL;
+		shim_warn("cannot set up fork detection (MADV_WIPEONFORK)", errno);
+		goto off;
+	}
+	shim.guard->owner_pid = shim.pid;
+
+	rc = shim_table_create(true);
+	if (rc < 0) {
+		shim_warn(rc == -EPERM ? "refusing a file not created by this process at"
+				       : "cannot create the socket table",
+			  rc == -EPERM ? 0 : -rc);
+		goto off;
+	}
+	shim_capture_init();
+	shim_modules_log_all();
+	if (rc == 1)
+		shim_adopt_exec();
+	shim_scan_fds();
+	pthread_atfork(NULL, NULL, atfork_child);
+	atomic_store(&shim.state, SHIM_READY);
+	shim_busy--;
+	return;
+off:
+	atomic_store(&shim.state, SHIM_OFF);
+	shim_busy--;
+}
+
+bool shim_writable(void)
+{
+	int st = atomic_load_explicit(&shim.state, memory_order_acquire);
+	int32_t pid;
+
+	if (unlikely(st != SHIM_READY)) {
+		if (st != SHIM_UNINIT)
+			return false;
+		shim_init();   /* a constructor that ran before ours */
+		if (atomic_load(&shim.state) != SHIM_READY)
+			return false;
+	}
+	pid = shim_getpid();
+	if (likely(pid == shim.pid))
+		return true;
+	/* Another process: a fork child (our private guard page was wiped)
+	 * makes its own table; a vfork child (memory shared, guard intact)
+	 * must not touch the parent's. */
+	if (shim.guard->owner_pid != 0)
+		return false;
+	return shim_fork_child(pid) == 0;
+}
+
+__attribute__((constructor)) static void shim_ctor(void)
+{
+	int saved = errno;
+
+	shim_init();
+	errno = saved;
+}
+
+__attribute__((destructor)) static void shim_dtor(void)
+{
+	int saved = errno;
+
+	shim_exit();
+	errno = saved;
+}

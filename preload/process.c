@@ -1,0 +1,202 @@
+/* Process life: a forked child's own table, adoption across execve(), the
+ * start-up scan of inherited sockets, and the exit path. */
+#include "shim.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Same socket still at this fd? */
+static bool fd_is(int fd, uint64_t inode)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == inode;
+}
+
+/* In a forked child: the mapping still shows the parent's table (MAP_SHARED),
+ * so a close here would erase the parent's record. Make our own table, copy
+ * the records whose fd we really inherited (same inode), then drop the
+ * parent's mapping. Runs once, in the child's only thread. */
+int shim_fork_child(int32_t pid)
+{
+	uint8_t *old_base = shim.base;
+	uint64_t old_size = shim.size;
+	struct sa_header *old_hdr = shim.hdr;
+	struct sa_slot *old_slots = shim.slots;
+	struct sa_stack *old_stacks = shim.stacks;
+	struct sa_module *old_modules = shim.modules;
+	uint64_t old_reserved[SHIM_MAX_CHUNKS / 64];
+	uint32_t old_nslots = shim.nslots, nmods;
+	int rc;
+
+	shim_busy++;
+	for (unsigned i = 0; i < SHIM_MAX_CHUNKS / 64; i++)
+		old_reserved[i] = atomic_load_explicit(&shim.reserved[i], memory_order_relaxed);
+	shim.guard->owner_pid = pid;
+	shim.pid = pid;
+	shim.forked = true;
+	shim.starttime = shim_read_starttime();   /* names the child's table */
+	rc = shim_table_create(false);
+	if (rc < 0) {
+		munmap(old_base, old_size);
+		shim.base = NULL;
+		atomic_store(&shim.state, SHIM_OFF);
+		shim_warn("forked child cannot create its socket table", -rc);
+		shim_busy--;
+		return rc;
+	}
+	shim.hdr->generation = old_hdr->generation;
+
+	/* Same address space image: the parent's module log applies. */
+	nmods = old_hdr->modules_used < old_hdr->nmodules ? old_hdr->modules_used
+							  : old_hdr->nmodules;
+	for (uint32_t i = 0; i < nmods && i < shim.hdr->nmodules; i++) {
+		if (old_modules[i].state != SA_ENTRY_READY)
+			continue;
+		shim.modules[i] = old_modules[i];
+	}
+	shim.hdr->modules_used = nmods;
+
+	for (uint32_t c = 0; c < SHIM_MAX_CHUNKS; c++) {
+		uint64_t cstart, cend, first, last;
+
+		if (!(old_reserved[c >> 6] & (1ull << (c & 63))))
+			continue;
+		cstart = (uint64_t)c << SHIM_CHUNK_SHIFT;
+		cend = cstart + (1ull << SHIM_CHUNK_SHIFT);
+		if (cend <= old_hdr->slots_off)
+			continue;
+		first = cstart > old_hdr->slots_off
+				? (cstart - old_hdr->slots_off) / sizeof(struct sa_slot) : 0;
+		last = (cend - old_hdr->slots_off + sizeof(struct sa_slot) - 1) / sizeof(struct sa_slot);
+		if (last > old_nslots)
+			last = old_nslots;
+		for (uint64_t fd = first; fd < last; fd++) {
+			struct sa_slot rec;
+			uint64_t frames[SA_MAX_FRAMES];
+			uint32_t d;
+
+			if (!old_slots[fd].used || !shim_slot_read(&old_slots[fd], &rec) ||
+			    !rec.used || !fd_is((int)fd, rec.inode))
+				continue;
+			rec.origin = SA_ORIGIN_INHERIT_FORK;
+			if (rec.open_stack && rec.open_stack <= old_hdr->nstacks &&
+			    (d = old_stacks[rec.open_stack - 1].depth) <= SA_MAX_FRAMES) {
+				memcpy(frames, old_stacks[rec.open_stack - 1].frames, d * 8);
+				rec.open_stack = d ? shim_stack_intern(frames, d) : 0;
+			} else {
+				rec.open_stack = 0;
+			}
+			if (rec.connect_stack && rec.connect_stack <= old_hdr->nstacks &&
+			    (d = old_stacks[rec.connect_stack - 1].depth) <= SA_MAX_FRAMES) {
+				memcpy(frames, old_stacks[rec.connect_stack - 1].frames, d * 8);
+				rec.connect_stack = d ? shim_stack_intern(frames, d) : 0;
+			} else {
+				rec.connect_stack = 0;
+			}
+			shim_slot_write((int)fd, &rec);
+		}
+	}
+	munmap(old_base, old_size);
+	shim_busy--;
+	return 0;
+}
+
+/* After execve() adopted the table: keep records whose fd survived (not
+ * CLOEXEC) and still holds the same socket; their stacks resolve against the
+ * earlier image's modules (slot.generation says which). */
+void shim_adopt_exec(void)
+{
+	for (uint32_t fd = 0; fd < shim.nslots; fd++) {
+		uint64_t off = shim.hdr->slots_off + (uint64_t)fd * sizeof(struct sa_slot);
+		struct sa_slot rec;
+
+		if (!(atomic_load_explicit(&shim.reserved[(off >> SHIM_CHUNK_SHIFT) >> 6],
+					   memory_order_relaxed) &
+		      (1ull << ((off >> SHIM_CHUNK_SHIFT) & 63)))) {
+			/* skip the rest of an unbacked chunk */
+			uint64_t next = ((off >> SHIM_CHUNK_SHIFT) + 1) << SHIM_CHUNK_SHIFT;
+			uint64_t nfd = (next - shim.hdr->slots_off) / sizeof(struct sa_slot);
+			fd = (uint32_t)(nfd > fd ? nfd - 1 : fd);
+			continue;
+		}
+		if (!shim.slots[fd].used || !shim_slot_read(&shim.slots[fd], &rec))
+			continue;
+		if (rec.used && fd_is((int)fd, rec.inode)) {
+			if (rec.origin != SA_ORIGIN_INHERIT_START)
+				rec.origin = SA_ORIGIN_INHERIT_EXEC;
+			shim_slot_write((int)fd, &rec);
+		} else {
+			shim_slot_clear((int)fd);
+			shim_counter_add(&shim.hdr->counters.stale_cleared);
+		}
+	}
+}
+
+/* Sockets open before we started (systemd socket activation, a parent
+ * without the shim): recorded as inherited, without a stack. getdents64
+ * directly, because opendir() allocates. */
+void shim_scan_fds(void)
+{
+	char buf[4096];
+	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+
+	if (dfd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			int fd = 0;
+			const char *p = e->d_name;
+
+			off += e->d_reclen;
+			if (*p < '0' || *p > '9')
+				continue;
+			while (*p >= '0' && *p <= '9')
+				fd = fd * 10 + (*p++ - '0');
+			if (fd == dfd || shim_slot_used(fd))
+				continue;
+			shim_record_inherited(fd, SA_ORIGIN_INHERIT_START);
+		}
+	}
+	syscall(SYS_close, dfd);
+}
+
+/* Normal exit. Under `sockaudit run` the table stays for the gate to read,
+ * with each TCP socket's state at this moment; otherwise it is removed. The
+ * mapping is never unmapped: later destructors and threads still close. */
+void shim_exit(void)
+{
+	if (atomic_load(&shim.state) != SHIM_READY || shim_getpid() != shim.pid ||
+	    !shim.guard || shim.guard->owner_pid != shim.pid)
+		return;
+	if (!shim.under_run) {
+		unlink(shim.path);
+		return;
+	}
+	for (uint32_t fd = 0; fd < shim.nslots; fd++) {
+		struct sa_slot rec;
+		struct tcp_info ti;
+		socklen_t l = sizeof(ti);
+
+		if (!shim_slot_used((int)fd) || !shim_slot_read(&shim.slots[fd], &rec) || !rec.used)
+			continue;
+		if ((rec.family != AF_INET && rec.family != AF_INET6) ||
+		    getsockopt((int)fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0)
+			continue;
+		rec.exit_state = ti.tcpi_state;
+		rec.flags |= SA_SLOT_EXIT_STATE;
+		shim_slot_write((int)fd, &rec);
+	}
+	shim.hdr->exited_ns = shim_now_ns();
+	__atomic_or_fetch(&shim.hdr->flags, SA_HDR_EXITED, __ATOMIC_RELEASE);
+}

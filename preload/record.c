@@ -1,0 +1,200 @@
+/* The hot path: what a wrapper does after (open-type) or before (close-type)
+ * the real call. Syscalls, atomics and stack memory only. */
+#include "shim.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static __thread uint32_t tls_tid __attribute__((tls_model("initial-exec")));
+static __thread int32_t tls_tid_pid __attribute__((tls_model("initial-exec")));
+
+static uint32_t current_tid(void)
+{
+	/* The cache is keyed by pid: a forked child inherits our TLS. */
+	if (unlikely(tls_tid_pid != shim.pid)) {
+		tls_tid = (uint32_t)syscall(SYS_gettid);
+		tls_tid_pid = shim.pid;
+	}
+	return tls_tid;
+}
+
+static void set_peer(struct sa_slot *rec, const void *peer, socklen_t len)
+{
+	if (!peer || len == 0)
+		return;
+	rec->peer_len = len > 0xffff ? 0xffff : (uint16_t)len;
+	if (len > SA_PEER_MAX) {
+		len = SA_PEER_MAX;
+		rec->flags |= SA_SLOT_PEER_TRUNC;
+	}
+	memcpy(rec->peer, peer, len);
+}
+
+static void fill_kind(struct sa_slot *rec, int fd)
+{
+	int v;
+	socklen_t l = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) == 0)
+		rec->family = (uint16_t)v;
+	l = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) == 0)
+		rec->type = (uint16_t)v;
+	l = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &l) == 0)
+		rec->protocol = (uint16_t)v;
+}
+
+/* Record fd as a socket opened here. `peer` may be NULL; `kind` (family,
+ * type, protocol) when the caller knows it, which saves three syscalls. */
+void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,
+		 const int *kind)
+{
+	uint64_t frames[SA_MAX_FRAMES];
+	struct sa_slot rec = { 0 };
+	struct stat st;
+	uint32_t depth;
+	int saved = errno;
+
+	if (shim_busy || !shim_writable())
+		goto out;
+	shim_busy++;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		goto unbusy;
+	rec.used = 1;
+	rec.origin = (uint8_t)origin;
+	rec.inode = st.st_ino;
+	rec.fd = fd;
+	rec.dup_of = dup_of;
+	rec.tid = current_tid();
+	rec.generation = shim.hdr->generation;
+	rec.open_ns = shim_now_ns();
+	if (kind) {
+		rec.family = (uint16_t)kind[0];
+		rec.type = (uint16_t)(kind[1] & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+		rec.protocol = (uint16_t)kind[2];
+	} else {
+		fill_kind(&rec, fd);
+	}
+	set_peer(&rec, peer, peerlen);
+	depth = shim_capture(frames, shim.depth);
+	if (depth)
+		rec.open_stack = shim_stack_intern(frames, depth);
+	shim_slot_write(fd, &rec);
+unbusy:
+	shim_busy--;
+out:
+	errno = saved;
+}
+
+/* newfd now refers to oldfd's open file: copy its record (the opener's
+ * stack stays the telling one), or record a socket we had not seen. */
+void shim_record_dup(int oldfd, int newfd)
+{
+	struct sa_slot rec;
+	int saved = errno;
+
+	if (oldfd == newfd || shim_busy || !shim_writable())
+		goto out;
+	if (oldfd >= 0 && (uint32_t)oldfd < shim.nslots && shim_slot_used(oldfd) &&
+	    shim_slot_read(&shim.slots[oldfd], &rec) && rec.used) {
+		rec.fd = newfd;
+		rec.origin = SA_ORIGIN_DUP;
+		rec.dup_of = oldfd;
+		rec.tid = current_tid();
+		rec.open_ns = shim_now_ns();
+		shim_slot_write(newfd, &rec);
+		goto out;
+	}
+	/* Not a socket we track: newfd may have been one before the dup. */
+	shim_slot_clear(newfd);
+	shim_record(newfd, SA_ORIGIN_DUP, oldfd, NULL, 0, NULL);
+out:
+	errno = saved;
+}
+
+/* connect(): the peer and the connect stack (for pooled clients the more
+ * telling one). Only sockets we track are updated. */
+void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	uint64_t frames[SA_MAX_FRAMES];
+	struct sa_slot rec;
+	uint32_t depth;
+	int saved = errno;
+
+	if (shim_busy || !shim_writable() || !shim_slot_used(fd))
+		goto out;
+	if (!shim_slot_read(&shim.slots[fd], &rec) || !rec.used)
+		goto out;
+	shim_busy++;
+	rec.flags &= (uint8_t)~SA_SLOT_PEER_TRUNC;
+	memset(rec.peer, 0, sizeof(rec.peer));
+	rec.peer_len = 0;
+	set_peer(&rec, addr, len);
+	rec.flags |= SA_SLOT_CONNECTED;
+	rec.connect_ns = shim_now_ns();
+	depth = shim_capture(frames, shim.depth);
+	rec.connect_stack = depth ? shim_stack_intern(frames, depth) : 0;
+	shim_slot_write(fd, &rec);
+	shim_busy--;
+out:
+	errno = saved;
+}
+
+/* Before a close-type call: clear first, or a close racing with a new
+ * socket that gets the same number would erase the new record. Runs even
+ * under the recursion guard (a signal handler's close must not leave a stale
+ * record behind). */
+void shim_forget(int fd)
+{
+	int saved = errno;
+
+	if (atomic_load_explicit(&shim.state, memory_order_acquire) == SHIM_READY &&
+	    shim_writable())
+		shim_slot_clear(fd);
+	errno = saved;
+}
+
+void shim_forget_range(unsigned first, unsigned last)
+{
+	int saved = errno;
+
+	if (atomic_load_explicit(&shim.state, memory_order_acquire) != SHIM_READY ||
+	    !shim_writable())
+		goto out;
+	if (last >= shim.nslots)
+		last = shim.nslots - 1;
+	for (unsigned fd = first; fd <= last && fd < shim.nslots; fd++)
+		shim_slot_clear((int)fd);
+out:
+	errno = saved;
+}
+
+/* A socket found open without a record (start-up scan): no stack. */
+void shim_record_inherited(int fd, unsigned origin)
+{
+	struct sa_slot rec = { 0 };
+	struct stat st;
+	socklen_t l = SA_PEER_MAX;
+	uint8_t peer[SA_PEER_MAX];
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	rec.used = 1;
+	rec.origin = (uint8_t)origin;
+	rec.inode = st.st_ino;
+	rec.fd = fd;
+	rec.dup_of = -1;
+	rec.tid = current_tid();
+	rec.generation = shim.hdr->generation;
+	rec.open_ns = shim_now_ns();
+	fill_kind(&rec, fd);
+	if (getpeername(fd, (struct sockaddr *)peer, &l) == 0 && l > 0) {
+		set_peer(&rec, peer, l);
+		rec.flags |= SA_SLOT_CONNECTED;
+	}
+	shim_slot_write(fd, &rec);
+}

@@ -1,0 +1,137 @@
+/* Internal interface of libsockaudit.so. Everything here is hidden: the
+ * library exports only the wrappers listed in libsockaudit.map.
+ *
+ * Data path: a wrapper calls the real libc function, then
+ *   shim_record(fd, ...)  -> capture stack -> fstat -> seqlock-write slot[fd]
+ * or, before a close-type call,
+ *   shim_forget(fd)       -> seqlock-clear slot[fd]
+ * No malloc, no locks, no stdio on that path: only syscalls and atomics.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "table.h"
+
+#define SHIM_HIDDEN __attribute__((visibility("hidden")))
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The real libc entry points, resolved with dlsym(RTLD_NEXT) once. */
+struct shim_real {
+	int (*socket)(int, int, int);
+	int (*socketpair)(int, int, int, int[2]);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*close)(int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
+	int (*fclose)(void *);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
+	void (*_exit)(int) __attribute__((noreturn));
+	void (*_Exit)(int) __attribute__((noreturn));
+};
+
+enum shim_state {
+	SHIM_UNINIT = 0,
+	SHIM_INITIALIZING,
+	SHIM_READY,      /* recording */
+	SHIM_OFF,        /* no table: the process runs unrecorded */
+};
+
+/* Wipe-on-fork page: reads 0 in every forked child, whatever made it. */
+struct shim_forkguard {
+	volatile int32_t owner_pid;
+};
+
+#define SHIM_CHUNK_SHIFT 16u   /* 64 KiB reservation unit */
+#define SHIM_MAX_CHUNKS  4096u
+
+struct shim {
+	_Atomic int state;              /* enum shim_state */
+	struct shim_forkguard *guard;   /* wipe-on-fork page */
+	int32_t pid;                    /* owner of the mapped table */
+	uint32_t uid;
+	uint64_t starttime;
+
+	uint8_t *base;                  /* the mapped table */
+	uint64_t size;
+	struct sa_header *hdr;
+	struct sa_slot *slots;
+	struct sa_stack *stacks;
+	struct sa_module *modules;
+	uint32_t nslots;
+	uint32_t depth;
+
+	/* 64 KiB chunks of the file known to be backed (posix_fallocate). */
+	_Atomic uint64_t reserved[SHIM_MAX_CHUNKS / 64];
+
+	bool under_run;
+	bool quiet;
+	bool forked;                    /* a forked child until exec: no libunwind */
+	uintptr_t self_start, self_end; /* our own text: frames to skip */
+	char dir[512];
+	char path[600];
+	char run_id[SA_RUN_ID_MAX];
+};
+
+extern struct shim shim SHIM_HIDDEN;
+extern struct shim_real shim_real SHIM_HIDDEN;
+extern __thread int shim_busy SHIM_HIDDEN;  /* recursion guard */
+
+/* real.c */
+void shim_real_resolve(void) SHIM_HIDDEN;
+
+/* init.c: returns true when the table may be written by this thread now
+ * (handles lazy init, fork children and vfork children). */
+bool shim_writable(void) SHIM_HIDDEN;
+void shim_init(void) SHIM_HIDDEN;
+void shim_warn(const char *what, int err) SHIM_HIDDEN;
+int32_t shim_getpid(void) SHIM_HIDDEN;
+uint64_t shim_read_starttime(void) SHIM_HIDDEN;
+
+/* table-file.c: create or adopt the file. */
+int shim_table_create(bool adopt_existing) SHIM_HIDDEN;
+
+/* writer.c: pages, slots, stacks, module log. */
+bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;
+void shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
+void shim_slot_clear(int fd) SHIM_HIDDEN;
+bool shim_slot_read(const struct sa_slot *src, struct sa_slot *dst) SHIM_HIDDEN;
+bool shim_slot_used(int fd) SHIM_HIDDEN;
+uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth) SHIM_HIDDEN;
+void shim_modules_log_all(void) SHIM_HIDDEN;
+void shim_modules_note(const uint64_t *frames, uint32_t depth) SHIM_HIDDEN;
+void shim_counter_add(uint64_t *counter) SHIM_HIDDEN;
+
+/* capture.c */
+void shim_capture_init(void) SHIM_HIDDEN;
+uint32_t shim_capture(uint64_t *frames, uint32_t max) SHIM_HIDDEN;
+
+/* record.c: the hot path used by the wrappers. */
+void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,
+		 const int *kind) SHIM_HIDDEN;
+void shim_record_dup(int oldfd, int newfd) SHIM_HIDDEN;
+void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len) SHIM_HIDDEN;
+void shim_forget(int fd) SHIM_HIDDEN;
+void shim_forget_range(unsigned first, unsigned last) SHIM_HIDDEN;
+void shim_record_inherited(int fd, unsigned origin) SHIM_HIDDEN;
+
+/* process.c: fork, exec, start-up scan, exit. */
+int shim_fork_child(int32_t pid) SHIM_HIDDEN;
+void shim_adopt_exec(void) SHIM_HIDDEN;
+void shim_scan_fds(void) SHIM_HIDDEN;
+void shim_exit(void) SHIM_HIDDEN;
+uint64_t shim_now_ns(void) SHIM_HIDDEN;

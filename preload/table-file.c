@@ -1,0 +1,194 @@
+/* Creating the table file, or adopting the one an earlier image of this
+ * process (before execve) left. Never write a file we did not create or
+ * validate as ours: a planted symlink, FIFO, foreign or loose-mode file makes
+ * the process run unrecorded. */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static uint32_t table_slots(void)
+{
+	struct rlimit rl;
+	uint64_t n = 65536;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = rl.rlim_max == RLIM_INFINITY ? SA_MAX_SLOTS : rl.rlim_max;
+	if (n > SA_MAX_SLOTS)
+		n = SA_MAX_SLOTS;
+	if (n < 1024)
+		n = 1024;
+	return (uint32_t)n;
+}
+
+static void set_path(void)
+{
+	char name[96];
+	size_t dl = strnlen(shim.dir, sizeof(shim.dir) - 1);
+
+	sa_table_name(name, sizeof(name), shim.uid, shim.pid, shim.starttime);
+	memcpy(shim.path, shim.dir, dl);
+	shim.path[dl] = '/';
+	memcpy(shim.path + dl + 1, name, strlen(name) + 1);
+}
+
+static void map_globals(uint8_t *base, uint64_t size)
+{
+	shim.base = base;
+	shim.size = size;
+	shim.hdr = (struct sa_header *)base;
+	shim.modules = (struct sa_module *)(base + shim.hdr->modules_off);
+	shim.stacks = (struct sa_stack *)(base + shim.hdr->stacks_off);
+	shim.slots = (struct sa_slot *)(base + shim.hdr->slots_off);
+	shim.nslots = shim.hdr->nslots;
+	for (unsigned i = 0; i < SHIM_MAX_CHUNKS / 64; i++)
+		atomic_store_explicit(&shim.reserved[i], 0, memory_order_relaxed);
+}
+
+static void mark_reserved(uint64_t off, uint64_t len)
+{
+	for (uint64_t c = off >> SHIM_CHUNK_SHIFT; c <= (off + len - 1) >> SHIM_CHUNK_SHIFT &&
+						     c < SHIM_MAX_CHUNKS; c++)
+		atomic_fetch_or_explicit(&shim.reserved[c >> 6], 1ull << (c & 63),
+					 memory_order_relaxed);
+}
+
+static void read_cmdline(char *out, size_t len)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	n = read(fd, out, len - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0) {
+		out[0] = '\0';
+		return;
+	}
+	while (n > 0 && out[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
+	out[n] = '\0';
+}
+
+static int table_fresh(void)
+{
+	struct sa_header layout = { 0 };
+	uint64_t size = sa_layout(&layout, table_slots());
+	struct sa_header *h;
+	void *base;
+	int fd, err;
+
+	fd = open(shim.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* The umask may have narrowed the mode; 0600 exactly is part of the ABI. */
+	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
+		goto fail;
+	/* Header and module log are written at once: back them now. */
+	if (syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)layout.stacks_off) != 0)
+		goto fail;
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		goto fail;
+	syscall(SYS_close, fd);
+
+	h = base;
+	*h = layout;
+	h->depth = shim.depth;
+	h->uid = shim.uid;
+	h->pid = shim.pid;
+	h->ppid = getppid();
+	h->starttime = shim.starttime;
+	h->generation = 1;
+	h->flags = (shim.under_run ? SA_HDR_UNDER_RUN : 0) | (shim.forked ? SA_HDR_FORKED : 0);
+	h->exit_status = -1;
+	h->created_ns = shim_now_ns();
+	memcpy(h->run_id, shim.run_id, sizeof(h->run_id));
+	read_cmdline(h->cmdline, sizeof(h->cmdline));
+	map_globals(base, size);
+	mark_reserved(0, layout.stacks_off);
+	return 0;
+
+fail:
+	err = errno;
+	unlink(shim.path);
+	syscall(SYS_close, fd);
+	return -err;
+}
+
+/* EEXIST: an earlier image of this very process (same uid, pid and start
+ * time: execve keeps them) left its table. Adopt it only if it is provably
+ * ours; a stale table of ours in another format is replaced. */
+static int table_adopt(void)
+{
+	struct sa_header h;
+	struct stat st;
+	void *base;
+	int fd;
+
+	fd = open(shim.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? -EPERM : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != shim.uid ||
+	    (st.st_mode & 07777) != 0600 || st.st_nlink != 1) {
+		syscall(SYS_close, fd);
+		return -EPERM;
+	}
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    sa_header_check(&h, (uint64_t)st.st_size) != NULL || h.uid != shim.uid ||
+	    h.pid != shim.pid || h.starttime != shim.starttime) {
+		/* Ours by name, owner and mode but not a table we can read:
+		 * an older sockaudit's. Replace it. */
+		syscall(SYS_close, fd);
+		if (unlink(shim.path) < 0)
+			return -EPERM;
+		return table_fresh();
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		syscall(SYS_close, fd);
+		return -ENOMEM;
+	}
+	map_globals(base, (uint64_t)st.st_size);
+	/* Pages the earlier image backed are data; holes were never touched. */
+	for (off_t pos = 0; pos < st.st_size;) {
+		off_t d = lseek(fd, pos, SEEK_DATA), e;
+		if (d < 0)
+			break;
+		e = lseek(fd, d, SEEK_HOLE);
+		if (e <= d)
+			e = st.st_size;
+		mark_reserved((uint64_t)d, (uint64_t)(e - d));
+		pos = e;
+	}
+	syscall(SYS_close, fd);
+	shim.hdr->generation++;
+	shim.hdr->flags &= ~(uint32_t)SA_HDR_EXITED;
+	shim.hdr->depth = shim.depth > shim.hdr->depth ? shim.hdr->depth : shim.depth;
+	shim.depth = shim.hdr->depth;
+	read_cmdline(shim.hdr->cmdline, sizeof(shim.hdr->cmdline));
+	return 1;
+}
+
+/* Returns 0 for a new table, 1 for an adopted one, or -errno. */
+int shim_table_create(bool adopt_existing)
+{
+	int rc;
+
+	set_path();
+	rc = table_fresh();
+	if (rc == -EEXIST && adopt_existing)
+		rc = table_adopt();
+	return rc;
+}

@@ -1,0 +1,79 @@
+/* Wrappers that create socket fds: record after the real call succeeds.
+ * Each returns exactly what libc returned, with its errno. */
+#include "shim.h"
+
+#include <errno.h>
+#include <string.h>
+
+SHIM_EXPORT int socket(int domain, int type, int protocol)
+{
+	int fd, kind[3] = { domain, type, protocol };
+
+	if (unlikely(!shim_real.socket))
+		shim_init();
+	fd = shim_real.socket(domain, type, protocol);
+	if (fd >= 0)
+		shim_record(fd, SA_ORIGIN_SOCKET, -1, NULL, 0, kind);
+	return fd;
+}
+
+SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+	int rc, kind[3] = { domain, type, protocol };
+
+	if (unlikely(!shim_real.socketpair))
+		shim_init();
+	rc = shim_real.socketpair(domain, type, protocol, sv);
+	if (rc == 0) {
+		shim_record(sv[0], SA_ORIGIN_SOCKETPAIR, sv[1], NULL, 0, kind);
+		shim_record(sv[1], SA_ORIGIN_SOCKETPAIR, sv[0], NULL, 0, kind);
+	}
+	return rc;
+}
+
+SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int rc;
+
+	if (unlikely(!shim_real.connect))
+		shim_init();
+	rc = shim_real.connect(fd, addr, len);
+	/* A non-blocking connect in progress holds the peer all the same. */
+	if (rc == 0 || errno == EINPROGRESS)
+		shim_record_connect(fd, addr, len);
+	return rc;
+}
+
+static void record_accepted(int fd, int listener, const struct sockaddr *addr,
+			    const socklen_t *len)
+{
+	/* The caller's buffer holds the peer when it was big enough. */
+	if (addr && len && *len > 0)
+		shim_record(fd, SA_ORIGIN_ACCEPT, listener, addr, *len, NULL);
+	else
+		shim_record(fd, SA_ORIGIN_ACCEPT, listener, NULL, 0, NULL);
+}
+
+SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	int nfd;
+
+	if (unlikely(!shim_real.accept))
+		shim_init();
+	nfd = shim_real.accept(fd, addr, len);
+	if (nfd >= 0)
+		record_accepted(nfd, fd, addr, len);
+	return nfd;
+}
+
+SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	int nfd;
+
+	if (unlikely(!shim_real.accept4))
+		shim_init();
+	nfd = shim_real.accept4(fd, addr, len, flags);
+	if (nfd >= 0)
+		record_accepted(nfd, fd, addr, len);
+	return nfd;
+}

@@ -1,0 +1,367 @@
+/* The table file from the writer's side: create or adopt it, back its pages
+ * before touching them, and update slots, stacks and the module log. Every
+ * function here may run inside a signal handler: syscalls and atomics only. */
+#include "shim.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* How long a writer waits for a slot another writer holds (a signal handler
+ * interrupting a writer of the same slot would otherwise spin forever). */
+#define SLOT_SPINS 4096
+
+void shim_counter_add(uint64_t *counter)
+{
+	atomic_fetch_add_explicit((_Atomic uint64_t *)counter, 1, memory_order_relaxed);
+}
+
+static int sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
+/* Back [off, off + len) of the file so that a full /dev/shm gives ENOSPC
+ * here instead of SIGBUS in the host when the page is first written. The
+ * file is reopened by path (we keep no descriptor the host could close) and
+ * checked to be the very file we mapped. */
+bool shim_reserve(uint64_t off, uint64_t len)
+{
+	uint64_t first = off >> SHIM_CHUNK_SHIFT, last = (off + len - 1) >> SHIM_CHUNK_SHIFT;
+	struct stat st;
+	bool ok = true;
+	int fd = -1;
+
+	if (last >= SHIM_MAX_CHUNKS)
+		return false;
+	for (uint64_t c = first; c <= last; c++) {
+		uint64_t bit = 1ull << (c & 63);
+		_Atomic uint64_t *word = &shim.reserved[c >> 6];
+
+		if (atomic_load_explicit(word, memory_order_acquire) & bit)
+			continue;
+		if (fd < 0) {
+			fd = (int)syscall(SYS_openat, AT_FDCWD, shim.path,
+					  O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+			    (uint64_t)st.st_size != shim.size) {
+				ok = false;
+				break;
+			}
+		}
+		uint64_t cstart = c << SHIM_CHUNK_SHIFT;
+		uint64_t clen = 1ull << SHIM_CHUNK_SHIFT;
+		if (cstart + clen > shim.size)
+			clen = shim.size - cstart;
+		/* Raw fallocate: glibc's posix_fallocate emulates by writing when
+		 * the filesystem lacks it, which is not what we want here. */
+		if (syscall(SYS_fallocate, fd, 0, (off_t)cstart, (off_t)clen) != 0) {
+			shim_counter_add(&shim.hdr->counters.reserve_failed);
+			ok = false;
+			break;
+		}
+		atomic_fetch_or_explicit(word, bit, memory_order_release);
+	}
+	if (fd >= 0)
+		sys_close(fd);
+	return ok;
+}
+
+static bool chunk_reserved(uint64_t off)
+{
+	uint64_t c = off >> SHIM_CHUNK_SHIFT;
+
+	if (c >= SHIM_MAX_CHUNKS)
+		return false;
+	return atomic_load_explicit(&shim.reserved[c >> 6], memory_order_acquire) &
+	       (1ull << (c & 63));
+}
+
+static bool slot_begin(struct sa_slot *s)
+{
+	_Atomic uint32_t *seq = (_Atomic uint32_t *)&s->seq;
+
+	for (int i = 0; i < SLOT_SPINS; i++) {
+		uint32_t v = atomic_load_explicit(seq, memory_order_relaxed);
+		if (!(v & 1) && atomic_compare_exchange_weak_explicit(seq, &v, v + 1,
+								      memory_order_acquire,
+								      memory_order_relaxed)) {
+			atomic_thread_fence(memory_order_release);
+			return true;
+		}
+		__builtin_ia32_pause();
+	}
+	shim_counter_add(&shim.hdr->counters.missed);
+	return false;
+}
+
+static void slot_end(struct sa_slot *s)
+{
+	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->seq, 1, memory_order_release);
+}
+
+static struct sa_slot *slot_for(int fd, bool reserve)
+{
+	uint64_t off;
+
+	if (fd < 0 || (uint32_t)fd >= shim.nslots) {
+		if (reserve)
+			shim_counter_add(&shim.hdr->counters.overflow_fd);
+		return NULL;
+	}
+	off = shim.hdr->slots_off + (uint64_t)fd * sizeof(struct sa_slot);
+	if (!chunk_reserved(off)) {
+		if (!reserve)
+			return NULL;   /* never backed: nothing recorded there */
+		if (!shim_reserve(off, sizeof(struct sa_slot))) {
+			shim_counter_add(&shim.hdr->counters.overflow_fd);
+			return NULL;
+		}
+	}
+	return &shim.slots[fd];
+}
+
+void shim_slot_write(int fd, const struct sa_slot *rec)
+{
+	struct sa_slot *s = slot_for(fd, true);
+
+	if (!s || !slot_begin(s))
+		return;
+	memcpy((uint8_t *)s + sizeof(s->seq), (const uint8_t *)rec + sizeof(rec->seq),
+	       sizeof(*s) - sizeof(s->seq));
+	slot_end(s);
+	shim_counter_add(&shim.hdr->counters.records);
+}
+
+void shim_slot_clear(int fd)
+{
+	struct sa_slot *s = slot_for(fd, false);
+
+	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED))
+		return;
+	if (!slot_begin(s))
+		return;
+	s->used = 0;
+	slot_end(s);
+}
+
+bool shim_slot_used(int fd)
+{
+	struct sa_slot *s = slot_for(fd, false);
+
+	return s && __atomic_load_n(&s->used, __ATOMIC_RELAXED);
+}
+
+bool shim_slot_read(const struct sa_slot *src, struct sa_slot *dst)
+{
+	const _Atomic uint32_t *seq = (const _Atomic uint32_t *)&src->seq;
+
+	for (int i = 0; i < SLOT_SPINS; i++) {
+		uint32_t v = atomic_load_explicit(seq, memory_order_acquire);
+		if (v & 1)
+			continue;
+		memcpy(dst, src, sizeof(*dst));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(seq, memory_order_relaxed) == v)
+			return true;
+	}
+	return false;
+}
+
+/* Deduplicated stacks: open addressing on the hash. An entry is claimed
+ * EMPTY -> BUSY with a CAS, filled, then published READY; it never changes
+ * again, so readers need no lock. Racing inserters of one stack may make two
+ * entries, which only costs space. */
+uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth)
+{
+	uint64_t h = sa_stack_hash(frames, depth);
+	uint32_t mask = shim.hdr->nstacks - 1;
+
+	for (uint32_t i = 0; i < SA_STACK_PROBES; i++) {
+		uint32_t idx = (uint32_t)(h + i) & mask;
+		struct sa_stack *st = &shim.stacks[idx];
+		_Atomic uint32_t *state = (_Atomic uint32_t *)&st->state;
+		uint64_t off = shim.hdr->stacks_off + (uint64_t)idx * sizeof(*st);
+		uint32_t v;
+
+		if (!chunk_reserved(off) && !shim_reserve(off, sizeof(*st)))
+			break;
+		v = atomic_load_explicit(state, memory_order_acquire);
+		if (v == SA_ENTRY_READY) {
+			if (st->hash == h && st->depth == depth &&
+			    memcmp(st->frames, frames, depth * sizeof(*frames)) == 0)
+				return idx + 1;
+			continue;
+		}
+		if (v != SA_ENTRY_EMPTY ||
+		    !atomic_compare_exchange_strong_explicit(state, &v, SA_ENTRY_BUSY,
+							     memory_order_acquire,
+							     memory_order_relaxed))
+			continue;
+		st->hash = h;
+		st->depth = depth;
+		st->generation = shim.hdr->generation;
+		memcpy(st->frames, frames, depth * sizeof(*frames));
+		atomic_store_explicit(state, SA_ENTRY_READY, memory_order_release);
+		/* A new stack may run through a library dlopen'ed since start. */
+		shim_modules_note(frames, depth);
+		return idx + 1;
+	}
+	shim_counter_add(&shim.hdr->counters.overflow_stack);
+	return 0;
+}
+
+/* --- module log ---------------------------------------------------------- */
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The GNU build-id of a loaded object, read from its PT_NOTE segments in
+ * memory: no file access, no allocation. */
+static uint8_t note_build_id(const ElfW(Phdr) *ph, uint16_t phnum, uintptr_t bias, uint8_t *out)
+{
+	for (uint16_t i = 0; i < phnum; i++) {
+		const uint8_t *p, *end;
+
+		if (ph[i].p_type != PT_NOTE)
+			continue;
+		p = (const uint8_t *)(bias + ph[i].p_vaddr);
+		end = p + ph[i].p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const void *)p;
+			size_t name = (n->n_namesz + 3) & ~3u, desc = (n->n_descsz + 3) & ~3u;
+			const uint8_t *d = p + sizeof(*n) + name;
+
+			if (d + n->n_descsz > end)
+				break;
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+			    memcmp(p + sizeof(*n), "GNU", 4) == 0) {
+				uint8_t len = n->n_descsz > SA_BUILD_ID_MAX ? SA_BUILD_ID_MAX
+									    : (uint8_t)n->n_descsz;
+				memcpy(out, d, len);
+				return len;
+			}
+			p = d + desc;
+		}
+	}
+	return 0;
+}
+
+static bool module_known(uint64_t addr)
+{
+	uint32_t n = atomic_load_explicit((_Atomic uint32_t *)&shim.hdr->modules_used,
+					  memory_order_acquire);
+
+	if (n > shim.hdr->nmodules)
+		n = shim.hdr->nmodules;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sa_module *m = &shim.modules[i];
+		if (m->generation == shim.hdr->generation && addr >= m->start && addr < m->end)
+			return true;
+	}
+	return false;
+}
+
+static void module_append(const char *path, const ElfW(Phdr) *ph, uint16_t phnum, uintptr_t bias)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+	uint32_t idx;
+	struct sa_module *m;
+
+	for (uint16_t i = 0; i < phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		if (bias + ph[i].p_vaddr < lo)
+			lo = bias + ph[i].p_vaddr;
+		if (bias + ph[i].p_vaddr + ph[i].p_memsz > hi)
+			hi = bias + ph[i].p_vaddr + ph[i].p_memsz;
+	}
+	if (lo >= hi || module_known(lo))
+		return;
+	idx = atomic_fetch_add_explicit((_Atomic uint32_t *)&shim.hdr->modules_used, 1,
+					memory_order_acq_rel);
+	if (idx >= shim.hdr->nmodules) {
+		shim_counter_add(&shim.hdr->counters.overflow_module);
+		return;
+	}
+	m = &shim.modules[idx];
+	m->generation = shim.hdr->generation;
+	m->start = lo;
+	m->end = hi;
+	m->bias = bias;
+	m->build_id_len = note_build_id(ph, phnum, bias, m->build_id);
+	copy_str(m->path, sizeof(m->path), path);
+	atomic_store_explicit((_Atomic uint32_t *)&m->state, SA_ENTRY_READY, memory_order_release);
+}
+
+static void main_program_path(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+static int log_one(struct dl_phdr_info *info, size_t size, void *data)
+{
+	char exe[SA_PATH_MAX];
+	const char *path = info->dlpi_name;
+
+	(void)size;
+	(void)data;
+	if (!path || !*path) {
+		main_program_path(exe, sizeof(exe));
+		path = exe;
+	}
+	if (strncmp(path, "linux-vdso", 10) == 0 || strncmp(path, "linux-gate", 10) == 0)
+		path = "[vdso]";
+	module_append(path, info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr);
+	return 0;
+}
+
+/* Called at init and after exec adoption: dl_iterate_phdr takes the loader
+ * lock, which is fine there and never on the hot path. */
+void shim_modules_log_all(void)
+{
+	dl_iterate_phdr(log_one, NULL);
+}
+
+/* On a new stack, log the modules of frames not covered yet (a dlopen since
+ * start). _dl_find_object is lock-free and async-signal-safe, unlike
+ * dl_iterate_phdr. */
+void shim_modules_note(const uint64_t *frames, uint32_t depth)
+{
+	for (uint32_t i = 0; i < depth; i++) {
+		struct dl_find_object fo;
+		const ElfW(Ehdr) *eh;
+		const struct link_map *lm;
+		char exe[SA_PATH_MAX];
+		const char *path;
+
+		if (module_known(frames[i]))
+			continue;
+		if (_dl_find_object((void *)(uintptr_t)(frames[i] - 1), &fo) != 0)
+			continue;
+		lm = fo.dlfo_link_map;
+		eh = fo.dlfo_map_start;
+		if (!lm || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+			continue;
+		path = lm->l_name;
+		if (!path || !*path) {
+			main_program_path(exe, sizeof(exe));
+			path = exe;
+		}
+		module_append(path, (const void *)((const uint8_t *)eh + eh->e_phoff),
+			      eh->e_phnum, lm->l_addr);
+	}
+}

@@ -1,0 +1,147 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "procfd.h"
+#include "target.h"
+
+bool th_load(struct th_table *t, pid_t pid)
+{
+	char path[4200], err[512];
+	uint64_t st = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (!proc_read_starttime(pid, &st)) {
+		diag("no /proc entry for %d", (int)pid);
+		return false;
+	}
+	if (sa_table_find(sa_table_dir(), (uint32_t)geteuid(), pid, st, path, sizeof(path)) < 0) {
+		diag("no table for pid %d in %s", (int)pid, sa_table_dir());
+		return false;
+	}
+	if (sa_reader_open(&t->r, path, geteuid(), err, sizeof(err)) < 0 ||
+	    sa_reader_snapshot(&t->r, &t->s, err, sizeof(err)) < 0) {
+		diag("%s", err);
+		return false;
+	}
+	t->open = true;
+	return true;
+}
+
+void th_unload(struct th_table *t)
+{
+	if (!t->open)
+		return;
+	sa_snapshot_finish(&t->s);
+	sa_reader_close(&t->r);
+	t->open = false;
+}
+
+const struct sa_slot *th_find(const struct th_table *t, int fd)
+{
+	for (size_t i = 0; i < t->s.nrecs; i++)
+		if (t->s.recs[i].slot.fd == fd && t->s.recs[i].status == SA_REC_OK)
+			return &t->s.recs[i].slot;
+	return NULL;
+}
+
+uint64_t th_inode(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	return st.st_ino;
+}
+
+bool th_exact(pid_t pid)
+{
+	struct th_table t;
+	struct procfd_list l = { 0 };
+	bool ok = true;
+
+	if (!th_load(&t, pid))
+		return false;
+	if (procfd_scan(pid, &l) < 0) {
+		th_unload(&t);
+		diag("cannot scan /proc/%d/fd", (int)pid);
+		return false;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const struct sa_slot *s = th_find(&t, l.v[i].fd);
+		if (!s) {
+			diag("pid %d: fd %d (socket %llu) has no record", (int)pid, l.v[i].fd,
+			     (unsigned long long)l.v[i].inode);
+			ok = false;
+		} else if (s->inode != l.v[i].inode) {
+			diag("pid %d: fd %d is socket %llu, record says %llu", (int)pid, l.v[i].fd,
+			     (unsigned long long)l.v[i].inode, (unsigned long long)s->inode);
+			ok = false;
+		}
+	}
+	for (size_t i = 0; i < t.s.nrecs; i++) {
+		const struct sa_slot *s = &t.s.recs[i].slot;
+		if (t.s.recs[i].status != SA_REC_OK) {
+			diag("pid %d: fd %d slot unknown", (int)pid, s->fd);
+			ok = false;
+		} else if (!procfd_find(&l, s->fd)) {
+			diag("pid %d: stale record for fd %d (%s)", (int)pid, s->fd,
+			     sa_origin_name(s->origin));
+			ok = false;
+		}
+	}
+	procfd_finish(&l);
+	th_unload(&t);
+	return ok;
+}
+
+bool th_stack_has(struct th_table *t, uint32_t stack_id, const void *fn, unsigned long limit)
+{
+	uint64_t frames[SA_MAX_FRAMES];
+	uint32_t n = sa_reader_stack(&t->r, stack_id, frames);
+
+	for (uint32_t i = 0; i < n; i++)
+		if (frames[i] > (uintptr_t)fn && frames[i] <= (uintptr_t)fn + limit)
+			return true;
+	return false;
+}
+
+bool th_poll(bool (*cond)(void *), void *arg, int ms)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+	for (int waited = 0; waited <= ms; waited += 5) {
+		if (cond(arg))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return cond(arg);
+}
+
+void th_tcp_pair(int *lfd, int *client, int *server)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	*lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (*lfd < 0 || bind(*lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(*lfd, 16) < 0 ||
+	    getsockname(*lfd, (struct sockaddr *)&a, &len) < 0)
+		bail("listener: %s", strerror(errno));
+	*client = socket(AF_INET, SOCK_STREAM, 0);
+	if (*client < 0 || connect(*client, (struct sockaddr *)&a, sizeof(a)) < 0)
+		bail("connect: %s", strerror(errno));
+	*server = accept(*lfd, NULL, NULL);
+	if (*server < 0)
+		bail("accept: %s", strerror(errno));
+}

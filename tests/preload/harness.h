@@ -1,0 +1,34 @@
+/* Helpers for tests that run under LD_PRELOAD=libsockaudit.so and check the
+ * table against the kernel's truth (/proc/<pid>/fd). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "table-reader.h"
+
+struct th_table {
+	struct sa_reader r;
+	struct sa_snapshot s;
+	bool open;
+};
+
+/* Open and snapshot the table of `pid` (our own: getpid()). Returns false
+ * with a diagnostic when there is none. */
+bool th_load(struct th_table *t, pid_t pid);
+void th_unload(struct th_table *t);
+/* The record for fd, or NULL. */
+const struct sa_slot *th_find(const struct th_table *t, int fd);
+/* Table == the sockets in /proc/<pid>/fd (fd and inode), no more, no less.
+ * Prints each difference as a TAP diagnostic. */
+bool th_exact(pid_t pid);
+/* The socket inode at fd, 0 when not a socket. */
+uint64_t th_inode(int fd);
+/* Does the open stack of `rec` contain an address inside function `fn`
+ * (whose size is unknown: we accept [fn, fn + limit)). */
+bool th_stack_has(struct th_table *t, uint32_t stack_id, const void *fn, unsigned long limit);
+/* Poll `cond` every 5 ms for up to `ms`; false on timeout. */
+bool th_poll(bool (*cond)(void *), void *arg, int ms);
+/* A connected loopback TCP pair: *client, *server (accepted); listener kept in *lfd. */
+void th_tcp_pair(int *lfd, int *client, int *server);
