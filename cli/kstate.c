@@ -46,8 +46,8 @@
  * ask for; twice that guarantees a whole skb always fits (no MSG_TRUNC). */
 #define KS_RECV_BUF (64 * 1024)
 
-/* Linux socket states (struct socket::state) as /proc/net/unix prints them. */
-#define KS_SS_UNCONNECTED 1
+/* Linux socket states (struct socket::state) as /proc/net/unix prints them;
+ * 1, SS_UNCONNECTED, is what everything else is taken as. */
 #define KS_SS_CONNECTING 2
 #define KS_SS_CONNECTED 3
 #define KS_SS_DISCONNECTING 4
@@ -70,7 +70,6 @@ static const struct ks_dump_spec ks_dumps[] = {
 
 struct ks_dump_ctx {
 	struct ks_table *t;
-	int family;
 	int protocol;
 	int err;   /* our own failure (-ENOMEM) as opposed to the kernel's */
 };
@@ -109,6 +108,12 @@ static void ks_free_entries(struct ks_table *t)
 	ks_free_head(&t->no_inode);
 }
 
+/* uthash's Jenkins hash falls through its switch on purpose; gcc keeps
+ * quiet about it because the macro comes from a system header, clang does
+ * not. Only ks_add() and ks_lookup() expand the hash. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+
 static int ks_add(struct ks_table *t, const struct ks_sock *src)
 {
 	struct ks_sock *s;
@@ -145,6 +150,8 @@ struct ks_sock *ks_lookup(const struct ks_table *t, uint64_t inode)
 	HASH_FIND(hh, head, &inode, sizeof(inode), s);
 	return s;
 }
+
+#pragma GCC diagnostic pop
 
 void ks_finish(struct ks_table *t)
 {
@@ -435,8 +442,9 @@ static int ks_done_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 /* With a control array libmnl consults only it, so every control type we
- * care about is listed; NLMSG_NOOP and NLMSG_OVERRUN are skipped. */
-static const mnl_cb_t ks_ctl_cbs[NLMSG_MIN_TYPE] = {
+ * care about is listed; NLMSG_NOOP and NLMSG_OVERRUN are skipped. Not const
+ * only because mnl_cb_run2() does not take it as such. */
+static mnl_cb_t ks_ctl_cbs[NLMSG_MIN_TYPE] = {
 	[NLMSG_ERROR] = ks_error_cb,
 	[NLMSG_DONE] = ks_done_cb,
 };
@@ -493,8 +501,9 @@ static int ks_dump(struct mnl_socket *nl, char *buf, unsigned int seq,
 		if (ret < 0) {
 			if (d->err)
 				return d->err;
-			/* The tail of an earlier dump we gave up on: skip it. */
-			if (errno == ESRCH)
+			/* libmnl's sequence mismatch: the tail of an earlier
+			 * dump we gave up on (e.g. NLM_F_DUMP_INTR). Skip it. */
+			if (errno == EPROTO)
 				continue;
 			return -errno;
 		}
@@ -534,7 +543,6 @@ static int ks_collect_diag(struct ks_table *t, pid_t pid, struct mnl_socket *nl)
 
 		memset(&d, 0, sizeof(d));
 		d.t = t;
-		d.family = spec->family;
 		d.protocol = spec->protocol;
 		ret = ks_dump(nl, buf, ++seq, spec, &d);
 		if (ret == -ENOMEM)
@@ -678,6 +686,7 @@ int ks_collect(struct ks_table *t, pid_t pid)
 	mnl_socket_close(nl);
 	if (ret < 0) {
 		ks_free_entries(t);
+		t->note[0] = '\0';
 		ks_note(t, "cannot list sockets: %s", strerror(-ret));
 	}
 	return ret;

@@ -15,8 +15,8 @@ struct procfd_list {
 	size_t n;
 };
 
-/* Only sockets are listed. Returns 0, or -errno (ENOENT: no such process,
- * EACCES/EPERM: not allowed). */
+/* Only sockets are listed (pid <= 0: ourselves). Returns 0, or -errno
+ * (ENOENT: no such process, EACCES/EPERM: not allowed); *out is empty then. */
 int procfd_scan(pid_t pid, struct procfd_list *out);
 /* Binary search by fd; NULL when the fd is not a socket or not open. */
 const struct procfd_entry *procfd_find(const struct procfd_list *l, int fd);

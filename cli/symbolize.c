@@ -20,12 +20,18 @@
 #include <fcntl.h>
 #include <libelf.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A failed allocation inside uthash leaves the element out of the table
  * (hh.tbl == NULL) instead of exiting the process: a cache miss is harmless. */
 #define HASH_NONFATAL_OOM 1
+/* The default (Jenkins) hash falls through switch cases with comment-only
+ * annotations, which clang's -Wimplicit-fallthrough rejects. FNV-1a is as
+ * good for 8-byte addresses and short paths. */
+#define HASH_FUNCTION HASH_FNV
 #include <uthash.h>
 
 /* Interned string: every name and path handed out lives here, once. */
@@ -45,6 +51,24 @@ struct sym_entry {
 	struct sym_frame frames[];
 };
 
+/* The CUs of one module by address range. Only built for a module where
+ * libdw cannot map an address to its CU itself: libdw 0.188 knows CUs only
+ * through .debug_aranges, which clang/LLVM do not emit by default, so without
+ * this every clang-built module would have neither lines nor inline frames.
+ * Modules without DWARF get an empty index, so it is never retried. */
+struct sym_curange {
+	Dwarf_Addr lo, hi;
+	Dwarf_Die cudie;
+};
+
+struct sym_cuidx {
+	Dwfl_Module *mod;
+	Dwarf_Addr dwbias;
+	struct sym_curange *v;   /* sorted by lo */
+	size_t n;
+	UT_hash_handle hh;
+};
+
 /* A module from the post-mortem log, sorted by start. */
 struct sym_pm_module {
 	const char *path;        /* interned */
@@ -57,9 +81,11 @@ struct symbolizer {
 	struct sym_entry *cache;
 	struct sym_entry *owned;
 	struct sym_str *strs;
+	struct sym_cuidx *cuidx;
 	struct sym_pm_module *pm;  /* post-mortem only */
 	size_t npm;
 	bool post_mortem;
+	pid_t pid;                 /* live only */
 	/* Returned when even the entry for an address cannot be allocated. */
 	struct sym_frame oom_frame;
 };
@@ -74,10 +100,42 @@ struct sym_vec {
 	struct sym_frame buf[SYM_VEC_INLINE];
 };
 
+/* dwfl_linux_proc_find_elf() opens the path from /proc/<pid>/maps in our
+ * own mount namespace: for a process in a container that is another file (or
+ * another build of it) and gives plausible wrong lines. /proc/<pid>/root/<path>
+ * is the file the process mapped. Names that are not paths ([vdso: N]) are
+ * left to libdwfl. A "(deleted)" file is gone from that tree too: it stays
+ * unknown rather than resolve against a namesake. The symbolizer comes in the
+ * module's userdata, set right after reporting (sym_create_pid). */
+static int sym_live_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+			     Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	const struct symbolizer *s = *userdata;
+	struct stat st;
+	char *path;
+	int fd;
+
+	if (name[0] != '/')
+		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	if (!s || asprintf(&path, "/proc/%d/root%s", (int)s->pid, name) < 0)
+		return -1;
+	/* Regular files only: opening a mapped device could block. */
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		goto fail;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	*file_name = path;   /* libdwfl frees it */
+	return fd;
+fail:
+	free(path);
+	return -1;
+}
+
 /* libdwfl keeps a pointer to its callbacks: they must outlive every Dwfl.
  * A NULL debuginfo_path means the default (":.debug:/usr/lib/debug"). */
 static const Dwfl_Callbacks sym_live_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	.find_elf = sym_live_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
@@ -307,23 +365,20 @@ static const char *sym_symtab_name(struct symbolizer *s, Dwfl_Module *mod, uint6
  * inlined instance it contains. Returns false when DWARF has no scope for pc
  * (no debug info, or code outside any subprogram), leaving v empty. */
 static bool sym_inline_chain(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc,
+			     Dwarf_Die *cudie, Dwarf_Addr dwpc,
 			     const struct sym_frame *proto, struct sym_vec *v)
 {
 	struct sym_scopes sc = { .n = 0 };
 	Dwarf_Files *files = NULL;
-	Dwarf_Die *cudie, cu;
-	Dwarf_Addr dwbias;
 	const char *file = proto->file;
 	int line = proto->line;
 	struct sym_frame *f;
+	Dwarf_Die cu;
 	int i;
 
-	cudie = dwfl_module_addrdie(mod, pc, &dwbias);
-	if (!cudie)
-		return false;
-	if (sym_descend(cudie, pc - dwbias, &sc, 0) <= 0) {
+	if (sym_descend(cudie, dwpc, &sc, 0) <= 0) {
 		sc.n = 0;
-		if (!sym_scopes_libdw(cudie, pc - dwbias, &sc))
+		if (!sym_scopes_libdw(cudie, dwpc, &sc))
 			return false;
 	}
 	/* No file table only costs the call sites, not the names. */
@@ -366,6 +421,87 @@ oom:
 	return false;
 }
 
+static int sym_curange_cmp(const void *a, const void *b)
+{
+	const struct sym_curange *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* A CU whose ranges cannot be read is left out: it is only as unknown as
+ * libdw would have left it. Out of memory keeps what was indexed so far. */
+static void sym_cuidx_fill(struct sym_cuidx *idx, Dwarf *dw)
+{
+	Dwarf_Addr base, lo, hi;
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+	size_t cap = 0;
+
+	while (dwarf_get_units(dw, cu, &cu, NULL, NULL, &cudie, NULL) == 0) {
+		ptrdiff_t off = 0;
+
+		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
+			if (lo >= hi)
+				continue;
+			if (idx->n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct sym_curange *nv = realloc(idx->v, ncap * sizeof(*nv));
+
+				if (!nv)
+					goto sort;
+				idx->v = nv;
+				cap = ncap;
+			}
+			idx->v[idx->n++] = (struct sym_curange){ lo, hi, cudie };
+		}
+	}
+sort:
+	qsort(idx->v, idx->n, sizeof(*idx->v), sym_curange_cmp);
+}
+
+/* The CU holding pc when dwfl_module_addrdie() found none. */
+static Dwarf_Die *sym_cu_fallback(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc,
+				  Dwarf_Addr *dwbias)
+{
+	struct sym_cuidx *idx;
+	size_t lo = 0, hi;
+	Dwarf *dw;
+
+	HASH_FIND(hh, s->cuidx, &mod, sizeof(mod), idx);
+	if (!idx) {
+		idx = calloc(1, sizeof(*idx));
+		if (!idx)
+			return NULL;
+		idx->mod = mod;
+		dw = dwfl_module_getdwarf(mod, &idx->dwbias);
+		if (dw)
+			sym_cuidx_fill(idx, dw);
+		HASH_ADD(hh, s->cuidx, mod, sizeof(idx->mod), idx);
+		if (!idx->hh.tbl) {
+			free(idx->v);
+			free(idx);
+			return NULL;
+		}
+	}
+	if (pc < idx->dwbias)
+		return NULL;
+	pc -= idx->dwbias;
+	/* Last range starting at or below pc. */
+	hi = idx->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (idx->v[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || pc >= idx->v[lo - 1].hi)
+		return NULL;
+	*dwbias = idx->dwbias;
+	return &idx->v[lo - 1].cudie;
+}
+
 /* All frames for pc in a module libdwfl can read. The symbol table is only a
  * fallback: dwfl_module_addrinfo() scans it linearly (measured 140 us per
  * address in libc's full .symtab), and DWARF's name is the source's. */
@@ -374,8 +510,8 @@ static void sym_resolve_module(struct symbolizer *s, Dwfl_Module *mod, uint64_t 
 {
 	struct sym_frame proto = { .addr = addr, .module = path };
 	GElf_Addr bias, start = 0;
-	Dwfl_Line *dl;
-	int ln;
+	Dwarf_Addr dwbias = 0;
+	Dwarf_Die *cudie;
 
 	/* Without an Elf there is no bias; for the usual ET_DYN whose first
 	 * segment is at vaddr 0 the start of the module is the same thing. */
@@ -384,15 +520,22 @@ static void sym_resolve_module(struct symbolizer *s, Dwfl_Module *mod, uint64_t 
 		bias = start;
 	proto.module_offset = addr - bias;
 
-	dl = dwfl_module_getsrc(mod, pc);
-	if (dl) {
-		const char *file = dwfl_lineinfo(dl, NULL, &ln, NULL, NULL, NULL);
+	cudie = dwfl_module_addrdie(mod, pc, &dwbias);
+	if (!cudie)
+		cudie = sym_cu_fallback(s, mod, pc, &dwbias);
+	if (cudie) {
+		/* The CU's own line table: dwfl_module_getsrc() would look
+		 * the CU up through .debug_aranges again. */
+		Dwarf_Line *dl = dwarf_getsrc_die(cudie, pc - dwbias);
+		int ln;
 
-		proto.file = sym_intern(s, file);
-		proto.line = proto.file ? ln : 0;
+		if (dl && dwarf_lineno(dl, &ln) == 0) {
+			proto.file = sym_intern(s, dwarf_linesrc(dl, NULL, NULL));
+			proto.line = proto.file ? ln : 0;
+		}
+		if (sym_inline_chain(s, mod, pc, cudie, pc - dwbias, &proto, v))
+			return;
 	}
-	if (sym_inline_chain(s, mod, pc, &proto, v))
-		return;
 
 	/* No scopes: one frame from the symbol table and the line table. */
 	proto.function = sym_symtab_name(s, mod, pc);
@@ -504,6 +647,13 @@ static struct symbolizer *sym_alloc(const Dwfl_Callbacks *cb)
 	return s;
 }
 
+static int sym_set_userdata(Dwfl_Module *mod, void **userdata, const char *name,
+			    Dwarf_Addr start, void *arg)
+{
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
 struct symbolizer *sym_create_pid(pid_t pid)
 {
 	struct symbolizer *s;
@@ -516,6 +666,7 @@ struct symbolizer *sym_create_pid(pid_t pid)
 	s = sym_alloc(&sym_live_callbacks);
 	if (!s)
 		return NULL;
+	s->pid = pid;
 	dwfl_report_begin(s->dwfl);
 	/* 0, an errno value from reading /proc (ENOENT: no such process),
 	 * or -1 when libdwfl itself failed. */
@@ -526,6 +677,9 @@ struct symbolizer *sym_create_pid(pid_t pid)
 		err = -1;
 		goto fail;
 	}
+	/* Files are opened lazily, on first lookup: sym_live_find_elf()
+	 * finds the pid through this. */
+	dwfl_getmodules(s->dwfl, sym_set_userdata, s, 0);
 	return s;
 fail:
 	sym_destroy(s);
@@ -635,8 +789,9 @@ fail:
 
 void sym_destroy(struct symbolizer *s)
 {
-	struct sym_entry *e;
+	struct sym_cuidx *idx, *itmp;
 	struct sym_str *str, *tmp;
+	struct sym_entry *e;
 
 	if (!s)
 		return;
@@ -648,6 +803,11 @@ void sym_destroy(struct symbolizer *s)
 	HASH_ITER(hh, s->strs, str, tmp) {
 		HASH_DEL(s->strs, str);
 		free(str);
+	}
+	HASH_ITER(hh, s->cuidx, idx, itmp) {
+		HASH_DEL(s->cuidx, idx);
+		free(idx->v);
+		free(idx);
 	}
 	free(s->pm);
 	if (s->dwfl)

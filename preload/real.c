@@ -32,6 +32,7 @@ void shim_real_resolve(void)
 	RESOLVE(fclose);
 	RESOLVE(recvmsg);
 	RESOLVE(recvmmsg);
+	RESOLVE(pipe2);
 	RESOLVE(_exit);
 	RESOLVE(_Exit);
 	/* Without fcntl64 (older libc) both names mean the same call. */

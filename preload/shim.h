@@ -40,6 +40,7 @@ struct shim_real {
 	int (*fclose)(void *);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
+	int (*pipe2)(int[2], int);
 	void (*_exit)(int) __attribute__((noreturn));
 	void (*_Exit)(int) __attribute__((noreturn));
 };
@@ -119,6 +120,8 @@ void shim_counter_add(uint64_t *counter) SHIM_HIDDEN;
 /* capture.c */
 void shim_capture_init(void) SHIM_HIDDEN;
 uint32_t shim_capture(uint64_t *frames, uint32_t max) SHIM_HIDDEN;
+bool shim_capture_owns(const void *addr) SHIM_HIDDEN;
+void shim_capture_relocate(int fds[2]) SHIM_HIDDEN;
 
 /* record.c: the hot path used by the wrappers. */
 void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,

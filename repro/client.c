@@ -241,20 +241,44 @@ static void rpc_client_drop(struct rpc_client_conn *c, bool no_close)
 	rpc_frame_free(&c->frame);
 }
 
-/* Wait @o's hold time; SIGTERM/SIGINT end it early. */
+static bool rpc_client_holds(const struct rpc_client_opts *o)
+{
+	return o->hold_forever || o->hold_ms > 0;
+}
+
+static void rpc_client_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/*
+ * Block SIGTERM/SIGINT before the last result is printed: whoever reads
+ * that line and then signals us must reach rpc_client_hold(), not the
+ * default action.  Earlier, the signals still interrupt a stuck call.
+ */
+static void rpc_client_hold_prepare(const struct rpc_client_opts *o)
+{
+	sigset_t set;
+
+	if (!rpc_client_holds(o))
+		return;
+	rpc_client_stop_signals(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* Wait @o's hold time; SIGTERM/SIGINT (blocked by now) end it early. */
 static void rpc_client_hold(const struct rpc_client_opts *o, FILE *out)
 {
 	struct timespec ts;
 	int64_t deadline, left;
 	sigset_t set;
 
-	if (!o->hold_forever && o->hold_ms <= 0)
+	if (!rpc_client_holds(o))
 		return;
 	fflush(out);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	rpc_client_stop_signals(&set);
 	deadline = rpc_deadline(o->hold_ms);
 	for (;;) {
 		if (o->hold_forever) {
@@ -284,6 +308,8 @@ int rpc_client_run(const struct rpc_client_opts *o, FILE *out)
 	int status = 0, st;
 
 	for (i = 0; i < o->calls; i++) {
+		bool last = i + 1 == o->calls;
+
 		memset(&rep, 0, sizeof(rep));
 		if (conn.fd < 0) {
 			st = rpc_client_connect(o->host, o->port, o->timeout_ms,
@@ -292,6 +318,8 @@ int rpc_client_run(const struct rpc_client_opts *o, FILE *out)
 				conn.fd = -1;
 				res = st == RPC_IO_TIMEOUT ? RPC_CALL_TIMEOUT
 							   : RPC_CALL_FAILED;
+				if (last)
+					rpc_client_hold_prepare(o);
 				rpc_client_report(out, res, &rep, why);
 				fputs("transport: closed\n", out);
 				status = 1;
@@ -299,6 +327,8 @@ int rpc_client_run(const struct rpc_client_opts *o, FILE *out)
 			}
 		}
 		res = rpc_client_call(&conn, o, &rep, why, sizeof(why));
+		if (last)
+			rpc_client_hold_prepare(o);
 		rpc_client_report(out, res, &rep, why);
 		fprintf(out, "transport: %s\n",
 			rpc_client_transport_open(conn.fd) ? "open" : "closed");

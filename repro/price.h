@@ -10,7 +10,6 @@
 #define RPC_PRICE_METHOD	"Price"
 
 /* TApplicationException.type values used here (Thrift's numbering). */
-#define RPC_APPEX_UNKNOWN		0
 #define RPC_APPEX_UNKNOWN_METHOD	1
 
 struct rpc_trace {

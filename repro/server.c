@@ -155,6 +155,10 @@ static void rpc_server_log_decode_error(const struct rpc_conn *c, int err,
 		rpc_log("%s: error processing request: bad version 0x%08x in message header",
 			c->peer, ver);
 		break;
+	case TW_EMSGTYPE:
+		rpc_log("%s: error processing request: unexpected message type %u (want CALL or ONEWAY)",
+			c->peer, f->data[3]);
+		break;
 	case TW_EDEPTH:
 		rpc_log("%s: error processing request: nesting too deep (limit %d)",
 			c->peer, TW_MAX_DEPTH);

@@ -1,0 +1,363 @@
+/* Helpers shared by the repro scenario tests; failures bail() the test. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+extern char **environ;
+
+int64_t th_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void th_spawn(struct th_proc *p, char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	int out[2], err[2], rc;
+
+	memset(p, 0, sizeof(*p));
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		bail("pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	rc = posix_spawn(&p->pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc)
+		bail("spawn %s: %s", argv[0], strerror(rc));
+	close(out[1]);
+	close(err[1]);
+	p->out_fd = out[0];
+	p->err_fd = err[0];
+	p->out = calloc(1, 1);
+	p->err = calloc(1, 1);
+	if (!p->out || !p->err)
+		bail("out of memory");
+}
+
+static void th_append(int *fd, char **buf, size_t *len)
+{
+	char chunk[4096];
+	ssize_t n;
+	char *nb;
+
+	n = read(*fd, chunk, sizeof(chunk));
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	nb = realloc(*buf, *len + (size_t)n + 1);
+	if (!nb)
+		bail("out of memory");
+	memcpy(nb + *len, chunk, (size_t)n);
+	*len += (size_t)n;
+	nb[*len] = '\0';
+	*buf = nb;
+}
+
+void th_pump(struct th_proc *p, int timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = p->out_fd, .events = POLLIN },
+		{ .fd = p->err_fd, .events = POLLIN },
+	};
+
+	if (p->out_fd < 0 && p->err_fd < 0) {
+		if (timeout_ms > 0)
+			poll(NULL, 0, timeout_ms);
+		return;
+	}
+	if (poll(pfd, 2, timeout_ms) <= 0)
+		return;
+	if (pfd[0].revents)
+		th_append(&p->out_fd, &p->out, &p->out_len);
+	if (pfd[1].revents)
+		th_append(&p->err_fd, &p->err, &p->err_len);
+}
+
+bool th_wait_output(struct th_proc *p, bool err, const char *needle,
+		    int timeout_ms)
+{
+	int64_t deadline = th_now_ms() + timeout_ms, left;
+
+	for (;;) {
+		if (strstr(err ? p->err : p->out, needle))
+			return true;
+		left = deadline - th_now_ms();
+		if (left <= 0)
+			return false;
+		if ((err ? p->err_fd : p->out_fd) < 0 && p->exited)
+			return false;
+		th_pump(p, left > 50 ? 50 : (int)left);
+		if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
+			p->exited = true;
+	}
+}
+
+bool th_wait_exit(struct th_proc *p, int timeout_ms)
+{
+	int64_t deadline = th_now_ms() + timeout_ms;
+
+	while (!p->exited) {
+		if (waitpid(p->pid, &p->status, WNOHANG) == p->pid) {
+			p->exited = true;
+			break;
+		}
+		if (th_now_ms() >= deadline)
+			return false;
+		th_pump(p, 20);
+	}
+	/* Drain what is left: the pipes close with the child. */
+	while (p->out_fd >= 0 || p->err_fd >= 0) {
+		if (th_now_ms() >= deadline)
+			return false;
+		th_pump(p, 50);
+	}
+	return true;
+}
+
+bool th_alive(struct th_proc *p)
+{
+	if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
+		p->exited = true;
+	return !p->exited;
+}
+
+void th_proc_free(struct th_proc *p)
+{
+	if (p->out_fd >= 0)
+		close(p->out_fd);
+	if (p->err_fd >= 0)
+		close(p->err_fd);
+	free(p->out);
+	free(p->err);
+	p->out = p->err = NULL;
+	p->out_fd = p->err_fd = -1;
+}
+
+void th_stop(struct th_proc *p, int sig)
+{
+	if (!p->exited) {
+		kill(p->pid, sig);
+		if (!th_wait_exit(p, 5000)) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &p->status, 0);
+			p->exited = true;
+		}
+	}
+	th_proc_free(p);
+}
+
+uint16_t th_server_port(struct th_proc *p, int timeout_ms)
+{
+	const char *prefix = "listening on 127.0.0.1:";
+	const char *s;
+	unsigned long port;
+
+	if (!th_wait_output(p, false, "\n", timeout_ms))
+		bail("server printed no listening line: stderr: %s", p->err);
+	s = strstr(p->out, prefix);
+	if (!s)
+		bail("unexpected first line from server: %s", p->out);
+	port = strtoul(s + strlen(prefix), NULL, 10);
+	if (port == 0 || port > 65535)
+		bail("bad port in: %s", p->out);
+	return (uint16_t)port;
+}
+
+int th_count(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	int count = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		count++;
+		hay += n;
+	}
+	return count;
+}
+
+int th_socket_count(pid_t pid)
+{
+	char dir[64], path[384], target[64];
+	struct dirent *de;
+	int count = 0;
+	ssize_t n;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (!strncmp(target, "socket:", 7))
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
+static struct sockaddr_in th_loopback(uint16_t port)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+
+	return sin;
+}
+
+int th_connect(uint16_t port)
+{
+	struct sockaddr_in sin = th_loopback(port);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		bail("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		bail("connect 127.0.0.1:%u: %s", port, strerror(errno));
+	return fd;
+}
+
+uint16_t th_local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+
+	if (getsockname(fd, (struct sockaddr *)&sin, &sl) < 0)
+		bail("getsockname: %s", strerror(errno));
+	return ntohs(sin.sin_port);
+}
+
+int th_listen(uint16_t *port)
+{
+	struct sockaddr_in sin = th_loopback(0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(fd, 16) < 0)
+		bail("listen on 127.0.0.1:0: %s", strerror(errno));
+	*port = th_local_port(fd);
+	return fd;
+}
+
+int th_accept(int lfd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -1;
+	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+bool th_send_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	ssize_t w;
+
+	while (n) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+enum th_closed th_wait_closed(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char b[64];
+	ssize_t n;
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return TH_CLOSED_TIMEOUT;
+	n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+	if (n == 0)
+		return TH_CLOSED_EOF;
+	if (n > 0)
+		return TH_CLOSED_DATA;
+	return errno == ECONNRESET ? TH_CLOSED_RESET : TH_CLOSED_ERROR;
+}
+
+const char *th_closed_str(enum th_closed c)
+{
+	switch (c) {
+	case TH_CLOSED_EOF:	return "EOF";
+	case TH_CLOSED_RESET:	return "connection reset";
+	case TH_CLOSED_TIMEOUT:	return "timeout (still open)";
+	case TH_CLOSED_DATA:	return "unexpected data";
+	case TH_CLOSED_ERROR:	return "read error";
+	}
+	return "?";
+}
+
+static int th_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t th_unhex(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	int hi = -1, v;
+
+	for (; *hex; hex++) {
+		if (*hex == ' ' || *hex == '\n' || *hex == '\t')
+			continue;
+		v = th_hexval(*hex);
+		if (v < 0)
+			bail("bad hex digit '%c'", *hex);
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (n == cap)
+			bail("hex longer than %zu bytes", cap);
+		out[n++] = (uint8_t)(hi << 4 | v);
+		hi = -1;
+	}
+	if (hi >= 0)
+		bail("odd number of hex digits");
+	return n;
+}
