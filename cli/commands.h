@@ -2,3 +2,5 @@
 #pragma once
 
 int cmd_dump(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_list(int argc, char **argv);

@@ -12,6 +12,8 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *help;
 } commands[] = {
+	{ "report", cmd_report, "report [options] <pid>   sockets held, leaks flagged, the code that opened them" },
+	{ "list", cmd_list, "list [--gc] [--json]     audited processes of this user" },
 	{ "dump", cmd_dump, "dump [--json] <pid>      raw table records and counters" },
 };
 

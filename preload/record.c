@@ -150,10 +150,15 @@ out:
  * record behind). */
 void shim_forget(int fd)
 {
-	int saved = errno;
+	int saved;
 
-	if (atomic_load_explicit(&shim.state, memory_order_acquire) == SHIM_READY &&
-	    shim_writable())
+	/* Most closes are of files and pipes: a look at the slot settles them
+	 * without a syscall. */
+	if (atomic_load_explicit(&shim.state, memory_order_acquire) != SHIM_READY ||
+	    !shim_slot_used(fd))
+		return;
+	saved = errno;
+	if (shim_writable())
 		shim_slot_clear(fd);
 	errno = saved;
 }
