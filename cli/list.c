@@ -1,0 +1,283 @@
+/* sockaudit list: the audited processes of this user, from the table
+ * directory, with a quick leak-rule pass over each live one; --gc removes
+ * the tables of processes that are gone.
+ *
+ * Files in the directory are anybody's: only names that parse as
+ * sockaudit.<our euid>.<pid>.<starttime> are considered, nothing is ever
+ * opened through a symbolic link, and --gc removes only regular files we own
+ * with mode 0600 (what the shim creates), judged with fstatat(NOFOLLOW) and
+ * removed with unlinkat() relative to the directory, which never follows a
+ * link either. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "render.h"
+#include "report.h"
+#include "util.h"
+
+static const char list_usage[] =
+	"usage: sockaudit list [options]\n"
+	"  --json              machine-readable output (schema sockaudit.list/1)\n"
+	"  --gc                remove the tables of processes that are gone\n"
+	"  --close-wait D, --idle D, --threshold D   leak rule, as for report\n"
+	"  --color WHEN        auto, always or never\n";
+
+/* One kernel view per network namespace: processes that share ours (the
+ * usual case) share one sock_diag dump. */
+struct list_netns {
+	dev_t dev;
+	ino_t ino;
+	struct ks_table ks;
+	bool ok;
+};
+
+struct list_ctx {
+	struct report_opts opts;
+	bool gc;
+	uid_t euid;
+	struct list_netns *ns;
+	size_t nns;
+};
+
+static const struct ks_table *list_kernel_view(struct list_ctx *c, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	struct list_netns *n;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (stat(path, &st) < 0)
+		return NULL;
+	for (size_t i = 0; i < c->nns; i++)
+		if (c->ns[i].dev == st.st_dev && c->ns[i].ino == st.st_ino)
+			return c->ns[i].ok ? &c->ns[i].ks : NULL;
+	c->ns = xrealloc(c->ns, (c->nns + 1) * sizeof(c->ns[0]));
+	n = &c->ns[c->nns++];
+	memset(n, 0, sizeof(*n));
+	n->dev = st.st_dev;
+	n->ino = st.st_ino;
+	n->ok = ks_collect(&n->ks, pid) == 0;
+	return n->ok ? &n->ks : NULL;
+}
+
+/* The same join `report` makes, counted instead of rendered. */
+static void list_count(struct list_ctx *c, struct list_entry *e, struct sa_reader *r)
+{
+	struct sa_snapshot s1, s2;
+	struct procfd_list fds = { 0 };
+	struct report_join j;
+	struct report_join_in in = { .leak = &c->opts.leak };
+	char err[512];
+	bool have_s1 = false;
+
+	memset(&s1, 0, sizeof(s1));
+	if (e->alive) {
+		if (sa_reader_snapshot(r, &s1, err, sizeof(err)) < 0)
+			goto bad;
+		have_s1 = true;
+		if (procfd_scan(e->pid, &fds) < 0) {
+			/* Exited meanwhile, or not ours to read: the table still counts. */
+			e->alive = false;
+		}
+	}
+	if (sa_reader_snapshot(r, &s2, err, sizeof(err)) < 0)
+		goto bad;
+	in.first = have_s1 ? &s1 : NULL;
+	in.second = &s2;
+	in.fds = e->alive ? &fds : NULL;
+	in.ks = e->alive ? list_kernel_view(c, e->pid) : NULL;
+	in.now_ns = now_realtime_ns();
+	report_join_build(&j, &in);
+	e->tracked = j.sum.tracked;
+	e->untracked = j.sum.untracked;
+	e->flagged = j.sum.flagged;
+	e->stale = j.sum.stale;
+	if (!e->command[0])
+		snprintf(e->command, sizeof(e->command), "%s", s2.hdr.cmdline);
+	report_join_finish(&j);
+	sa_snapshot_finish(&s2);
+	goto out;
+bad:
+	e->readable = false;
+	snprintf(e->error, sizeof(e->error), "%s", err);
+out:
+	sa_snapshot_finish(&s1);
+	procfd_finish(&fds);
+}
+
+static void list_gc(struct list_ctx *c, struct list_result *res, int dfd, const char *name,
+		    struct list_entry *e)
+{
+	struct stat st;
+
+	if (e->alive)
+		return;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		snprintf(e->remove_error, sizeof(e->remove_error), "%s", strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(e->remove_error, sizeof(e->remove_error), "not a regular file: left alone");
+		return;
+	}
+	if (st.st_uid != c->euid || (st.st_mode & 07777) != 0600) {
+		snprintf(e->remove_error, sizeof(e->remove_error),
+			 "owner %u mode %04o, not a table of ours: left alone", (unsigned)st.st_uid,
+			 (unsigned)(st.st_mode & 07777));
+		return;
+	}
+	if (unlinkat(dfd, name, 0) < 0) {
+		snprintf(e->remove_error, sizeof(e->remove_error), "%s", strerror(errno));
+		return;
+	}
+	e->removed = true;
+	res->removed++;
+}
+
+static void list_entry_fill(struct list_ctx *c, struct list_result *res, int dfd,
+			    const char *name, int32_t pid, uint64_t starttime)
+{
+	struct list_entry *e;
+	struct sa_reader r;
+	uint64_t now_start;
+	char err[512];
+
+	res->v = xrealloc(res->v, (res->n + 1) * sizeof(res->v[0]));
+	e = &res->v[res->n++];
+	memset(e, 0, sizeof(*e));
+	e->pid = pid;
+	e->starttime = starttime;
+	snprintf(e->path, sizeof(e->path), "%s/%s", res->dir, name);
+	/* Same pid, another start time: the pid was reused, ours is gone. */
+	e->alive = proc_read_starttime(pid, &now_start) && now_start == starttime &&
+		   !report_proc_exited(pid);
+	if (e->alive)
+		proc_read_cmdline(pid, e->command, sizeof(e->command));
+	if (sa_reader_open(&r, e->path, c->euid, err, sizeof(err)) < 0) {
+		snprintf(e->error, sizeof(e->error), "%s", err);
+	} else if (r.hdr.pid != pid || r.hdr.starttime != starttime) {
+		snprintf(e->error, sizeof(e->error), "its header names pid %d (start %llu)",
+			 r.hdr.pid, (unsigned long long)r.hdr.starttime);
+		sa_reader_close(&r);
+	} else {
+		e->readable = true;
+		list_count(c, e, &r);
+		sa_reader_close(&r);
+	}
+	if (c->gc)
+		list_gc(c, res, dfd, name, e);
+}
+
+static int list_entry_cmp(const void *a, const void *b)
+{
+	const struct list_entry *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->starttime < y->starttime ? -1 : x->starttime > y->starttime;
+}
+
+static void parse_args(struct list_ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "gc", no_argument, NULL, 'g' },
+		{ "close-wait", required_argument, NULL, 'c' },
+		{ "idle", required_argument, NULL, 'i' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int ch;
+
+	report_opts_init(&c->opts);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":jgh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			c->opts.json = true;
+			break;
+		case 'g':
+			c->gc = true;
+			break;
+		case 'c':
+			c->opts.leak.close_wait_ms = report_opt_duration("list", "close-wait", optarg);
+			c->opts.close_wait_set = true;
+			break;
+		case 'i':
+			c->opts.leak.idle_ms = report_opt_duration("list", "idle", optarg);
+			c->opts.idle_set = true;
+			break;
+		case 't':
+			c->opts.threshold_ms = report_opt_duration("list", "threshold", optarg);
+			c->opts.threshold_set = true;
+			break;
+		case 'C':
+			c->opts.color = report_opt_color("list", optarg);
+			break;
+		case 'h':
+			fputs(list_usage, stdout);
+			exit(EXIT_CLEAN);
+		default:
+			report_opt_bad("list", ch, optopt, argv, optind);
+		}
+	}
+	report_opts_finish(&c->opts);
+	if (optind != argc)
+		die("list: unexpected argument '%s'", argv[optind]);
+}
+
+int cmd_list(int argc, char **argv)
+{
+	struct list_ctx c;
+	struct list_result res;
+	struct dirent *d;
+	DIR *dir;
+
+	memset(&c, 0, sizeof(c));
+	memset(&res, 0, sizeof(res));
+	parse_args(&c, argc, argv);
+	c.euid = geteuid();
+	res.dir = sa_table_dir();
+	res.gc = c.gc;
+	res.close_wait_ms = c.opts.leak.close_wait_ms;
+	res.idle_ms = c.opts.leak.idle_ms;
+	dir = opendir(res.dir);
+	if (!dir)
+		die("list: cannot read %s: %s", res.dir, strerror(errno));
+	errno = 0;
+	while ((d = readdir(dir))) {
+		uint32_t uid;
+		int32_t pid;
+		uint64_t starttime;
+
+		if (sa_table_name_parse(d->d_name, &uid, &pid, &starttime) < 0 || uid != c.euid)
+			continue;
+		list_entry_fill(&c, &res, dirfd(dir), d->d_name, pid, starttime);
+		errno = 0;
+	}
+	if (errno)
+		die("list: cannot read %s: %s", res.dir, strerror(errno));
+	closedir(dir);
+	qsort(res.v, res.n, sizeof(res.v[0]), list_entry_cmp);
+
+	if (c.opts.json)
+		render_json_print(stdout, render_list_json(&res));
+	else
+		render_list_text(stdout, &res, report_use_color(c.opts.color));
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("cannot write the list: %s", strerror(errno));
+	for (size_t i = 0; i < c.nns; i++)
+		ks_finish(&c.ns[i].ks);
+	free(c.ns);
+	free(res.v);
+	return EXIT_CLEAN;
+}

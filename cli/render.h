@@ -1,0 +1,47 @@
+/* render: a built report (or list) as text for people or JSON for tools.
+ * Renderers only turn the model into strings; every decision (what is
+ * flagged, how groups sort) was made before. The JSON layout is versioned
+ * and documented in docs/report-json.md. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct report;
+
+#define RENDER_REPORT_SCHEMA "sockaudit.report/1"
+#define RENDER_LIST_SCHEMA   "sockaudit.list/1"
+
+void render_text(FILE *out, const struct report *rep, bool color);
+json_object *render_json(const struct report *rep);
+/* Print a JSON document (pretty, slashes unescaped) and release it. */
+void render_json_print(FILE *out, json_object *root);
+
+/* `sockaudit list`: one row per audited process. */
+struct list_entry {
+	int pid;
+	uint64_t starttime;
+	char path[4200];
+	char command[1024];        /* == SA_CMDLINE_MAX */
+	bool alive;
+	bool readable;                  /* the table opened and validated */
+	char error[512];                /* why not readable */
+	size_t tracked, untracked, flagged, stale;
+	bool removed;                   /* --gc removed it */
+	char remove_error[200];         /* --gc wanted to, and could not */
+};
+
+struct list_result {
+	const char *dir;
+	struct list_entry *v;
+	size_t n;
+	bool gc;
+	size_t removed;
+	uint64_t close_wait_ms, idle_ms;
+};
+
+void render_list_text(FILE *out, const struct list_result *l, bool color);
+json_object *render_list_json(const struct list_result *l);

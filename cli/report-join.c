@@ -1,0 +1,288 @@
+/* report-join: the table's records, /proc/<pid>/fd and the kernel's view,
+ * joined by socket inode. Pure (no I/O), so the classification rules are
+ * unit-tested with synthetic snapshots (tests/report/test-join.c).
+ *
+ *   fd in /proc, record with the same inode      -> tracked
+ *   fd in /proc, no record or another inode       -> untracked (labelled by peer)
+ *   record, fd closed / not a socket / other inode -> stale record
+ *
+ * Two snapshots bracket the /proc scan: a record only counts as stale when
+ * it is in both, unchanged, and a socket counts as untracked only when
+ * neither has its record. Otherwise a live service that opens and closes
+ * sockets while we read would show phantom leaks of the shim.
+ */
+#include "report.h"
+
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct rec_index {
+	const struct sa_record **v;   /* by fd */
+	size_t n;
+};
+
+static int rec_ptr_cmp(const void *a, const void *b)
+{
+	const struct sa_record *x = *(const struct sa_record *const *)a;
+	const struct sa_record *y = *(const struct sa_record *const *)b;
+
+	return (x->slot.fd > y->slot.fd) - (x->slot.fd < y->slot.fd);
+}
+
+/* The reader emits records in fd order; sorting pointers makes the join
+ * independent of that and costs nothing next to the /proc scan. */
+static void rec_index_build(struct rec_index *ix, const struct sa_snapshot *s)
+{
+	ix->v = NULL;
+	ix->n = 0;
+	if (!s || !s->nrecs)
+		return;
+	ix->v = xcalloc(s->nrecs, sizeof(ix->v[0]));
+	for (size_t i = 0; i < s->nrecs; i++)
+		ix->v[i] = &s->recs[i];
+	ix->n = s->nrecs;
+	qsort(ix->v, ix->n, sizeof(ix->v[0]), rec_ptr_cmp);
+}
+
+static const struct sa_record *rec_find(const struct rec_index *ix, int fd)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->v[mid]->slot.fd == fd)
+			return ix->v[mid];
+		if (ix->v[mid]->slot.fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static bool rec_ok(const struct sa_record *r)
+{
+	return r && r->status == SA_REC_OK && r->slot.used;
+}
+
+/* Which of two records for one socket says more about where it came from:
+ * a connect stack (pooled clients), then any stack, then the original over
+ * a dup. Ties keep the lower fd, seen first. */
+static int rec_rank(const struct sa_slot *r)
+{
+	return (r->connect_stack ? 4 : 0) + (r->open_stack ? 2 : 0) +
+	       (r->origin != SA_ORIGIN_DUP ? 1 : 0);
+}
+
+struct join_state {
+	struct report_join *j;
+	struct report_sock *by_inode;
+	size_t cap;
+};
+
+/* uthash's Jenkins hash falls through its switch on purpose; gcc keeps
+ * quiet because the macro comes from a system header, clang does not. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+static struct report_sock *sock_get(struct join_state *st, uint64_t inode)
+{
+	struct report_sock *s;
+
+	HASH_FIND(hh, st->by_inode, &inode, sizeof(inode), s);
+	if (s)
+		return s;
+	/* The array was sized for one socket per fd: it never moves, so the
+	 * hash may point into it. */
+	s = &st->j->socks[st->j->nsocks++];
+	s->inode = inode;
+	HASH_ADD(hh, st->by_inode, inode, sizeof(s->inode), s);
+	return s;
+}
+#pragma GCC diagnostic pop
+
+static void sock_add_fd(struct report_sock *s, int fd)
+{
+	s->fds = xrealloc(s->fds, (s->nfds + 1) * sizeof(s->fds[0]));
+	s->fds[s->nfds++] = fd;
+}
+
+static void sock_take_rec(struct report_sock *s, const struct sa_slot *rec)
+{
+	if (!s->tracked || rec_rank(rec) > rec_rank(&s->rec))
+		s->rec = *rec;
+	s->tracked = true;
+}
+
+static void push_stale(struct report_join *j, size_t *cap, const struct sa_slot *rec,
+		       enum report_stale_why why, uint64_t now_inode)
+{
+	struct report_stale *st;
+
+	if (j->nstale == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		j->stale = xrealloc(j->stale, *cap * sizeof(j->stale[0]));
+	}
+	st = &j->stale[j->nstale++];
+	memset(st, 0, sizeof(*st));
+	st->rec = *rec;
+	st->why = why;
+	st->now_inode = now_inode;
+}
+
+static void join_alive(struct join_state *st, const struct report_join_in *in,
+		       const struct rec_index *i1, const struct rec_index *i2)
+{
+	struct report_join *j = st->j;
+	size_t stale_cap = 0;
+
+	for (size_t i = 0; i < in->fds->n; i++) {
+		const struct procfd_entry *p = &in->fds->v[i];
+		const struct sa_record *r1 = rec_find(i1, p->fd), *r2 = rec_find(i2, p->fd);
+		struct report_sock *s = sock_get(st, p->inode);
+
+		sock_add_fd(s, p->fd);
+		s->held = true;
+		if (rec_ok(r2) && r2->slot.inode == p->inode)
+			sock_take_rec(s, &r2->slot);
+		else if (rec_ok(r1) && r1->slot.inode == p->inode)
+			sock_take_rec(s, &r1->slot);
+		else if ((r2 && r2->status == SA_REC_UNKNOWN) || (r1 && r1->status == SA_REC_UNKNOWN))
+			s->slot_unknown = true;
+	}
+	for (size_t i = 0; i < i2->n; i++) {
+		const struct sa_record *r2 = i2->v[i], *r1;
+		const struct procfd_entry *p;
+
+		if (!rec_ok(r2))
+			continue;
+		p = procfd_find(in->fds, r2->slot.fd);
+		if (p && p->inode == r2->slot.inode)
+			continue;
+		/* Unchanged across the scan, so it was this way during it. */
+		r1 = rec_find(i1, r2->slot.fd);
+		if (!rec_ok(r1) || r1->slot.seq != r2->slot.seq)
+			continue;
+		push_stale(j, &stale_cap, &r2->slot,
+			   p ? REPORT_STALE_OTHER_INODE : REPORT_STALE_NOT_SOCKET, p ? p->inode : 0);
+	}
+}
+
+/* The process is gone: its records are all there is. */
+static void join_dead(struct join_state *st, const struct rec_index *i2)
+{
+	for (size_t i = 0; i < i2->n; i++) {
+		const struct sa_record *r = i2->v[i];
+		struct report_sock *s;
+
+		if (!rec_ok(r))
+			continue;
+		s = sock_get(st, r->slot.inode);
+		sock_add_fd(s, r->slot.fd);
+		sock_take_rec(s, &r->slot);
+	}
+}
+
+static void sock_finish(struct report_sock *s, const struct report_join_in *in)
+{
+	if (in->ks)
+		s->ks = ks_lookup(in->ks, s->inode);
+	if (!s->tracked)
+		s->label = in->ks ? report_label_of(s->ks) : REPORT_LABEL_UNKNOWN;
+	leak_classify(in->leak, s->held, s->ks, &s->verdict);
+	if (s->tracked && s->rec.open_ns) {
+		s->open_age_known = true;
+		s->open_age_ms = in->now_ns > s->rec.open_ns ? (in->now_ns - s->rec.open_ns) / 1000000
+							     : 0;
+	}
+	/* The age that matters for the state: how long it has sat there. */
+	if (s->verdict.close_wait_known) {
+		s->age_known = true;
+		s->age_ms = s->verdict.close_wait_ms;
+	} else if (s->ks && s->ks->state == TCP_ESTABLISHED && s->verdict.idle_known) {
+		s->age_known = true;
+		s->age_ms = s->verdict.idle_ms;
+	} else if (s->open_age_known) {
+		s->age_known = true;
+		s->age_ms = s->open_age_ms;
+	}
+}
+
+static void join_summary(struct report_join *j, const struct sa_snapshot *last)
+{
+	struct report_summary *sum = &j->sum;
+
+	for (size_t i = 0; i < j->nsocks; i++) {
+		const struct report_sock *s = &j->socks[i];
+
+		sum->sockets++;
+		sum->fds += s->nfds;
+		if (s->tracked) {
+			sum->tracked++;
+		} else {
+			sum->untracked++;
+			sum->untracked_by_label[s->label]++;
+		}
+		if (s->verdict.flagged)
+			sum->flagged++;
+		else if (s->verdict.kind != LEAK_NONE)
+			sum->suspect++;
+		sum->by_kind[s->verdict.kind]++;
+	}
+	sum->stale = j->nstale;
+	sum->unknown_slots = last ? last->nunknown : 0;
+}
+
+void report_join_build(struct report_join *j, const struct report_join_in *in)
+{
+	const struct sa_snapshot *last = in->second ? in->second : in->first;
+	struct rec_index i1, i2;
+	struct join_state st = { .j = j };
+	size_t cap;
+
+	memset(j, 0, sizeof(*j));
+	rec_index_build(&i1, in->first ? in->first : last);
+	rec_index_build(&i2, last);
+	cap = in->fds ? in->fds->n : i2.n;
+	j->socks = xcalloc(cap ? cap : 1, sizeof(j->socks[0]));
+	if (in->fds)
+		join_alive(&st, in, &i1, &i2);
+	else
+		join_dead(&st, &i2);
+	HASH_CLEAR(hh, st.by_inode);
+	for (size_t i = 0; i < j->nsocks; i++)
+		sock_finish(&j->socks[i], in);
+	for (size_t i = 0; i < j->nstale; i++) {
+		struct report_stale *s = &j->stale[i];
+
+		if (s->rec.open_ns) {
+			s->open_age_known = true;
+			s->open_age_ms = in->now_ns > s->rec.open_ns
+						 ? (in->now_ns - s->rec.open_ns) / 1000000 : 0;
+		}
+	}
+	for (size_t i = 0; i < i2.n; i++) {
+		if (i2.v[i]->status != SA_REC_UNKNOWN)
+			continue;
+		j->unknown_fds = xrealloc(j->unknown_fds, (j->nunknown + 1) * sizeof(int));
+		j->unknown_fds[j->nunknown++] = i2.v[i]->slot.fd;
+	}
+	join_summary(j, last);
+	free(i1.v);
+	free(i2.v);
+}
+
+void report_join_finish(struct report_join *j)
+{
+	if (!j)
+		return;
+	for (size_t i = 0; i < j->nsocks; i++)
+		free(j->socks[i].fds);
+	free(j->socks);
+	free(j->stale);
+	free(j->unknown_fds);
+	memset(j, 0, sizeof(*j));
+}

@@ -1,0 +1,63 @@
+/* report-stacks: each socket's stack identity, read from the table. The
+ * connect stack tells more for pooled clients (the socket is opened in one
+ * place, connected where the request is made), so it wins when recorded. */
+#include "report.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+__attribute__((format(printf, 2, 3)))
+static void nostack(struct group_stack *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->nostack, sizeof(st->nostack), fmt, ap);
+	va_end(ap);
+}
+
+static void stack_of(struct report_sock *s, struct sa_reader *r, const struct sa_header *hdr)
+{
+	struct group_stack *st = &s->stack;
+	const char *origin = sa_origin_name(s->rec.origin);
+	uint32_t ids[2] = { s->rec.connect_stack, s->rec.open_stack };
+	const char *kinds[2] = { "connect", "open" };
+
+	for (int i = 0; i < 2; i++) {
+		if (!ids[i])
+			continue;
+		st->depth = sa_reader_stack(r, ids[i], st->frames);
+		if (st->depth) {
+			st->kind = kinds[i];
+			st->generation = s->rec.generation;
+			return;
+		}
+	}
+	if (s->rec.origin == SA_ORIGIN_INHERIT_START)
+		nostack(st, "%s", origin);
+	else if (ids[0] || ids[1])
+		nostack(st, "%s, stack unreadable", origin);
+	else if (hdr->counters.overflow_stack)
+		nostack(st, "%s, stack table full", origin);
+	else
+		nostack(st, "%s, stack not recorded", origin);
+}
+
+void report_stacks_read(struct report_join *j, struct sa_reader *r, const struct sa_header *hdr,
+			bool instrumented)
+{
+	for (size_t i = 0; i < j->nsocks; i++) {
+		struct report_sock *s = &j->socks[i];
+
+		memset(&s->stack, 0, sizeof(s->stack));
+		if (!instrumented)
+			nostack(&s->stack, "process not instrumented");
+		else if (s->slot_unknown)
+			nostack(&s->stack, "record mid-update");
+		else if (!s->tracked)
+			nostack(&s->stack, "untracked, %s", report_label_name(s->label));
+		else
+			stack_of(s, r, hdr);
+	}
+}

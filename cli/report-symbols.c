@@ -1,0 +1,194 @@
+/* report-symbols: each group's stack as function, file:line, module.
+ *
+ * Which address space the addresses belong to:
+ *   - the live process, for records of the image running now
+ *     (sym_create_pid: /proc/<pid>/maps);
+ *   - the table's module log, for a process that is gone and for records
+ *     from before an execve() (their generation is not the table's), one
+ *     symbolizer per generation (sym_create_modules: build-id checked).
+ * The symbolizer caches each address, so a frame shared by many groups is
+ * resolved once. Leading frames of the shim and of libc's wrappers are
+ * trimmed: the first frame shown is the caller's own code.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct report_symbols {
+	pid_t live_pid;                 /* 0: not alive */
+	uint32_t cur_generation;
+	struct sa_reader *r;            /* the module log; NULL without a table */
+	bool live_tried;
+	struct symbolizer *live;
+	struct sa_module *mods;         /* the module log, read once */
+	size_t nmods;
+	bool mods_read;
+	struct {
+		uint32_t generation;
+		struct symbolizer *s;
+	} *pm;
+	size_t npm;
+	bool noted_pm;
+};
+
+/* Frames of the shim (it skips its own, but a copy loaded twice would not
+ * be) and of libc's entry points (socket, connect, accept, __libc_*): the
+ * shim's capture starts at the caller of the wrapped function, which for a
+ * call made inside libc is libc itself. */
+static bool trim_module(const char *module)
+{
+	const char *base;
+
+	if (!module)
+		return false;
+	base = strrchr(module, '/');
+	base = base ? base + 1 : module;
+	return strstr(base, "libsockaudit") || strstr(base, "libc.so");
+}
+
+size_t report_trim_count(const struct sym_frame *f, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && trim_module(f[i].module))
+		i++;
+	/* A stack made entirely of libc (a callback from inside it): showing
+	 * libc beats showing nothing. */
+	return i == n ? 0 : i;
+}
+
+static void read_modules(struct report_symbols *rs)
+{
+	if (rs->mods_read)
+		return;
+	rs->mods_read = true;
+	if (!rs->r)
+		return;
+	rs->mods = xcalloc(SA_NMODULES, sizeof(rs->mods[0]));
+	rs->nmods = sa_reader_modules(rs->r, rs->mods, SA_NMODULES);
+}
+
+static struct symbolizer *pm_symbolizer(struct report *rep, struct report_symbols *rs,
+					uint32_t generation)
+{
+	struct sym_module *sm;
+	struct symbolizer *s;
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->npm; i++)
+		if (rs->pm[i].generation == generation)
+			return rs->pm[i].s;
+	read_modules(rs);
+	sm = xcalloc(rs->nmods ? rs->nmods : 1, sizeof(*sm));
+	for (size_t i = 0; i < rs->nmods; i++) {
+		const struct sa_module *m = &rs->mods[i];
+
+		if (m->generation != generation)
+			continue;
+		sm[n].path = m->path;
+		sm[n].build_id = m->build_id;
+		sm[n].build_id_len = m->build_id_len;
+		sm[n].start = m->start;
+		sm[n].end = m->end;
+		sm[n].bias = m->bias;
+		n++;
+	}
+	s = sym_create_modules(sm, n);
+	free(sm);
+	if (!s)
+		report_note(rep, "cannot load the module log of image generation %u: %s",
+			    (unsigned)generation, strerror(errno));
+	else if (!rs->noted_pm && rs->live_pid)
+		report_note(rep, "stacks recorded before an execve() are resolved from the table's "
+			    "module log (files checked by build-id)");
+	rs->noted_pm = rs->noted_pm || (s && rs->live_pid);
+	rs->pm = xrealloc(rs->pm, (rs->npm + 1) * sizeof(rs->pm[0]));
+	rs->pm[rs->npm].generation = generation;
+	rs->pm[rs->npm].s = s;
+	rs->npm++;
+	return s;
+}
+
+static struct symbolizer *symbolizer_for(struct report *rep, struct report_symbols *rs,
+					 uint32_t generation)
+{
+	if (rs->live_pid && generation == rs->cur_generation) {
+		if (!rs->live_tried) {
+			rs->live_tried = true;
+			rs->live = sym_create_pid(rs->live_pid);
+			if (!rs->live)
+				report_note(rep, "cannot read the address space of pid %d (%s): "
+					    "stacks resolved from the table's module log",
+					    (int)rs->live_pid, strerror(errno));
+		}
+		if (rs->live)
+			return rs->live;
+	}
+	return pm_symbolizer(rep, rs, generation);
+}
+
+static void resolve_group(struct report *rep, struct report_symbols *rs, struct group *g)
+{
+	const struct group_stack *st = g->stack;
+	struct symbolizer *s = symbolizer_for(rep, rs, st->generation);
+	struct sym_frame *all = NULL;
+	size_t n = 0, cap = 0, trim;
+
+	for (uint32_t i = 0; i < st->depth; i++) {
+		const struct sym_frame *out;
+		struct sym_frame raw = { .addr = st->frames[i] };
+		size_t k = 1;
+
+		if (s)
+			sym_resolve(s, st->frames[i], &out, &k);
+		else
+			out = &raw;
+		if (n + k > cap) {
+			cap = (n + k) * 2;
+			all = xrealloc(all, cap * sizeof(all[0]));
+		}
+		memcpy(&all[n], out, k * sizeof(all[0]));
+		n += k;
+	}
+	trim = report_trim_count(all, n);
+	g->trimmed = trim;
+	g->nframes = n - trim;
+	g->frames = xcalloc(g->nframes ? g->nframes : 1, sizeof(g->frames[0]));
+	if (g->nframes)
+		memcpy(g->frames, all + trim, g->nframes * sizeof(g->frames[0]));
+	free(all);
+}
+
+struct report_symbols *report_symbols_resolve(struct report *rep, struct sa_reader *r)
+{
+	struct report_symbols *rs = xcalloc(1, sizeof(*rs));
+
+	rs->live_pid = rep->alive ? rep->tgt.pid : 0;
+	rs->cur_generation = rep->hdr.generation;
+	rs->r = r;
+	for (size_t i = 0; i < rep->groups.n; i++)
+		if (rep->groups.v[i].stack->depth)
+			resolve_group(rep, rs, &rep->groups.v[i]);
+	/* Addresses are all resolved: the module log copy is not needed, the
+	 * symbolizers are (they own the strings the frames point to). */
+	free(rs->mods);
+	rs->mods = NULL;
+	rs->r = NULL;
+	return rs;
+}
+
+void report_symbols_destroy(struct report_symbols *rs)
+{
+	if (!rs)
+		return;
+	sym_destroy(rs->live);
+	for (size_t i = 0; i < rs->npm; i++)
+		sym_destroy(rs->pm[i].s);
+	free(rs->pm);
+	free(rs->mods);
+	free(rs);
+}

@@ -1,0 +1,224 @@
+/* sockaudit report <pid>: which sockets a process holds, which of them look
+ * leaked, and the code that opened them. See report.h for the pipeline and
+ * sockaudit(1) for the options and exit codes. */
+#include "report.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "render.h"
+#include "util.h"
+
+static const char report_usage[] =
+	"usage: sockaudit report [options] <pid>\n"
+	"  --json              machine-readable output (schema sockaudit.report/1)\n"
+	"  --all               list sockets that are not flagged too\n"
+	"  --close-wait D      flag CLOSE_WAIT held for at least D (default 5s)\n"
+	"  --idle D            flag ESTABLISHED without data for at least D (default 60s)\n"
+	"  --threshold D       both of the above (each given on its own wins)\n"
+	"  --exit-code N       exit status when something is flagged (default 1)\n"
+	"  --color WHEN        auto, always or never (auto honours NO_COLOR)\n"
+	"durations: 250ms, 5s, 2m, 1h (a bare number is ms)\n";
+
+static void parse_args(struct report_opts *o, int argc, char **argv, int *pid)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "close-wait", required_argument, NULL, 'c' },
+		{ "idle", required_argument, NULL, 'i' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "exit-code", required_argument, NULL, 'e' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	report_opts_init(o);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":jah", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			o->json = true;
+			break;
+		case 'a':
+			o->all = true;
+			break;
+		case 'c':
+			o->leak.close_wait_ms = report_opt_duration("report", "close-wait", optarg);
+			o->close_wait_set = true;
+			break;
+		case 'i':
+			o->leak.idle_ms = report_opt_duration("report", "idle", optarg);
+			o->idle_set = true;
+			break;
+		case 't':
+			o->threshold_ms = report_opt_duration("report", "threshold", optarg);
+			o->threshold_set = true;
+			break;
+		case 'e':
+			o->exit_code = report_opt_exit_code("report", optarg);
+			break;
+		case 'C':
+			o->color = report_opt_color("report", optarg);
+			break;
+		case 'h':
+			fputs(report_usage, stdout);
+			exit(EXIT_CLEAN);
+		default:
+			report_opt_bad("report", c, optopt, argv, optind);
+		}
+	}
+	report_opts_finish(o);
+	if (optind + 1 != argc)
+		die("report: expected one pid, got %s",
+		    optind < argc ? "more than one argument" : "nothing");
+	if (parse_pid(argv[optind], pid) < 0)
+		die("report: '%s' is not a pid", argv[optind]);
+}
+
+static void snapshot_or_die(struct sa_reader *r, struct sa_snapshot *s)
+{
+	char err[512];
+
+	if (sa_reader_snapshot(r, s, err, sizeof(err)) < 0)
+		die("%s", err);
+}
+
+static void scan_or_die(const struct target *t, struct procfd_list *l)
+{
+	int rc = procfd_scan(t->pid, l);
+
+	if (rc == -ENOENT)
+		die("pid %d exited while being read", (int)t->pid);
+	if (rc == -EACCES || rc == -EPERM)
+		die("pid %d: cannot read /proc/%d/fd: %s (run as its user or as root)", (int)t->pid,
+		    (int)t->pid, strerror(-rc));
+	if (rc < 0)
+		die("pid %d: cannot read /proc/%d/fd: %s", (int)t->pid, (int)t->pid, strerror(-rc));
+}
+
+/* What a stale record's fd holds now, for the person reading the report. */
+static void stale_describe(pid_t pid, struct report_stale *s)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, s->rec.fd);
+	n = readlink(path, s->now, sizeof(s->now) - 1);
+	if (n < 0) {
+		snprintf(s->now, sizeof(s->now), "%s", errno == ENOENT ? "closed" : "unreadable");
+		return;
+	}
+	s->now[n] = '\0';
+}
+
+static void collect_kernel(struct report *rep, struct ks_table *ks)
+{
+	int rc;
+
+	memset(ks, 0, sizeof(*ks));
+	rc = ks_collect(ks, rep->tgt.pid);
+	if (ks->note[0])
+		report_note(rep, "%s", ks->note);
+	if (rc < 0) {
+		if (!ks->note[0])
+			report_note(rep, "no kernel view of the sockets: %s", strerror(-rc));
+		return;
+	}
+	rep->have_ks = true;
+	rep->ks_source = ks->source;
+	rep->other_netns = ks->other_netns;
+}
+
+static int report_run(struct report *rep)
+{
+	struct sa_snapshot s1, s2;
+	struct sa_reader reader = { .fd = -1 };
+	struct procfd_list fds = { 0 };
+	struct ks_table ks = { 0 };
+	struct report_join_in in = { .leak = &rep->opts.leak };
+	const struct target *t = &rep->tgt;
+	bool have_s1 = false, have_s2 = false;
+	int status;
+
+	memset(&s1, 0, sizeof(s1));
+	memset(&s2, 0, sizeof(s2));
+	rep->alive = t->alive && !report_proc_exited(t->pid);
+	rep->instrumented = t->table[0] != '\0';
+	if (!rep->alive && !rep->instrumented)
+		die("pid %d has exited (not yet reaped) and left no table", (int)t->pid);
+	if (rep->instrumented) {
+		target_open_table(t, &reader);
+		rep->hdr = reader.hdr;
+	} else {
+		target_explain(&rep->tgt);
+	}
+
+	/* Snapshot, scan, snapshot: see report-join.c for why two. */
+	if (rep->instrumented && rep->alive) {
+		snapshot_or_die(&reader, &s1);
+		have_s1 = true;
+	}
+	if (rep->alive)
+		scan_or_die(t, &fds);
+	if (rep->instrumented) {
+		snapshot_or_die(&reader, &s2);
+		have_s2 = true;
+		rep->hdr = s2.hdr;
+	}
+	if (rep->alive)
+		collect_kernel(rep, &ks);
+	else
+		report_note(rep, "pid %d is gone: its sockets are listed as its table last recorded "
+			    "them, unverified and never flagged", (int)t->pid);
+
+	in.first = have_s1 ? &s1 : NULL;
+	in.second = have_s2 ? &s2 : NULL;
+	in.fds = rep->alive ? &fds : NULL;
+	in.ks = rep->have_ks ? &ks : NULL;
+	in.now_ns = now_realtime_ns();
+	report_join_build(&rep->join, &in);
+	for (size_t i = 0; i < rep->join.nstale; i++)
+		stale_describe(t->pid, &rep->join.stale[i]);
+	report_stacks_read(&rep->join, rep->instrumented ? &reader : NULL, &rep->hdr,
+			   rep->instrumented);
+	/* A gone process has nothing to flag: show what it held instead. */
+	group_build(&rep->groups, rep->join.socks, rep->join.nsocks, rep->opts.all || !rep->alive);
+	rep->syms = report_symbols_resolve(rep, rep->instrumented ? &reader : NULL);
+
+	if (rep->opts.json)
+		render_json_print(stdout, render_json(rep));
+	else
+		render_text(stdout, rep, report_use_color(rep->opts.color));
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("cannot write the report: %s", strerror(errno));
+	status = rep->join.sum.flagged ? rep->opts.exit_code : EXIT_CLEAN;
+
+	/* The ks_sock pointers in the join point into ks: free it last. */
+	report_finish(rep);
+	ks_finish(&ks);
+	procfd_finish(&fds);
+	sa_snapshot_finish(&s1);
+	sa_snapshot_finish(&s2);
+	if (rep->instrumented)
+		sa_reader_close(&reader);
+	return status;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report rep;
+	int pid;
+
+	memset(&rep, 0, sizeof(rep));
+	parse_args(&rep.opts, argc, argv, &pid);
+	target_resolve(&rep.tgt, pid, NULL);
+	return report_run(&rep);
+}

@@ -1,0 +1,33 @@
+/* One socket, two fds: a connected client dup()ed. The report shows one
+ * socket listing both fds, under the connect stack. */
+#include "sc.h"
+
+static int connect_line;
+
+__attribute__((noinline))
+static int dup_client(const struct sockaddr_in *a)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		sc_die("socket");
+	connect_line = __LINE__ + 1;
+	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0)
+		sc_die("connect");
+	return fd;
+}
+
+int main(void)
+{
+	struct sockaddr_in a;
+	int l = sc_listener(&a), c, d, s;
+
+	c = dup_client(&a);
+	d = dup(c);
+	s = accept(l, NULL, NULL);
+	if (d < 0 || s < 0)
+		sc_die("dup/accept");
+	sc_say("ready fd=%d dup=%d line=%d func=dup_client file=sc-dup.c", c, d, connect_line);
+	sc_wait();
+	return 0;
+}

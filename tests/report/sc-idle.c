@@ -1,0 +1,51 @@
+/* A quiet connection: both ends ESTABLISHED, one byte each way, then
+ * silence. Both sockets are held; with a short --idle both are flagged,
+ * the client under its connect stack, the server end under its accept. */
+#include "sc.h"
+
+static int connect_line, accept_line;
+
+__attribute__((noinline))
+static int quiet_client(const struct sockaddr_in *a)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		sc_die("socket");
+	connect_line = __LINE__ + 1;
+	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0)
+		sc_die("connect");
+	return fd;
+}
+
+__attribute__((noinline))
+static int quiet_server(int l)
+{
+	int fd;
+
+	accept_line = __LINE__ + 1;
+	fd = accept(l, NULL, NULL);
+	if (fd < 0)
+		sc_die("accept");
+	return fd;
+}
+
+int main(void)
+{
+	struct sockaddr_in a;
+	int l = sc_listener(&a), c, s;
+	char cmd[64];
+
+	c = quiet_client(&a);
+	s = quiet_server(l);
+	sc_ping(c, s);
+	sc_say("ready fd=%d line=%d func=quiet_client server_fd=%d server_line=%d "
+	       "server_func=quiet_server file=sc-idle.c", c, connect_line, s, accept_line);
+	while (sc_command(cmd, sizeof(cmd))) {
+		if (strcmp(cmd, "ping") == 0) {
+			sc_ping(c, s);
+			sc_say("pinged");
+		}
+	}
+	return 0;
+}

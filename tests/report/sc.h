@@ -1,0 +1,106 @@
+/* Helpers for the scenario programs the report tests audit. A scenario
+ * opens exactly what its name says, prints one "ready key=value ..." line on
+ * stdout, then obeys commands on stdin until EOF (or dies by a signal).
+ *
+ * The calls whose stacks the tests check (socket, connect, accept) are made
+ * in the scenario's own functions, never in here: the report must name the
+ * scenario's function, file and line. */
+#pragma once
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+__attribute__((noreturn, format(printf, 1, 2), unused))
+static void sc_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("scenario: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (%s)\n", strerror(errno));
+	exit(3);
+}
+
+/* A loopback listener on an ephemeral port; *a gets its address. */
+__attribute__((unused))
+static int sc_listener(struct sockaddr_in *a)
+{
+	socklen_t len = sizeof(*a);
+	int l;
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)a, sizeof(*a)) < 0 || listen(l, 64) < 0 ||
+	    getsockname(l, (struct sockaddr *)a, &len) < 0)
+		sc_die("listener");
+	return l;
+}
+
+__attribute__((format(printf, 1, 2), unused))
+static void sc_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* Next command from stdin, without its newline; false at EOF. Plain read()
+ * so nothing is buffered behind our back between commands. */
+__attribute__((unused))
+static bool sc_command(char *buf, size_t len)
+{
+	size_t n = 0;
+	char c;
+
+	for (;;) {
+		ssize_t r = read(STDIN_FILENO, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		if (c == '\n')
+			break;
+		if (n + 1 < len)
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+/* Wait for EOF, ignoring any command. */
+__attribute__((unused))
+static void sc_wait(void)
+{
+	char buf[64];
+
+	while (sc_command(buf, sizeof(buf)))
+		;
+}
+
+/* Exchange one byte each way: both ends have just sent and received. */
+__attribute__((unused))
+static void sc_ping(int a, int b)
+{
+	char c = 'x';
+
+	if (write(a, &c, 1) != 1 || read(b, &c, 1) != 1 || write(b, &c, 1) != 1 ||
+	    read(a, &c, 1) != 1)
+		sc_die("ping");
+}

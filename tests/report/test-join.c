@@ -1,0 +1,383 @@
+/* The join (tracked / untracked / stale), the untracked labels, grouping
+ * and frame trimming, on synthetic snapshots: no process, no kernel. */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "../tap.h"
+#include "report.h"
+#include "util.h"
+
+#define NOW_NS 1000000000000ull   /* "now" for open ages */
+
+struct snap_builder {
+	struct sa_snapshot s;
+	size_t cap;
+};
+
+static struct sa_slot *snap_add(struct snap_builder *b, int fd, uint64_t inode, uint32_t seq)
+{
+	struct sa_record *r;
+
+	if (b->s.nrecs == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->s.recs = xrealloc(b->s.recs, b->cap * sizeof(b->s.recs[0]));
+	}
+	r = &b->s.recs[b->s.nrecs++];
+	memset(r, 0, sizeof(*r));
+	r->status = SA_REC_OK;
+	r->slot.seq = seq;
+	r->slot.used = 1;
+	r->slot.fd = fd;
+	r->slot.inode = inode;
+	r->slot.origin = SA_ORIGIN_SOCKET;
+	r->slot.dup_of = -1;
+	r->slot.family = AF_INET;
+	r->slot.type = SOCK_STREAM;
+	r->slot.generation = 1;
+	r->slot.open_ns = NOW_NS - 3000 * 1000000ull;   /* opened 3 s ago */
+	return &r->slot;
+}
+
+static void snap_unknown(struct snap_builder *b, int fd)
+{
+	struct sa_slot *s = snap_add(b, fd, 0, 0);
+
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	b->s.recs[b->s.nrecs - 1].status = SA_REC_UNKNOWN;
+	b->s.nunknown++;
+}
+
+static struct procfd_list fds_of(const struct procfd_entry *v, size_t n)
+{
+	struct procfd_list l = { .v = xcalloc(n, sizeof(*v)), .n = n };
+
+	memcpy(l.v, v, n * sizeof(*v));
+	return l;
+}
+
+/* uthash's Jenkins hash falls through its switch on purpose; the
+ * kstate tables use it, so ks_add() must too; gcc keeps
+ * quiet because the macro comes from a system header, clang does not. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+static struct ks_sock *ks_add(struct ks_table *t, uint64_t inode, int family, int protocol,
+			      int state)
+{
+	struct ks_sock *s = xcalloc(1, sizeof(*s));
+
+	s->inode = inode;
+	s->family = family;
+	s->protocol = protocol;
+	s->type = protocol == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	s->state = state;
+	s->local.ss_family = (sa_family_t)family;
+	s->peer.ss_family = (sa_family_t)family;
+	HASH_ADD(hh, t->by_inode, inode, sizeof(s->inode), s);
+	return s;
+}
+#pragma GCC diagnostic pop
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	struct sockaddr_in *in = (void *)ss;
+
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	in->sin_port = htons(port);
+}
+
+static void set_unix(struct sockaddr_storage *ss, const char *path)
+{
+	struct sockaddr_un *un = (void *)ss;
+
+	un->sun_family = AF_UNIX;
+	snprintf(un->sun_path, sizeof(un->sun_path), "%s", path);
+}
+
+static struct report_sock *sock_by_inode(struct report_join *j, uint64_t inode)
+{
+	for (size_t i = 0; i < j->nsocks; i++)
+		if (j->socks[i].inode == inode)
+			return &j->socks[i];
+	return NULL;
+}
+
+static struct report_stale *stale_by_fd(struct report_join *j, int fd)
+{
+	for (size_t i = 0; i < j->nstale; i++)
+		if (j->stale[i].rec.fd == fd)
+			return &j->stale[i];
+	return NULL;
+}
+
+static void test_join_alive(void)
+{
+	struct snap_builder b1 = { 0 }, b2 = { 0 };
+	struct ks_table ks = { 0 };
+	struct leak_opts lo;
+	struct ks_sock *k;
+	struct sa_slot *r;
+	struct report_join j;
+	struct report_sock *s;
+	struct report_stale *st;
+	static const struct procfd_entry held[] = {
+		{ 3, 100 },   /* tracked */
+		{ 4, 200 },   /* untracked, DNS */
+		{ 5, 300 },   /* record says 301: untracked + stale */
+		{ 8, 500 },   /* socket ... */
+		{ 9, 500 },   /* ... dup'd */
+		{ 10, 600 },  /* slot mid-update */
+		{ 11, 700 },  /* unknown to the kernel: netlink/other */
+		{ 12, 800 },  /* tracked, CLOSE_WAIT for 10 s */
+		{ 13, 900 },  /* recorded only in the first snapshot */
+		{ 14, 1000 }, /* untracked /dev/log */
+		{ 15, 1100 }, /* untracked nscd */
+	};
+	struct procfd_list l = fds_of(held, sizeof(held) / sizeof(held[0]));
+	struct report_join_in in = { .first = &b1.s, .second = &b2.s, .fds = &l, .ks = &ks,
+				     .leak = &lo, .now_ns = NOW_NS };
+
+	leak_opts_default(&lo);
+	for (int pass = 0; pass < 2; pass++) {
+		struct snap_builder *b = pass ? &b2 : &b1;
+
+		snap_add(b, 3, 100, 2);
+		snap_add(b, 5, 301, 2);
+		snap_add(b, 6, 400, 2);                    /* fd 6 closed: stale */
+		r = snap_add(b, 8, 500, 2);
+		r->connect_stack = 7;
+		r = snap_add(b, 9, 500, 2);
+		r->connect_stack = 7;
+		r->origin = SA_ORIGIN_DUP;
+		r->dup_of = 8;
+		snap_add(b, 12, 800, 2);
+	}
+	snap_add(&b1, 13, 900, 2);
+	snap_add(&b2, 7, 450, 4);                          /* new since the scan: not stale */
+	snap_add(&b1, 7, 440, 2);
+	snap_unknown(&b2, 10);
+
+	ks_add(&ks, 100, AF_INET, IPPROTO_TCP, TCP_ESTABLISHED);
+	k = ks_add(&ks, 200, AF_INET, IPPROTO_UDP, TCP_ESTABLISHED);
+	set_port(&k->peer, 53);
+	ks_add(&ks, 300, AF_INET, IPPROTO_TCP, TCP_LISTEN);
+	ks_add(&ks, 500, AF_INET, IPPROTO_TCP, TCP_ESTABLISHED);
+	ks_add(&ks, 600, AF_INET, IPPROTO_TCP, TCP_ESTABLISHED);
+	k = ks_add(&ks, 800, AF_INET6, IPPROTO_TCP, TCP_CLOSE_WAIT);
+	k->have_tcp_info = true;
+	k->last_ack_recv_ms = 10000;
+	k->last_data_recv_ms = 20000;
+	k->last_data_sent_ms = 20000;
+	ks_add(&ks, 900, AF_INET, IPPROTO_TCP, TCP_ESTABLISHED);
+	k = ks_add(&ks, 1000, AF_UNIX, 0, TCP_ESTABLISHED);
+	set_unix(&k->peer, "/run/systemd/journal/dev-log");
+	k = ks_add(&ks, 1100, AF_UNIX, 0, TCP_ESTABLISHED);
+	set_unix(&k->peer, "/var/run/nscd/socket");
+
+	report_join_build(&j, &in);
+	s = sock_by_inode(&j, 100);
+	ok(s && s->tracked && s->held && s->nfds == 1 && s->fds[0] == 3 &&
+	   s->label == REPORT_LABEL_NONE,
+	   "fd with a record of the same inode: tracked");
+	ok(s && s->open_age_known && s->open_age_ms == 3000, "tracked: open age from the record");
+	s = sock_by_inode(&j, 200);
+	ok(s && !s->tracked && s->label == REPORT_LABEL_DNS, "no record, peer port 53: untracked DNS");
+	s = sock_by_inode(&j, 300);
+	ok(s && !s->tracked && s->label == REPORT_LABEL_UNKNOWN,
+	   "record of another inode: the socket is untracked");
+	st = stale_by_fd(&j, 5);
+	ok(st && st->why == REPORT_STALE_OTHER_INODE && st->rec.inode == 301 && st->now_inode == 300,
+	   "record of another inode: the record is stale (other socket)");
+	st = stale_by_fd(&j, 6);
+	ok(st && st->why == REPORT_STALE_NOT_SOCKET && st->rec.inode == 400,
+	   "record whose fd is closed: stale");
+	ok(!stale_by_fd(&j, 7), "record that changed while /proc was read: not stale");
+	s = sock_by_inode(&j, 500);
+	ok(s && s->tracked && s->nfds == 2 && s->fds[0] == 8 && s->fds[1] == 9 &&
+	   s->rec.fd == 8 && s->rec.origin == SA_ORIGIN_SOCKET,
+	   "one socket on two fds: one entry, both fds, the original's record");
+	s = sock_by_inode(&j, 600);
+	ok(s && !s->tracked && s->slot_unknown, "slot left mid-update: not tracked, marked");
+	ok(j.nunknown == 1 && j.unknown_fds[0] == 10 && j.sum.unknown_slots == 1,
+	   "unknown slots listed by fd");
+	s = sock_by_inode(&j, 700);
+	ok(s && !s->tracked && !s->ks && s->label == REPORT_LABEL_NETLINK,
+	   "unknown to sock_diag: netlink/other");
+	s = sock_by_inode(&j, 800);
+	ok(s && s->tracked && s->verdict.flagged && s->verdict.kind == LEAK_CLOSE_WAIT &&
+	   s->age_known && s->age_ms == 10000, "tracked CLOSE_WAIT 10 s: flagged, age 10 s");
+	s = sock_by_inode(&j, 900);
+	ok(s && s->tracked, "record only in the first snapshot (cleared after the scan): tracked");
+	s = sock_by_inode(&j, 1000);
+	ok(s && s->label == REPORT_LABEL_DEVLOG, "unix peer journald dev-log: /dev/log");
+	s = sock_by_inode(&j, 1100);
+	ok(s && s->label == REPORT_LABEL_NSCD, "unix peer /var/run/nscd/socket: nscd");
+	ok(j.sum.sockets == 10 && j.sum.fds == 11 && j.sum.tracked == 4 && j.sum.untracked == 6 &&
+	   j.sum.flagged == 1 && j.sum.stale == 2,
+	   "summary: 10 sockets, 11 fds, 4 tracked, 6 untracked, 1 flagged, 2 stale "
+	   "(got %zu %zu %zu %zu %zu %zu)",
+	   j.sum.sockets, j.sum.fds, j.sum.tracked, j.sum.untracked, j.sum.flagged, j.sum.stale);
+	ok(j.sum.untracked_by_label[REPORT_LABEL_DNS] == 1 &&
+	   j.sum.untracked_by_label[REPORT_LABEL_NETLINK] == 1 &&
+	   j.sum.untracked_by_label[REPORT_LABEL_DEVLOG] == 1 &&
+	   j.sum.untracked_by_label[REPORT_LABEL_NSCD] == 1 &&
+	   j.sum.untracked_by_label[REPORT_LABEL_UNKNOWN] == 2,
+	   "untracked counted by label");
+	report_join_finish(&j);
+
+	/* One snapshot only (first == second): every mismatch is stale. */
+	in.first = &b2.s;
+	report_join_build(&j, &in);
+	ok(stale_by_fd(&j, 7) != NULL, "single snapshot: a record without its fd is stale");
+	report_join_finish(&j);
+
+	/* Not instrumented: everything held is untracked. */
+	in.first = in.second = NULL;
+	report_join_build(&j, &in);
+	ok(j.sum.sockets == 10 && j.sum.tracked == 0 && j.sum.untracked == 10 && j.nstale == 0 &&
+	   j.sum.flagged == 1, "no table: all untracked, the leak rule still applies");
+	report_join_finish(&j);
+
+	/* The process is gone: the records are what there is, nothing flagged. */
+	in.first = NULL;
+	in.second = &b2.s;
+	in.fds = NULL;
+	in.ks = NULL;
+	report_join_build(&j, &in);
+	s = sock_by_inode(&j, 500);
+	ok(j.sum.sockets == 6 && j.sum.flagged == 0 && s && !s->held && s->nfds == 2,
+	   "gone: records grouped by inode, not held, never flagged");
+	report_join_finish(&j);
+
+	procfd_finish(&l);
+	ks_finish(&ks);
+	free(b1.s.recs);
+	free(b2.s.recs);
+}
+
+static void mk_sock(struct report_sock *s, int fd, uint64_t inode, int generation,
+		    const uint64_t *frames, uint32_t depth, enum leak_kind kind, uint64_t age,
+		    struct ks_sock *ks)
+{
+	memset(s, 0, sizeof(*s));
+	s->inode = inode;
+	s->fds = xcalloc(1, sizeof(int));
+	s->fds[0] = fd;
+	s->nfds = 1;
+	s->held = true;
+	s->tracked = depth > 0;
+	s->ks = ks;
+	s->verdict.kind = kind;
+	s->verdict.flagged = kind == LEAK_CLOSE_WAIT || kind == LEAK_IDLE;
+	s->age_known = true;
+	s->age_ms = age;
+	s->stack.depth = depth;
+	s->stack.generation = (uint32_t)generation;
+	if (depth) {
+		memcpy(s->stack.frames, frames, depth * sizeof(frames[0]));
+		s->stack.kind = "connect";
+	} else {
+		snprintf(s->stack.nostack, sizeof(s->stack.nostack), "inherited-start");
+	}
+}
+
+static void test_groups(void)
+{
+	static const uint64_t fa[] = { 0x1000, 0x2000, 0x3000 }, fb[] = { 0x1000, 0x2000, 0x3001 };
+	struct ks_sock cw[4], est, lis;
+	struct report_sock socks[9];
+	struct group_set gs;
+	const struct group *g;
+
+	for (int i = 0; i < 4; i++) {
+		memset(&cw[i], 0, sizeof(cw[i]));
+		cw[i].family = AF_INET;
+		cw[i].protocol = IPPROTO_TCP;
+		cw[i].state = TCP_CLOSE_WAIT;
+		set_port(&cw[i].peer, (uint16_t)(i < 3 ? 8080 : 9090));
+	}
+	memset(&est, 0, sizeof(est));
+	est.family = AF_INET;
+	est.protocol = IPPROTO_TCP;
+	est.state = TCP_ESTABLISHED;
+	set_port(&est.peer, 8080);
+	memset(&lis, 0, sizeof(lis));
+	lis.family = AF_INET;
+	lis.protocol = IPPROTO_TCP;
+	lis.state = TCP_LISTEN;
+
+	mk_sock(&socks[0], 3, 1, 1, fa, 3, LEAK_CLOSE_WAIT, 7000, &cw[0]);
+	mk_sock(&socks[1], 4, 2, 1, fa, 3, LEAK_CLOSE_WAIT, 9000, &cw[1]);
+	mk_sock(&socks[2], 5, 3, 1, fa, 3, LEAK_IDLE, 65000, &est);
+	mk_sock(&socks[3], 6, 4, 1, fa, 3, LEAK_CLOSE_WAIT, 8000, &cw[2]);
+	mk_sock(&socks[4], 7, 5, 1, fa, 3, LEAK_CLOSE_WAIT, 1000, &cw[3]);
+	mk_sock(&socks[5], 8, 6, 1, fb, 3, LEAK_CLOSE_WAIT, 99000, &cw[0]);  /* other stack */
+	mk_sock(&socks[6], 9, 7, 2, fa, 3, LEAK_CLOSE_WAIT, 5000, &cw[0]);   /* other generation */
+	mk_sock(&socks[7], 10, 8, 1, NULL, 0, LEAK_CLOSE_WAIT_AGE_UNKNOWN, 0, &cw[0]);
+	socks[7].age_known = false;
+	mk_sock(&socks[8], 11, 9, 1, fa, 3, LEAK_NONE, 50000, &lis);
+
+	group_build(&gs, socks, 9, false);
+	ok(gs.n == 4, "findings only: 4 groups (same stack, other frames, other generation, no stack)");
+	g = &gs.v[0];
+	ok(g->id == 1 && g->n == 5 && g->flagged == 5 && g->socks[0]->fds[0] == 3 &&
+	   g->socks[4]->fds[0] == 7, "largest group first, members in fd order");
+	ok(g->kinds == ((1u << LEAK_CLOSE_WAIT) | (1u << LEAK_IDLE)), "group kinds: close-wait, idle");
+	ok(g->nstates == 2 && strcmp(g->states[0].name, "CLOSE_WAIT") == 0 &&
+	   g->states[0].count == 4 && g->states[0].oldest_age_ms == 9000 &&
+	   strcmp(g->states[1].name, "ESTABLISHED") == 0 && g->states[1].count == 1 &&
+	   g->states[1].oldest_age_ms == 65000, "per-state counts with the oldest age");
+	ok(g->oldest_known && g->oldest_age_ms == 65000, "group oldest age");
+	ok(g->npeers == 2 && strcmp(g->peers[0].peer, "127.0.0.1:8080") == 0 &&
+	   g->peers[0].count == 4 && g->peers[1].count == 1 && g->distinct_peers == 2,
+	   "top peers with counts");
+	ok(gs.v[1].n == 1 && gs.v[1].socks[0]->fds[0] == 8 && gs.v[2].socks[0]->fds[0] == 9,
+	   "equal counts: older first (99 s before 5 s)");
+	ok(gs.v[3].suspect == 1 && gs.v[3].flagged == 0 && gs.v[3].stack->depth == 0,
+	   "suspect-only group sorts after flagged ones");
+	{
+		char title[128];
+
+		group_title_nostack(&gs.v[3], title, sizeof(title));
+		ok(strcmp(title, "(no stack: inherited-start)") == 0, "no-stack group title: %s",
+		   title);
+	}
+	group_set_finish(&gs);
+
+	group_build(&gs, socks, 9, true);
+	ok(gs.n == 4 && gs.v[0].n == 6 && gs.v[0].flagged == 5,
+	   "--all: the unflagged listener joins its stack's group");
+	group_set_finish(&gs);
+	for (int i = 0; i < 9; i++)
+		free(socks[i].fds);
+}
+
+static void test_trim(void)
+{
+	struct sym_frame f[4];
+
+	memset(f, 0, sizeof(f));
+	f[0].module = "/usr/lib/libsockaudit.so";
+	f[1].module = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+	f[2].module = "/srv/app";
+	f[3].module = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+	ok(report_trim_count(f, 4) == 2, "trim: shim and libc frames before the caller");
+	ok(report_trim_count(f + 2, 2) == 0, "trim: nothing before the caller's own frame");
+	ok(report_trim_count(f + 1, 1) == 0, "trim: an all-libc stack is kept whole");
+	f[0].module = NULL;
+	ok(report_trim_count(f, 4) == 0, "trim: an unknown module stops trimming");
+	f[0].module = "/opt/libc.so.6.d/app";
+	ok(report_trim_count(f, 4) == 0, "trim: judged by the file name, not the directory");
+}
+
+int main(void)
+{
+	test_join_alive();
+	test_groups();
+	test_trim();
+	return tap_done();
+}

@@ -1,0 +1,929 @@
+/* End-to-end: scenario programs with known leaks, audited by the real
+ * `sockaudit report` / `sockaudit list` binaries, whose JSON is checked.
+ * One case per test (argv[1]); see tests/report/meson.build. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "rt.h"
+#include "table-reader.h"
+#include "target.h"
+
+typedef bool (*report_pred)(json_object *root, void *arg);
+
+/* Run the report until pred holds; the last run's document (caller puts)
+ * or NULL when RT_POLL_MS ran out. Polling, with a deadline. */
+static json_object *poll_report(pid_t pid, const char *const *extra, report_pred pred,
+				void *arg, struct rt_run *r)
+{
+	uint64_t deadline = rt_now_ms() + RT_POLL_MS;
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+	for (;;) {
+		json_object *root = rt_report(pid, extra, r);
+
+		if (root && pred(root, arg))
+			return root;
+		if (rt_now_ms() >= deadline) {
+			diag("condition not reached within %d ms; last exit %d, stderr: %s",
+			     RT_POLL_MS, r->status, r->err);
+			json_object_put(root);
+			return NULL;
+		}
+		json_object_put(root);
+		rt_run_free(r);
+		nanosleep(&pause, NULL);
+	}
+}
+
+static bool pred_sock_flagged(json_object *root, void *arg)
+{
+	json_object *s = rt_grouped_sock(root, *(int *)arg);
+
+	return s && rt_jbool(s, "flagged");
+}
+
+static bool pred_flagged_n(json_object *root, void *arg)
+{
+	return rt_jint(root, "summary.flagged", -1) == *(int64_t *)arg;
+}
+
+static bool jstr_is(json_object *o, const char *path, const char *want)
+{
+	const char *v = rt_jstr(o, path);
+
+	return v && strcmp(v, want) == 0;
+}
+
+static bool jstr_has(json_object *o, const char *path, const char *needle)
+{
+	const char *v = rt_jstr(o, path);
+
+	return v && strstr(v, needle);
+}
+
+static size_t array_len(json_object *root, const char *path)
+{
+	json_object *a = rt_j(root, path);
+
+	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+static bool kinds_are(json_object *g, const char *only)
+{
+	json_object *k = rt_j(g, "kinds");
+
+	return k && json_object_array_length(k) == 1 &&
+	       strcmp(json_object_get_string(json_object_array_get_idx(k, 0)), only) == 0;
+}
+
+/* Exactly one line on stderr, nothing on stdout, exit 2. */
+static bool fails_cleanly(const char *const *args, const char *needle)
+{
+	struct rt_run r;
+	bool good;
+
+	if (!rt_sockaudit(&r, args))
+		return false;
+	good = r.status == 2 && rt_err_lines(&r) == 1 && r.nout == 0 &&
+	       (!needle || strstr(r.err, needle));
+	if (!good)
+		diag("exit %d, %zu stderr lines, %zu stdout bytes; stderr: %s", r.status,
+		     rt_err_lines(&r), r.nout, r.err);
+	rt_run_free(&r);
+	return good;
+}
+
+static void case_closewait(void)
+{
+	char *argv[] = { rt_bin("sc-closewait"), NULL };
+	const char *cw[] = { "--close-wait", "200ms", NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *g, *s;
+	uint64_t before;
+	int fd;
+	long line;
+
+	rt_case_dir("closewait");
+	if (!ok(rt_spawn(&p, true, argv), "closewait: scenario ready"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	line = rt_ready_int(&p, "line");
+
+	root = rt_report(p.pid, cw, &r);
+	ok(root && r.status == 0 && rt_jint(root, "summary.flagged", -1) == 0 &&
+	   rt_jbool(root, "process.instrumented") && rt_jint(root, "summary.tracked", -1) == 3,
+	   "before the server closes: 3 tracked, nothing flagged, exit 0");
+	json_object_put(root);
+	rt_run_free(&r);
+
+	before = rt_now_ms();
+	ok(rt_command(&p, "close", "closed"), "server side closed, client saw EOF");
+	root = rt_report(p.pid, cw, &r);
+	s = root ? rt_sock_with_fd(rt_j(rt_group_with_fd(root, fd), "sockets"), fd) : NULL;
+	ok(root && (!s || !rt_jbool(s, "flagged") ||
+		    r.ended_ms - before + RT_JIFFY_MS >= 200),
+	   "just after the close: not flagged before 200ms (report done %llu ms after the close)",
+	   (unsigned long long)(r.ended_ms - before));
+	json_object_put(root);
+	rt_run_free(&r);
+
+	root = poll_report(p.pid, cw, pred_sock_flagged, &fd, &r);
+	ok(root != NULL, "CLOSE_WAIT flagged once 200ms passed");
+	if (root) {
+		g = rt_group_with_fd(root, fd);
+		s = rt_grouped_sock(root, fd);
+		ok(r.ended_ms - before + RT_JIFFY_MS >= 200,
+		   "flagged no earlier than 200ms after the close");
+		ok(r.status == 1, "exit 1 when something is flagged");
+		ok(rt_jint(root, "summary.flagged", -1) == 1 && rt_jint(g, "count", -1) == 1 &&
+		   kinds_are(g, "close-wait") && rt_jint(g, "states.CLOSE_WAIT.count", -1) == 1,
+		   "one group: one socket, kind close-wait, state CLOSE_WAIT");
+		ok(s && jstr_is(s, "state", "CLOSE_WAIT") &&
+		   rt_jint(s, "close_wait_ms", -1) >= 200 &&
+		   rt_jint(s, "close_wait_ms", -1) <=
+			   (int64_t)(r.ended_ms - before) + RT_JIFFY_MS &&
+		   rt_jstr(s, "reason") != NULL && rt_jbool(s, "tracked"),
+		   "socket: CLOSE_WAIT, age >= 200ms and no more than the time since the close");
+		ok(rt_frame_is(g, "leak_client", "sc-closewait.c", line),
+		   "first frame outside libc and the shim: leak_client at sc-closewait.c:%ld", line);
+		ok(jstr_is(g, "stack", "connect"), "grouped by the connect stack");
+		ok(jstr_is(root, "schema", "sockaudit.report/1"), "schema sockaudit.report/1");
+	}
+	json_object_put(root);
+	rt_run_free(&r);
+
+	{
+		char pid[16];
+		const char *args[] = { "report", "--close-wait", "200ms", "--exit-code", "7", pid,
+				       NULL };
+		/* Options after the pid work too. */
+		const char *text[] = { "report", pid, "--close-wait", "200ms", "--color=never", NULL };
+		const char *color[] = { "report", "--close-wait", "200ms", "--color", "always", pid,
+					NULL };
+
+		snprintf(pid, sizeof(pid), "%d", (int)p.pid);
+		ok(rt_sockaudit(&r, args) && r.status == 7, "--exit-code 7: exit 7 when flagged");
+		rt_run_free(&r);
+		ok(rt_sockaudit(&r, text) && r.status == 1 && strstr(r.out, "FLAGGED") &&
+		   strstr(r.out, "leak_client") && strstr(r.out, "sc-closewait.c") &&
+		   !strchr(r.out, '\033') && r.nerr == 0,
+		   "text report names the function and file, no color with --color=never");
+		rt_run_free(&r);
+		ok(rt_sockaudit(&r, color) && r.status == 1 && strstr(r.out, "\033["),
+		   "--color always colors even into a pipe");
+		rt_run_free(&r);
+	}
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+static void case_idle(void)
+{
+	char *argv[] = { rt_bin("sc-idle"), NULL };
+	const char *idle[] = { "--idle", "300ms", NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *g, *s;
+	uint64_t before;
+	int fd, sfd;
+
+	rt_case_dir("idle");
+	if (!ok(rt_spawn(&p, true, argv), "idle: scenario ready"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	sfd = (int)rt_ready_int(&p, "server_fd");
+
+	before = rt_now_ms();
+	ok(rt_command(&p, "ping", "pinged"), "one byte each way");
+	root = rt_report(p.pid, idle, &r);
+	s = root ? rt_grouped_sock(root, fd) : NULL;
+	ok(root && (!s || r.ended_ms - before + RT_JIFFY_MS >= 300),
+	   "just after traffic: not flagged before 300ms (report done %llu ms after)",
+	   (unsigned long long)(r.ended_ms - before));
+	json_object_put(root);
+	rt_run_free(&r);
+
+	root = poll_report(p.pid, idle, pred_sock_flagged, &fd, &r);
+	ok(root != NULL, "quiet ESTABLISHED connection flagged once idle for 300ms");
+	if (root) {
+		g = rt_group_with_fd(root, fd);
+		s = rt_grouped_sock(root, fd);
+		ok(r.status == 1 && kinds_are(g, "idle") && rt_jint(g, "count", -1) == 1 &&
+		   jstr_is(s, "state", "ESTABLISHED") && rt_jint(s, "idle_ms", -1) >= 300 &&
+		   rt_j(s, "close_wait_ms") == NULL,
+		   "client: kind idle, ESTABLISHED, idle >= 300ms, no close-wait age");
+		ok(rt_frame_is(g, "quiet_client", "sc-idle.c", rt_ready_int(&p, "line")),
+		   "client group names quiet_client and its connect line");
+		g = rt_group_with_fd(root, sfd);
+		s = rt_grouped_sock(root, sfd);
+		ok(g && s && rt_jbool(s, "flagged") && jstr_is(g, "stack", "open") &&
+		   jstr_is(s, "origin", "accept"),
+		   "server end: flagged too, grouped by its accept (open) stack");
+		ok(rt_frame_is(g, "quiet_server", "sc-idle.c", rt_ready_int(&p, "server_line")),
+		   "server group names quiet_server and its accept line");
+	}
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+static void case_closed(void)
+{
+	char *argv[] = { rt_bin("sc-closed"), NULL };
+	const char *zero[] = { "--threshold", "0ms", "--all", NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root;
+
+	rt_case_dir("closed");
+	if (!ok(rt_spawn(&p, true, argv), "closed: scenario ready"))
+		return;
+	root = rt_report(p.pid, zero, &r);
+	ok(root && r.status == 0 && rt_jint(root, "summary.sockets", -1) == 0 &&
+	   rt_jint(root, "summary.flagged", -1) == 0 && rt_jint(root, "summary.stale", -1) == 0 &&
+	   array_len(root, "groups") == 0,
+	   "properly closed connection: no socket held, nothing flagged or stale, exit 0");
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+static void case_listen(void)
+{
+	char *argv[] = { rt_bin("sc-listen"), NULL };
+	const char *zero[] = { "--threshold", "0ms", "--all", NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *g, *s;
+	int fd;
+
+	rt_case_dir("listen");
+	if (!ok(rt_spawn(&p, true, argv), "listen: scenario ready"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	root = rt_report(p.pid, zero, &r);
+	g = root ? rt_group_with_fd(root, fd) : NULL;
+	s = root ? rt_grouped_sock(root, fd) : NULL;
+	ok(root && r.status == 0 && rt_jint(root, "summary.flagged", -1) == 0,
+	   "listener with every threshold at 0: nothing flagged, exit 0");
+	ok(s && jstr_is(s, "state", "LISTEN") && !rt_jbool(s, "flagged") &&
+	   rt_jbool(s, "tracked") && rt_j(s, "kind") == NULL,
+	   "--all lists it: LISTEN, tracked, not flagged");
+	ok(g && rt_jint(g, "flagged", -1) == 0 && array_len(g, "kinds") == 0 &&
+	   rt_frame_is(g, "open_listener", "sc-listen.c", rt_ready_int(&p, "line")),
+	   "its group: not flagged, open stack names open_listener");
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+static void case_dup(void)
+{
+	char *argv[] = { rt_bin("sc-dup"), NULL };
+	const char *zero[] = { "--idle", "0ms", NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *g, *s, *fds;
+	int fd, dupfd;
+
+	rt_case_dir("dup");
+	if (!ok(rt_spawn(&p, true, argv), "dup: scenario ready"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	dupfd = (int)rt_ready_int(&p, "dup");
+	root = poll_report(p.pid, zero, pred_sock_flagged, &fd, &r);
+	ok(root != NULL, "dup'd client flagged with --idle 0ms");
+	if (root) {
+		g = rt_group_with_fd(root, fd);
+		s = rt_grouped_sock(root, fd);
+		fds = rt_j(s, "fds");
+		ok(g && rt_jint(g, "count", -1) == 1 && array_len(g, "sockets") == 1,
+		   "one socket in its group, not two");
+		ok(s && rt_jint(s, "fd", -1) == fd && fds && json_object_array_length(fds) == 2 &&
+		   json_object_get_int(json_object_array_get_idx(fds, 0)) == fd &&
+		   json_object_get_int(json_object_array_get_idx(fds, 1)) == dupfd,
+		   "the socket lists both fds (%d, %d)", fd, dupfd);
+		ok(rt_jint(root, "summary.fds", -1) == rt_jint(root, "summary.sockets", -2) + 1,
+		   "summary: one more fd than sockets");
+		ok(rt_frame_is(g, "dup_client", "sc-dup.c", rt_ready_int(&p, "line")),
+		   "named by the original's connect stack");
+	}
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+static void case_rawclose(void)
+{
+	char *argv[] = { rt_bin("sc-rawclose"), NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *st = NULL, *a;
+	int fd;
+
+	rt_case_dir("rawclose");
+	if (!ok(rt_spawn(&p, true, argv), "rawclose: scenario ready"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	root = rt_report(p.pid, NULL, &r);
+	a = root ? rt_j(root, "stale") : NULL;
+	for (size_t i = 0; a && i < json_object_array_length(a); i++)
+		if (rt_jint(json_object_array_get_idx(a, i), "fd", -1) == fd)
+			st = json_object_array_get_idx(a, i);
+	ok(root && r.status == 0 && rt_jint(root, "summary.stale", -1) == 1,
+	   "one stale record, exit 0");
+	ok(st && jstr_is(st, "why", "not-a-socket") &&
+	   jstr_is(st, "now", "closed") && jstr_is(st, "origin", "socket"),
+	   "stale record for fd %d: origin socket, fd now closed", fd);
+	ok(root && rt_jint(root, "summary.sockets", -1) == 0, "and no socket held");
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+static void case_rawsocket(void)
+{
+	char *argv[] = { rt_bin("sc-rawsocket"), NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *u, *n;
+	int fd, nfd;
+
+	rt_case_dir("rawsocket");
+	if (!ok(rt_spawn(&p, true, argv), "rawsocket: scenario ready"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	nfd = (int)rt_ready_int(&p, "netlink_fd");
+	root = rt_report(p.pid, NULL, &r);
+	u = root ? rt_sock_with_fd(rt_j(root, "untracked"), fd) : NULL;
+	n = root ? rt_sock_with_fd(rt_j(root, "untracked"), nfd) : NULL;
+	ok(root && r.status == 0 && rt_jint(root, "summary.untracked", -1) == 2 &&
+	   rt_jint(root, "summary.tracked", -1) == 0, "two untracked sockets, none tracked, exit 0");
+	ok(u && !rt_jbool(u, "tracked") && jstr_is(u, "label", "dns") &&
+	   jstr_is(u, "peer", "127.0.0.1:53") && rt_j(u, "origin") == NULL,
+	   "raw UDP socket to port 53: untracked, labelled DNS");
+	ok(n && jstr_is(n, "label", "netlink"),
+	   "raw netlink socket: untracked, labelled netlink/other");
+	ok(rt_jint(root, "summary.untracked_by_label.dns", -1) == 1 &&
+	   rt_jint(root, "summary.untracked_by_label.netlink", -1) == 1, "summary counts by label");
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+static void case_python(void)
+{
+	char *argv[] = { "/usr/bin/python3", rt_src("leak-closewait.py"), "4", NULL };
+	const char *cw[] = { "--close-wait", "200ms", NULL };
+	int64_t n = 4;
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *g;
+	size_t flagged_groups = 0;
+
+	rt_case_dir("python");
+	if (access(argv[0], X_OK) != 0) {
+		ok(true, "# SKIP /usr/bin/python3 is not installed");
+		return;
+	}
+	if (!ok(rt_spawn(&p, true, argv), "python: scenario ready"))
+		return;
+	root = poll_report(p.pid, cw, pred_flagged_n, &n, &r);
+	ok(root != NULL, "python leaker: %lld connections flagged", (long long)n);
+	if (root) {
+		json_object *groups = rt_j(root, "groups");
+
+		for (size_t i = 0; i < json_object_array_length(groups); i++)
+			if (rt_jint(json_object_array_get_idx(groups, i), "flagged", 0) > 0)
+				flagged_groups++;
+		g = json_object_array_get_idx(groups, 0);
+		ok(flagged_groups == 1 && rt_jint(g, "count", -1) == n &&
+		   rt_jint(g, "flagged", -1) == n && kinds_are(g, "close-wait") &&
+		   rt_jint(g, "states.CLOSE_WAIT.count", -1) == n,
+		   "one group, count %lld, all CLOSE_WAIT (%zu flagged groups)", (long long)n,
+		   flagged_groups);
+		ok(array_len(g, "frames") > 0 && jstr_is(g, "stack", "connect"),
+		   "grouped by the interpreter's connect stack");
+		ok(r.status == 1, "exit 1");
+	}
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(rt_stop(&p), "python scenario exits cleanly on EOF");
+}
+
+static void case_static(void)
+{
+	char *argv[] = { rt_bin("sc-closewait-static"), NULL };
+	const char *cw[] = { "--close-wait", "200ms", NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *g, *s;
+	const char *dir = rt_case_dir("static");
+	char table[4200];
+	uint64_t st;
+	int fd;
+
+	if (access(argv[0], X_OK) != 0) {
+		ok(true, "# SKIP the toolchain cannot link -static");
+		return;
+	}
+	if (!ok(rt_spawn(&p, true, argv), "static: scenario ready (LD_PRELOAD set, no effect)"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	ok(proc_read_starttime(p.pid, &st) &&
+	   sa_table_find(dir, (uint32_t)geteuid(), p.pid, 0, table, sizeof(table)) < 0,
+	   "no table was written");
+	root = rt_report(p.pid, cw, &r);
+	ok(root && r.status == 0 && !rt_jbool(root, "process.instrumented") &&
+	   jstr_has(root, "process.why_not_instrumented", "statically linked"),
+	   "kernel-only report, reason: statically linked");
+	ok(root && rt_jint(root, "summary.tracked", -1) == 0 &&
+	   rt_jint(root, "summary.untracked", -1) == 3, "listener and both ends: all untracked");
+	json_object_put(root);
+	rt_run_free(&r);
+
+	ok(rt_command(&p, "close", "closed"), "server side closed");
+	root = poll_report(p.pid, cw, pred_sock_flagged, &fd, &r);
+	ok(root != NULL, "the leak rule still applies: CLOSE_WAIT flagged");
+	if (root) {
+		g = rt_group_with_fd(root, fd);
+		s = rt_grouped_sock(root, fd);
+		ok(r.status == 1 && g && jstr_is(g, "no_stack", "process not instrumented") &&
+		   array_len(g, "frames") == 0 && kinds_are(g, "close-wait") && s &&
+		   !rt_jbool(s, "tracked"),
+		   "grouped under (no stack: process not instrumented), exit 1");
+		ok(jstr_is(g, "title", "(no stack: process not instrumented)"),
+		   "group title says why there is no stack");
+	}
+	json_object_put(root);
+	rt_run_free(&r);
+	{
+		char pid[16];
+		const char *text[] = { "report", "--close-wait", "200ms", pid, NULL };
+
+		snprintf(pid, sizeof(pid), "%d", (int)p.pid);
+		ok(rt_sockaudit(&r, text) && r.status == 1 && strstr(r.out, "statically linked") &&
+		   strstr(r.out, "(no stack: process not instrumented)"),
+		   "text report says why in one sentence");
+		rt_run_free(&r);
+	}
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+static void case_exec(void)
+{
+	char *argv[] = { rt_bin("sc-exec"), NULL };
+	const char *zero[] = { "--close-wait", "0ms", NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *g;
+	int fd;
+
+	rt_case_dir("exec");
+	if (!ok(rt_spawn(&p, true, argv), "exec: scenario ready after its execve()"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	root = poll_report(p.pid, zero, pred_sock_flagged, &fd, &r);
+	ok(root != NULL, "socket kept across exec flagged in CLOSE_WAIT");
+	if (root) {
+		g = rt_group_with_fd(root, fd);
+		ok(rt_jint(root, "process.generation", -1) == 2 && rt_jint(g, "generation", -1) == 1,
+		   "table at image generation 2, the record's stack from generation 1");
+		ok(rt_frame_is(g, "exec_client", "sc-exec.c", rt_ready_int(&p, "line")),
+		   "stack of the earlier image resolved from the module log");
+		ok(jstr_is(rt_grouped_sock(root, fd), "origin", "inherited-exec"),
+		   "origin inherited-exec");
+	}
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+/* Another user's process in a network namespace sockaudit may not enter:
+ * the kernel view falls back to /proc/<pid>/net, which has no tcp_info. A
+ * CLOSE_WAIT socket is then a finding of unknown age: listed, not flagged.
+ * Needs root (to become another user), setpriv, and unshare -rn allowed. */
+static void case_procnet(void)
+{
+	static const char *const as_nobody[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+						  "--clear-groups", NULL };
+	const char *cw[] = { "--close-wait", "0ms", NULL };
+	char *bin = rt_bin("sc-closewait"), script[4200];
+	char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			 "/usr/bin/unshare", "-rn", "/bin/sh", "-c", script, NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *g, *s;
+	int fd;
+
+	rt_case_dir("procnet");
+	if (geteuid() != 0 || access(argv[0], X_OK) != 0 || access(argv[4], X_OK) != 0) {
+		ok(true, "# SKIP needs root, setpriv and unshare");
+		return;
+	}
+	/* The new namespace's loopback starts down. */
+	snprintf(script, sizeof(script), "ip link set lo up && exec %s", bin);
+	if (!rt_spawn(&p, false, argv)) {
+		ok(true, "# SKIP unprivileged user and network namespaces are not available here");
+		return;
+	}
+	fd = (int)rt_ready_int(&p, "fd");
+	ok(rt_command(&p, "close", "closed"), "server side closed");
+	rt_set_runner(as_nobody);
+	root = rt_report(p.pid, cw, &r);
+	g = root ? rt_group_with_fd(root, fd) : NULL;
+	s = root ? rt_grouped_sock(root, fd) : NULL;
+	ok(root && jstr_is(root, "kernel.source", "procnet") && rt_jbool(root, "kernel.other_netns") &&
+	   array_len(root, "notes") >= 1, "kernel view from /proc/<pid>/net, with a note");
+	ok(s && jstr_is(s, "state", "CLOSE_WAIT") && !rt_jbool(s, "flagged") &&
+	   jstr_is(s, "kind", "close-wait-age-unknown") && rt_j(s, "close_wait_ms") == NULL,
+	   "CLOSE_WAIT of unknown age: a finding, not flagged, no age");
+	ok(g && kinds_are(g, "close-wait-age-unknown") && rt_jint(g, "suspect", -1) == 1 &&
+	   rt_jint(root, "summary.suspect", -1) == 1 && rt_jint(root, "summary.flagged", -1) == 0 &&
+	   r.status == 0, "grouped as close-wait-age-unknown, exit 0 even with --close-wait 0ms");
+	json_object_put(root);
+	rt_run_free(&r);
+	rt_set_runner(NULL);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+static json_object *list_json(const char *const *extra, struct rt_run *r)
+{
+	const char *args[16] = { "list", "--json" };
+	size_t n = 2;
+	json_object *root;
+
+	for (; extra && *extra && n < 15; extra++)
+		args[n++] = *extra;
+	args[n] = NULL;
+	if (!rt_sockaudit(r, args))
+		return NULL;
+	root = json_tokener_parse(r->out);
+	if (!root)
+		diag("list: exit %d, no JSON; stderr: %s", r->status, r->err);
+	return root;
+}
+
+static json_object *list_entry(json_object *root, pid_t pid)
+{
+	json_object *a = rt_j(root, "processes");
+
+	for (size_t i = 0; a && i < json_object_array_length(a); i++)
+		if (rt_jint(json_object_array_get_idx(a, i), "pid", -1) == pid)
+			return json_object_array_get_idx(a, i);
+	return NULL;
+}
+
+static void case_dead(void)
+{
+	char *argv[] = { rt_bin("sc-closewait"), NULL };
+	const char *dir = rt_case_dir("dead");
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *g;
+	char table[4200], pid[16];
+	const char *gc[] = { "--gc", NULL };
+	pid_t dead;
+	long line;
+	int fd;
+
+	if (!ok(rt_spawn(&p, true, argv), "dead: scenario ready"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	line = rt_ready_int(&p, "line");
+	ok(rt_command(&p, "close", "closed"), "server side closed");
+	dead = p.pid;
+	rt_kill(&p);
+	ok(sa_table_find(dir, (uint32_t)geteuid(), dead, 0, table, sizeof(table)) == 0,
+	   "SIGKILL left the table behind");
+	root = rt_report(dead, NULL, &r);
+	g = root ? rt_group_with_fd(root, fd) : NULL;
+	ok(root && r.status == 0 && !rt_jbool(root, "process.alive") &&
+	   rt_jbool(root, "process.instrumented") && rt_jint(root, "summary.flagged", -1) == 0,
+	   "report of a gone process: from its table, nothing flagged, exit 0");
+	ok(g && !rt_jbool(rt_grouped_sock(root, fd), "held") &&
+	   rt_frame_is(g, "leak_client", "sc-closewait.c", line),
+	   "its sockets are listed with stacks resolved from the module log");
+	ok(array_len(root, "notes") >= 1, "a note says the process is gone");
+	json_object_put(root);
+	rt_run_free(&r);
+
+	root = list_json(NULL, &r);
+	ok(root && r.status == 0 && list_entry(root, dead) &&
+	   !rt_jbool(list_entry(root, dead), "alive") && rt_jbool(list_entry(root, dead), "readable"),
+	   "list shows it, gone");
+	json_object_put(root);
+	rt_run_free(&r);
+	root = list_json(gc, &r);
+	ok(root && r.status == 0 && rt_jbool(list_entry(root, dead), "removed") &&
+	   rt_jint(root, "removed", -1) == 1, "list --gc removes its table");
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(access(table, F_OK) != 0 && errno == ENOENT, "the file is gone");
+	snprintf(pid, sizeof(pid), "%d", (int)dead);
+	{
+		const char *args[] = { "report", pid, NULL };
+
+		ok(fails_cleanly(args, "no such process"), "report after gc: no such process, exit 2");
+	}
+}
+
+/* A table file that passes every check, for (uid, pid, starttime). */
+static void *valid_table(uint32_t uid, pid_t pid, uint64_t starttime, size_t *len)
+{
+	struct sa_header h;
+	uint64_t size;
+	void *buf;
+
+	memset(&h, 0, sizeof(h));
+	size = sa_layout(&h, 64);
+	h.depth = SA_MAX_FRAMES;
+	h.uid = uid;
+	h.pid = pid;
+	h.starttime = starttime;
+	h.generation = 1;
+	h.ppid = 1;
+	h.exit_status = -1;
+	buf = calloc(1, size);
+	if (!buf)
+		bail("out of memory");
+	memcpy(buf, &h, sizeof(h));
+	*len = size;
+	return buf;
+}
+
+static bool report_of(pid_t pid, int want_status, const char *needle)
+{
+	char spid[16];
+	const char *args[] = { "report", spid, NULL };
+
+	snprintf(spid, sizeof(spid), "%d", (int)pid);
+	if (want_status == 2)
+		return fails_cleanly(args, needle);
+	{
+		struct rt_run r;
+		bool good = rt_sockaudit(&r, args) && r.status == want_status;
+
+		if (!good)
+			diag("exit %d; stderr: %s", r.status, r.err);
+		rt_run_free(&r);
+		return good;
+	}
+}
+
+static void case_badinput(void)
+{
+	char *argv[] = { rt_bin("sc-listen"), NULL };
+	const char *dir = rt_case_dir("badinput");
+	uint32_t uid = (uint32_t)geteuid();
+	char name[128], path[4200], other[4200], spid[16];
+	struct rt_proc p;
+	uint64_t st = 0;
+	size_t len;
+	void *table;
+	char garbage[8192];
+
+	{
+		const char *a[] = { "report", "1073741823", NULL };
+
+		ok(fails_cleanly(a, "no such process"), "no such pid: one line, exit 2");
+	}
+	if (!ok(rt_spawn(&p, false, argv), "badinput: uninstrumented target ready"))
+		return;
+	snprintf(spid, sizeof(spid), "%d", (int)p.pid);
+	proc_read_starttime(p.pid, &st);
+	sa_table_name(name, sizeof(name), uid, p.pid, st);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(other, sizeof(other), "%s/elsewhere", dir);
+	table = valid_table(uid, p.pid, st, &len);
+
+	ok(report_of(p.pid, 0, NULL), "no table: a kernel-only report, exit 0");
+	ok(rt_write_file(path, table, len, 0600) && report_of(p.pid, 0, NULL),
+	   "control: a sound table under its name is accepted");
+	unlink(path);
+	for (size_t i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (char)(i * 131 + 7);
+	ok(rt_write_file(path, garbage, sizeof(garbage), 0600) &&
+	   report_of(p.pid, 2, "not a sockaudit table"), "garbage table: one line, exit 2");
+	unlink(path);
+	ok(rt_write_file(path, table, 100, 0600) && report_of(p.pid, 2, "truncated"),
+	   "table shorter than its header: one line, exit 2");
+	unlink(path);
+	ok(rt_write_file(path, table, 8192, 0600) && report_of(p.pid, 2, "size"),
+	   "table cut short of its header's size: one line, exit 2");
+	unlink(path);
+	ok(rt_write_file(path, table, len, 0644) && report_of(p.pid, 2, "0644"),
+	   "0644 table: one line, exit 2");
+	unlink(path);
+	if (geteuid() == 0) {
+		ok(rt_write_file(path, table, len, 0600) && chown(path, 65534, 65534) == 0 &&
+		   report_of(p.pid, 2, "owned by uid 65534"), "foreign-owned table: one line, exit 2");
+		unlink(path);
+	} else {
+		ok(true, "# SKIP foreign-owned table: needs root to chown");
+	}
+	ok(rt_write_file(other, table, len, 0600) && symlink(other, path) == 0 &&
+	   report_of(p.pid, 2, "symbolic link"), "symlink at the table's name: refused, exit 2");
+	unlink(path);
+	ok(mkfifo(path, 0600) == 0 && report_of(p.pid, 2, "not a regular file"),
+	   "FIFO at the table's name: refused without hanging, exit 2");
+	unlink(path);
+	free(table);
+	table = valid_table(uid, p.pid + 1, st, &len);
+	ok(rt_write_file(path, table, len, 0600) && report_of(p.pid, 2, "belongs to pid"),
+	   "table whose header names another pid: one line, exit 2");
+	unlink(path);
+	free(table);
+
+	{
+		static const char *const bad[][8] = {
+			{ "report", "--close-wait", "5x", "1", NULL },
+			{ "report", "--idle", "", "1", NULL },
+			{ "report", "--threshold", "-1", "1", NULL },
+			{ "report", "--idle", "1.5s", "1", NULL },
+			{ "report", "--close-wait", "99999999999999999999h", "1", NULL },
+			{ "list", "--idle", "soon", NULL },
+		};
+		static const char *const flags[][8] = {
+			{ "report", "--bogus", "1", NULL },
+			{ "report", "-x", "1", NULL },
+			{ "report", "--json=yes", "1", NULL },
+			{ "report", "1", "--idle", NULL },
+			{ "report", "--exit-code", "256", "1", NULL },
+			{ "report", "--exit-code", "abc", "1", NULL },
+			{ "report", "--color=sometimes", "1", NULL },
+			{ "report", NULL },
+			{ "report", "1", "2", NULL },
+			{ "report", "abc", NULL },
+			{ "report", "0", NULL },
+			{ "report", "-5", NULL },
+			{ "list", "--bogus", NULL },
+			{ "list", "extra", NULL },
+			{ "frobnicate", NULL },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			ok(fails_cleanly((const char *const *)bad[i], "bad duration"),
+			   "bad duration: %s %s '%s': one line, exit 2", bad[i][0], bad[i][1],
+			   bad[i][2]);
+		for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			ok(fails_cleanly((const char *const *)flags[i], NULL),
+			   "bad usage: %s %s %s: one line, exit 2", flags[i][0],
+			   flags[i][1] ? flags[i][1] : "",
+			   flags[i][1] && flags[i][2] ? flags[i][2] : "");
+	}
+	ok(rt_stop(&p), "target exits cleanly on EOF");
+}
+
+static void case_list(void)
+{
+	char *cw_argv[] = { rt_bin("sc-closewait"), NULL }, *l_argv[] = { rt_bin("sc-listen"), NULL };
+	char *i_argv[] = { rt_bin("sc-idle"), NULL };
+	const char *dir = rt_case_dir("list");
+	const char *cw[] = { "--close-wait", "200ms", NULL }, *gc[] = { "--gc", NULL };
+	struct rt_proc a, b, c;
+	struct rt_run r;
+	json_object *root = NULL, *e;
+	uint32_t uid = (uint32_t)geteuid();
+	char name[128], victim[4200], link_path[4200], lax[4200], foreign[4200], otheruid[4200];
+	char table_c[4200], table_a[4200], table_b[4200];
+	pid_t dead_c, p1 = rt_free_pid(), p2 = rt_free_pid(), p3 = rt_free_pid();
+	uint64_t deadline;
+
+	if (!ok(rt_spawn(&a, true, cw_argv) && rt_spawn(&b, true, l_argv) && rt_spawn(&c, true, i_argv),
+		"list: three instrumented scenarios ready"))
+		return;
+	ok(rt_command(&a, "close", "closed"), "A: server side closed (CLOSE_WAIT)");
+	sa_table_find(dir, uid, a.pid, 0, table_a, sizeof(table_a));
+	sa_table_find(dir, uid, b.pid, 0, table_b, sizeof(table_b));
+	sa_table_find(dir, uid, c.pid, 0, table_c, sizeof(table_c));
+	dead_c = c.pid;
+	rt_kill(&c);
+
+	/* Files that look like tables of gone processes but are not ours to remove. */
+	snprintf(victim, sizeof(victim), "%s/../list-victim", dir);
+	unlink(victim);
+	ok(rt_write_file(victim, "precious", 8, 0600), "a file outside the table directory");
+	sa_table_name(name, sizeof(name), uid, p1, 1);
+	snprintf(link_path, sizeof(link_path), "%s/%s", dir, name);
+	ok(symlink(victim, link_path) == 0, "a symlink named like a gone process's table");
+	sa_table_name(name, sizeof(name), uid, p2, 1);
+	snprintf(lax, sizeof(lax), "%s/%s", dir, name);
+	ok(rt_write_file(lax, "x", 1, 0644), "a 0644 file named like a gone process's table");
+	sa_table_name(name, sizeof(name), uid, p3, 1);
+	snprintf(foreign, sizeof(foreign), "%s/%s", dir, name);
+	ok(rt_write_file(foreign, "x", 1, 0600), "a file for the foreign-owner case");
+	if (geteuid() == 0 && chown(foreign, 65534, 65534) != 0)
+		diag("chown: %s", strerror(errno));
+	sa_table_name(name, sizeof(name), uid + 1, p1, 1);
+	snprintf(otheruid, sizeof(otheruid), "%s/%s", dir, name);
+	ok(rt_write_file(otheruid, "x", 1, 0600), "a table name of another uid");
+
+	deadline = rt_now_ms() + RT_POLL_MS;
+	for (;;) {
+		struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+		root = list_json(cw, &r);
+		e = root ? list_entry(root, a.pid) : NULL;
+		if ((e && rt_jint(e, "flagged", -1) == 1) || rt_now_ms() >= deadline)
+			break;
+		json_object_put(root);
+		rt_run_free(&r);
+		nanosleep(&pause, NULL);
+	}
+	ok(root && r.status == 0 && jstr_is(root, "schema", "sockaudit.list/1"),
+	   "list --json: schema sockaudit.list/1, exit 0");
+	e = list_entry(root, a.pid);
+	ok(e && rt_jbool(e, "alive") && rt_jint(e, "tracked", -1) == 2 &&
+	   rt_jint(e, "flagged", -1) == 1 && jstr_has(e, "command", "sc-closewait"),
+	   "A: alive, 2 tracked, 1 flagged, its command");
+	e = list_entry(root, b.pid);
+	ok(e && rt_jbool(e, "alive") && rt_jint(e, "tracked", -1) == 1 &&
+	   rt_jint(e, "flagged", -1) == 0,
+	   "B: alive, 1 tracked (listener), nothing flagged");
+	e = list_entry(root, dead_c);
+	ok(e && !rt_jbool(e, "alive") && rt_jbool(e, "readable") && rt_jint(e, "tracked", -1) == 3,
+	   "C (killed): gone, its 3 records still counted");
+	e = list_entry(root, p1);
+	ok(e && !rt_jbool(e, "readable") && jstr_has(e, "error", "symbolic link"),
+	   "symlink entry: unreadable, never followed");
+	e = list_entry(root, p2);
+	ok(e && !rt_jbool(e, "readable") && jstr_has(e, "error", "0644"),
+	   "0644 entry: unreadable");
+	ok(array_len(root, "processes") == 6, "another uid's table is not listed (6 entries)");
+	json_object_put(root);
+	rt_run_free(&r);
+	{
+		const char *text[] = { "list", NULL };
+
+		ok(rt_sockaudit(&r, text) && r.status == 0 && strstr(r.out, "sc-closewait") &&
+		   strstr(r.out, "--gc"), "text list: commands, and a hint to --gc");
+		rt_run_free(&r);
+	}
+
+	root = list_json(gc, &r);
+	ok(root && r.status == 0 && rt_jbool(list_entry(root, dead_c), "removed"),
+	   "--gc removes the table of the killed process");
+	ok(access(table_c, F_OK) != 0 && access(table_a, F_OK) == 0 && access(table_b, F_OK) == 0,
+	   "--gc leaves the live processes' tables");
+	ok(!rt_jbool(list_entry(root, p1), "removed") && access(victim, F_OK) == 0 &&
+	   faccessat(AT_FDCWD, link_path, F_OK, AT_SYMLINK_NOFOLLOW) == 0,
+	   "--gc leaves the symlink and what it points to");
+	ok(!rt_jbool(list_entry(root, p2), "removed") && access(lax, F_OK) == 0,
+	   "--gc leaves a 0644 file");
+	if (geteuid() == 0)
+		ok(!rt_jbool(list_entry(root, p3), "removed") && access(foreign, F_OK) == 0,
+		   "--gc leaves a foreign-owned file");
+	else
+		ok(rt_jbool(list_entry(root, p3), "removed"),
+		   "--gc removes our own 0600 file of a gone pid (not root: no foreign owner)");
+	ok(access(otheruid, F_OK) == 0, "--gc leaves another uid's name alone");
+	ok(rt_jint(root, "removed", -1) == (geteuid() == 0 ? 1 : 2), "removed count");
+	json_object_put(root);
+	rt_run_free(&r);
+	unlink(victim);
+	ok(rt_stop(&a) && rt_stop(&b), "scenarios exit cleanly on EOF");
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+	{ "closewait", case_closewait },
+	{ "idle", case_idle },
+	{ "closed", case_closed },
+	{ "listen", case_listen },
+	{ "dup", case_dup },
+	{ "rawclose", case_rawclose },
+	{ "rawsocket", case_rawsocket },
+	{ "python", case_python },
+	{ "static", case_static },
+	{ "exec", case_exec },
+	{ "procnet", case_procnet },
+	{ "dead", case_dead },
+	{ "badinput", case_badinput },
+	{ "list", case_list },
+};
+
+int main(int argc, char **argv)
+{
+	/* A scenario that dies early must not kill us on the next write. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc != 2)
+		bail("usage: test-report <case>");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(argv[1], cases[i].name) == 0) {
+			cases[i].fn();
+			return tap_done();
+		}
+	bail("no case '%s'", argv[1]);
+}
