@@ -213,15 +213,22 @@ int cmd_dump(int argc, char **argv)
 	char err[512];
 	int c, pid = 0;
 
-	while ((c = getopt_long(argc, argv, "+jt:h", opts, NULL)) != -1) {
+	/* getopt's own message would be a second stderr line: errors are one. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:jt:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 't': table = optarg; break;
 		case 'h':
 			puts("usage: sockaudit dump [--json] [--table FILE] <pid>");
 			return EXIT_CLEAN;
+		case ':':
+			die("dump: option %s needs an argument (see sockaudit dump --help)",
+			    argv[optind - 1]);
 		default:
-			die("dump: bad option (see sockaudit dump --help)");
+			if (optopt)
+				die("dump: bad option -%c (see sockaudit dump --help)", optopt);
+			die("dump: bad option %s (see sockaudit dump --help)", argv[optind - 1]);
 		}
 	}
 	if (optind == argc && table) {

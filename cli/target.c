@@ -187,7 +187,10 @@ void target_open_table(const struct target *t, struct sa_reader *r)
 	rc = sa_reader_open(r, t->table, expect, err, sizeof(err));
 	if (rc < 0)
 		die("%s", err);
-	if (t->alive && (r->hdr.pid != t->pid || r->hdr.starttime != t->starttime))
+	/* A dead pid has no start time to compare, but its table must still be
+	 * its own: a file planted at its name (or given with --table) may not
+	 * pass for it. */
+	if (r->hdr.pid != t->pid || (t->alive && r->hdr.starttime != t->starttime))
 		die("%s: table belongs to pid %d (start %llu), not to pid %d (start %llu)",
 		    t->table, r->hdr.pid, (unsigned long long)r->hdr.starttime, (int)t->pid,
 		    (unsigned long long)t->starttime);

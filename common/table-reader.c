@@ -174,6 +174,7 @@ int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, si
 	const struct sa_slot *slots = (const void *)(r->map + r->hdr.slots_off);
 	uint32_t nslots = r->hdr.nslots;
 	uint64_t pos, end = r->hdr.slots_off + (uint64_t)nslots * sizeof(struct sa_slot);
+	volatile uint64_t done = 0;     /* slots below it are read (volatile: sigsetjmp) */
 	size_t cap = 0;
 	int rc = 0;
 
@@ -207,6 +208,12 @@ int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, si
 				sizeof(struct sa_slot);
 		if (last > nslots)
 			last = nslots;
+		/* A slot straddling the end of the previous data range was read
+		 * with it; reading it through the mapping may have made the next
+		 * page data (tmpfs allocates on fault), so the range may start
+		 * inside it: never read a slot twice. */
+		if (first < done)
+			first = done;
 		for (uint64_t i = first; i < last; i++) {
 			struct sa_slot copy;
 			const _Atomic uint32_t *seqp = (const _Atomic uint32_t *)&slots[i].seq;
@@ -230,6 +237,8 @@ int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, si
 			if ((rc = push_record(s, &cap, &copy, SA_REC_OK)))
 				goto out;
 		}
+		if (last > done)
+			done = last;
 		pos = (uint64_t)h;
 	}
 out:

@@ -60,10 +60,11 @@ static char *put_str(char *p, char *end, const char *s)
 
 int sa_table_name(char *buf, unsigned len, uint32_t uid, int32_t pid, uint64_t starttime)
 {
-	char *p = buf, *end = buf + len - 1;
+	char *p = buf, *end;
 
 	if (len == 0 || pid <= 0)
 		return -1;
+	end = buf + len - 1;
 	if (!(p = put_str(p, end, "sockaudit.")) || !(p = put_u64(p, end, uid)) ||
 	    !(p = put_str(p, end, ".")) || !(p = put_u64(p, end, (uint64_t)pid)) ||
 	    !(p = put_str(p, end, ".")) || !(p = put_u64(p, end, starttime)))

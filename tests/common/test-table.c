@@ -1,0 +1,561 @@
+/* Unit tests of common/table.c, the pure helpers over the table ABI: file
+ * names, the layout, header validation, the stack hash and origin names.
+ * Table-driven: every case names what it checks. */
+#include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../tap.h"
+#include "table.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- sa_table_name / sa_table_name_parse ---------------------------- */
+
+static const struct name_case {
+	uint32_t uid;
+	int32_t pid;
+	uint64_t starttime;
+	const char *name;
+} good_names[] = {
+	{ 0, 1, 0, "sockaudit.0.1.0" },
+	{ 1000, 4242, 123456, "sockaudit.1000.4242.123456" },
+	{ 65534, 2, 1, "sockaudit.65534.2.1" },
+	{ 10, 100, 1000, "sockaudit.10.100.1000" },
+	{ UINT32_MAX, INT32_MAX, UINT64_MAX,
+	  "sockaudit.4294967295.2147483647.18446744073709551615" },
+};
+
+static const struct bad_name {
+	const char *name;
+	const char *why;
+} bad_names[] = {
+	{ "", "empty" },
+	{ "sockaudit", "prefix without its dot" },
+	{ "sockaudit.", "prefix only" },
+	{ "sockaudit.1", "uid only" },
+	{ "sockaudit.1.", "pid missing" },
+	{ "sockaudit.1.2", "starttime missing" },
+	{ "sockaudit.1.2.", "starttime empty" },
+	{ "sockaudit..2.3", "uid empty" },
+	{ "sockaudit.1..3", "pid empty" },
+	{ "sockaudit.01.2.3", "uid with a leading zero" },
+	{ "sockaudit.00.2.3", "uid 00" },
+	{ "sockaudit.1.02.3", "pid with a leading zero" },
+	{ "sockaudit.1.2.03", "starttime with a leading zero" },
+	{ "sockaudit.1.2.00", "starttime 00" },
+	{ "sockaudit.4294967296.2.3", "uid 2^32" },
+	{ "sockaudit.99999999999999999999.2.3", "uid beyond 2^64" },
+	{ "sockaudit.1.2147483648.3", "pid INT32_MAX + 1" },
+	{ "sockaudit.1.4294967298.3", "pid wrapping to 2 in 32 bits" },
+	{ "sockaudit.1.0.3", "pid 0" },
+	{ "sockaudit.1.-2.3", "negative pid" },
+	{ "sockaudit.-1.2.3", "negative uid" },
+	{ "sockaudit.+1.2.3", "uid with a plus sign" },
+	{ "sockaudit. 1.2.3", "uid with a leading space" },
+	{ "sockaudit.0x1.2.3", "hex uid" },
+	{ "sockaudit.1.2.18446744073709551616", "starttime 2^64" },
+	{ "sockaudit.1.2.3x", "trailing letter" },
+	{ "sockaudit.1.2.3.4", "a fourth number" },
+	{ "sockaudit.1.2.3.tmp", "a suffix" },
+	{ "sockaudit.1.2.3 ", "trailing space" },
+	{ "sockaudit.1.2.3\n", "trailing newline" },
+	{ "Sockaudit.1.2.3", "capitalised prefix" },
+	{ "sockaudi.1.2.3", "short prefix" },
+	{ "xsockaudit.1.2.3", "text before the prefix" },
+	{ "sockaudit_1.2.3", "prefix with another separator" },
+	{ "sockaudit.1,2,3", "commas" },
+};
+
+static void test_names(void)
+{
+	char buf[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(good_names); i++) {
+		const struct name_case *c = &good_names[i];
+		size_t len = strlen(c->name);
+		uint32_t uid = 7;
+		int32_t pid = 7;
+		uint64_t st = 7;
+
+		ok(sa_table_name(buf, sizeof(buf), c->uid, c->pid, c->starttime) == 0 &&
+		   strcmp(buf, c->name) == 0, "name %s is formatted", c->name);
+		ok(sa_table_name_parse(c->name, &uid, &pid, &st) == 0 && uid == c->uid &&
+		   pid == c->pid && st == c->starttime, "name %s parses back", c->name);
+
+		/* Exactly len + 1 bytes fit; one fewer, or any smaller, fails
+		 * and writes nothing at or beyond buf[size]. */
+		memset(buf, 'Z', sizeof(buf));
+		ok(sa_table_name(buf, (unsigned)len + 1, c->uid, c->pid, c->starttime) == 0 &&
+		   strcmp(buf, c->name) == 0 && buf[len + 1] == 'Z',
+		   "name %s fits in %zu bytes exactly", c->name, len + 1);
+		bool small_ok = true;
+		for (size_t sz = 0; sz <= len; sz++) {
+			memset(buf, 'Z', sizeof(buf));
+			if (sa_table_name(buf, (unsigned)sz, c->uid, c->pid, c->starttime) != -1)
+				small_ok = false;
+			for (size_t k = sz; k < sizeof(buf); k++)
+				if (buf[k] != 'Z')
+					small_ok = false;
+			if (!small_ok) {
+				diag("buffer of %zu bytes", sz);
+				break;
+			}
+		}
+		ok(small_ok, "name %s: every buffer of 0..%zu bytes is refused, no overrun",
+		   c->name, len);
+	}
+
+	static const int32_t bad_pids[] = { 0, -1, INT32_MIN };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_pids); i++)
+		ok(sa_table_name(buf, sizeof(buf), 1000, bad_pids[i], 1) == -1,
+		   "sa_table_name refuses pid %" PRId32, bad_pids[i]);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad_names); i++) {
+		uint32_t uid;
+		int32_t pid;
+		uint64_t st;
+
+		ok(sa_table_name_parse(bad_names[i].name, &uid, &pid, &st) == -1,
+		   "parse rejects %s", bad_names[i].why);
+	}
+}
+
+/* ---- sa_layout ------------------------------------------------------- */
+
+#define PAGE 4096u
+
+static uint64_t region_len(uint32_t n, uint32_t size)
+{
+	return (uint64_t)n * size;
+}
+
+/* A fresh layout as the shim makes it: sa_layout() over a header full of
+ * garbage, then the per-process fields and empty strings. */
+static uint64_t fresh(struct sa_header *h, uint32_t nslots)
+{
+	uint64_t size;
+
+	memset(h, 0xa5, sizeof(*h));
+	size = sa_layout(h, nslots);
+	h->depth = SA_MAX_FRAMES;
+	h->pid = 4242;
+	h->uid = 1000;
+	memset(h->run_id, 0, sizeof(h->run_id));
+	memset(h->cmdline, 0, sizeof(h->cmdline));
+	return size;
+}
+
+static void test_layout(void)
+{
+	static const uint32_t counts[] = { 1, 2, 31, 1023, 1024, 4096, 20000, 65536, SA_MAX_SLOTS };
+
+	for (size_t i = 0; i < ARRAY_SIZE(counts); i++) {
+		struct sa_header h;
+		uint32_t n = counts[i];
+		uint64_t size = fresh(&h, n);
+		uint64_t mend = h.modules_off + region_len(h.nmodules, h.module_size);
+		uint64_t send = h.stacks_off + region_len(h.nstacks, h.stack_size);
+		uint64_t tend = h.slots_off + region_len(h.nslots, h.slot_size);
+		const char *why;
+
+		ok(size == h.file_size, "layout(%u): returns file_size", n);
+		ok(h.magic == SA_MAGIC && h.abi_version == SA_ABI_VERSION &&
+		   h.compat_version == SA_ABI_COMPAT && h.header_size == SA_HEADER_SIZE &&
+		   h.slot_size == sizeof(struct sa_slot) && h.stack_size == sizeof(struct sa_stack) &&
+		   h.module_size == sizeof(struct sa_module),
+		   "layout(%u): magic, versions and record sizes", n);
+		ok(h.nslots == n && h.nstacks == SA_NSTACKS && h.nmodules == SA_NMODULES,
+		   "layout(%u): counts", n);
+		ok(h.modules_off >= SA_HEADER_SIZE && h.modules_off < h.stacks_off &&
+		   h.stacks_off < h.slots_off, "layout(%u): header, modules, stacks, slots in order", n);
+		ok(h.modules_off % PAGE == 0 && h.stacks_off % PAGE == 0 && h.slots_off % PAGE == 0 &&
+		   h.file_size % PAGE == 0, "layout(%u): offsets and size 4096-aligned", n);
+		ok(mend <= h.stacks_off && send <= h.slots_off,
+		   "layout(%u): regions disjoint", n);
+		ok(tend <= h.file_size && h.file_size - tend < PAGE,
+		   "layout(%u): file_size covers the slots, rounded up to a page", n);
+		why = sa_header_check(&h, size);
+		ok(why == NULL, "layout(%u): sa_header_check accepts it", n);
+		if (why)
+			diag("rejected: %s", why);
+	}
+}
+
+/* ---- sa_header_check: one corruption at a time ----------------------- */
+
+#define BASE_SLOTS 4096u
+
+#define R_SHORT    "file shorter than a header"
+#define R_MAGIC    "bad magic (not a sockaudit table)"
+#define R_NEWER    "table written by a newer, incompatible sockaudit"
+#define R_OLDER    "table written by an older, incompatible sockaudit"
+#define R_SIZES    "record sizes do not match this sockaudit"
+#define R_FSIZE    "file size does not match its header"
+#define R_NSLOTS   "slot count out of range"
+#define R_NSTACKS  "stack count out of range"
+#define R_NMODULES "module count out of range"
+#define R_DEPTH    "stack depth out of range"
+#define R_PID      "bad pid"
+#define R_MODREG   "module region out of bounds"
+#define R_STKREG   "stack region out of bounds"
+#define R_SLOTREG  "slot region out of bounds"
+#define R_OVERLAP  "regions overlap"
+#define R_ALIGN    "misaligned region"
+#define R_STRING   "unterminated string in header"
+
+/* Hooks: corruptions that depend on the layout or touch more than a field.
+ * `size` is the file size the check is given. */
+#define HOOK(name) static void name(struct sa_header *h, uint64_t *size)
+
+HOOK(hdr_size_grows) { h->file_size += PAGE; }
+HOOK(hdr_size_shrinks) { h->file_size -= 1; }
+HOOK(file_grows) { *size += PAGE; }
+HOOK(file_empty) { *size = 0; }
+HOOK(file_100) { *size = h->file_size = 100; }
+HOOK(file_header_less_1) { *size = h->file_size = SA_HEADER_SIZE - 1; }
+HOOK(file_header_only) { *size = h->file_size = SA_HEADER_SIZE; }
+HOOK(nstacks_double) { h->nstacks = SA_NSTACKS * 2; }
+HOOK(mod_at_eof) { h->modules_off = h->file_size; }
+HOOK(mod_past_eof) { h->modules_off = h->file_size - 8; }
+HOOK(mod_wraps) { h->modules_off = UINT64_MAX - region_len(h->nmodules, h->module_size) + 1; }
+HOOK(stk_at_eof) { h->stacks_off = h->file_size; }
+HOOK(stk_past_eof) { h->stacks_off = h->file_size - 8; }
+HOOK(stk_wraps) { h->stacks_off = UINT64_MAX - region_len(h->nstacks, h->stack_size) + 1; }
+HOOK(slot_at_eof) { h->slots_off = h->file_size; }
+HOOK(slot_past_eof) { h->slots_off = h->file_size - 8; }
+HOOK(slot_wraps) { h->slots_off = UINT64_MAX - region_len(h->nslots, h->slot_size) + 1; }
+HOOK(stk_on_mod) { h->stacks_off = h->modules_off; }
+HOOK(slot_on_stk) { h->slots_off = h->stacks_off; }
+HOOK(mod_on_slot) { h->modules_off = h->slots_off; }
+HOOK(stk_into_mod) { h->stacks_off = h->modules_off + PAGE; }
+HOOK(slot_into_stk_8) { h->slots_off = h->stacks_off + region_len(h->nstacks, h->stack_size) - 8; }
+/* 500 modules end at a non-page, 8-aligned offset: the stacks may start
+ * right there, not one byte earlier. */
+HOOK(stk_adjacent) { h->nmodules = 500; h->stacks_off = h->modules_off + region_len(500, h->module_size); }
+HOOK(stk_adjacent_less_8) { h->nmodules = 500; h->stacks_off = h->modules_off + region_len(500, h->module_size) - 8; }
+HOOK(slot_plus_4) { h->nslots -= 1; h->slots_off += 4; }
+HOOK(slot_plus_1) { h->nslots -= 1; h->slots_off += 1; }
+HOOK(slot_plus_8) { h->nslots -= 1; h->slots_off += 8; }
+HOOK(mod_plus_4) { h->nmodules -= 1; h->modules_off += 4; }
+HOOK(stk_plus_4) { h->nstacks /= 2; h->stacks_off += 4; }
+HOOK(run_id_full) { memset(h->run_id, 'x', sizeof(h->run_id)); }
+HOOK(cmdline_full) { memset(h->cmdline, 'x', sizeof(h->cmdline)); }
+HOOK(run_id_last_nul) { memset(h->run_id, 'x', sizeof(h->run_id) - 1); }
+HOOK(cmdline_last_nul) { memset(h->cmdline, 'x', sizeof(h->cmdline) - 1); }
+
+#define FIELD(f) .off = offsetof(struct sa_header, f), .width = sizeof(((struct sa_header *)0)->f)
+#define SET(f, v) FIELD(f), .val = (uint64_t)(v)
+
+static const struct mutation {
+	const char *what;
+	size_t off, width;      /* set this field to val ... */
+	uint64_t val;
+	void (*hook)(struct sa_header *h, uint64_t *size);  /* ... or run this */
+	const char *reason;     /* NULL: still a sound table */
+} mutations[] = {
+	{ "magic, one bit flipped", SET(magic, SA_MAGIC ^ 1), .reason = R_MAGIC },
+	{ "magic zero", SET(magic, 0), .reason = R_MAGIC },
+	{ "magic byte-swapped", SET(magic, __builtin_bswap64(SA_MAGIC)), .reason = R_MAGIC },
+	{ "compat newer", SET(compat_version, SA_ABI_COMPAT + 1), .reason = R_NEWER },
+	{ "compat UINT32_MAX", SET(compat_version, UINT32_MAX), .reason = R_NEWER },
+	{ "abi older than compat", SET(abi_version, SA_ABI_COMPAT - 1), .reason = R_OLDER },
+	{ "abi newer, still compatible", SET(abi_version, SA_ABI_VERSION + 1), .reason = NULL },
+	{ "header_size - 1", SET(header_size, SA_HEADER_SIZE - 1), .reason = R_SIZES },
+	{ "header_size doubled", SET(header_size, SA_HEADER_SIZE * 2), .reason = R_SIZES },
+	{ "slot_size 127", SET(slot_size, 127), .reason = R_SIZES },
+	{ "slot_size 129", SET(slot_size, 129), .reason = R_SIZES },
+	{ "slot_size 0", SET(slot_size, 0), .reason = R_SIZES },
+	{ "stack_size 279", SET(stack_size, 279), .reason = R_SIZES },
+	{ "stack_size 281", SET(stack_size, 281), .reason = R_SIZES },
+	{ "module_size 311", SET(module_size, 311), .reason = R_SIZES },
+	{ "module_size 313", SET(module_size, 313), .reason = R_SIZES },
+	{ "header file_size a page too big", .hook = hdr_size_grows, .reason = R_FSIZE },
+	{ "header file_size a byte short", .hook = hdr_size_shrinks, .reason = R_FSIZE },
+	{ "file a page longer than its header says", .hook = file_grows, .reason = R_FSIZE },
+	{ "nslots 0", SET(nslots, 0), .reason = R_NSLOTS },
+	{ "nslots SA_MAX_SLOTS + 1", SET(nslots, SA_MAX_SLOTS + 1), .reason = R_NSLOTS },
+	{ "nslots UINT32_MAX", SET(nslots, UINT32_MAX), .reason = R_NSLOTS },
+	{ "nslots SA_MAX_SLOTS, beyond the file", SET(nslots, SA_MAX_SLOTS), .reason = R_SLOTREG },
+	{ "nslots one fewer", SET(nslots, BASE_SLOTS - 1), .reason = NULL },
+	{ "nstacks 0", SET(nstacks, 0), .reason = R_NSTACKS },
+	{ "nstacks 3", SET(nstacks, 3), .reason = R_NSTACKS },
+	{ "nstacks 4095", SET(nstacks, SA_NSTACKS - 1), .reason = R_NSTACKS },
+	{ "nstacks 4097", SET(nstacks, SA_NSTACKS + 1), .reason = R_NSTACKS },
+	{ "nstacks 2^21", SET(nstacks, 1u << 21), .reason = R_NSTACKS },
+	{ "nstacks UINT32_MAX", SET(nstacks, UINT32_MAX), .reason = R_NSTACKS },
+	{ "nstacks 2048", SET(nstacks, SA_NSTACKS / 2), .reason = NULL },
+	{ "nstacks 1", SET(nstacks, 1), .reason = NULL },
+	{ "nstacks doubled, beyond the file", .hook = nstacks_double, .reason = R_STKREG },
+	{ "nmodules 2^16 + 1", SET(nmodules, (1u << 16) + 1), .reason = R_NMODULES },
+	{ "nmodules 0", SET(nmodules, 0), .reason = NULL },
+	{ "depth 0", SET(depth, 0), .reason = R_DEPTH },
+	{ "depth 33", SET(depth, SA_MAX_FRAMES + 1), .reason = R_DEPTH },
+	{ "depth UINT32_MAX", SET(depth, UINT32_MAX), .reason = R_DEPTH },
+	{ "depth 1", SET(depth, 1), .reason = NULL },
+	{ "pid 0", SET(pid, 0), .reason = R_PID },
+	{ "pid -1", SET(pid, (uint32_t)-1), .reason = R_PID },
+	{ "pid INT32_MIN", SET(pid, (uint32_t)INT32_MIN), .reason = R_PID },
+	{ "modules_off 0", SET(modules_off, 0), .reason = R_MODREG },
+	{ "modules_off inside the header", SET(modules_off, SA_HEADER_SIZE - 8), .reason = R_MODREG },
+	{ "modules_off at EOF", .hook = mod_at_eof, .reason = R_MODREG },
+	{ "modules_off 8 bytes before EOF", .hook = mod_past_eof, .reason = R_MODREG },
+	{ "modules_off UINT64_MAX", SET(modules_off, UINT64_MAX), .reason = R_MODREG },
+	{ "modules_off UINT64_MAX - 4095", SET(modules_off, UINT64_MAX - 4095), .reason = R_MODREG },
+	{ "modules_off + length wraps to 0", .hook = mod_wraps, .reason = R_MODREG },
+	{ "stacks_off 0", SET(stacks_off, 0), .reason = R_STKREG },
+	{ "stacks_off inside the header", SET(stacks_off, SA_HEADER_SIZE - 8), .reason = R_STKREG },
+	{ "stacks_off at EOF", .hook = stk_at_eof, .reason = R_STKREG },
+	{ "stacks_off 8 bytes before EOF", .hook = stk_past_eof, .reason = R_STKREG },
+	{ "stacks_off UINT64_MAX", SET(stacks_off, UINT64_MAX), .reason = R_STKREG },
+	{ "stacks_off UINT64_MAX - 4095", SET(stacks_off, UINT64_MAX - 4095), .reason = R_STKREG },
+	{ "stacks_off + length wraps to 0", .hook = stk_wraps, .reason = R_STKREG },
+	{ "slots_off 0", SET(slots_off, 0), .reason = R_SLOTREG },
+	{ "slots_off inside the header", SET(slots_off, SA_HEADER_SIZE - 8), .reason = R_SLOTREG },
+	{ "slots_off at EOF", .hook = slot_at_eof, .reason = R_SLOTREG },
+	{ "slots_off 8 bytes before EOF", .hook = slot_past_eof, .reason = R_SLOTREG },
+	{ "slots_off UINT64_MAX", SET(slots_off, UINT64_MAX), .reason = R_SLOTREG },
+	{ "slots_off UINT64_MAX - 4095", SET(slots_off, UINT64_MAX - 4095), .reason = R_SLOTREG },
+	{ "slots_off + length wraps to 0", .hook = slot_wraps, .reason = R_SLOTREG },
+	{ "stacks on the modules", .hook = stk_on_mod, .reason = R_OVERLAP },
+	{ "slots on the stacks", .hook = slot_on_stk, .reason = R_OVERLAP },
+	{ "modules on the slots", .hook = mod_on_slot, .reason = R_OVERLAP },
+	{ "stacks a page into the modules", .hook = stk_into_mod, .reason = R_OVERLAP },
+	{ "slots 8 bytes into the stacks", .hook = slot_into_stk_8, .reason = R_OVERLAP },
+	{ "stacks 8 bytes into 500 modules", .hook = stk_adjacent_less_8, .reason = R_OVERLAP },
+	{ "stacks right after 500 modules", .hook = stk_adjacent, .reason = NULL },
+	{ "slots_off + 4", .hook = slot_plus_4, .reason = R_ALIGN },
+	{ "slots_off + 1", .hook = slot_plus_1, .reason = R_ALIGN },
+	{ "modules_off + 4", .hook = mod_plus_4, .reason = R_ALIGN },
+	{ "stacks_off + 4", .hook = stk_plus_4, .reason = R_ALIGN },
+	{ "slots_off + 8", .hook = slot_plus_8, .reason = NULL },
+	{ "run_id unterminated", .hook = run_id_full, .reason = R_STRING },
+	{ "cmdline unterminated", .hook = cmdline_full, .reason = R_STRING },
+	{ "run_id full, NUL in its last byte", .hook = run_id_last_nul, .reason = NULL },
+	{ "cmdline full, NUL in its last byte", .hook = cmdline_last_nul, .reason = NULL },
+	{ "empty file", .hook = file_empty, .reason = R_SHORT },
+	{ "100-byte file", .hook = file_100, .reason = R_SHORT },
+	{ "file one byte shorter than a header", .hook = file_header_less_1, .reason = R_SHORT },
+	{ "header-only file", .hook = file_header_only, .reason = R_MODREG },
+};
+
+static void set_field(struct sa_header *h, size_t off, size_t width, uint64_t val)
+{
+	uint8_t *p = (uint8_t *)h + off;
+	uint32_t v32 = (uint32_t)val;
+
+	if (width == sizeof(v32))
+		memcpy(p, &v32, sizeof(v32));
+	else if (width == sizeof(val))
+		memcpy(p, &val, sizeof(val));
+	else
+		bail("field at %zu: width %zu", off, width);
+}
+
+static void test_header_check(void)
+{
+	struct sa_header base;
+	uint64_t base_size = fresh(&base, BASE_SLOTS);
+
+	if (!ok(sa_header_check(&base, base_size) == NULL, "base layout (%u slots) is sound",
+		BASE_SLOTS))
+		bail("the base layout must be accepted before it is corrupted");
+
+	for (size_t i = 0; i < ARRAY_SIZE(mutations); i++) {
+		const struct mutation *m = &mutations[i];
+		struct sa_header h = base, before;
+		uint64_t size = base_size;
+		const char *got;
+		bool same;
+
+		if (m->hook)
+			m->hook(&h, &size);
+		else
+			set_field(&h, m->off, m->width, m->val);
+		before = h;
+		got = sa_header_check(&h, size);
+		if (m->reason)
+			same = got && strcmp(got, m->reason) == 0;
+		else
+			same = got == NULL;
+		ok(same, "%s: %s", m->what, m->reason ? m->reason : "accepted");
+		if (!same)
+			diag("got: %s", got ? got : "(accepted)");
+		ok(memcmp(&before, &h, sizeof(h)) == 0, "%s: the header is left untouched", m->what);
+	}
+}
+
+/* ---- sa_stack_hash ----------------------------------------------------- */
+
+/* One round of the hash as table.c documents it (FNV-1a over words, then
+ * an xorshift): used only to build inputs whose raw hash is 0. Were the
+ * function to change, these stay ordinary inputs and the checks still hold. */
+static uint64_t hash_round(uint64_t h, uint64_t frame)
+{
+	h ^= frame;
+	h *= 0x100000001b3ULL;
+	h ^= h >> 29;
+	return h;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return rng_state = x;
+}
+
+static void test_stack_hash(void)
+{
+	uint64_t frames[SA_MAX_FRAMES], copy[SA_MAX_FRAMES], by_depth[SA_MAX_FRAMES + 1];
+	bool never_zero = true, distinct = true, same = true;
+
+	for (unsigned i = 0; i < SA_MAX_FRAMES; i++)
+		frames[i] = 0x400000 + 0x10 * i;
+
+	ok(sa_stack_hash(frames, 0) != 0, "hash of an empty stack is not 0");
+
+	/* Inputs whose last word cancels the running hash. */
+	for (uint32_t d = 1; d <= SA_MAX_FRAMES; d++) {
+		uint64_t in[SA_MAX_FRAMES], h = 0xcbf29ce484222325ULL ^ d;
+
+		for (uint32_t i = 0; i + 1 < d; i++) {
+			in[i] = frames[i];
+			h = hash_round(h, in[i]);
+		}
+		in[d - 1] = h;
+		if (sa_stack_hash(in, d) == 0) {
+			diag("depth %u: 0", d);
+			never_zero = false;
+		}
+	}
+	ok(never_zero, "hash never 0, even where the rounds cancel out (depth 1..%u)",
+	   SA_MAX_FRAMES);
+
+	never_zero = true;
+	for (int n = 0; n < 100000 && never_zero; n++) {
+		uint32_t d = (uint32_t)(rng() % (SA_MAX_FRAMES + 1));
+
+		for (uint32_t i = 0; i < d; i++)
+			copy[i] = rng() & (n & 1 ? 0xffff : UINT64_MAX);
+		never_zero = sa_stack_hash(copy, d) != 0;
+	}
+	ok(never_zero, "hash never 0 over 100000 random stacks");
+
+	/* Same frames, every depth: all different. */
+	for (uint32_t d = 0; d <= SA_MAX_FRAMES; d++)
+		by_depth[d] = sa_stack_hash(frames, d);
+	for (uint32_t a = 0; a <= SA_MAX_FRAMES; a++)
+		for (uint32_t b = a + 1; b <= SA_MAX_FRAMES; b++)
+			if (by_depth[a] == by_depth[b]) {
+				diag("depth %u and %u collide", a, b);
+				distinct = false;
+			}
+	ok(distinct, "same frames at depths 0..%u hash differently", SA_MAX_FRAMES);
+
+	/* Depth is hashed, not only implied by the number of rounds: a depth-2
+	 * stack built so that its rounds, unseeded, end where a depth-1
+	 * stack's do, must still hash differently. */
+	{
+		const uint64_t basis = 0xcbf29ce484222325ULL, one = 0x401000, first = 0x402000;
+		const uint64_t crafted[2] = { first, hash_round(basis, first) ^ basis ^ one };
+
+		ok(sa_stack_hash(crafted, 2) != sa_stack_hash(&one, 1),
+		   "depth is part of the hash (crafted depth-1/depth-2 pair differs)");
+	}
+
+	memset(copy, 0, sizeof(copy));
+	distinct = true;
+	for (uint32_t d = 0; d <= SA_MAX_FRAMES; d++)
+		by_depth[d] = sa_stack_hash(copy, d);
+	for (uint32_t a = 0; a <= SA_MAX_FRAMES; a++)
+		for (uint32_t b = a + 1; b <= SA_MAX_FRAMES; b++)
+			if (by_depth[a] == by_depth[b])
+				distinct = false;
+	ok(distinct, "all-zero frames at depths 0..%u hash differently", SA_MAX_FRAMES);
+
+	/* Same input, same hash: another buffer, other words past depth. */
+	for (uint32_t d = 0; d <= SA_MAX_FRAMES; d++) {
+		for (uint32_t i = 0; i < SA_MAX_FRAMES; i++)
+			copy[i] = i < d ? frames[i] : ~frames[i];
+		if (sa_stack_hash(frames, d) != sa_stack_hash(copy, d) ||
+		    sa_stack_hash(frames, d) != sa_stack_hash(frames, d))
+			same = false;
+	}
+	ok(same, "equal frames hash equal at every depth; words past depth are ignored");
+
+	/* Every frame counts, in its low and high bits. */
+	distinct = true;
+	for (uint32_t i = 0; i < SA_MAX_FRAMES; i++) {
+		static const uint64_t bits[] = { 1, 1ull << 12, 1ull << 63 };
+
+		for (size_t b = 0; b < ARRAY_SIZE(bits); b++) {
+			memcpy(copy, frames, sizeof(copy));
+			copy[i] ^= bits[b];
+			if (sa_stack_hash(copy, SA_MAX_FRAMES) == sa_stack_hash(frames, SA_MAX_FRAMES)) {
+				diag("frame %u bit %#llx ignored", i, (unsigned long long)bits[b]);
+				distinct = false;
+			}
+		}
+	}
+	ok(distinct, "flipping any one frame's bit 0, 12 or 63 changes the hash");
+
+	memcpy(copy, frames, sizeof(copy));
+	copy[0] = frames[1];
+	copy[1] = frames[0];
+	ok(sa_stack_hash(copy, SA_MAX_FRAMES) != sa_stack_hash(frames, SA_MAX_FRAMES),
+	   "frame order matters");
+}
+
+/* ---- sa_origin_name ---------------------------------------------------- */
+
+static void test_origin_names(void)
+{
+	static const struct {
+		unsigned origin;
+		const char *name;
+	} names[] = {
+		{ SA_ORIGIN_NONE, "none" },
+		{ SA_ORIGIN_SOCKET, "socket" },
+		{ SA_ORIGIN_ACCEPT, "accept" },
+		{ SA_ORIGIN_SOCKETPAIR, "socketpair" },
+		{ SA_ORIGIN_DUP, "dup" },
+		{ SA_ORIGIN_RECEIVED, "received" },
+		{ SA_ORIGIN_INHERIT_START, "inherited-start" },
+		{ SA_ORIGIN_INHERIT_EXEC, "inherited-exec" },
+		{ SA_ORIGIN_INHERIT_FORK, "inherited-fork" },
+	};
+	static const unsigned out_of_range[] = {
+		SA_ORIGIN_MAX, SA_ORIGIN_MAX + 1, 255, 256, UINT_MAX,
+	};
+
+	ok(ARRAY_SIZE(names) == SA_ORIGIN_MAX, "every origin below SA_ORIGIN_MAX has a case here");
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		const char *got = sa_origin_name(names[i].origin);
+
+		ok(got && strcmp(got, names[i].name) == 0, "origin %u is \"%s\"", names[i].origin,
+		   names[i].name);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(out_of_range); i++) {
+		const char *got = sa_origin_name(out_of_range[i]);
+
+		ok(got && strcmp(got, "unknown") == 0, "origin %u is \"unknown\"", out_of_range[i]);
+	}
+}
+
+int main(void)
+{
+	test_names();
+	test_layout();
+	test_header_check();
+	test_stack_hash();
+	test_origin_names();
+	return tap_done();
+}

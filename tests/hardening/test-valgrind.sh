@@ -1,0 +1,31 @@
+#!/bin/bash
+# sockaudit report, list and dump on a real audited process are clean under
+# valgrind memcheck: no invalid access, no use of uninitialised memory, no
+# definite leak.
+set -u
+cli=$1 shim=$2 holder=$3
+if ! command -v valgrind >/dev/null; then
+	echo "1..0 # SKIP valgrind not installed"
+	exit 0
+fi
+echo "1..4"
+coproc H { LD_PRELOAD="$shim" "$holder"; }
+read -r -t 10 ready pid <&"${H[0]}" || { echo "Bail out! holder did not start"; exit 1; }
+[ "$ready" = ready ] && echo "ok 1 - holder $pid ready" || echo "not ok 1 - holder: $ready"
+n=2
+for args in "report --all $pid" "report --json $pid" "dump --json $pid"; do
+	log=$(mktemp)
+	timeout 120 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		--log-file="$log" "$cli" $args >/dev/null 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then
+		echo "ok $n - valgrind clean: sockaudit $args (exit $rc)"
+	else
+		echo "not ok $n - sockaudit $args under valgrind: exit $rc"
+		sed 's/^/# /' "$log" | head -40
+	fi
+	rm -f "$log"
+	n=$((n + 1))
+done
+kill "$H_PID" 2>/dev/null
+wait 2>/dev/null
