@@ -170,6 +170,16 @@ static json_object *frame_json(const struct sym_frame *f)
 	return o;
 }
 
+json_object *render_json_frame(const struct sym_frame *f)
+{
+	return frame_json(f);
+}
+
+json_object *render_json_sock(const struct report *rep, const struct report_sock *s)
+{
+	return sock_json(rep, s);
+}
+
 static json_object *group_json(const struct report *rep, const struct group *g)
 {
 	json_object *o = json_object_new_object(), *a;

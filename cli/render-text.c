@@ -152,6 +152,13 @@ static void render_frame(FILE *out, const struct sym_frame *f, const struct styl
 	fputc('\n', out);
 }
 
+void render_text_frame(FILE *out, const struct sym_frame *f, bool color)
+{
+	const struct style st = { .color = color };
+
+	render_frame(out, f, &st);
+}
+
 static void render_sock_line(FILE *out, const struct report *rep, const struct report_sock *s,
 			     const char *indent, const struct style *st)
 {

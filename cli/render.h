@@ -20,6 +20,13 @@ json_object *render_json(const struct report *rep);
 /* Print a JSON document (pretty, slashes unescaped) and release it. */
 void render_json_print(FILE *out, json_object *root);
 
+/* Pieces of the report renderers that `run` reuses for its own layout. */
+struct report_sock;
+struct sym_frame;
+void render_text_frame(FILE *out, const struct sym_frame *f, bool color);
+json_object *render_json_frame(const struct sym_frame *f);
+json_object *render_json_sock(const struct report *rep, const struct report_sock *s);
+
 /* `sockaudit list`: one row per audited process. */
 struct list_entry {
 	int pid;

@@ -77,6 +77,11 @@ void report_opt_bad(const char *cmd, int c, int optopt_, char **argv, int optind
 
 bool report_use_color(enum report_color c)
 {
+	return report_use_color_fd(c, STDOUT_FILENO);
+}
+
+bool report_use_color_fd(enum report_color c, int fd)
+{
 	const char *no = getenv("NO_COLOR");
 
 	if (c == REPORT_COLOR_ALWAYS)
@@ -86,5 +91,5 @@ bool report_use_color(enum report_color c)
 	/* no-color.org: present and not empty disables color. */
 	if (no && no[0])
 		return false;
-	return isatty(STDOUT_FILENO) == 1;
+	return isatty(fd) == 1;
 }

@@ -179,6 +179,8 @@ __attribute__((noreturn))
 void report_opt_bad(const char *cmd, int c, int optopt_, char **argv, int optind_);
 /* Should text go out in color? --color, NO_COLOR, isatty(stdout). */
 bool report_use_color(enum report_color c);
+/* The same for output going to fd (`run` reports on stderr). */
+bool report_use_color_fd(enum report_color c, int fd);
 
 /* The whole report (report.c builds it, render-*.c print it). */
 struct report {

@@ -1,0 +1,230 @@
+/* sockaudit run [options] -- CMD [ARGS]: run CMD and every process it
+ * starts under the shim, watch their sockets while they run, and fail the
+ * build on a leak. See run.h for the pieces, sockaudit(1) for the options
+ * and docs/ci.md for CI use.
+ *
+ * Exit status: CMD's own when it failed (its code, or 128 + signal), so a
+ * failing test suite is never hidden behind a leak verdict; else
+ * --exit-code (1) when a group fails the gate; else 0. sockaudit's own
+ * errors exit 2 with one line on stderr.
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "commands.h"
+#include "render.h"
+#include "sarif.h"
+#include "suppress.h"
+#include "util.h"
+
+static const char run_usage[] =
+	"usage: sockaudit run [options] -- CMD [ARGS]\n"
+	"  --close-wait D        fail on CLOSE_WAIT held for at least D (default 5s)\n"
+	"  --idle D              fail on ESTABLISHED without data for at least D (default 60s)\n"
+	"  --threshold D         both of the above (each given on its own wins)\n"
+	"  --interval D          how often the tree is polled (default 250ms)\n"
+	"  --fail-on LIST        findings that fail: close-wait,idle,at-exit (default close-wait,idle)\n"
+	"  --exit-code N         exit status when a finding fails (default 1)\n"
+	"  --json FILE           the report as JSON (schema sockaudit.run/1)\n"
+	"  --sarif FILE          the report as SARIF 2.1.0\n"
+	"  --suppressions FILE   suppression entries (repeatable; format in docs/ci.md)\n"
+	"  --gen-suppressions    print a ready suppression entry under each finding\n"
+	"  --baseline FILE       fail only on stacks not in this earlier --json report\n"
+	"  --preload PATH        the shim to preload (default: found beside sockaudit)\n"
+	"  --color WHEN          auto, always or never (the report goes to stderr)\n"
+	"durations: 250ms, 5s, 2m, 1h (a bare number is ms)\n"
+	"exit status: CMD's when it failed, else 1 on a failing finding, else 0; 2 on errors\n";
+
+void run_note(struct run_state *rs, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		die("out of memory");
+	va_end(ap);
+	rs->notes = xrealloc(rs->notes, (rs->nnotes + 1) * sizeof(rs->notes[0]));
+	rs->notes[rs->nnotes++] = s;
+}
+
+static void parse_args(struct run_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "close-wait", required_argument, NULL, 'c' },
+		{ "idle", required_argument, NULL, 'i' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "interval", required_argument, NULL, 'I' },
+		{ "fail-on", required_argument, NULL, 'f' },
+		{ "exit-code", required_argument, NULL, 'e' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "sarif", required_argument, NULL, 's' },
+		{ "suppressions", required_argument, NULL, 'S' },
+		{ "gen-suppressions", no_argument, NULL, 'g' },
+		{ "baseline", required_argument, NULL, 'b' },
+		{ "preload", required_argument, NULL, 'p' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	report_opts_init(&o->rep);
+	o->interval_ms = RUN_DEFAULT_INTERVAL_MS;
+	o->fail_on = RUN_FAIL_DEFAULT;
+	opterr = 0;
+	/* '+': options end at CMD, whose own options are not ours. */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->rep.leak.close_wait_ms = report_opt_duration("run", "close-wait", optarg);
+			o->rep.close_wait_set = true;
+			break;
+		case 'i':
+			o->rep.leak.idle_ms = report_opt_duration("run", "idle", optarg);
+			o->rep.idle_set = true;
+			break;
+		case 't':
+			o->rep.threshold_ms = report_opt_duration("run", "threshold", optarg);
+			o->rep.threshold_set = true;
+			break;
+		case 'I':
+			o->interval_ms = report_opt_duration("run", "interval", optarg);
+			if (!o->interval_ms)
+				die("run: --interval must be at least 1ms");
+			break;
+		case 'f':
+			if (run_kind_list_parse(optarg, &o->fail_on, false) < 0)
+				die("run: bad value '%s' for --fail-on (a list of close-wait, idle, "
+				    "at-exit)", optarg);
+			break;
+		case 'e':
+			o->rep.exit_code = report_opt_exit_code("run", optarg);
+			break;
+		case 'j':
+			o->json_path = optarg;
+			break;
+		case 's':
+			o->sarif_path = optarg;
+			break;
+		case 'S':
+			o->supp_paths = xrealloc(o->supp_paths,
+						 (o->nsupp + 1) * sizeof(o->supp_paths[0]));
+			o->supp_paths[o->nsupp++] = optarg;
+			break;
+		case 'g':
+			o->gen_suppressions = true;
+			break;
+		case 'b':
+			o->baseline_path = optarg;
+			break;
+		case 'p':
+			o->preload = optarg;
+			break;
+		case 'C':
+			o->rep.color = report_opt_color("run", optarg);
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			exit(EXIT_CLEAN);
+		default:
+			report_opt_bad("run", c, optopt, argv, optind);
+		}
+	}
+	report_opts_finish(&o->rep);
+	if (optind >= argc)
+		die("run: no command given (sockaudit run [options] -- CMD [ARGS])");
+	o->cmd = argv + optind;
+}
+
+/* Everything that can be wrong with the options is found before CMD runs. */
+static void load_inputs(const struct run_opts *o, struct supp_set *supp, struct baseline *base)
+{
+	char err[600];
+
+	for (size_t i = 0; i < o->nsupp; i++)
+		if (supp_load_file(supp, o->supp_paths[i], err, sizeof(err)) < 0)
+			die("run: --suppressions %s", err);
+	if (o->baseline_path && baseline_load(base, o->baseline_path, err, sizeof(err)) < 0)
+		die("run: %s", err);
+}
+
+static void write_json_file(const char *what, const char *path, json_object *doc)
+{
+	int rc = json_object_to_file_ext(path, doc, JSON_C_TO_STRING_PRETTY |
+					 JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	json_object_put(doc);
+	if (rc < 0)
+		die("run: cannot write the %s to %s: %s", what, path, json_util_get_last_err());
+}
+
+static void watch(struct run_state *rs)
+{
+	for (;;) {
+		uint64_t next = now_monotonic_ms() + rs->opts.interval_ms, now;
+		bool more = true;
+
+		run_poll(rs, false);
+		while (more && (now = now_monotonic_ms()) < next)
+			more = run_spawn_wait(rs, next - now);
+		if (!more)
+			break;
+	}
+	/* Tables of processes that came and went since the last poll. */
+	run_poll(rs, true);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_state rs;
+	struct supp_set supp = { 0 };
+	struct baseline base = { 0 };
+
+	memset(&rs, 0, sizeof(rs));
+	rs.sigfd = -1;
+	parse_args(&rs.opts, argc, argv);
+	load_inputs(&rs.opts, &supp, &base);
+	run_spawn_prepare(&rs);
+	run_spawn_start(&rs);
+	watch(&rs);
+
+	run_findings_build(&rs, &supp, rs.opts.baseline_path ? &base : NULL);
+	if (rs.cmd_status != 0)
+		rs.exit_status = rs.cmd_status;
+	else if (rs.nfailing)
+		rs.exit_status = rs.opts.rep.exit_code;
+	else
+		rs.exit_status = EXIT_CLEAN;
+
+	run_render_text(stderr, &rs, report_use_color_fd(rs.opts.rep.color, STDERR_FILENO));
+	fflush(stderr);
+	if (rs.opts.json_path)
+		write_json_file("JSON report", rs.opts.json_path, run_render_json(&rs));
+	if (rs.opts.sarif_path)
+		write_json_file("SARIF report", rs.opts.sarif_path, sarif_build(&rs));
+
+	run_findings_finish(&rs);
+	HASH_CLEAR(hh, rs.by_name);
+	for (size_t i = 0; i < rs.nprocs; i++)
+		run_proc_destroy(rs.procs[i]);
+	free(rs.procs);
+	for (size_t i = 0; i < rs.nnotes; i++)
+		free(rs.notes[i]);
+	free(rs.notes);
+	free(rs.reaped);
+	free(rs.opts.supp_paths);
+	supp_set_finish(&supp);
+	baseline_finish(&base);
+	if (rs.sigfd >= 0)
+		close(rs.sigfd);
+	run_spawn_cleanup(&rs);
+	return rs.exit_status;
+}

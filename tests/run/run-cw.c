@@ -1,0 +1,33 @@
+/* Leaks a client socket into CLOSE_WAIT for argv[2] ms (default 1000),
+ * then exits with it still open. */
+#include "rp.h"
+
+static int connect_line;
+
+__attribute__((noinline))
+static int cw_connect(const struct sockaddr_in *a)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		sc_die("socket");
+	connect_line = __LINE__ + 1;
+	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0)
+		sc_die("connect");
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in a;
+	int l = sc_listener(&a), c;
+
+	if (argc < 2)
+		sc_die("usage: run-cw INFO [HOLD_MS]");
+	c = cw_connect(&a);
+	rp_peer_closes(l, c);
+	rp_info(argv[1], "pid=%d func=cw_connect file=run-cw.c line=%d fd=%d", (int)getpid(),
+		connect_line, c);
+	rp_hold(argc > 2 ? atol(argv[2]) : 1000);
+	return 0;
+}

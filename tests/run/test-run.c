@@ -1,0 +1,780 @@
+/* End-to-end tests of `sockaudit run`: real process trees under the real
+ * shim, the real binary's exit status, JSON, SARIF and stderr. The programs
+ * audited write their pid and leak site to info files; every wait is the
+ * run itself (it ends when the tree has exited) or a poll with a deadline
+ * (rt.c), never a blind sleep.
+ *
+ * Environment (tests/run/meson.build): SOCKAUDIT, RT_TABLES (scratch
+ * directories), RUN_BIN_DIR, RUN_SRC_DIR.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../report/rt.h"
+#include "../tap.h"
+
+#define CW   "--close-wait"
+#define IDLE "--idle"
+
+static const char *bin_dir, *src_dir;
+
+static char *path2(const char *a, const char *b)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", a, b) < 0)
+		bail("out of memory");
+	return p;
+}
+
+/* "key=value" of an info file, as an integer (-1 when missing). */
+static long info_int(const char *dir, const char *name, const char *key)
+{
+	char *path = path2(dir, name), line[1024], want[64];
+	FILE *f = fopen(path, "r");
+	const char *s;
+	long v = -1;
+
+	free(path);
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	snprintf(want, sizeof(want), "%s=", key);
+	for (s = line; (s = strstr(s, want)); s++)
+		if (s == line || s[-1] == ' ') {
+			v = strtol(s + strlen(want), NULL, 10);
+			break;
+		}
+	return v;
+}
+
+static bool run(struct rt_run *r, const char *const *args)
+{
+	bool done = rt_sockaudit(r, args);
+
+	if (!done)
+		diag("sockaudit run did not finish");
+	return done;
+}
+
+static json_object *load_json(const char *path)
+{
+	json_object *o = json_object_from_file(path);
+
+	if (!o)
+		diag("%s: %s", path, json_util_get_last_err());
+	return o;
+}
+
+static size_t alen(json_object *o, const char *path)
+{
+	json_object *a = rt_j(o, path);
+
+	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+static json_object *aget(json_object *o, const char *path, size_t i)
+{
+	return i < alen(o, path) ? json_object_array_get_idx(rt_j(o, path), i) : NULL;
+}
+
+/* Groups of kind `kind` whose first process is pid. */
+static size_t groups_of(json_object *root, const char *kind, long pid, json_object **first)
+{
+	size_t n = 0;
+
+	if (first)
+		*first = NULL;
+	for (size_t i = 0; i < alen(root, "groups"); i++) {
+		json_object *g = aget(root, "groups", i);
+		const char *k = rt_jstr(g, "kind");
+
+		if ((kind && (!k || strcmp(k, kind) != 0)) ||
+		    rt_jint(aget(g, "processes", 0), "pid", -1) != pid)
+			continue;
+		if (first && !*first)
+			*first = g;
+		n++;
+	}
+	return n;
+}
+
+static bool any_group_names_pid(json_object *root, long pid)
+{
+	for (size_t i = 0; i < alen(root, "groups"); i++) {
+		json_object *g = aget(root, "groups", i);
+
+		for (size_t k = 0; k < alen(g, "processes"); k++)
+			if (rt_jint(aget(g, "processes", k), "pid", -1) == pid)
+				return true;
+	}
+	return false;
+}
+
+static const char *top_fn(json_object *g)
+{
+	return rt_jstr(aget(g, "frames", 0), "function");
+}
+
+/* Debian's python3 has no symbols for its static functions: the top
+ * frames are "??" in python3.x, the interpreter's exported entry points
+ * below them are named. */
+static bool python_stack(json_object *g)
+{
+	const char *mod = rt_jstr(aget(g, "frames", 0), "module");
+	const char *base = mod ? strrchr(mod, '/') : NULL;
+	bool named = false;
+
+	for (size_t i = 0; i < alen(g, "frames"); i++) {
+		const char *fn = rt_jstr(aget(g, "frames", i), "function");
+
+		named |= fn && strncmp(fn, "Py", 2) == 0;
+	}
+	base = base ? base + 1 : mod;
+	if (!base || (strncmp(base, "python3", 7) && strncmp(base, "libpython3", 10)) || !named) {
+		diag("python stack: top module %s, named Py* frame %s", mod ? mod : "(none)",
+		     named ? "yes" : "no");
+		return false;
+	}
+	return true;
+}
+
+static bool cmd_has(json_object *g, const char *needle)
+{
+	const char *c = rt_jstr(aget(g, "processes", 0), "cmdline");
+
+	return c && strstr(c, needle);
+}
+
+/* ---- schema checks (docs/report-json.md, sockaudit.run/1) ---- */
+
+struct field {
+	const char *path;
+	const char *type;   /* i int, s string, b bool, a array, o object; '?' null allowed */
+};
+
+static bool type_ok(json_object *v, const char *t)
+{
+	bool nullable = strchr(t, '?') != NULL;
+
+	if (!v || json_object_is_type(v, json_type_null))
+		return nullable;
+	switch (t[0]) {
+	case 'i':
+		return json_object_is_type(v, json_type_int);
+	case 's':
+		return json_object_is_type(v, json_type_string);
+	case 'b':
+		return json_object_is_type(v, json_type_boolean);
+	case 'a':
+		return json_object_is_type(v, json_type_array);
+	case 'o':
+		return json_object_is_type(v, json_type_object);
+	default:
+		return false;
+	}
+}
+
+static bool fields_ok(json_object *o, const char *what, const struct field *f)
+{
+	bool good = true;
+
+	for (; f->path; f++) {
+		const char *dot = strrchr(f->path, '.');
+		json_object *v = NULL, *p = o;
+		char parent[128];
+
+		/* json-c gives null as a NULL value of a key that exists. */
+		if (dot) {
+			snprintf(parent, sizeof(parent), "%.*s", (int)(dot - f->path), f->path);
+			p = rt_j(o, parent);
+		}
+		if (!p || !json_object_object_get_ex(p, dot ? dot + 1 : f->path, &v)) {
+			diag("%s: %s missing", what, f->path);
+			good = false;
+			continue;
+		}
+		if (!type_ok(v, f->type)) {
+			diag("%s: %s is not %s", what, f->path, f->type);
+			good = false;
+		}
+	}
+	return good;
+}
+
+static const struct field top_fields[] = {
+	{ "schema", "s" }, { "version", "s" }, { "run_id", "s" }, { "command", "a" },
+	{ "result.exit_status", "i" }, { "result.command_status", "i" },
+	{ "result.command_signal", "i?" },
+	{ "options.close_wait_ms", "i" }, { "options.idle_ms", "i" },
+	{ "options.interval_ms", "i" }, { "options.fail_on", "a" }, { "options.exit_code", "i" },
+	{ "options.suppressions", "a" }, { "options.baseline", "s?" }, { "options.preload", "s" },
+	{ "summary.processes", "i" }, { "summary.polls", "i" }, { "summary.duration_ms", "i" },
+	{ "summary.groups", "i" }, { "summary.sockets", "i" }, { "summary.failing", "i" },
+	{ "summary.suppressed", "i" }, { "summary.baselined", "i" },
+	{ "summary.by_kind.close-wait", "i" }, { "summary.by_kind.idle", "i" },
+	{ "summary.by_kind.at-exit", "i" },
+	{ "processes", "a" }, { "groups", "a" }, { "notes", "a" },
+	{ NULL, NULL },
+};
+
+static const struct field proc_fields[] = {
+	{ "pid", "i" }, { "ppid", "i?" }, { "starttime", "i" }, { "cmdline", "s?" },
+	{ "generation", "i?" }, { "exit_path", "b" }, { "exit_status", "i?" }, { "polls", "i" },
+	{ "error", "s?" },
+	{ NULL, NULL },
+};
+
+static const struct field group_fields[] = {
+	{ "id", "i" }, { "kind", "s" }, { "failing", "b" }, { "suppressed", "o?" },
+	{ "baselined", "b" }, { "stack_id", "s" }, { "stack_hash", "s" }, { "count", "i" },
+	{ "processes", "a" }, { "stack", "s?" }, { "no_stack", "s?" }, { "title", "s" },
+	{ "frames_trimmed", "i" }, { "frames", "a" }, { "sockets", "a" },
+	{ NULL, NULL },
+};
+
+static const struct field gproc_fields[] = {
+	{ "pid", "i" }, { "cmdline", "s" }, { "count", "i" }, { NULL, NULL },
+};
+
+static const struct field frame_fields[] = {
+	{ "addr", "s" }, { "function", "s?" }, { "file", "s?" }, { "line", "i?" },
+	{ "module", "s?" }, { "offset", "s?" }, { "inlined", "b" }, { NULL, NULL },
+};
+
+static const struct field sock_fields[] = {
+	{ "fd", "i" }, { "fds", "a" }, { "inode", "i" }, { "proto", "s" }, { "state", "s" },
+	{ "local", "s" }, { "peer", "s" }, { "tracked", "b" }, { "origin", "s?" },
+	{ "flagged", "b" }, { "kind", "s?" }, { "reason", "s?" }, { "pid", "i" },
+	{ "run_kind", "s" }, { "close_wait_observed_ms", "i?" }, { "idle_max_ms", "i?" },
+	{ "at_exit", "b" }, { "exit_state", "s?" }, { "exit_state_from", "s?" },
+	{ NULL, NULL },
+};
+
+static bool run_schema_ok(json_object *root)
+{
+	bool good = fields_ok(root, "run report", top_fields);
+	const char *schema = rt_jstr(root, "schema");
+
+	if (!schema || strcmp(schema, "sockaudit.run/1") != 0) {
+		diag("schema is %s", schema ? schema : "(none)");
+		good = false;
+	}
+	for (size_t i = 0; i < alen(root, "processes"); i++)
+		good &= fields_ok(aget(root, "processes", i), "processes[]", proc_fields);
+	for (size_t i = 0; i < alen(root, "groups"); i++) {
+		json_object *g = aget(root, "groups", i);
+		const char *k = rt_jstr(g, "kind");
+
+		good &= fields_ok(g, "groups[]", group_fields);
+		if (!k || (strcmp(k, "close-wait") && strcmp(k, "idle") && strcmp(k, "at-exit"))) {
+			diag("groups[%zu].kind %s", i, k ? k : "(none)");
+			good = false;
+		}
+		if (!alen(g, "processes") || !alen(g, "sockets")) {
+			diag("groups[%zu] without processes or sockets", i);
+			good = false;
+		}
+		for (size_t k2 = 0; k2 < alen(g, "processes"); k2++)
+			good &= fields_ok(aget(g, "processes", k2), "groups[].processes[]",
+					  gproc_fields);
+		for (size_t k2 = 0; k2 < alen(g, "frames"); k2++)
+			good &= fields_ok(aget(g, "frames", k2), "groups[].frames[]", frame_fields);
+		for (size_t k2 = 0; k2 < alen(g, "sockets"); k2++)
+			good &= fields_ok(aget(g, "sockets", k2), "groups[].sockets[]", sock_fields);
+	}
+	return good;
+}
+
+/* SARIF 2.1.0: the structure code-scanning uploads need. */
+static bool sarif_ok(json_object *s, size_t ngroups)
+{
+	json_object *run = aget(s, "runs", 0);
+	const char *ver = rt_jstr(s, "version"), *name = rt_jstr(run, "tool.driver.name");
+	bool good = true;
+	const char *want_rules[] = { "close-wait", "idle", "at-exit" };
+
+	if (!rt_jstr(s, "$schema") || !ver || strcmp(ver, "2.1.0") != 0 || alen(s, "runs") != 1 ||
+	    !name || strcmp(name, "sockaudit") != 0) {
+		diag("sarif: $schema, version 2.1.0, one run, driver name sockaudit");
+		return false;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		const char *id = rt_jstr(aget(run, "tool.driver.rules", i), "id");
+
+		if (!id || strcmp(id, want_rules[i]) != 0) {
+			diag("sarif: rules[%zu].id %s, expected %s", i, id ? id : "(none)",
+			     want_rules[i]);
+			good = false;
+		}
+	}
+	if (alen(run, "results") != ngroups) {
+		diag("sarif: %zu results for %zu groups", alen(run, "results"), ngroups);
+		good = false;
+	}
+	for (size_t i = 0; i < alen(run, "results"); i++) {
+		json_object *r = aget(run, "results", i);
+		json_object *pl = rt_j(aget(r, "locations", 0), "physicalLocation");
+
+		if (!rt_jstr(r, "ruleId") || !rt_jstr(r, "level") || !rt_jstr(r, "message.text") ||
+		    !pl || !rt_jstr(pl, "artifactLocation.uri") ||
+		    !rt_j(r, "partialFingerprints")) {
+			diag("sarif: results[%zu] lacks ruleId, level, message.text, "
+			     "locations[0].physicalLocation.artifactLocation.uri or "
+			     "partialFingerprints", i);
+			good = false;
+		}
+	}
+	return good;
+}
+
+/* The SARIF result located at file:line. */
+static json_object *sarif_result_at(json_object *s, const char *file, long line)
+{
+	json_object *run = aget(s, "runs", 0);
+
+	for (size_t i = 0; i < alen(run, "results"); i++) {
+		json_object *r = aget(run, "results", i);
+		json_object *pl = rt_j(aget(r, "locations", 0), "physicalLocation");
+		const char *uri = rt_jstr(pl, "artifactLocation.uri");
+		size_t ul = uri ? strlen(uri) : 0, fl = strlen(file);
+
+		if (uri && ul >= fl && strcmp(uri + ul - fl, file) == 0 &&
+		    rt_jint(pl, "region.startLine", -1) == line)
+			return r;
+	}
+	return NULL;
+}
+
+/* ---- the mix: a shell script forking leaky and clean programs ---- */
+
+struct mix {
+	long cw, idle, clean, daemon, atexit_;
+	long cw_line, daemon_line, atexit_line;
+};
+
+static bool mix_run(const char *dir, const char *const *extra, struct rt_run *r,
+		    struct mix *m)
+{
+	char *script = path2(src_dir, "mix.sh"), *json = path2(dir, "run.json");
+	char *sarif = path2(dir, "run.sarif");
+	const char *args[48];
+	size_t n = 0;
+	bool done;
+
+	args[n++] = "run";
+	args[n++] = CW;
+	args[n++] = "300ms";
+	args[n++] = IDLE;
+	args[n++] = "300ms";
+	args[n++] = "--interval";
+	args[n++] = "50ms";
+	args[n++] = "--json";
+	args[n++] = json;
+	args[n++] = "--sarif";
+	args[n++] = sarif;
+	for (; extra && *extra && n < 40; extra++)
+		args[n++] = *extra;
+	args[n++] = "--";
+	args[n++] = script;
+	args[n++] = dir;
+	args[n++] = bin_dir;
+	args[n++] = src_dir;
+	args[n] = NULL;
+	done = run(r, args);
+	m->cw = info_int(dir, "cw", "pid");
+	m->cw_line = info_int(dir, "cw", "line");
+	m->idle = info_int(dir, "idle", "pid");
+	m->clean = info_int(dir, "clean", "pid");
+	m->daemon = info_int(dir, "daemon", "pid");
+	m->daemon_line = info_int(dir, "daemon", "line");
+	m->atexit_ = info_int(dir, "atexit", "pid");
+	m->atexit_line = info_int(dir, "atexit", "line");
+	if (m->cw < 0 || m->idle < 0 || m->clean < 0 || m->daemon < 0 || m->atexit_ < 0) {
+		diag("a program of the mix did not run: stderr: %s", r->err);
+		done = false;
+	}
+	free(script);
+	free(json);
+	free(sarif);
+	return done;
+}
+
+static void case_mix(void)
+{
+	const char *dir = rt_case_dir("mix");
+	const char *extra[] = { "--gen-suppressions", NULL };
+	struct rt_run r;
+	struct mix m;
+	json_object *root, *sarif, *g;
+	char *jp = path2(dir, "run.json"), *sp = path2(dir, "run.sarif");
+	size_t n;
+
+	bool ran = mix_run(dir, extra, &r, &m);
+
+	if (!ok(ran, "the mix ran: cw %ld, idle %ld, clean %ld, daemon %ld, atexit %ld", m.cw,
+		m.idle, m.clean, m.daemon, m.atexit_))
+		goto out;
+	ok(r.status == 1, "a leak fails the run: exit %d", r.status);
+	root = load_json(jp);
+	if (!ok(root != NULL, "--json wrote a JSON document"))
+		goto out;
+	ok(run_schema_ok(root), "the JSON report has the documented sockaudit.run/1 fields");
+
+	n = groups_of(root, "close-wait", m.cw, &g);
+	ok(n == 1 && top_fn(g) && strcmp(top_fn(g), "cw_connect") == 0 && cmd_has(g, "run-cw") &&
+	   rt_jbool(g, "failing") && rt_frame_is(g, "cw_connect", "run-cw.c", m.cw_line),
+	   "CLOSE_WAIT leak: one failing group, pid %ld, command run-cw, top frame cw_connect "
+	   "at run-cw.c:%ld", m.cw, m.cw_line);
+	n = groups_of(root, "idle", m.idle, &g);
+	ok(n >= 1 && cmd_has(g, "run-idle.py") && rt_jbool(g, "failing") && python_stack(g),
+	   "idle leak: %zu failing group(s) of the Python pid %ld, command run-idle.py, a stack "
+	   "in the interpreter", n, m.idle);
+	n = groups_of(root, "close-wait", m.daemon, &g);
+	ok(n == 1 && top_fn(g) && strcmp(top_fn(g), "daemon_connect") == 0 &&
+	   cmd_has(g, "run-daemon") && rt_frame_is(g, "daemon_connect", "run-daemon.c",
+						   m.daemon_line),
+	   "the daemonised grandchild (pid %ld) was waited for and its leak reported at "
+	   "daemon_connect", m.daemon);
+	n = groups_of(root, "at-exit", m.atexit_, &g);
+	ok(n == 1 && top_fn(g) && strcmp(top_fn(g), "atexit_connect") == 0 &&
+	   cmd_has(g, "run-atexit") && !rt_jbool(g, "failing") &&
+	   rt_jstr(aget(g, "sockets", 0), "exit_state") &&
+	   rt_jbool(aget(g, "sockets", 0), "at_exit"),
+	   "open at exit: pid %ld at atexit_connect, with its exit state (%s), not failing by "
+	   "default", m.atexit_, g && rt_jstr(aget(g, "sockets", 0), "exit_state")
+	   ? rt_jstr(aget(g, "sockets", 0), "exit_state") : "none");
+	ok(!any_group_names_pid(root, m.clean), "the clean program (pid %ld) is never reported",
+	   m.clean);
+	/* Exactly the leaky ones: every group belongs to one of them. */
+	n = 0;
+	for (size_t i = 0; i < alen(root, "groups"); i++) {
+		long pid = rt_jint(aget(aget(root, "groups", i), "processes", 0), "pid", -1);
+
+		if (pid != m.cw && pid != m.idle && pid != m.daemon && pid != m.atexit_) {
+			diag("unexpected group %zu: %s", i,
+			     json_object_to_json_string(aget(root, "groups", i)));
+			n++;
+		}
+	}
+	ok(n == 0, "no other group (%zu groups in all)", alen(root, "groups"));
+	ok(strstr(r.err, "process ") && strstr(r.err, "cw_connect") &&
+	   strstr(r.err, "name: close-wait-cw_connect-"),
+	   "stderr has the grouped text report and --gen-suppressions entries");
+
+	sarif = load_json(sp);
+	ok(sarif && sarif_ok(sarif, alen(root, "groups")),
+	   "--sarif: SARIF 2.1.0 with rules, one result per group, physical locations");
+	g = sarif ? sarif_result_at(sarif, "run-cw.c", m.cw_line) : NULL;
+	ok(g && strcmp(rt_jstr(g, "ruleId"), "close-wait") == 0 &&
+	   strcmp(rt_jstr(g, "level"), "error") == 0 &&
+	   alen(aget(aget(g, "codeFlows", 0), "threadFlows", 0), "locations") >= 2,
+	   "the CLOSE_WAIT leak is a close-wait error at run-cw.c:%ld with its stack as a "
+	   "code flow", m.cw_line);
+	json_object_put(sarif);
+	json_object_put(root);
+out:
+	rt_run_free(&r);
+	free(jp);
+	free(sp);
+}
+
+/* ---- suppressions: a generated entry silences exactly its group ---- */
+
+/* The "{ ... }" entry named prefix* from --gen-suppressions output. */
+static char *extract_entry(const char *err, const char *prefix)
+{
+	const char *p = err;
+
+	while ((p = strstr(p, "{\n"))) {
+		const char *end = strstr(p, "\n}\n"), *name = strstr(p, "name: ");
+		char *e;
+
+		if (!end)
+			break;
+		if (name && name < end && strncmp(name + 6, prefix, strlen(prefix)) == 0) {
+			if (asprintf(&e, "# generated by sockaudit run --gen-suppressions\n%.*s\n",
+				     (int)(end + 3 - p), p) < 0)
+				bail("out of memory");
+			return e;
+		}
+		p = end;
+	}
+	return NULL;
+}
+
+static void case_suppress(void)
+{
+	const char *dir = rt_case_dir("suppress");
+	const char *gen[] = { "--gen-suppressions", NULL };
+	char *supp_path = path2(dir, "leaks.supp"), *jp = path2(dir, "run.json"), *entry;
+	const char *use[] = { "--suppressions", supp_path, NULL };
+	struct rt_run r;
+	struct mix m;
+	json_object *root, *g;
+	size_t suppressed = 0;
+
+	if (!ok(mix_run(dir, gen, &r, &m), "first run generates suppressions"))
+		goto out;
+	entry = extract_entry(r.err, "close-wait-cw_connect-");
+	rt_run_free(&r);
+	if (!ok(entry != NULL, "an entry was generated for the cw_connect group"))
+		goto out;
+	diag("entry:\n%s", entry);
+	ok(rt_write_file(supp_path, entry, strlen(entry), 0644), "entry saved");
+	free(entry);
+	if (!ok(mix_run(dir, use, &r, &m), "second run with --suppressions"))
+		goto out;
+	root = load_json(jp);
+	for (size_t i = 0; root && i < alen(root, "groups"); i++)
+		if (rt_j(aget(root, "groups", i), "suppressed"))
+			suppressed++;
+	groups_of(root, "close-wait", m.cw, &g);
+	ok(g && rt_j(g, "suppressed") && !rt_jbool(g, "failing") &&
+	   strncmp(rt_jstr(g, "suppressed.name"), "close-wait-cw_connect-", 22) == 0,
+	   "the cw_connect group is suppressed by its entry");
+	ok(suppressed == 1, "exactly one group suppressed (%zu)", suppressed);
+	groups_of(root, "close-wait", m.daemon, &g);
+	ok(g && rt_jbool(g, "failing") && r.status == 1,
+	   "the daemon's leak still fails the run (exit %d)", r.status);
+	json_object_put(root);
+
+	/* A broken file is sockaudit's own error, found before CMD runs. */
+	unlink(supp_path);
+	rt_write_file(supp_path, "{\n name: x\n bogus: y\n}\n", 22, 0644);
+	{
+		const char *args[] = { "run", "--suppressions", supp_path, "--", "true", NULL };
+
+		rt_run_free(&r);
+		run(&r, args);
+		ok(r.status == 2 && rt_err_lines(&r) == 1 && strstr(r.err, "leaks.supp:3"),
+		   "a bad suppression file: exit 2, one line naming file:line (%s)", r.err);
+	}
+out:
+	rt_run_free(&r);
+	free(supp_path);
+	free(jp);
+}
+
+/* ---- exit codes ---- */
+
+static void expect_status(const char *const *args, int want, bool one_line, const char *what)
+{
+	struct rt_run r;
+
+	run(&r, args);
+	ok(r.status == want && (!one_line || rt_err_lines(&r) == 1), "%s: exit %d (got %d)%s%s",
+	   what, want, r.status, one_line ? ", one stderr line: " : "", one_line ? r.err : "");
+	rt_run_free(&r);
+}
+
+static size_t run_dirs_in(const char *dir)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *d;
+	size_t n = 0;
+
+	while (dp && (d = readdir(dp)))
+		if (strncmp(d->d_name, "sockaudit-run.", 14) == 0)
+			n++;
+	if (dp)
+		closedir(dp);
+	return n;
+}
+
+static void case_exit_codes(void)
+{
+	const char *dir = rt_case_dir("exit");
+	size_t dirs_before = run_dirs_in(dir), left;
+	char *clean = rt_bin("run-clean"), *cw = rt_bin("run-cw"), *atx = rt_bin("run-atexit");
+	char *info = path2(dir, "info"), *sh;
+
+	{
+		const char *a[] = { "run", "--", clean, info, NULL };
+		expect_status(a, 0, false, "clean program");
+	}
+	{
+		const char *a[] = { "run", CW, "300ms", "--interval", "50ms", "--", cw, info, NULL };
+		expect_status(a, 1, false, "CLOSE_WAIT leak");
+	}
+	{
+		const char *a[] = { "run", CW, "300ms", "--interval", "50ms", "--exit-code", "7",
+				    "--", cw, info, NULL };
+		expect_status(a, 7, false, "--exit-code 7 with a leak");
+	}
+	if (asprintf(&sh, "'%s' '%s'; exit 3", cw, info) < 0)
+		bail("out of memory");
+	{
+		const char *a[] = { "run", CW, "300ms", "--interval", "50ms", "--", "/bin/sh", "-c",
+				    sh, NULL };
+		expect_status(a, 3, false, "CMD fails with 3 while leaking: CMD's status wins");
+	}
+	{
+		const char *a[] = { "run", "--", atx, info, NULL };
+		expect_status(a, 0, false, "open at exit does not fail by default");
+	}
+	{
+		const char *a[] = { "run", "--fail-on", "at-exit", "--", atx, info, NULL };
+		expect_status(a, 1, false, "--fail-on at-exit fails on it");
+	}
+	{
+		const char *a[] = { "run", "--bogus", "--", "true", NULL };
+		expect_status(a, 2, true, "unknown flag");
+	}
+	{
+		const char *a[] = { "run", NULL };
+		expect_status(a, 2, true, "no command");
+	}
+	{
+		const char *a[] = { "run", CW, "1s", "--", NULL };
+		expect_status(a, 2, true, "'--' and no command");
+	}
+	{
+		const char *a[] = { "run", "--", "/nonexistent/cmd", NULL };
+		expect_status(a, 2, true, "command that does not exist");
+	}
+	{
+		const char *a[] = { "run", "--fail-on", "leaks", "--", "true", NULL };
+		expect_status(a, 2, true, "bad --fail-on");
+	}
+	{
+		const char *a[] = { "run", "--baseline", "/nonexistent.json", "--", "true", NULL };
+		expect_status(a, 2, true, "missing --baseline file");
+	}
+	/* Every run removed its private table directory, errors included. */
+	left = run_dirs_in(dir);
+	ok(left == dirs_before, "no run left its table directory behind (%zu new)",
+	   left - dirs_before);
+	free(sh);
+	free(clean);
+	free(cw);
+	free(atx);
+	free(info);
+}
+
+/* ---- baseline: old leaks pass, new call sites fail, across rebuilds ---- */
+
+static json_object *bl_run(const char *dir, int variant, const char *baseline, const char *json,
+			   struct rt_run *r)
+{
+	char sub[32], *exe, *info = path2(dir, "info");
+	const char *args[24];
+	size_t n = 0;
+	json_object *root;
+
+	snprintf(sub, sizeof(sub), "bl%d/bl-leaker", variant);
+	exe = rt_bin(sub);
+	args[n++] = "run";
+	args[n++] = CW;
+	args[n++] = "300ms";
+	args[n++] = "--interval";
+	args[n++] = "50ms";
+	args[n++] = "--json";
+	args[n++] = json;
+	if (baseline) {
+		args[n++] = "--baseline";
+		args[n++] = baseline;
+	}
+	args[n++] = "--";
+	args[n++] = exe;
+	args[n++] = info;
+	args[n] = NULL;
+	run(r, args);
+	root = load_json(json);
+	free(exe);
+	free(info);
+	return root;
+}
+
+static json_object *group_top(json_object *root, const char *fn)
+{
+	for (size_t i = 0; i < alen(root, "groups"); i++) {
+		json_object *g = aget(root, "groups", i);
+
+		if (top_fn(g) && strcmp(top_fn(g), fn) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+static void case_baseline(void)
+{
+	const char *dir = rt_case_dir("baseline");
+	char *a = path2(dir, "a.json"), *a2 = path2(dir, "a2.json"), *b = path2(dir, "b.json");
+	json_object *ra, *ra2, *rb, *ga, *ga2, *gb;
+	struct rt_run r;
+	long la, la2;
+
+	ra = bl_run(dir, 1, NULL, a, &r);
+	ga = group_top(ra, "site_a_connect");
+	ok(ra && r.status == 1 && ga, "run A: the site A leak fails (exit %d)", r.status);
+	rt_run_free(&r);
+
+	ra2 = bl_run(dir, 2, a, a2, &r);
+	ga2 = group_top(ra2, "site_a_connect");
+	la = rt_jint(aget(ga, "frames", 0), "line", -1);
+	la2 = rt_jint(aget(ga2, "frames", 0), "line", -1);
+	ok(ga2 && la > 0 && la2 > 0 && la != la2 &&
+	   strcmp(rt_jstr(aget(ga, "frames", 0), "addr"), rt_jstr(aget(ga2, "frames", 0), "addr")),
+	   "the rebuild moved the leak: line %ld -> %ld, another address", la, la2);
+	ok(r.status == 0 && ga2 && rt_jbool(ga2, "baselined") && !rt_jbool(ga2, "failing"),
+	   "run A rebuilt, --baseline A: passes, the leak is in the baseline (exit %d)", r.status);
+	rt_run_free(&r);
+
+	rb = bl_run(dir, 3, a, b, &r);
+	gb = group_top(rb, "site_b_connect");
+	ga = group_top(rb, "site_a_connect");
+	ok(r.status == 1 && gb && rt_jbool(gb, "failing") && !rt_jbool(gb, "baselined") && ga &&
+	   rt_jbool(ga, "baselined") && !rt_jbool(ga, "failing"),
+	   "run B (new call site), --baseline A: fails on site B only (exit %d)", r.status);
+	rt_run_free(&r);
+	json_object_put(ra);
+	json_object_put(ra2);
+	json_object_put(rb);
+	free(a);
+	free(a2);
+	free(b);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+	{ "mix", case_mix },
+	{ "suppress", case_suppress },
+	{ "exit-codes", case_exit_codes },
+	{ "baseline", case_baseline },
+};
+
+int main(int argc, char **argv)
+{
+	bin_dir = getenv("RUN_BIN_DIR");
+	src_dir = getenv("RUN_SRC_DIR");
+	if (!bin_dir || !src_dir)
+		bail("RUN_BIN_DIR and RUN_SRC_DIR must be set (run through meson test)");
+	setenv("RT_BIN_DIR", bin_dir, 1);
+	if (argc != 2)
+		bail("usage: test-run CASE");
+	if (access("/usr/bin/python3", X_OK) != 0 &&
+	    (strcmp(argv[1], "mix") == 0 || strcmp(argv[1], "suppress") == 0)) {
+		ok(true, "# SKIP /usr/bin/python3 is not installed");
+		return tap_done();
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(argv[1], cases[i].name) == 0) {
+			cases[i].fn();
+			return tap_done();
+		}
+	bail("unknown case %s", argv[1]);
+}
