@@ -44,36 +44,40 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return rc;
 }
 
+/* The caller's buffer holds the peer, truncated to the size it had: the
+ * kernel reports the full length, which may exceed the buffer. */
 static void record_accepted(int fd, int listener, const struct sockaddr *addr,
-			    const socklen_t *len)
+			    socklen_t bufsize, const socklen_t *len)
 {
-	/* The caller's buffer holds the peer when it was big enough. */
-	if (addr && len && *len > 0)
-		shim_record(fd, SA_ORIGIN_ACCEPT, listener, addr, *len, NULL);
-	else
-		shim_record(fd, SA_ORIGIN_ACCEPT, listener, NULL, 0, NULL);
+	socklen_t n = 0;
+
+	if (addr && len)
+		n = *len < bufsize ? *len : bufsize;
+	shim_record(fd, SA_ORIGIN_ACCEPT, listener, n ? addr : NULL, n, NULL);
 }
 
 SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
+	socklen_t bufsize = addr && len ? *len : 0;
 	int nfd;
 
 	if (unlikely(!shim_real.accept))
 		shim_init();
 	nfd = shim_real.accept(fd, addr, len);
 	if (nfd >= 0)
-		record_accepted(nfd, fd, addr, len);
+		record_accepted(nfd, fd, addr, bufsize, len);
 	return nfd;
 }
 
 SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
+	socklen_t bufsize = addr && len ? *len : 0;
 	int nfd;
 
 	if (unlikely(!shim_real.accept4))
 		shim_init();
 	nfd = shim_real.accept4(fd, addr, len, flags);
 	if (nfd >= 0)
-		record_accepted(nfd, fd, addr, len);
+		record_accepted(nfd, fd, addr, bufsize, len);
 	return nfd;
 }
