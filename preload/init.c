@@ -191,6 +191,19 @@ off:
 	shim_busy--;
 }
 
+int shim_fstat(int fd, struct stat *st)
+{
+	return (int)syscall(SYS_fstat, fd, st);
+}
+
+bool shim_writable_open(void)
+{
+	if (likely(atomic_load_explicit(&shim.state, memory_order_acquire) == SHIM_READY &&
+		   shim.guard->owner_pid == shim.pid))
+		return true;
+	return shim_writable();
+}
+
 bool shim_writable(void)
 {
 	int st = atomic_load_explicit(&shim.state, memory_order_acquire);

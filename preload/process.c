@@ -18,7 +18,7 @@ static bool fd_is(int fd, uint64_t inode)
 {
 	struct stat st;
 
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == inode;
+	return shim_fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == inode;
 }
 
 /* In a forked child: the mapping still shows the parent's table (MAP_SHARED),

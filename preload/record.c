@@ -59,10 +59,10 @@ void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_
 	uint32_t depth;
 	int saved = errno;
 
-	if (shim_busy || !shim_writable())
+	if (shim_busy || !shim_writable_open())
 		goto out;
 	shim_busy++;
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+	if (shim_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
 		goto unbusy;
 	rec.used = 1;
 	rec.origin = (uint8_t)origin;
@@ -125,7 +125,7 @@ void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	uint32_t depth;
 	int saved = errno;
 
-	if (shim_busy || !shim_writable() || !shim_slot_used(fd))
+	if (shim_busy || !shim_writable_open() || !shim_slot_used(fd))
 		goto out;
 	if (!shim_slot_read(&shim.slots[fd], &rec) || !rec.used)
 		goto out;
@@ -186,7 +186,7 @@ void shim_record_inherited(int fd, unsigned origin)
 	socklen_t l = SA_PEER_MAX;
 	uint8_t peer[SA_PEER_MAX];
 
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+	if (shim_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
 	rec.used = 1;
 	rec.origin = (uint8_t)origin;

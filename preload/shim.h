@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "table.h"
@@ -98,6 +99,12 @@ void shim_real_resolve(void) SHIM_HIDDEN;
 /* init.c: returns true when the table may be written by this thread now
  * (handles lazy init, fork children and vfork children). */
 bool shim_writable(void) SHIM_HIDDEN;
+/* The same without the getpid syscall, for open-type calls: it tells a
+ * forked child (wiped guard page) but not a vfork child, which POSIX allows
+ * nothing but _exit and exec, and which never opens sockets in practice. */
+bool shim_writable_open(void) SHIM_HIDDEN;
+/* fstat without glibc's fstatat(AT_EMPTY_PATH) detour (measured ~25% faster). */
+int shim_fstat(int fd, struct stat *st) SHIM_HIDDEN;
 void shim_init(void) SHIM_HIDDEN;
 void shim_warn(const char *what, int err) SHIM_HIDDEN;
 int32_t shim_getpid(void) SHIM_HIDDEN;
