@@ -141,6 +141,11 @@ static int ks_add(struct ks_table *t, const struct ks_sock *src)
 	return 0;
 }
 
+int ks_insert(struct ks_table *t, const struct ks_sock *s)
+{
+	return ks_add(t, s);
+}
+
 struct ks_sock *ks_lookup(const struct ks_table *t, uint64_t inode)
 {
 	struct ks_sock *head = t->by_inode, *s;

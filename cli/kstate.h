@@ -29,6 +29,7 @@ struct ks_sock {
 	struct sockaddr_storage local, peer;  /* AF_UNIX: sun_path of the socket's own name (local);
 	                                       * peer: the name of unix_peer_inode when it is in the table */
 	bool have_tcp_info;
+	bool probed;          /* read through the process's own fd (kprobe.c) */
 	uint32_t last_data_recv_ms, last_data_sent_ms, last_ack_recv_ms;
 	uint32_t rqueue, wqueue;
 	uint64_t unix_peer_inode;   /* 0 when none or not unix */
@@ -52,6 +53,8 @@ struct ks_table {
  * message in t->note when nothing could be read at all. */
 int ks_collect(struct ks_table *t, pid_t pid);
 struct ks_sock *ks_lookup(const struct ks_table *t, uint64_t inode);
+/* Add one socket (copied); an inode already present keeps its first view. */
+int ks_insert(struct ks_table *t, const struct ks_sock *s);
 void ks_finish(struct ks_table *t);   /* frees every entry; t may be zeroed again */
 
 /* "ESTABLISHED", "CLOSE_WAIT", ... for TCP states; "UNCONN"/"ESTAB" style for others. */

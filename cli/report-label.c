@@ -44,7 +44,7 @@ enum report_label report_label_of(const struct ks_sock *ks)
 
 	/* sock_diag lists TCP, UDP and UNIX: anything else held as a socket
 	 * (netlink above all, packet, ...) is unknown to it. */
-	if (!ks)
+	if (!ks || (ks->family != AF_UNIX && ks->family != AF_INET && ks->family != AF_INET6))
 		return REPORT_LABEL_NETLINK;
 	if (ks->family == AF_UNIX) {
 		if (unix_peer_is(ks, devlog))

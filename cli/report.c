@@ -1,6 +1,7 @@
 /* sockaudit report <pid>: which sockets a process holds, which of them look
  * leaked, and the code that opened them. See report.h for the pipeline and
  * sockaudit(1) for the options and exit codes. */
+#include "kprobe.h"
 #include "report.h"
 
 #include <errno.h>
@@ -173,9 +174,14 @@ static int report_run(struct report *rep)
 		have_s2 = true;
 		rep->hdr = s2.hdr;
 	}
-	if (rep->alive)
+	if (rep->alive) {
 		collect_kernel(rep, &ks);
-	else
+		/* Sockets the dumps do not list (a TCP socket reset by its peer
+		 * sits in CLOSE, unhashed): read them through the process's own
+		 * fds where we may. */
+		if (rep->have_ks)
+			ks_probe_missing(&ks, t->pid, &fds);
+	} else
 		report_note(rep, "pid %d is gone: its sockets are listed as its table last recorded "
 			    "them, unverified and never flagged", (int)t->pid);
 
