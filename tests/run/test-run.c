@@ -531,7 +531,7 @@ static void case_suppress(void)
 	rt_run_free(&r);
 	if (!ok(entry != NULL, "an entry was generated for the cw_connect group"))
 		goto out;
-	diag("entry:\n%s", entry);
+	diag("entry:\n%s", entry ? entry : "");
 	ok(rt_write_file(supp_path, entry, strlen(entry), 0644), "entry saved");
 	free(entry);
 	if (!ok(mix_run(dir, use, &r, &m), "second run with --suppressions"))
