@@ -63,7 +63,8 @@ int baseline_load(struct baseline *b, const char *path, char *err, size_t errlen
 		}
 		b->ids[b->n++] = xstrdup(json_object_get_string(id));
 	}
-	qsort(b->ids, b->n, sizeof(b->ids[0]), str_cmp);
+	if (b->n)
+		qsort(b->ids, b->n, sizeof(b->ids[0]), str_cmp);
 	for (size_t i = 0; i < b->n; i++) {
 		if (k && strcmp(b->ids[k - 1], b->ids[i]) == 0) {
 			free(b->ids[i]);

@@ -208,7 +208,8 @@ void group_build(struct group_set *gs, struct report_sock *socks, size_t n, bool
 	gs->n = ngroups;
 	for (size_t g = 0; g < ngroups; g++)
 		group_summarize(&gs->v[g]);
-	qsort(gs->v, gs->n, sizeof(gs->v[0]), group_cmp);
+	if (gs->n)
+		qsort(gs->v, gs->n, sizeof(gs->v[0]), group_cmp);
 	for (size_t g = 0; g < ngroups; g++)
 		gs->v[g].id = g + 1;
 }

@@ -267,7 +267,8 @@ int cmd_list(int argc, char **argv)
 	if (errno)
 		die("list: cannot read %s: %s", res.dir, strerror(errno));
 	closedir(dir);
-	qsort(res.v, res.n, sizeof(res.v[0]), list_entry_cmp);
+	if (res.n)
+		qsort(res.v, res.n, sizeof(res.v[0]), list_entry_cmp);
 
 	if (c.opts.json)
 		render_json_print(stdout, render_list_json(&res));

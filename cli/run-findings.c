@@ -140,7 +140,8 @@ static void proc_report(struct run_state *rs, struct run_proc *p)
 	}
 	if (!n)
 		return;
-	qsort(f, n, sizeof(f[0]), finding_cmp);
+	if (n)
+		qsort(f, n, sizeof(f[0]), finding_cmp);
 
 	memset(rep, 0, sizeof(*rep));
 	rep->opts = rs->opts.rep;
@@ -286,7 +287,8 @@ void run_findings_build(struct run_state *rs, const struct supp_set *supp,
 	}
 	for (size_t i = 0; i < rs->ngroups; i++)
 		decide(rs, &rs->groups[i], supp, base);
-	qsort(rs->groups, rs->ngroups, sizeof(rs->groups[0]), rgroup_cmp);
+	if (rs->ngroups)   /* qsort(NULL, 0, ...) is undefined */
+		qsort(rs->groups, rs->ngroups, sizeof(rs->groups[0]), rgroup_cmp);
 	for (size_t i = 0; i < rs->ngroups; i++)
 		rs->groups[i].id = i + 1;
 }

@@ -93,10 +93,12 @@ uint32_t shim_capture(uint64_t *frames, uint32_t max)
 		n = unw_backtrace_fn(buf, (int)(max + EXTRA_FRAMES));
 	else
 		n = backtrace(buf, (int)(max + EXTRA_FRAMES));
-	/* Skip the frames inside this library: the first one that is not
-	 * ours is the host's call of the wrapped function. */
-	while (i < n && (uintptr_t)buf[i] >= shim.self_start && (uintptr_t)buf[i] < shim.self_end)
-		i++;
+	/* Skip everything up to the last frame inside this library: the one
+	 * after it is the host's call of the wrapped function. (A sanitizer
+	 * runtime interposes backtrace() and adds its own frame first.) */
+	for (int k = 0; k < n && k < (int)EXTRA_FRAMES + 2; k++)
+		if ((uintptr_t)buf[k] >= shim.self_start && (uintptr_t)buf[k] < shim.self_end)
+			i = k + 1;
 	for (; i < n && out < max; i++)
 		frames[out++] = (uint64_t)(uintptr_t)buf[i];
 	return out;
