@@ -51,9 +51,14 @@ static void record_accepted(int fd, int listener, const struct sockaddr *addr,
 {
 	socklen_t n = 0;
 
+	int kind[3];
+	const int *k = shim_slot_kind(listener, kind) ? kind : NULL;
+
 	if (addr && len)
 		n = *len < bufsize ? *len : bufsize;
-	shim_record(fd, SA_ORIGIN_ACCEPT, listener, n ? addr : NULL, n, NULL);
+	/* An accepted socket has its listener's family, type and protocol:
+	 * take them from its record and save three getsockopt calls. */
+	shim_record(fd, SA_ORIGIN_ACCEPT, listener, n ? addr : NULL, n, k);
 }
 
 SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)

@@ -158,6 +158,20 @@ bool shim_slot_used(int fd)
 	return s && __atomic_load_n(&s->used, __ATOMIC_RELAXED);
 }
 
+bool shim_slot_kind(int fd, int kind[3])
+{
+	struct sa_slot *s = slot_for(fd, false);
+	struct sa_slot rec;
+
+	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED) || !shim_slot_read(s, &rec) ||
+	    !rec.used || !rec.family)
+		return false;
+	kind[0] = rec.family;
+	kind[1] = rec.type;
+	kind[2] = rec.protocol;
+	return true;
+}
+
 bool shim_slot_read(const struct sa_slot *src, struct sa_slot *dst)
 {
 	const _Atomic uint32_t *seq = (const _Atomic uint32_t *)&src->seq;
