@@ -51,10 +51,18 @@ static void map_globals(uint8_t *base, uint64_t size)
 		atomic_store_explicit(&shim.reserved[i], 0, memory_order_relaxed);
 }
 
+/* Mark the chunks lying wholly inside [off, off + len) as backed: a chunk
+ * only partly backed must go through shim_reserve() before it is written,
+ * or a full /dev/shm turns that write into SIGBUS. */
 static void mark_reserved(uint64_t off, uint64_t len)
 {
-	for (uint64_t c = off >> SHIM_CHUNK_SHIFT; c <= (off + len - 1) >> SHIM_CHUNK_SHIFT &&
-						     c < SHIM_MAX_CHUNKS; c++)
+	uint64_t chunk = 1ull << SHIM_CHUNK_SHIFT;
+	uint64_t first = (off + chunk - 1) >> SHIM_CHUNK_SHIFT;
+	uint64_t end = (off + len) >> SHIM_CHUNK_SHIFT;   /* exclusive */
+
+	if (off + len >= shim.size && shim.size % chunk)
+		end = (shim.size + chunk - 1) >> SHIM_CHUNK_SHIFT;   /* the short last chunk */
+	for (uint64_t c = first; c < end && c < SHIM_MAX_CHUNKS; c++)
 		atomic_fetch_or_explicit(&shim.reserved[c >> 6], 1ull << (c & 63),
 					 memory_order_relaxed);
 }
@@ -84,7 +92,7 @@ static void read_cmdline(char *out, size_t len)
 static int table_fresh(void)
 {
 	struct sa_header layout = { 0 };
-	uint64_t size = sa_layout(&layout, table_slots());
+	uint64_t size = sa_layout(&layout, table_slots()), backed;
 	struct sa_header *h;
 	void *base;
 	int fd, err;
@@ -95,8 +103,14 @@ static int table_fresh(void)
 	/* The umask may have narrowed the mode; 0600 exactly is part of the ABI. */
 	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
 		goto fail;
-	/* Header and module log are written at once: back them now. */
-	if (syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)layout.stacks_off) != 0)
+	/* Header and module log are written at once: back them now, to the
+	 * end of the reservation chunk the module log ends in (the chunk is
+	 * then marked backed as a whole, stack entries included). */
+	backed = ((layout.stacks_off + (1ull << SHIM_CHUNK_SHIFT) - 1) >> SHIM_CHUNK_SHIFT)
+		 << SHIM_CHUNK_SHIFT;
+	if (backed > size)
+		backed = size;
+	if (syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)backed) != 0)
 		goto fail;
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
@@ -117,7 +131,7 @@ static int table_fresh(void)
 	memcpy(h->run_id, shim.run_id, sizeof(h->run_id));
 	read_cmdline(h->cmdline, sizeof(h->cmdline));
 	map_globals(base, size);
-	mark_reserved(0, layout.stacks_off);
+	mark_reserved(0, backed);
 	return 0;
 
 fail:
