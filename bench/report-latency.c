@@ -1,0 +1,200 @@
+/* Report latency: `sockaudit report` on a process holding ~20k sockets
+ * (10k loopback connections, both ends held, half of the client ends in
+ * CLOSE_WAIT, opened from 5 distinct stacks), against `ss -tanp` measured in
+ * the same invocation, interleaved, medians. Also `sockaudit list`.
+ *
+ *   bench-report-latency SOCKAUDIT SHIM [-n CONNECTIONS] [-r ROUNDS]
+ *
+ * Prints key=value lines for bench/run. The holder is this program itself,
+ * re-executed with --hold under the shim. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Five call sites, so the report has five groups to symbolize. */
+#define OPENER(n) \
+	__attribute__((noinline)) static int open_##n(const struct sockaddr_in *a) \
+	{ \
+		int fd = socket(AF_INET, SOCK_STREAM, 0); \
+		if (fd >= 0 && connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) { \
+			close(fd); \
+			return -1; \
+		} \
+		__asm__ volatile("" ::: "memory"); \
+		return fd; \
+	}
+OPENER(0)
+OPENER(1)
+OPENER(2)
+OPENER(3)
+OPENER(4)
+static int (*const openers[5])(const struct sockaddr_in *) = {
+	open_0, open_1, open_2, open_3, open_4,
+};
+
+static int hold(int conns)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(a);
+	struct rlimit rl;
+	int lfd, held = 0;
+	char buf[16];
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if ((rlim_t)conns * 2 + 16 > rl.rlim_cur)
+		conns = (int)((rl.rlim_cur - 16) / 2);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4096) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&a, &l) < 0)
+		return 1;
+	for (int i = 0; i < conns; i++) {
+		int c = openers[i % 5](&a), s;
+		if (c < 0)
+			break;
+		s = accept(lfd, NULL, NULL);
+		if (s < 0)
+			break;
+		/* Half of the server ends send FIN: their clients sit in
+		 * CLOSE_WAIT while both fds stay held. */
+		if (i & 1)
+			shutdown(s, SHUT_WR);
+		held += 2;
+	}
+	printf("ready %d\n", held + 1);
+	fflush(stdout);
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+	return 0;
+}
+
+/* Run argv with stdout and stderr to /dev/null; nanoseconds, or 0 on failure. */
+static uint64_t timed(char *const argv[], int ok_max)
+{
+	uint64_t t0 = now_ns();
+	int st;
+	pid_t p = fork();
+
+	if (p == 0) {
+		int dn = open("/dev/null", O_WRONLY);
+		dup2(dn, 1);
+		dup2(dn, 2);
+		unsetenv("LD_PRELOAD");
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) > ok_max)
+		return 0;
+	return now_ns() - t0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_ms(uint64_t *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
+	return (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2) / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	int conns = 10000, rounds = 5, in[2], out[2], sockets = 0, opt;
+	uint64_t rep[64], ss[64], lst[64];
+	char pidbuf[16], line[64];
+	const char *cli, *shim;
+	pid_t holder;
+	FILE *f;
+
+	if (argc == 3 && strcmp(argv[1], "--hold") == 0)
+		return hold(atoi(argv[2]));
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s SOCKAUDIT SHIM [-n CONNECTIONS] [-r ROUNDS]\n", argv[0]);
+		return 2;
+	}
+	cli = argv[1];
+	shim = argv[2];
+	optind = 3;
+	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+		if (opt == 'n')
+			conns = atoi(optarg);
+		else if (opt == 'r')
+			rounds = atoi(optarg);
+		else
+			return 2;
+	}
+	if (conns < 1 || rounds < 1 || rounds > 64)
+		return 2;
+
+	pipe(in);
+	pipe(out);
+	holder = fork();
+	if (holder == 0) {
+		char n[16];
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		snprintf(n, sizeof(n), "%d", conns);
+		setenv("LD_PRELOAD", shim, 1);
+		execl("/proc/self/exe", argv[0], "--hold", n, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	if (!f || !fgets(line, sizeof(line), f) || sscanf(line, "ready %d", &sockets) != 1) {
+		fprintf(stderr, "bench-report-latency: holder did not start\n");
+		return 1;
+	}
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)holder);
+	{
+		/* --close-wait 0: every CLOSE_WAIT socket is flagged, so the
+		 * report groups and symbolizes them, as it would for real. */
+		char *rargv[] = { (char *)cli, "report", "--json", "--close-wait", "0", pidbuf, NULL };
+		char *sargv[] = { "ss", "-tanp", NULL };
+		char *largv[] = { (char *)cli, "list", NULL };
+
+		for (int r = 0; r < rounds; r++) {
+			rep[r] = timed(rargv, 1);
+			ss[r] = timed(sargv, 0);
+			lst[r] = timed(largv, 1);
+			if (!rep[r] || !ss[r] || !lst[r]) {
+				fprintf(stderr, "bench-report-latency: a timed command failed\n");
+				kill(holder, SIGKILL);
+				return 1;
+			}
+		}
+	}
+	close(in[1]);
+	waitpid(holder, NULL, 0);
+	{
+		double r = median_ms(rep, rounds), s = median_ms(ss, rounds), l = median_ms(lst, rounds);
+		printf("bench=report-latency\nsockets=%d\nrounds=%d\nreport_ms=%.1f\nss_ms=%.1f\n"
+		       "list_ms=%.1f\nratio=%.3f\n", sockets, rounds, r, s, l, r / s);
+	}
+	return 0;
+}
