@@ -181,6 +181,7 @@ int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, si
 	memset(s, 0, sizeof(*s));
 	if (sigsetjmp(jb, 1)) {
 		guard_jb = NULL;
+		sa_snapshot_finish(s);   /* a failed snapshot owns nothing */
 		s->truncated = true;
 		return fail(err, errlen, -EFAULT, "%s: table truncated while being read", r->path);
 	}
@@ -243,8 +244,10 @@ int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, si
 	}
 out:
 	guard_jb = NULL;
-	if (rc)
+	if (rc) {
+		sa_snapshot_finish(s);
 		return fail(err, errlen, rc, "%s: out of memory", r->path);
+	}
 	return 0;
 }
 

@@ -44,6 +44,7 @@ struct sa_snapshot {
  *   -EFAULT changed under us (truncated). */
 int sa_reader_open(struct sa_reader *r, const char *path, uid_t expect_uid,
 		   char *err, size_t errlen);
+/* On failure the snapshot holds nothing (no need to finish it). */
 int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, size_t errlen);
 /* Copy stack `id` (index + 1, as in a slot). Returns the depth, 0 when the id
  * is 0, out of range, or not published. */
