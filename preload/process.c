@@ -61,6 +61,11 @@ int shim_fork_child(int32_t pid)
 	for (uint32_t i = 0; i < nmods && i < shim.hdr->nmodules; i++) {
 		if (old_modules[i].state != SA_ENTRY_READY)
 			continue;
+		if (!shim_reserve(shim.hdr->modules_off + (uint64_t)i * sizeof(shim.modules[i]),
+				  sizeof(shim.modules[i]))) {
+			shim_counter_add(&shim.hdr->counters.overflow_module);
+			break;
+		}
 		shim.modules[i] = old_modules[i];
 	}
 	shim.hdr->modules_used = nmods;

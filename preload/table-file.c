@@ -103,11 +103,11 @@ static int table_fresh(void)
 	/* The umask may have narrowed the mode; 0600 exactly is part of the ABI. */
 	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
 		goto fail;
-	/* Header and module log are written at once: back them now, to the
-	 * end of the reservation chunk the module log ends in (the chunk is
-	 * then marked backed as a whole, stack entries included). */
-	backed = ((layout.stacks_off + (1ull << SHIM_CHUNK_SHIFT) - 1) >> SHIM_CHUNK_SHIFT)
-		 << SHIM_CHUNK_SHIFT;
+	/* The header is written at once: back its chunk now (it also holds
+	 * the first ~190 module-log entries, more than a process has). The
+	 * rest of the module log, like stacks and slots, is backed on first
+	 * use. */
+	backed = 1ull << SHIM_CHUNK_SHIFT;
 	if (backed > size)
 		backed = size;
 	if (syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)backed) != 0)

@@ -309,6 +309,10 @@ static void module_append(const char *path, const ElfW(Phdr) *ph, uint16_t phnum
 		shim_counter_add(&shim.hdr->counters.overflow_module);
 		return;
 	}
+	if (!shim_reserve(shim.hdr->modules_off + (uint64_t)idx * sizeof(*m), sizeof(*m))) {
+		shim_counter_add(&shim.hdr->counters.overflow_module);
+		return;
+	}
 	m = &shim.modules[idx];
 	m->generation = shim.hdr->generation;
 	m->start = lo;
