@@ -889,3 +889,36 @@ fail:
 	}
 	return ret;
 }
+
+const struct ks_table *ks_views_get(struct ks_views *vs, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	struct ks_view *v;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (stat(path, &st) < 0)
+		return NULL;
+	for (size_t i = 0; i < vs->n; i++)
+		if (vs->v[i].dev == st.st_dev && vs->v[i].ino == st.st_ino)
+			return vs->v[i].ok ? &vs->v[i].ks : NULL;
+	v = realloc(vs->v, (vs->n + 1) * sizeof(vs->v[0]));
+	if (!v)
+		return NULL;
+	vs->v = v;
+	v = &vs->v[vs->n++];
+	memset(v, 0, sizeof(*v));
+	v->dev = st.st_dev;
+	v->ino = st.st_ino;
+	v->ok = ks_collect(&v->ks, pid) == 0;
+	return v->ok ? &v->ks : NULL;
+}
+
+void ks_views_finish(struct ks_views *vs)
+{
+	for (size_t i = 0; i < vs->n; i++)
+		ks_finish(&vs->v[i].ks);
+	free(vs->v);
+	vs->v = NULL;
+	vs->n = 0;
+}

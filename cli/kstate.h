@@ -57,6 +57,26 @@ struct ks_sock *ks_lookup(const struct ks_table *t, uint64_t inode);
 int ks_insert(struct ks_table *t, const struct ks_sock *s);
 void ks_finish(struct ks_table *t);   /* frees every entry; t may be zeroed again */
 
+/* One kernel view per network namespace, for commands that look at many
+ * processes: processes sharing a namespace (the usual case) share one
+ * dump. */
+struct ks_view {
+	dev_t dev;
+	ino_t ino;
+	bool ok;
+	struct ks_table ks;
+};
+
+struct ks_views {
+	struct ks_view *v;
+	size_t n;
+};
+
+/* The view of pid's namespace, collected on first use; NULL when the
+ * namespace cannot be read or its dump failed. */
+const struct ks_table *ks_views_get(struct ks_views *vs, pid_t pid);
+void ks_views_finish(struct ks_views *vs);
+
 /* "ESTABLISHED", "CLOSE_WAIT", ... for TCP states; "UNCONN"/"ESTAB" style for others. */
 const char *ks_state_name(const struct ks_sock *s);
 /* "127.0.0.1:8080", "[::1]:80", "/run/x.sock", "@abstract", "*" */

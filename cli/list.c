@@ -29,43 +29,12 @@ static const char list_usage[] =
 	"  --close-wait D, --idle D, --threshold D   leak rule, as for report\n"
 	"  --color WHEN        auto, always or never\n";
 
-/* One kernel view per network namespace: processes that share ours (the
- * usual case) share one sock_diag dump. */
-struct list_netns {
-	dev_t dev;
-	ino_t ino;
-	struct ks_table ks;
-	bool ok;
-};
-
 struct list_ctx {
 	struct report_opts opts;
 	bool gc;
 	uid_t euid;
-	struct list_netns *ns;
-	size_t nns;
+	struct ks_views views;
 };
-
-static const struct ks_table *list_kernel_view(struct list_ctx *c, pid_t pid)
-{
-	char path[64];
-	struct stat st;
-	struct list_netns *n;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	if (stat(path, &st) < 0)
-		return NULL;
-	for (size_t i = 0; i < c->nns; i++)
-		if (c->ns[i].dev == st.st_dev && c->ns[i].ino == st.st_ino)
-			return c->ns[i].ok ? &c->ns[i].ks : NULL;
-	c->ns = xrealloc(c->ns, (c->nns + 1) * sizeof(c->ns[0]));
-	n = &c->ns[c->nns++];
-	memset(n, 0, sizeof(*n));
-	n->dev = st.st_dev;
-	n->ino = st.st_ino;
-	n->ok = ks_collect(&n->ks, pid) == 0;
-	return n->ok ? &n->ks : NULL;
-}
 
 /* The same join `report` makes, counted instead of rendered. */
 static void list_count(struct list_ctx *c, struct list_entry *e, struct sa_reader *r)
@@ -92,7 +61,7 @@ static void list_count(struct list_ctx *c, struct list_entry *e, struct sa_reade
 	in.first = have_s1 ? &s1 : NULL;
 	in.second = &s2;
 	in.fds = e->alive ? &fds : NULL;
-	in.ks = e->alive ? list_kernel_view(c, e->pid) : NULL;
+	in.ks = e->alive ? ks_views_get(&c->views, e->pid) : NULL;
 	in.now_ns = now_realtime_ns();
 	report_join_build(&j, &in);
 	e->tracked = j.sum.tracked;
@@ -276,9 +245,7 @@ int cmd_list(int argc, char **argv)
 		render_list_text(stdout, &res, report_use_color(c.opts.color));
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die("cannot write the list: %s", strerror(errno));
-	for (size_t i = 0; i < c.nns; i++)
-		ks_finish(&c.ns[i].ks);
-	free(c.ns);
+	ks_views_finish(&c.views);
 	free(res.v);
 	return EXIT_CLEAN;
 }

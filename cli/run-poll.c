@@ -26,42 +26,13 @@
 
 #include "util.h"
 
-/* One kernel view per network namespace and poll. */
-struct poll_netns {
-	dev_t dev;
-	ino_t ino;
-	bool ok;
-	struct ks_table ks;
-};
-
+/* One poll: its time and one kernel view per network namespace. */
 struct poll_ctx {
 	struct run_state *rs;
-	struct poll_netns *ns;
-	size_t nns;
+	struct ks_views views;
 	uint64_t now_ms;
 	uint64_t now_ns;
 };
-
-static const struct ks_table *kernel_view(struct poll_ctx *c, pid_t pid)
-{
-	char path[64];
-	struct stat st;
-	struct poll_netns *n;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	if (stat(path, &st) < 0)
-		return NULL;
-	for (size_t i = 0; i < c->nns; i++)
-		if (c->ns[i].dev == st.st_dev && c->ns[i].ino == st.st_ino)
-			return c->ns[i].ok ? &c->ns[i].ks : NULL;
-	c->ns = xrealloc(c->ns, (c->nns + 1) * sizeof(c->ns[0]));
-	n = &c->ns[c->nns++];
-	memset(n, 0, sizeof(*n));
-	n->dev = st.st_dev;
-	n->ino = st.st_ino;
-	n->ok = ks_collect(&n->ks, pid) == 0;
-	return n->ok ? &n->ks : NULL;
-}
 
 /* uthash's Jenkins hash falls through its switch on purpose. */
 #pragma GCC diagnostic push
@@ -284,7 +255,7 @@ static void proc_poll(struct poll_ctx *c, struct run_proc *p)
 	in.fds = &fds;
 	/* A dump of every socket of the namespace is the costly part of a
 	 * poll: only for a process that holds a socket. */
-	in.ks = fds.n ? kernel_view(c, p->pid) : NULL;
+	in.ks = fds.n ? ks_views_get(&c->views, p->pid) : NULL;
 	in.now_ns = c->now_ns;
 	report_join_build(&j, &in);
 	HASH_ITER(hh, p->socks, k, tmp)
@@ -345,9 +316,7 @@ void run_poll(struct run_state *rs, bool final)
 		else
 			proc_poll(&c, p);
 	}
-	for (size_t i = 0; i < c.nns; i++)
-		ks_finish(&c.ns[i].ks);
-	free(c.ns);
+	ks_views_finish(&c.views);
 	rs->npolls++;
 }
 
