@@ -2,6 +2,7 @@
  * who, the one-line summary, the flagged groups with the code that made the
  * sockets; then what the shim could not see (untracked, stale). */
 #include "render.h"
+#include "render-style.h"
 
 #include <string.h>
 
@@ -12,27 +13,6 @@
 #define RENDER_MAX_SOCKS    10
 #define RENDER_MAX_LINES    20
 
-struct style {
-	bool color;
-};
-
-static const char *sgr(const struct style *st, const char *code)
-{
-	return st->color ? code : "";
-}
-
-#define BOLD(st)   sgr(st, "\033[1m")
-#define RED(st)    sgr(st, "\033[1;31m")
-#define YELLOW(st) sgr(st, "\033[33m")
-#define GREEN(st)  sgr(st, "\033[32m")
-#define CYAN(st)   sgr(st, "\033[36m")
-#define DIM(st)    sgr(st, "\033[2m")
-#define RESET(st)  sgr(st, "\033[0m")
-
-static const char *plural(size_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
 
 static const char *basename_of(const char *path)
 {

@@ -10,32 +10,13 @@
 
 #include "config.h"
 #include "render.h"
+#include "render-style.h"
 #include "suppress.h"
 #include "util.h"
 
 #define RUN_MAX_PROCS 10   /* processes and sockets listed per group in text */
 #define RUN_MAX_SOCKS 10
 
-struct style {
-	bool color;
-};
-
-static const char *sgr(const struct style *st, const char *code)
-{
-	return st->color ? code : "";
-}
-
-#define BOLD(st)   sgr(st, "\033[1m")
-#define RED(st)    sgr(st, "\033[1;31m")
-#define YELLOW(st) sgr(st, "\033[33m")
-#define GREEN(st)  sgr(st, "\033[32m")
-#define DIM(st)    sgr(st, "\033[2m")
-#define RESET(st)  sgr(st, "\033[0m")
-
-static const char *plural(size_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
 
 static const char *tcp_state_name(int state)
 {
