@@ -51,6 +51,15 @@ static bool pred_sock_flagged(json_object *root, void *arg)
 	return s && rt_jbool(s, "flagged");
 }
 
+/* Both fds of int[2] flagged: the two ends of one quiet connection cross
+ * the idle threshold a jiffy or so apart. */
+static bool pred_both_flagged(json_object *root, void *arg)
+{
+	const int *fds = arg;
+
+	return pred_sock_flagged(root, (void *)&fds[0]) && pred_sock_flagged(root, (void *)&fds[1]);
+}
+
 static bool pred_flagged_n(json_object *root, void *arg)
 {
 	return rt_jint(root, "summary.flagged", -1) == *(int64_t *)arg;
@@ -212,7 +221,10 @@ static void case_idle(void)
 	json_object_put(root);
 	rt_run_free(&r);
 
-	root = poll_report(p.pid, idle, pred_sock_flagged, &fd, &r);
+	{
+		int both[2] = { fd, sfd };
+		root = poll_report(p.pid, idle, pred_both_flagged, both, &r);
+	}
 	ok(root != NULL, "quiet ESTABLISHED connection flagged once idle for 300ms");
 	if (root) {
 		g = rt_group_with_fd(root, fd);
