@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int tap_count, tap_failed, tap_planned;
 
@@ -24,29 +25,40 @@ __attribute__((format(printf, 2, 3), unused))
 static bool ok(bool cond, const char *fmt, ...)
 {
 	va_list ap;
+	char buf[4096];
 
 	tap_count++;
 	if (!cond)
 		tap_failed++;
-	printf("%s %d - ", cond ? "ok" : "not ok", tap_count);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	/* One line per test point, whatever the description holds. */
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	printf("%s %d - %s\n", cond ? "ok" : "not ok", tap_count, buf);
 	fflush(stdout);
 	return cond;
 }
 
+/* A diagnostic; every line of it is prefixed "# " so that text with
+ * newlines (a captured stderr, a generated file) stays valid TAP. */
 __attribute__((format(printf, 1, 2), unused))
 static void diag(const char *fmt, ...)
 {
+	char buf[8192];
+	const char *p = buf;
 	va_list ap;
 
-	fputs("# ", stdout);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	do {
+		size_t n = strcspn(p, "\n");
+		printf("# %.*s\n", (int)n, p);
+		p += n;
+	} while (*p && *++p);
 	fflush(stdout);
 }
 
