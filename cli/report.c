@@ -24,7 +24,7 @@ static const char report_usage[] =
 	"  --threshold D       both of the above (each given on its own wins)\n"
 	"  --exit-code N       exit status when something is flagged (default 1)\n"
 	"  --color WHEN        auto, always or never (auto honours NO_COLOR)\n"
-	"durations: 250ms, 5s, 2m, 1h (a bare number is ms)\n";
+	"durations: 250ms, 5s, 1.5s, 1m30s, 1h (a bare number is ms)\n";
 
 static void parse_args(struct report_opts *o, int argc, char **argv, int *pid)
 {

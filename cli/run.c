@@ -38,7 +38,7 @@ static const char run_usage[] =
 	"  --baseline FILE       fail only on stacks not in this earlier --json report\n"
 	"  --preload PATH        the shim to preload (default: found beside sockaudit)\n"
 	"  --color WHEN          auto, always or never (the report goes to stderr)\n"
-	"durations: 250ms, 5s, 2m, 1h (a bare number is ms)\n"
+	"durations: 250ms, 5s, 1.5s, 1m30s, 1h (a bare number is ms)\n"
 	"exit status: CMD's when it failed, else 1 on a failing finding, else 0; 2 on errors\n";
 
 void run_note(struct run_state *rs, const char *fmt, ...)

@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include "duration.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -65,31 +67,12 @@ char *xstrdup(const char *s)
 
 int parse_duration_ms(const char *s, uint64_t *out)
 {
-	static const struct {
-		const char *suffix;
-		uint64_t ms;
-	} units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "", 1 },
-	};
-	uint64_t v = 0;
-	const char *p = s;
+	int64_t ms;
 
-	if (!s || *s < '0' || *s > '9')
+	if (sa_parse_duration_ms(s, true, &ms) < 0)
 		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(p, units[i].suffix) == 0) {
-			if (v > UINT64_MAX / units[i].ms)
-				return -1;
-			*out = v * units[i].ms;
-			return 0;
-		}
-	}
-	return -1;
+	*out = (uint64_t)ms;
+	return 0;
 }
 
 int parse_pid(const char *s, int *out)

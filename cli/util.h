@@ -40,7 +40,8 @@ static inline void cleanup_closep(int *fd)
 #define _cleanup_fclose_ __attribute__((cleanup(cleanup_fclosep)))
 #define _cleanup_close_  __attribute__((cleanup(cleanup_closep)))
 
-/* "250ms", "5s", "2m", "1h", "1500" (ms). Returns 0 or -1. */
+/* "250ms", "5s", "2m", "1h", "1m30s", "1.5s", "1500" (a bare number is ms).
+ * Returns 0 or -1. (common/duration.c) */
 int parse_duration_ms(const char *s, uint64_t *out);
 /* Decimal pid > 0 fitting pid_t. Returns 0 or -1. */
 int parse_pid(const char *s, int *out);

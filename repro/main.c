@@ -87,7 +87,7 @@ static void parse_endpoint(const char *flag, const char *arg, char *host,
 static int64_t parse_duration(const char *flag, const char *arg)
 {
 	int64_t ms;
-	int err = rpc_parse_duration_ms(arg, &ms);
+	int err = sa_parse_duration_ms(arg, false, &ms);
 
 	if (err == -ERANGE)
 		die(EXIT_USAGE, "%s: duration '%s' is too large", flag, arg);

@@ -761,7 +761,7 @@ static void case_badinput(void)
 			{ "report", "--close-wait", "5x", "1", NULL },
 			{ "report", "--idle", "", "1", NULL },
 			{ "report", "--threshold", "-1", "1", NULL },
-			{ "report", "--idle", "1.5s", "1", NULL },
+			{ "report", "--idle", "1.5", "1", NULL },
 			{ "report", "--close-wait", "99999999999999999999h", "1", NULL },
 			{ "list", "--idle", "soon", NULL },
 		};

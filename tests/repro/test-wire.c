@@ -875,7 +875,7 @@ static void test_duration(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ms = -1;
-		err = rpc_parse_duration_ms(cases[i].s, &ms);
+		err = sa_parse_duration_ms(cases[i].s, false, &ms);
 		ok(err == cases[i].want && (err || ms == cases[i].ms),
 		   "duration '%s' -> %d, %lld ms", cases[i].s, err,
 		   (long long)ms);

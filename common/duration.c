@@ -35,7 +35,7 @@ static bool dur_isdigit(char c)
 	return c >= '0' && c <= '9';
 }
 
-int rpc_parse_duration_ms(const char *s, int64_t *ms)
+int sa_parse_duration_ms(const char *s, bool bare_ms, int64_t *ms)
 {
 	int64_t total = 0;
 	const char *p = s;
@@ -44,6 +44,15 @@ int rpc_parse_duration_ms(const char *s, int64_t *ms)
 		return -EINVAL;
 	if (strcmp(s, "0") == 0) {
 		*ms = 0;
+		return 0;
+	}
+	if (bare_ms && s[strspn(s, "0123456789")] == '\0') {
+		for (; *p; p++) {
+			if (total > (INT64_MAX - 9) / 10)
+				return -ERANGE;
+			total = total * 10 + (*p - '0');
+		}
+		*ms = total;
 		return 0;
 	}
 	while (*p) {
