@@ -125,7 +125,8 @@ static void dump_json(struct sa_reader *r, const struct sa_snapshot *s)
 		}
 		peer_string(sl, peer, sizeof(peer));
 		json_object_object_add(o, "status", json_object_new_string("ok"));
-		json_object_object_add(o, "inode", json_object_new_uint64(sl->inode));
+		json_object_object_add(o, "inode", sl->inode ? json_object_new_uint64(sl->inode)
+							      : json_object_new_null());
 		json_object_object_add(o, "origin", json_object_new_string(sa_origin_name(sl->origin)));
 		json_object_object_add(o, "dup_of", json_object_new_int(sl->dup_of));
 		json_object_object_add(o, "family", json_object_new_string(family_name(sl->family)));
@@ -158,7 +159,7 @@ static void dump_text(struct sa_reader *r, const struct sa_snapshot *s)
 	const struct sa_header *h = &s->hdr;
 	const struct sa_counters *c = &h->counters;
 	uint64_t now = now_realtime_ns();
-	char peer[160], age[32];
+	char peer[160], age[32], ino[24];
 
 	printf("table %s\n", r->path);
 	printf("pid %d  ppid %d  uid %u  generation %u%s%s\n", h->pid, h->ppid, h->uid,
@@ -185,8 +186,11 @@ static void dump_text(struct sa_reader *r, const struct sa_snapshot *s)
 		peer_string(sl, peer, sizeof(peer));
 		format_duration(now > sl->open_ns ? (now - sl->open_ns) / 1000000 : 0, age,
 				sizeof(age));
-		printf("%-5d %-10llu %-16s %-6s %-9s %-8s %s", sl->fd,
-		       (unsigned long long)sl->inode, sa_origin_name(sl->origin),
+		if (sl->inode)
+			snprintf(ino, sizeof(ino), "%llu", (unsigned long long)sl->inode);
+		else
+			snprintf(ino, sizeof(ino), "-");
+		printf("%-5d %-10s %-16s %-6s %-9s %-8s %s", sl->fd, ino, sa_origin_name(sl->origin),
 		       family_name(sl->family), type_name(sl->type), age, peer);
 		if (sl->origin == SA_ORIGIN_DUP || sl->origin == SA_ORIGIN_RECEIVED)
 			printf("  (%s fd %d)", sl->origin == SA_ORIGIN_DUP ? "from" : "via",

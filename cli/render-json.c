@@ -128,7 +128,8 @@ static json_object *sock_json(const struct report *rep, const struct report_sock
 	for (size_t i = 0; i < s->nfds; i++)
 		json_object_array_add(fds, json_object_new_int(s->fds[i]));
 	add(o, "fds", fds);
-	add(o, "inode", json_object_new_uint64(s->inode));
+	add(o, "inode", s->inode & REPORT_INODE_NONE ? json_object_new_null()
+						     : json_object_new_uint64(s->inode));
 	report_sock_proto(s, buf, sizeof(buf));
 	add(o, "proto", json_object_new_string(buf));
 	add(o, "state", json_object_new_string(report_sock_state(s)));
@@ -240,7 +241,7 @@ static json_object *stale_json(const struct report_stale *s)
 	json_object *o = json_object_new_object();
 
 	add(o, "fd", json_object_new_int(s->rec.fd));
-	add(o, "inode", json_object_new_uint64(s->rec.inode));
+	add(o, "inode", s->rec.inode ? json_object_new_uint64(s->rec.inode) : json_object_new_null());
 	add(o, "origin", json_object_new_string(sa_origin_name(s->rec.origin)));
 	add(o, "why", json_object_new_string(s->why == REPORT_STALE_OTHER_INODE ? "other-socket"
 										: "not-a-socket"));

@@ -259,8 +259,11 @@ static void render_stale(FILE *out, const struct report *rep, const struct style
 	for (size_t i = 0; i < j->nstale && i < RENDER_MAX_LINES; i++) {
 		const struct report_stale *s = &j->stale[i];
 
-		fprintf(out, "  fd %d  socket %llu (%s)", s->rec.fd, (unsigned long long)s->rec.inode,
-			sa_origin_name(s->rec.origin));
+		if (s->rec.inode)
+			fprintf(out, "  fd %d  socket %llu (%s)", s->rec.fd,
+				(unsigned long long)s->rec.inode, sa_origin_name(s->rec.origin));
+		else
+			fprintf(out, "  fd %d  (%s)", s->rec.fd, sa_origin_name(s->rec.origin));
 		if (s->open_age_known) {
 			format_duration(s->open_age_ms, age, sizeof(age));
 			fprintf(out, " opened %s ago", age);

@@ -6,6 +6,11 @@
  *   fd in /proc, no record or another inode       -> untracked (labelled by peer)
  *   record, fd closed / not a socket / other inode -> stale record
  *
+ * A record the shim wrote without an inode (it skips the fstat on socket(),
+ * socketpair() and accept(): docs/design.md, "The inode") matches the socket
+ * its fd holds unless the kernel shows that socket to be of another kind or,
+ * for a connected record, to have another peer.
+ *
  * Two snapshots bracket the /proc scan: a record only counts as stale when
  * it is in both, unchanged, and a socket counts as untracked only when
  * neither has its record. Otherwise a live service that opens and closes
@@ -13,6 +18,8 @@
  */
 #include "report.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +76,54 @@ static bool rec_ok(const struct sa_record *r)
 	return r && r->status == SA_REC_OK && r->slot.used;
 }
 
+static bool same_peer(const struct sa_slot *r, const struct sockaddr_storage *k)
+{
+	const struct sockaddr_in *a4 = (const void *)r->peer, *k4 = (const void *)k;
+	const struct sockaddr_in6 *a6 = (const void *)r->peer, *k6 = (const void *)k;
+	sa_family_t f;
+
+	memcpy(&f, r->peer, sizeof(f));
+	if (f != k->ss_family)
+		return true;   /* v4-mapped, AF_UNSPEC (disconnect), unknown: no evidence */
+	/* connect() to the any address reaches the host itself: the kernel
+	 * then shows a loopback peer, so only the port can be compared. */
+	if (f == AF_INET && r->peer_len >= sizeof(*a4))
+		return a4->sin_port == k4->sin_port &&
+		       (a4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+			a4->sin_addr.s_addr == k4->sin_addr.s_addr);
+	if (f == AF_INET6 && r->peer_len >= sizeof(*a6))
+		return a6->sin6_port == k6->sin6_port &&
+		       (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
+			memcmp(&a6->sin6_addr, &k6->sin6_addr, sizeof(a6->sin6_addr)) == 0);
+	return true;
+}
+
+/* Is the socket fd holds now (`inode`, kernel view `k` or NULL) the one the
+ * record describes? */
+static bool rec_holds(const struct sa_slot *r, uint64_t inode, const struct ks_sock *k)
+{
+	if (r->inode)
+		return r->inode == inode;
+	if (!k)
+		return true;   /* netlink, packet, no kernel view: nothing to compare */
+	if (r->family && r->family != k->family)
+		return false;
+	if (r->type && r->type != k->type)
+		return false;
+	if ((r->family == AF_INET || r->family == AF_INET6) && r->peer_len &&
+	    (r->flags & SA_SLOT_CONNECTED || r->origin == SA_ORIGIN_ACCEPT) &&
+	    k->state != TCP_LISTEN && k->state != TCP_CLOSE)
+		return same_peer(r, &k->peer);
+	return true;
+}
+
+static bool rec_matches(const struct sa_record *r, const struct procfd_entry *p,
+			const struct ks_table *ks)
+{
+	return r->slot.inode == p->inode ||
+	       (r->slot.inode == 0 && rec_holds(&r->slot, p->inode, ks ? ks_lookup(ks, p->inode) : NULL));
+}
+
 /* Which of two records for one socket says more about where it came from:
  * a connect stack (pooled clients), then any stack, then the original over
  * a dup. Ties keep the lower fd, seen first. */
@@ -112,8 +167,11 @@ static void sock_add_fd(struct report_sock *s, int fd)
 
 static void sock_take_rec(struct report_sock *s, const struct sa_slot *rec)
 {
-	if (!s->tracked || rec_rank(rec) > rec_rank(&s->rec))
+	if (!s->tracked || rec_rank(rec) > rec_rank(&s->rec)) {
 		s->rec = *rec;
+		if (!s->rec.inode && !(s->inode & REPORT_INODE_NONE))
+			s->rec.inode = s->inode;
+	}
 	s->tracked = true;
 }
 
@@ -146,9 +204,9 @@ static void join_alive(struct join_state *st, const struct report_join_in *in,
 
 		sock_add_fd(s, p->fd);
 		s->held = true;
-		if (rec_ok(r2) && r2->slot.inode == p->inode)
+		if (rec_ok(r2) && rec_matches(r2, p, in->ks))
 			sock_take_rec(s, &r2->slot);
-		else if (rec_ok(r1) && r1->slot.inode == p->inode)
+		else if (rec_ok(r1) && rec_matches(r1, p, in->ks))
 			sock_take_rec(s, &r1->slot);
 		else if ((r2 && r2->status == SA_REC_UNKNOWN) || (r1 && r1->status == SA_REC_UNKNOWN))
 			s->slot_unknown = true;
@@ -160,7 +218,7 @@ static void join_alive(struct join_state *st, const struct report_join_in *in,
 		if (!rec_ok(r2))
 			continue;
 		p = procfd_find(in->fds, r2->slot.fd);
-		if (p && p->inode == r2->slot.inode)
+		if (p && rec_matches(r2, p, in->ks))
 			continue;
 		/* Unchanged across the scan, so it was this way during it. */
 		r1 = rec_find(i1, r2->slot.fd);
@@ -180,7 +238,9 @@ static void join_dead(struct join_state *st, const struct rec_index *i2)
 
 		if (!rec_ok(r))
 			continue;
-		s = sock_get(st, r->slot.inode);
+		/* Without an inode, each fd counts as a socket of its own. */
+		s = sock_get(st, r->slot.inode ? r->slot.inode
+					       : REPORT_INODE_NONE | (uint32_t)r->slot.fd);
 		sock_add_fd(s, r->slot.fd);
 		sock_take_rec(s, &r->slot);
 	}
@@ -188,7 +248,7 @@ static void join_dead(struct join_state *st, const struct rec_index *i2)
 
 static void sock_finish(struct report_sock *s, const struct report_join_in *in)
 {
-	if (in->ks)
+	if (in->ks && !(s->inode & REPORT_INODE_NONE))
 		s->ks = ks_lookup(in->ks, s->inode);
 	if (!s->tracked)
 		s->label = in->ks ? report_label_of(s->ks) : REPORT_LABEL_UNKNOWN;

@@ -38,6 +38,10 @@ enum report_label {
 	REPORT_LABEL_MAX,
 };
 
+/* report_sock.inode of a dead process's record that has none (the shim
+ * records it only when asked, docs/design.md): this bit | the fd. */
+#define REPORT_INODE_NONE (1ull << 63)
+
 /* One socket (one inode) the target holds, with every fd that refers to it. */
 struct report_sock {
 	uint64_t inode;

@@ -177,10 +177,39 @@ static bool proc_running(const struct run_proc *p)
 	       !report_proc_exited(p->pid);
 }
 
+/* Polled sockets by the fd of the record they carry: how a record the shim
+ * wrote without an inode finds the socket the polls saw for it. */
+static struct run_sock **socks_by_rec_fd(struct run_proc *p, uint32_t nslots)
+{
+	struct run_sock **v = xcalloc(nslots ? nslots : 1, sizeof(v[0]));
+	struct run_sock *k, *tmp;
+
+	HASH_ITER(hh, p->socks, k, tmp)
+		if (k->tracked && k->rec.fd >= 0 && (uint32_t)k->rec.fd < nslots)
+			v[k->rec.fd] = k;
+	return v;
+}
+
+/* The socket a record left at exit stands for: by inode when the shim
+ * recorded one; else the polled socket that carried this very record (same
+ * fd, thread and open time); else one of its own, keyed by its fd. */
+static struct run_sock *sock_of_record(struct run_proc *p, struct run_sock *const *by_fd,
+				       const struct sa_slot *rec)
+{
+	struct run_sock *k = by_fd[rec->fd];
+
+	if (rec->inode)
+		return sock_get(p, rec->inode);
+	if (k && k->rec.open_ns == rec->open_ns && k->rec.tid == rec->tid)
+		return k;
+	return sock_get(p, REPORT_INODE_NONE | (uint32_t)rec->fd);
+}
+
 /* The process is gone: what its table still holds is what it left open. */
 static void proc_finish(struct run_state *rs, struct run_proc *p)
 {
 	struct sa_snapshot s;
+	struct run_sock **by_fd;
 	char err[512];
 
 	p->finished = true;
@@ -191,6 +220,7 @@ static void proc_finish(struct run_state *rs, struct run_proc *p)
 	}
 	p->hdr = s.hdr;
 	p->ran_exit_path = s.hdr.flags & SA_HDR_EXITED;
+	by_fd = socks_by_rec_fd(p, s.hdr.nslots);
 	for (size_t i = 0; i < s.nrecs; i++) {
 		const struct sa_slot *rec = &s.recs[i].slot;
 		struct run_sock *k;
@@ -202,7 +232,7 @@ static void proc_finish(struct run_state *rs, struct run_proc *p)
 		 * started the tree): that process answers for it. */
 		if (rec->origin == SA_ORIGIN_INHERIT_FORK || rec->origin == SA_ORIGIN_INHERIT_START)
 			continue;
-		k = sock_get(p, rec->inode);
+		k = sock_of_record(p, by_fd, rec);
 		if (!k->tracked) {
 			k->tracked = true;
 			k->rec = *rec;
@@ -219,6 +249,7 @@ static void proc_finish(struct run_state *rs, struct run_proc *p)
 			k->exit_state = k->ks.state;
 		}
 	}
+	free(by_fd);
 	sa_snapshot_finish(&s);
 out:
 	forget_closed(p);

@@ -115,6 +115,8 @@ static void read_env(void)
 	}
 	v = getenv("SOCKAUDIT_QUIET");
 	shim.quiet = v && *v && strcmp(v, "0") != 0;
+	v = getenv("SOCKAUDIT_INODE_AT_OPEN");
+	shim.inode_at_open = v && *v && strcmp(v, "0") != 0;
 	v = getenv("SOCKAUDIT_RUN_ID");
 	if (v && *v) {
 		n = strnlen(v, sizeof(shim.run_id) - 1);

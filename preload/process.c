@@ -13,12 +13,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Same socket still at this fd? */
-static bool fd_is(int fd, uint64_t inode)
+/* Does fd still hold the socket of `rec`? Exactly when the inode was
+ * recorded; else any socket will do, and the record learns its inode (what
+ * the process holds now is what the CLI would see anyway). */
+static bool fd_holds(int fd, struct sa_slot *rec)
 {
 	struct stat st;
 
-	return shim_fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == inode;
+	if (shim_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	if (rec->inode == 0)
+		rec->inode = st.st_ino;
+	return st.st_ino == rec->inode;
 }
 
 /* In a forked child: the mapping still shows the parent's table (MAP_SHARED),
@@ -90,7 +96,7 @@ int shim_fork_child(int32_t pid)
 			uint32_t d;
 
 			if (!old_slots[fd].used || !shim_slot_read(&old_slots[fd], &rec) ||
-			    !rec.used || !fd_is((int)fd, rec.inode))
+			    !rec.used || !fd_holds((int)fd, &rec))
 				continue;
 			rec.origin = SA_ORIGIN_INHERIT_FORK;
 			if (rec.open_stack && rec.open_stack <= old_hdr->nstacks &&
@@ -135,7 +141,7 @@ void shim_adopt_exec(void)
 		}
 		if (!shim.slots[fd].used || !shim_slot_read(&shim.slots[fd], &rec))
 			continue;
-		if (rec.used && fd_is((int)fd, rec.inode)) {
+		if (rec.used && fd_holds((int)fd, &rec)) {
 			if (rec.origin != SA_ORIGIN_INHERIT_START)
 				rec.origin = SA_ORIGIN_INHERIT_EXEC;
 			shim_slot_write((int)fd, &rec);

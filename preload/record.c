@@ -49,7 +49,11 @@ static void fill_kind(struct sa_slot *rec, int fd)
 }
 
 /* Record fd as a socket opened here. `peer` may be NULL; `kind` (family,
- * type, protocol) when the caller knows it, which saves three syscalls. */
+ * type, protocol) when the caller knows it, which saves three syscalls.
+ * A caller that knows the kind knows fd is a socket: then the inode is left
+ * 0 (the CLI reads it from /proc/<pid>/fd) and the fstat, the costliest part
+ * of a record, is skipped, unless SOCKAUDIT_INODE_AT_OPEN asks for it
+ * (docs/design.md, "The inode"). */
 void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,
 		 const int *kind)
 {
@@ -62,11 +66,13 @@ void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_
 	if (shim_busy || !shim_writable_open())
 		goto out;
 	shim_busy++;
-	if (shim_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-		goto unbusy;
+	if (!kind || shim.inode_at_open) {
+		if (shim_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+			goto unbusy;
+		rec.inode = st.st_ino;
+	}
 	rec.used = 1;
 	rec.origin = (uint8_t)origin;
-	rec.inode = st.st_ino;
 	rec.fd = fd;
 	rec.dup_of = dup_of;
 	rec.tid = current_tid();

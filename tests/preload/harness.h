@@ -23,6 +23,8 @@ const struct sa_slot *th_find(const struct th_table *t, int fd);
 /* Table == the sockets in /proc/<pid>/fd (fd and inode), no more, no less.
  * Prints each difference as a TAP diagnostic. */
 bool th_exact(pid_t pid);
+/* May the shim leave this record's inode 0 (unless SOCKAUDIT_INODE_AT_OPEN)? */
+bool th_inode_optional(const struct sa_slot *s);
 /* The socket inode at fd, 0 when not a socket. */
 uint64_t th_inode(int fd);
 /* Does the open stack of `rec` contain an address inside function `fn`

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -22,6 +23,7 @@
 static uint16_t port_of[NTHREADS];
 static _Atomic uint32_t tid_of[NTHREADS];
 static atomic_int ready;
+static bool inode_at_open;   /* SOCKAUDIT_INODE_AT_OPEN: every record has its inode */
 
 static void *worker(void *arg)
 {
@@ -64,7 +66,8 @@ static int reader(pid_t target, int stop_fd, long *checked)
 				memcpy(&p, s->peer, sizeof(p));
 				(*checked)++;
 				if (owner < 0 || ntohs(p.sin_port) != port_of[owner] ||
-				    s->inode == 0 || s->connect_ns < s->open_ns || s->fd != (int)s->fd)
+				    s->family != AF_INET || (inode_at_open && s->inode == 0) ||
+				    s->connect_ns < s->open_ns)
 					bad++;
 			}
 			th_unload(&t);
@@ -81,6 +84,9 @@ int main(void)
 	int udp[NTHREADS], sv[2], st;
 	long checked = 0;
 	pid_t pid;
+	const char *e = getenv("SOCKAUDIT_INODE_AT_OPEN");
+
+	inode_at_open = e && *e && strcmp(e, "0") != 0;
 
 	for (int i = 0; i < NTHREADS; i++) {
 		struct sockaddr_in a = { .sin_family = AF_INET,

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -42,11 +44,37 @@ static bool has_record(int fd)
 	return found;
 }
 
+/* The inode a record carries: 0 unless SOCKAUDIT_INODE_AT_OPEN, for the
+ * callers that know they got a socket (they skip the fstat); UINT64_MAX
+ * when there is no record. */
+static uint64_t inode_of(int fd)
+{
+	struct th_table t;
+	const struct sa_slot *s;
+	uint64_t ino = UINT64_MAX;
+
+	if (!th_load(&t, getpid()))
+		return ino;
+	if ((s = th_find(&t, fd)))
+		ino = s->inode;
+	th_unload(&t);
+	return ino;
+}
+
+static bool inode_at_open(void)
+{
+	const char *e = getenv("SOCKAUDIT_INODE_AT_OPEN");
+
+	return e && *e && strcmp(e, "0") != 0;
+}
+
 static void case_socket_close(void)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
 	ok(origin_of(fd) == SA_ORIGIN_SOCKET, "socket(): recorded with origin socket");
+	ok(inode_of(fd) == (inode_at_open() ? th_inode(fd) : 0),
+	   "socket(): inode %s", inode_at_open() ? "recorded at open" : "left to the CLI (0)");
 	ok(th_exact(getpid()), "socket(): table exact");
 	close(fd);
 	ok(!has_record(fd), "close(): record gone");

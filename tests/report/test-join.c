@@ -259,6 +259,116 @@ static void test_join_alive(void)
 	free(b2.s.recs);
 }
 
+/* Records the shim wrote without an inode (socket(), socketpair(), accept()
+ * by default) match the socket their fd holds unless the kernel shows it to
+ * be of another family or type, or connected to another peer. */
+static void rec_peer(struct sa_slot *r, uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(addr),
+				  .sin_port = htons(port) };
+
+	memcpy(r->peer, &in, sizeof(in));
+	r->peer_len = sizeof(in);
+	r->flags |= SA_SLOT_CONNECTED;
+}
+
+static void test_join_no_inode(void)
+{
+	static const struct {
+		int fd;
+		uint64_t now;        /* inode the fd holds; 0: closed */
+		int family, proto, state;
+		uint16_t kport;      /* the kernel's peer port (loopback) */
+		bool ks;             /* the kernel view has it */
+		int rtype;           /* the record's type */
+		uint32_t raddr;      /* the record's peer address, port 8080; 1: no peer */
+		bool tracked;        /* expected */
+		const char *what;
+	} cases[] = {
+		{ 3, 100, AF_INET, IPPROTO_TCP, TCP_ESTABLISHED, 8080, true, SOCK_STREAM,
+		  INADDR_LOOPBACK, true, "connected, same peer: tracked" },
+		{ 4, 200, AF_INET, IPPROTO_TCP, TCP_ESTABLISHED, 9090, true, SOCK_STREAM,
+		  INADDR_LOOPBACK, false, "connected, another peer port: stale (other socket)" },
+		{ 5, 300, AF_UNIX, 0, TCP_ESTABLISHED, 0, true, SOCK_STREAM, 1, false,
+		  "inet record, unix socket now: stale" },
+		{ 6, 400, AF_INET, IPPROTO_TCP, TCP_ESTABLISHED, 8080, true, SOCK_DGRAM, 1, false,
+		  "udp record, tcp socket now: stale" },
+		{ 7, 500, AF_INET, IPPROTO_TCP, TCP_ESTABLISHED, 8080, true, SOCK_STREAM,
+		  INADDR_ANY, true, "connected to the any address, loopback peer: tracked" },
+		{ 8, 600, AF_INET, IPPROTO_TCP, 0, 0, false, SOCK_STREAM, 1, true,
+		  "no kernel view (netlink, packet): tracked" },
+		{ 9, 700, AF_INET, IPPROTO_TCP, TCP_LISTEN, 0, true, SOCK_STREAM, 1, true,
+		  "unconnected record, listener: tracked" },
+		{ 11, 0, 0, 0, 0, 0, false, SOCK_STREAM, 1, false, "fd closed: stale" },
+	};
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+	struct snap_builder b = { 0 };
+	struct ks_table ks = { 0 };
+	struct procfd_entry held[16];
+	size_t nheld = 0;
+	struct procfd_list l;
+	struct leak_opts lo;
+	struct report_join j;
+	struct report_join_in in = { .first = NULL, .ks = &ks, .leak = &lo, .now_ns = NOW_NS };
+	struct report_sock *s;
+	struct sa_slot *r;
+
+	leak_opts_default(&lo);
+	for (size_t i = 0; i < n; i++) {
+		r = snap_add(&b, cases[i].fd, 0, 2);
+		r->type = (uint16_t)cases[i].rtype;
+		if (cases[i].raddr != 1)
+			rec_peer(r, cases[i].raddr, 8080);
+		if (cases[i].now)
+			held[nheld++] = (struct procfd_entry){ cases[i].fd, cases[i].now };
+		if (cases[i].ks) {
+			struct ks_sock *k = ks_add(&ks, cases[i].now, cases[i].family,
+						   cases[i].proto, cases[i].state);
+			if (cases[i].kport)
+				set_port(&k->peer, cases[i].kport);
+		}
+	}
+	r = snap_add(&b, 10, 0, 2);   /* a dup of fd 3 */
+	r->origin = SA_ORIGIN_DUP;
+	r->dup_of = 3;
+	rec_peer(r, INADDR_LOOPBACK, 8080);
+	held[nheld++] = (struct procfd_entry){ 10, 100 };
+	l = fds_of(held, nheld);
+	in.second = &b.s;
+	in.fds = &l;
+	report_join_build(&j, &in);
+	for (size_t i = 0; i < n; i++) {
+		struct report_stale *st = stale_by_fd(&j, cases[i].fd);
+
+		s = cases[i].now ? sock_by_inode(&j, cases[i].now) : NULL;
+		if (cases[i].tracked)
+			ok(s && s->tracked && s->rec.inode == cases[i].now && !st,
+			   "no inode, fd %d: %s", cases[i].fd, cases[i].what);
+		else
+			ok(st && (cases[i].now ? st->why == REPORT_STALE_OTHER_INODE &&
+							 st->now_inode == cases[i].now && s &&
+							 !s->tracked
+					       : st->why == REPORT_STALE_NOT_SOCKET),
+			   "no inode, fd %d: %s", cases[i].fd, cases[i].what);
+	}
+	s = sock_by_inode(&j, 100);
+	ok(s && s->nfds == 2 && s->fds[1] == 10 && s->rec.fd == 3,
+	   "no inode: a dup joins its original's socket by the inode /proc shows");
+	report_join_finish(&j);
+
+	/* Gone: without inodes, each record is a socket of its own. */
+	in.fds = NULL;
+	in.ks = NULL;
+	report_join_build(&j, &in);
+	ok(j.sum.sockets == n + 1 && sock_by_inode(&j, REPORT_INODE_NONE | 3) &&
+	   sock_by_inode(&j, REPORT_INODE_NONE | 10),
+	   "no inode, process gone: one socket per record, keyed by fd (%zu)", j.sum.sockets);
+	report_join_finish(&j);
+	procfd_finish(&l);
+	ks_finish(&ks);
+	free(b.s.recs);
+}
+
 static void mk_sock(struct report_sock *s, int fd, uint64_t inode, int generation,
 		    const uint64_t *frames, uint32_t depth, enum leak_kind kind, uint64_t age,
 		    struct ks_sock *ks)
@@ -377,6 +487,7 @@ static void test_trim(void)
 int main(void)
 {
 	test_join_alive();
+	test_join_no_inode();
 	test_groups();
 	test_trim();
 	return tap_done();

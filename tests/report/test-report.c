@@ -362,6 +362,43 @@ static void case_rawclose(void)
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
+/* fds reused behind the shim's back by sockets of another peer or family:
+ * both records stale although the shim recorded no inode for them. */
+static void case_rawreuse(void)
+{
+	char *argv[] = { rt_bin("sc-rawreuse"), NULL };
+	struct rt_proc p;
+	struct rt_run r;
+	json_object *root, *a = NULL, *b = NULL, *st;
+	int fd, ofd;
+
+	rt_case_dir("rawreuse");
+	if (!ok(rt_spawn(&p, true, argv), "rawreuse: scenario ready"))
+		return;
+	fd = (int)rt_ready_int(&p, "fd");
+	ofd = (int)rt_ready_int(&p, "other_fd");
+	root = rt_report(p.pid, NULL, &r);
+	st = root ? rt_j(root, "stale") : NULL;
+	for (size_t i = 0; st && i < json_object_array_length(st); i++) {
+		json_object *e = json_object_array_get_idx(st, i);
+
+		if (rt_jint(e, "fd", -1) == fd)
+			a = e;
+		if (rt_jint(e, "fd", -1) == ofd)
+			b = e;
+	}
+	ok(root && r.status == 0 && rt_jint(root, "summary.stale", -1) == 2 &&
+	   rt_jint(root, "summary.tracked", -1) == 0 && rt_jint(root, "summary.untracked", -1) == 2,
+	   "two stale records, both sockets untracked, exit 0");
+	ok(a && jstr_is(a, "why", "other-socket") && jstr_is(a, "origin", "socket"),
+	   "fd %d: UDP socket now connected elsewhere: stale, other socket", fd);
+	ok(b && jstr_is(b, "why", "other-socket"),
+	   "fd %d: unix socket where the record says inet: stale, other socket", ofd);
+	json_object_put(root);
+	rt_run_free(&r);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
 static void case_rawsocket(void)
 {
 	char *argv[] = { rt_bin("sc-rawsocket"), NULL };
@@ -916,6 +953,7 @@ static const struct {
 	{ "listen", case_listen },
 	{ "dup", case_dup },
 	{ "rawclose", case_rawclose },
+	{ "rawreuse", case_rawreuse },
 	{ "rawsocket", case_rawsocket },
 	{ "python", case_python },
 	{ "static", case_static },

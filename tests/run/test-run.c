@@ -254,7 +254,7 @@ static const struct field frame_fields[] = {
 };
 
 static const struct field sock_fields[] = {
-	{ "fd", "i" }, { "fds", "a" }, { "inode", "i" }, { "proto", "s" }, { "state", "s" },
+	{ "fd", "i" }, { "fds", "a" }, { "inode", "i?" }, { "proto", "s" }, { "state", "s" },
 	{ "local", "s" }, { "peer", "s" }, { "tracked", "b" }, { "origin", "s?" },
 	{ "flagged", "b" }, { "kind", "s?" }, { "reason", "s?" }, { "pid", "i" },
 	{ "run_kind", "s" }, { "close_wait_observed_ms", "i?" }, { "idle_max_ms", "i?" },
