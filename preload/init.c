@@ -157,6 +157,9 @@ void shim_init(void)
 	if (!atomic_compare_exchange_strong(&shim.state, &expected, SHIM_INITIALIZING))
 		return;
 	shim_busy++;
+	/* Without trampolines nothing tells us of a vfork: always ask. */
+	if (!SHIM_VFORK_TRAMPOLINES)
+		atomic_store_explicit(&shim.vfork_seen, 1, memory_order_release);
 	shim_real_resolve();
 	read_env();
 	find_self();
@@ -206,7 +209,8 @@ int shim_fstat(int fd, struct stat *st)
 bool shim_writable_open(void)
 {
 	if (likely(atomic_load_explicit(&shim.state, memory_order_acquire) == SHIM_READY &&
-		   shim.guard->owner_pid == shim.pid))
+		   shim.guard->owner_pid == shim.pid &&
+		   !atomic_load_explicit(&shim.vfork_seen, memory_order_acquire)))
 		return true;
 	return shim_writable();
 }
@@ -214,7 +218,6 @@ bool shim_writable_open(void)
 bool shim_writable(void)
 {
 	int st = atomic_load_explicit(&shim.state, memory_order_acquire);
-	int32_t pid;
 
 	if (unlikely(st != SHIM_READY)) {
 		if (st != SHIM_UNINIT)
@@ -223,15 +226,17 @@ bool shim_writable(void)
 		if (atomic_load(&shim.state) != SHIM_READY)
 			return false;
 	}
-	pid = shim_getpid();
-	if (likely(pid == shim.pid))
-		return true;
-	/* Another process: a fork child (our private guard page was wiped)
-	 * makes its own table; a vfork child (memory shared, guard intact)
-	 * must not touch the parent's. */
+	/* Our private guard page intact: the owner, or a vfork child sharing
+	 * the owner's memory, which must not touch the table (its fds are its
+	 * own). Only a process that has vforked can have such a child. */
+	if (likely(shim.guard->owner_pid == shim.pid))
+		return !shim_vfork_child();
+	/* Wiped: a forked child (by fork, _Fork or a raw clone), which makes
+	 * its own table. Any other value: a signal handler's close caught
+	 * shim_fork_child half-way. */
 	if (shim.guard->owner_pid != 0)
 		return false;
-	return shim_fork_child(pid) == 0;
+	return shim_fork_child(shim_getpid()) == 0;
 }
 
 __attribute__((constructor)) static void shim_ctor(void)

@@ -187,8 +187,8 @@ void shim_scan_fds(void)
  * mapping is never unmapped: later destructors and threads still close. */
 void shim_exit(void)
 {
-	if (atomic_load(&shim.state) != SHIM_READY || shim_getpid() != shim.pid ||
-	    !shim.guard || shim.guard->owner_pid != shim.pid)
+	if (atomic_load(&shim.state) != SHIM_READY || !shim.guard ||
+	    shim.guard->owner_pid != shim.pid || shim_vfork_child())
 		return;
 	if (!shim.under_run) {
 		unlink(shim.path);

@@ -35,6 +35,8 @@ void shim_real_resolve(void)
 	RESOLVE(pipe2);
 	RESOLVE(_exit);
 	RESOLVE(_Exit);
+	RESOLVE(vfork);
+	RESOLVE(clone);
 	/* Without fcntl64 (older libc) both names mean the same call. */
 	if (!shim_real.fcntl64)
 		shim_real.fcntl64 = shim_real.fcntl;

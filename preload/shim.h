@@ -44,6 +44,9 @@ struct shim_real {
 	int (*pipe2)(int[2], int);
 	void (*_exit)(int) __attribute__((noreturn));
 	void (*_Exit)(int) __attribute__((noreturn));
+	/* Never called from C: vfork.c's trampolines jump to them. */
+	void *vfork;
+	void *clone;
 };
 
 enum shim_state {
@@ -63,6 +66,10 @@ struct shim_forkguard {
 
 struct shim {
 	_Atomic int state;              /* enum shim_state */
+	/* Sticky: this image has called vfork(), or clone() with CLONE_VM (or
+	 * has no trampolines to tell, see vfork.c). Until then no process can
+	 * share our memory, and the guard page alone tells the owner. */
+	_Atomic int vfork_seen;
 	struct shim_forkguard *guard;   /* wipe-on-fork page */
 	int32_t pid;                    /* owner of the mapped table */
 	uint32_t uid;
@@ -98,11 +105,11 @@ extern __thread int shim_busy SHIM_HIDDEN;  /* recursion guard */
 void shim_real_resolve(void) SHIM_HIDDEN;
 
 /* init.c: returns true when the table may be written by this thread now
- * (handles lazy init, fork children and vfork children). */
+ * (handles lazy init, fork children and vfork children). No syscall in the
+ * owner until the image has vforked; from then on one getpid. */
 bool shim_writable(void) SHIM_HIDDEN;
-/* The same without the getpid syscall, for open-type calls: it tells a
- * forked child (wiped guard page) but not a vfork child, which POSIX allows
- * nothing but _exit and exec, and which never opens sockets in practice. */
+/* The same answer, for open-type calls, with the common case inlined. A
+ * vfork child's socket() does not write its parent's table either. */
 bool shim_writable_open(void) SHIM_HIDDEN;
 /* fstat without glibc's fstatat(AT_EMPTY_PATH) detour (measured ~25% faster). */
 int shim_fstat(int fd, struct stat *st) SHIM_HIDDEN;
@@ -110,6 +117,25 @@ void shim_init(void) SHIM_HIDDEN;
 void shim_warn(const char *what, int err) SHIM_HIDDEN;
 int32_t shim_getpid(void) SHIM_HIDDEN;
 uint64_t shim_read_starttime(void) SHIM_HIDDEN;
+
+/* Where the guard page says "owner": is this in fact a child sharing the
+ * owner's memory (vfork, clone(CLONE_VM))? Only the kernel knows, and it is
+ * asked only once the image has made such a child (vfork.c). */
+static inline bool shim_vfork_child(void)
+{
+	return unlikely(atomic_load_explicit(&shim.vfork_seen, memory_order_acquire)) &&
+	       shim_getpid() != shim.pid;
+}
+
+/* vfork.c: what the vfork() and clone() trampolines call before they jump
+ * to the real function (exported names defined in assembly there). */
+#if defined(__x86_64__) || defined(__aarch64__)
+#define SHIM_VFORK_TRAMPOLINES 1
+#else
+#define SHIM_VFORK_TRAMPOLINES 0
+#endif
+void *shim_vfork_prepare(void) SHIM_HIDDEN;
+void *shim_clone_prepare(int flags) SHIM_HIDDEN;
 
 /* table-file.c: create or adopt the file. */
 int shim_table_create(bool adopt_existing) SHIM_HIDDEN;
