@@ -39,7 +39,9 @@ int shim_fork_child(int32_t pid)
 	struct sa_slot *old_slots = shim.slots;
 	struct sa_stack *old_stacks = shim.stacks;
 	struct sa_module *old_modules = shim.modules;
-	uint64_t old_reserved[SHIM_MAX_CHUNKS / 64];
+	/* 8 KiB: not on the stack of whatever (signal) stack forked. Only the
+	 * child's one thread gets here, once. */
+	static uint64_t old_reserved[SHIM_MAX_CHUNKS / 64];
 	uint32_t old_nslots = shim.nslots, nmods;
 	int rc;
 

@@ -61,8 +61,11 @@ struct shim_forkguard {
 	volatile int32_t owner_pid;
 };
 
-#define SHIM_CHUNK_SHIFT 16u   /* 64 KiB reservation unit */
-#define SHIM_MAX_CHUNKS  4096u
+/* The reservation unit: a page. A process pays for the pages it writes: the
+ * header's, one per 32 slots in use, one per distinct stack (they hash all
+ * over the stack set), one per 13 modules. */
+#define SHIM_CHUNK_SHIFT 12u
+#define SHIM_MAX_CHUNKS  65536u  /* 256 MiB of table */
 
 struct shim {
 	_Atomic int state;              /* enum shim_state */
@@ -84,7 +87,7 @@ struct shim {
 	uint32_t nslots;
 	uint32_t depth;
 
-	/* 64 KiB chunks of the file known to be backed (posix_fallocate). */
+	/* Chunks of the file known to be backed (fallocate). */
 	_Atomic uint64_t reserved[SHIM_MAX_CHUNKS / 64];
 
 	bool under_run;

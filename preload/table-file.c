@@ -103,10 +103,8 @@ static int table_fresh(void)
 	/* The umask may have narrowed the mode; 0600 exactly is part of the ABI. */
 	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
 		goto fail;
-	/* The header is written at once: back its chunk now (it also holds
-	 * the first ~190 module-log entries, more than a process has). The
-	 * rest of the module log, like stacks and slots, is backed on first
-	 * use. */
+	/* The header is written at once: back its page now. The module log,
+	 * stacks and slots are backed page by page on first use. */
 	backed = 1ull << SHIM_CHUNK_SHIFT;
 	if (backed > size)
 		backed = size;
