@@ -68,9 +68,14 @@ static const struct ks_dump_spec ks_dumps[] = {
 	{ AF_UNIX, 0, "unix" },
 };
 
+/* TCP states a process can hold: all but TIME_WAIT and request sockets,
+ * which have no inode (no struct socket) and no fd. */
+#define KS_STATES_HELD (~0u & ~(1u << TCP_TIME_WAIT) & ~(1u << KS_TCP_NEW_SYN_RECV))
+
 struct ks_dump_ctx {
 	struct ks_table *t;
 	int protocol;
+	uint32_t tcp_states;  /* bit (1 << state) per TCP state to ask for */
 	int err;   /* our own failure (-ENOMEM) as opposed to the kernel's */
 };
 
@@ -481,7 +486,7 @@ static int ks_dump(struct mnl_socket *nl, char *buf, unsigned int seq,
 		req->sdiag_protocol = spec->protocol;
 		/* All states, TIME_WAIT and request sockets included: they
 		 * land in no_inode, and ss -a shows them too. */
-		req->idiag_states = ~0u;
+		req->idiag_states = spec->protocol == IPPROTO_TCP ? d->tcp_states : ~0u;
 		if (spec->protocol == IPPROTO_TCP)
 			req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
 		cb = ks_inet_msg_cb;
@@ -532,7 +537,8 @@ static void ks_unix_peer_names(struct ks_table *t)
 
 static int ks_procnet_file(struct ks_table *t, pid_t pid, const struct ks_dump_spec *spec);
 
-static int ks_collect_diag(struct ks_table *t, pid_t pid, struct mnl_socket *nl)
+static int ks_collect_diag(struct ks_table *t, pid_t pid, struct mnl_socket *nl,
+			   uint32_t tcp_states)
 {
 	unsigned int seq = 0;   /* the socket is ours alone: 1..5 tell the dumps apart */
 	struct ks_dump_ctx d;
@@ -549,6 +555,7 @@ static int ks_collect_diag(struct ks_table *t, pid_t pid, struct mnl_socket *nl)
 		memset(&d, 0, sizeof(d));
 		d.t = t;
 		d.protocol = spec->protocol;
+		d.tcp_states = tcp_states;
 		ret = ks_dump(nl, buf, ++seq, spec, &d);
 		if (ret == -ENOMEM)
 			goto out;
@@ -677,7 +684,7 @@ out_close:
 	return ret;
 }
 
-int ks_collect(struct ks_table *t, pid_t pid)
+static int ks_collect_states(struct ks_table *t, pid_t pid, uint32_t tcp_states)
 {
 	struct mnl_socket *nl;
 	int ret;
@@ -687,7 +694,7 @@ int ks_collect(struct ks_table *t, pid_t pid)
 		return ret;
 	if (!nl)
 		return ks_collect_procnet(t, pid);
-	ret = ks_collect_diag(t, pid, nl);
+	ret = ks_collect_diag(t, pid, nl, tcp_states);
 	mnl_socket_close(nl);
 	if (ret < 0) {
 		ks_free_entries(t);
@@ -695,6 +702,16 @@ int ks_collect(struct ks_table *t, pid_t pid)
 		ks_note(t, "cannot list sockets: %s", strerror(-ret));
 	}
 	return ret;
+}
+
+int ks_collect(struct ks_table *t, pid_t pid)
+{
+	return ks_collect_states(t, pid, ~0u);
+}
+
+int ks_collect_held(struct ks_table *t, pid_t pid)
+{
+	return ks_collect_states(t, pid, KS_STATES_HELD);
 }
 
 /* ---- /proc/<pid>/net fallback ------------------------------------------ */

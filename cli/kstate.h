@@ -52,6 +52,11 @@ struct ks_table {
  * network namespace of `pid` (pid <= 0: our own). Returns 0, or -errno with a
  * message in t->note when nothing could be read at all. */
 int ks_collect(struct ks_table *t, pid_t pid);
+/* The same, less what no process can hold: TIME_WAIT and request sockets
+ * (no inode, no fd) are not asked of sock_diag, so by_inode is the same
+ * and no_inode holds only orphans. A host that closes many connections has
+ * tens of thousands of those; `report` looks sockets up by inode only. */
+int ks_collect_held(struct ks_table *t, pid_t pid);
 struct ks_sock *ks_lookup(const struct ks_table *t, uint64_t inode);
 /* Add one socket (copied); an inode already present keeps its first view. */
 int ks_insert(struct ks_table *t, const struct ks_sock *s);

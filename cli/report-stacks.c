@@ -5,7 +5,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 __attribute__((format(printf, 2, 3)))
 static void nostack(struct group_stack *st, const char *fmt, ...)
@@ -17,7 +20,43 @@ static void nostack(struct group_stack *st, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void stack_of(struct report_sock *s, struct sa_reader *r, const struct sa_header *hdr)
+/* Stacks by id, as read from the table: thousands of sockets share a
+ * handful of stacks. Only published stacks are kept, so one not yet
+ * published is read again for the next socket, as it would be uncached. */
+struct stack_cache {
+	struct cached_stack {
+		struct cached_stack *next;   /* every entry, to free them */
+		uint32_t depth;
+		uint64_t frames[SA_MAX_FRAMES];
+	} **v, *all;                     /* v by id; NULL: not read, or not published */
+	uint32_t n;
+};
+
+static uint32_t stack_read(struct stack_cache *c, struct sa_reader *r, uint32_t id,
+			   uint64_t frames[SA_MAX_FRAMES])
+{
+	struct cached_stack *e;
+	uint32_t depth;
+
+	if (id < c->n && c->v[id]) {
+		e = c->v[id];
+		memcpy(frames, e->frames, e->depth * sizeof(frames[0]));
+		return e->depth;
+	}
+	depth = sa_reader_stack(r, id, frames);
+	if (!depth || id >= c->n)
+		return depth;
+	e = xmalloc(sizeof(*e));
+	e->next = c->all;
+	c->all = e;
+	e->depth = depth;
+	memcpy(e->frames, frames, depth * sizeof(frames[0]));
+	c->v[id] = e;
+	return depth;
+}
+
+static void stack_of(struct report_sock *s, struct stack_cache *c, struct sa_reader *r,
+		     const struct sa_header *hdr)
 {
 	struct group_stack *st = &s->stack;
 	const char *origin = sa_origin_name(s->rec.origin);
@@ -27,7 +66,7 @@ static void stack_of(struct report_sock *s, struct sa_reader *r, const struct sa
 	for (int i = 0; i < 2; i++) {
 		if (!ids[i])
 			continue;
-		st->depth = sa_reader_stack(r, ids[i], st->frames);
+		st->depth = stack_read(c, r, ids[i], st->frames);
 		if (st->depth) {
 			st->kind = kinds[i];
 			st->generation = s->rec.generation;
@@ -47,6 +86,13 @@ static void stack_of(struct report_sock *s, struct sa_reader *r, const struct sa
 void report_stacks_read(struct report_join *j, struct sa_reader *r, const struct sa_header *hdr,
 			bool instrumented)
 {
+	struct stack_cache c = { 0 };
+
+	/* Ids above the table's count are never published: no entry. */
+	if (instrumented && r) {
+		c.n = r->hdr.nstacks + 1;
+		c.v = xcalloc(c.n, sizeof(c.v[0]));
+	}
 	for (size_t i = 0; i < j->nsocks; i++) {
 		struct report_sock *s = &j->socks[i];
 
@@ -58,6 +104,13 @@ void report_stacks_read(struct report_join *j, struct sa_reader *r, const struct
 		else if (!s->tracked)
 			nostack(&s->stack, "untracked, %s", report_label_name(s->label));
 		else
-			stack_of(s, r, hdr);
+			stack_of(s, &c, r, hdr);
 	}
+	while (c.all) {
+		struct cached_stack *next = c.all->next;
+
+		free(c.all);
+		c.all = next;
+	}
+	free(c.v);
 }

@@ -24,6 +24,12 @@ struct report_symbols {
 	struct sa_reader *r;            /* the module log; NULL without a table */
 	bool live_tried;
 	struct symbolizer *live;
+	/* live came from report_symbols_prepare(), so it read the process's
+	 * maps earlier than it would have here: a frame it finds in no module
+	 * may be in one mapped since, and then everything is resolved again
+	 * with a symbolizer made now (live_missed). */
+	bool live_early;
+	bool live_missed;
 	struct sa_module *mods;         /* the module log, read once */
 	size_t nmods;
 	bool mods_read;
@@ -147,6 +153,8 @@ static void resolve_group(struct report *rep, struct report_symbols *rs, struct 
 			sym_resolve(s, st->frames[i], &out, &k);
 		else
 			out = &raw;
+		if (s && s == rs->live && rs->live_early && !out[k - 1].module)
+			rs->live_missed = true;
 		if (n + k > cap) {
 			cap = (n + k) * 2;
 			all = xrealloc(all, cap * sizeof(all[0]));
@@ -163,22 +171,95 @@ static void resolve_group(struct report *rep, struct report_symbols *rs, struct 
 	free(all);
 }
 
-struct report_symbols *report_symbols_resolve(struct report *rep, struct sa_reader *r)
+/* The frames of these stacks into the live symbolizer's cache. */
+static void prepare_stacks(struct report_symbols *rs, struct sa_reader *r,
+			   const uint32_t *stack_ids, size_t n)
 {
-	struct report_symbols *rs = xcalloc(1, sizeof(*rs));
+	uint64_t frames[SA_MAX_FRAMES];
 
-	rs->live_pid = rep->alive ? rep->tgt.pid : 0;
-	rs->cur_generation = rep->hdr.generation;
-	rs->r = r;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t depth = sa_reader_stack(r, stack_ids[i], frames);
+
+		for (uint32_t f = 0; f < depth; f++) {
+			const struct sym_frame *out;
+			size_t k;
+
+			sym_resolve(rs->live, frames[f], &out, &k);
+		}
+	}
+}
+
+struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, struct sa_reader *r,
+					     const uint32_t *stack_ids, size_t n)
+{
+	struct report_symbols *rs = calloc(1, sizeof(*rs));
+
+	if (!rs)
+		return NULL;
+	rs->live_pid = pid;
+	rs->cur_generation = generation;
+	rs->live = sym_create_pid(pid);
+	if (!rs->live) {
+		/* Tried again when needed, with the note it deserves then. */
+		free(rs);
+		return NULL;
+	}
+	rs->live_tried = true;
+	rs->live_early = true;
+	prepare_stacks(rs, r, stack_ids, n);
+	return rs;
+}
+
+static void resolve_all(struct report *rep, struct report_symbols *rs)
+{
 	for (size_t i = 0; i < rep->groups.n; i++)
 		if (rep->groups.v[i].stack->depth)
 			resolve_group(rep, rs, &rep->groups.v[i]);
+}
+
+struct report_symbols *report_symbols_resolve_prepared(struct report *rep, struct sa_reader *r,
+						       struct report_symbols *prep)
+{
+	struct report_symbols *rs = prep;
+
+	/* Prepared for another image (an execve() since) or process: unused. */
+	if (rs && (!rep->alive || rs->live_pid != rep->tgt.pid ||
+		   rs->cur_generation != rep->hdr.generation)) {
+		report_symbols_destroy(rs);
+		rs = NULL;
+	}
+	if (!rs) {
+		rs = xcalloc(1, sizeof(*rs));
+		rs->live_pid = rep->alive ? rep->tgt.pid : 0;
+		rs->cur_generation = rep->hdr.generation;
+	}
+	rs->r = r;
+	resolve_all(rep, rs);
+	if (rs->live_missed) {
+		for (size_t i = 0; i < rep->groups.n; i++) {
+			free(rep->groups.v[i].frames);
+			rep->groups.v[i].frames = NULL;
+			rep->groups.v[i].nframes = 0;
+			rep->groups.v[i].trimmed = 0;
+		}
+		sym_destroy(rs->live);
+		rs->live = NULL;
+		rs->live_tried = false;
+		rs->live_early = false;
+		rs->live_missed = false;
+		resolve_all(rep, rs);
+	}
 	/* Addresses are all resolved: the module log copy is not needed, the
 	 * symbolizers are (they own the strings the frames point to). */
 	free(rs->mods);
 	rs->mods = NULL;
 	rs->r = NULL;
 	return rs;
+}
+
+struct report_symbols *report_symbols_resolve(struct report *rep, struct sa_reader *r)
+{
+	return report_symbols_resolve_prepared(rep, r, NULL);
 }
 
 void report_symbols_destroy(struct report_symbols *rs)

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "render.h"
+#include "report-inputs.h"
 #include "util.h"
 
 static const char report_usage[] =
@@ -92,19 +93,6 @@ static void snapshot_or_die(struct sa_reader *r, struct sa_snapshot *s)
 		die("%s", err);
 }
 
-static void scan_or_die(const struct target *t, struct procfd_list *l)
-{
-	int rc = procfd_scan(t->pid, l);
-
-	if (rc == -ENOENT)
-		die("pid %d exited while being read", (int)t->pid);
-	if (rc == -EACCES || rc == -EPERM)
-		die("pid %d: cannot read /proc/%d/fd: %s (run as its user or as root)", (int)t->pid,
-		    (int)t->pid, strerror(-rc));
-	if (rc < 0)
-		die("pid %d: cannot read /proc/%d/fd: %s", (int)t->pid, (int)t->pid, strerror(-rc));
-}
-
 /* What a stale record's fd holds now, for the person reading the report. */
 static void stale_describe(pid_t pid, struct report_stale *s)
 {
@@ -120,12 +108,8 @@ static void stale_describe(pid_t pid, struct report_stale *s)
 	s->now[n] = '\0';
 }
 
-static void collect_kernel(struct report *rep, struct ks_table *ks)
+static void take_kernel(struct report *rep, struct ks_table *ks, int rc)
 {
-	int rc;
-
-	memset(ks, 0, sizeof(*ks));
-	rc = ks_collect(ks, rep->tgt.pid);
 	if (ks->note[0])
 		report_note(rep, "%s", ks->note);
 	if (rc < 0) {
@@ -143,14 +127,14 @@ static int report_run(struct report *rep)
 	struct sa_snapshot s1, s2;
 	struct sa_reader reader = { .fd = -1 };
 	struct procfd_list fds = { 0 };
-	struct ks_table ks = { 0 };
-	struct report_join_in in = { .leak = &rep->opts.leak };
+	struct report_inputs in;
+	struct report_join_in jin = { .leak = &rep->opts.leak };
 	const struct target *t = &rep->tgt;
-	bool have_s1 = false, have_s2 = false;
 	int status;
 
 	memset(&s1, 0, sizeof(s1));
 	memset(&s2, 0, sizeof(s2));
+	memset(&in, 0, sizeof(in));
 	rep->alive = t->alive && !report_proc_exited(t->pid);
 	rep->instrumented = t->table[0] != '\0';
 	if (!rep->alive && !rep->instrumented)
@@ -162,42 +146,37 @@ static int report_run(struct report *rep)
 		target_explain(&rep->tgt);
 	}
 
-	/* Snapshot, scan, snapshot: see report-join.c for why two. */
-	if (rep->instrumented && rep->alive) {
-		snapshot_or_die(&reader, &s1);
-		have_s1 = true;
-	}
-	if (rep->alive)
-		scan_or_die(t, &fds);
-	if (rep->instrumented) {
-		snapshot_or_die(&reader, &s2);
-		have_s2 = true;
-		rep->hdr = s2.hdr;
-	}
 	if (rep->alive) {
-		collect_kernel(rep, &ks);
+		report_inputs_read(&in, t->pid, rep->instrumented ? &reader : NULL, &s1, &s2, &fds);
+		if (rep->instrumented)
+			rep->hdr = s2.hdr;
+		take_kernel(rep, &in.ks, in.ks_rc);
 		/* Sockets the dumps do not list (a TCP socket reset by its peer
 		 * sits in CLOSE, unhashed): read them through the process's own
 		 * fds where we may. */
 		if (rep->have_ks)
-			ks_probe_missing(&ks, t->pid, &fds);
-	} else
+			ks_probe_missing(&in.ks, t->pid, &fds);
+	} else {
+		snapshot_or_die(&reader, &s2);
+		rep->hdr = s2.hdr;
 		report_note(rep, "pid %d is gone: its sockets are listed as its table last recorded "
 			    "them, unverified and never flagged", (int)t->pid);
+	}
 
-	in.first = have_s1 ? &s1 : NULL;
-	in.second = have_s2 ? &s2 : NULL;
-	in.fds = rep->alive ? &fds : NULL;
-	in.ks = rep->have_ks ? &ks : NULL;
-	in.now_ns = now_realtime_ns();
-	report_join_build(&rep->join, &in);
+	jin.first = rep->alive && rep->instrumented ? &s1 : NULL;
+	jin.second = rep->instrumented ? &s2 : NULL;
+	jin.fds = rep->alive ? &fds : NULL;
+	jin.ks = rep->have_ks ? &in.ks : NULL;
+	jin.now_ns = now_realtime_ns();
+	report_join_build(&rep->join, &jin);
 	for (size_t i = 0; i < rep->join.nstale; i++)
 		stale_describe(t->pid, &rep->join.stale[i]);
 	report_stacks_read(&rep->join, rep->instrumented ? &reader : NULL, &rep->hdr,
 			   rep->instrumented);
 	/* A gone process has nothing to flag: show what it held instead. */
 	group_build(&rep->groups, rep->join.socks, rep->join.nsocks, rep->opts.all || !rep->alive);
-	rep->syms = report_symbols_resolve(rep, rep->instrumented ? &reader : NULL);
+	rep->syms = report_symbols_resolve_prepared(rep, rep->instrumented ? &reader : NULL,
+						    rep->alive ? report_inputs_join(&in) : NULL);
 
 	if (rep->opts.json)
 		render_json_print(stdout, render_json(rep));
@@ -209,7 +188,7 @@ static int report_run(struct report *rep)
 
 	/* The ks_sock pointers in the join point into ks: free it last. */
 	report_finish(rep);
-	ks_finish(&ks);
+	ks_finish(&in.ks);
 	procfd_finish(&fds);
 	sa_snapshot_finish(&s1);
 	sa_snapshot_finish(&s2);

@@ -150,6 +150,17 @@ struct report;
 struct report_symbols;
 struct report_symbols *report_symbols_resolve(struct report *rep, struct sa_reader *r);
 void report_symbols_destroy(struct report_symbols *rs);   /* accepts NULL */
+/* The expensive part ahead of time, in another thread while the report's
+ * inputs are read (libdwfl opening and decompressing the debug information
+ * of the modules): the live symbolizer of pid for image `generation`, with
+ * the frames of the given stacks of the table resolved into its cache.
+ * Calls no die() and touches nothing shared; NULL when it cannot help.
+ * report_symbols_resolve_prepared() takes it over (and resolves exactly as
+ * report_symbols_resolve() would: see there); prep may be NULL. */
+struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, struct sa_reader *r,
+					     const uint32_t *stack_ids, size_t n);
+struct report_symbols *report_symbols_resolve_prepared(struct report *rep, struct sa_reader *r,
+						       struct report_symbols *prep);
 /* How many leading frames belong to the shim or libc (0 when all do). */
 size_t report_trim_count(const struct sym_frame *f, size_t n);
 
