@@ -927,7 +927,8 @@ const struct ks_table *ks_views_get(struct ks_views *vs, pid_t pid)
 	memset(v, 0, sizeof(*v));
 	v->dev = st.st_dev;
 	v->ino = st.st_ino;
-	v->ok = ks_collect(&v->ks, pid) == 0;
+	/* Polls look sockets up by inode: TIME_WAIT and requests are of no use. */
+	v->ok = ks_collect_held(&v->ks, pid) == 0;
 	return v->ok ? &v->ks : NULL;
 }
 
