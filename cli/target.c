@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ bool proc_read_starttime(pid_t pid, uint64_t *starttime)
 	for (field = 2; *p && field < 22; p++)
 		if (*p == ' ')
 			field++;
-	return sscanf(p, "%lu", (unsigned long *)starttime) == 1;
+	return sscanf(p, "%" SCNu64, starttime) == 1;
 }
 
 bool proc_read_euid(pid_t pid, uint32_t *uid)

@@ -332,6 +332,7 @@ int sa_table_find(const char *dir, uint32_t uid, int32_t pid, uint64_t starttime
 {
 	DIR *d;
 	struct dirent *e;
+	struct stat lst;
 	uint64_t best = 0;
 	bool found = false;
 	char name[128];
@@ -340,7 +341,9 @@ int sa_table_find(const char *dir, uint32_t uid, int32_t pid, uint64_t starttime
 		if (sa_table_name(name, sizeof(name), uid, pid, starttime) < 0)
 			return -EINVAL;
 		snprintf(path, len, "%s/%s", dir, name);
-		return access(path, F_OK) == 0 || errno != ENOENT ? 0 : -ENOENT;
+		/* lstat: something planted at the name (a dangling symlink
+		 * included) is for the opener to refuse, not "no table". */
+		return lstat(path, &lst) == 0 || errno != ENOENT ? 0 : -ENOENT;
 	}
 	d = opendir(dir);
 	if (!d)

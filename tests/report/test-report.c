@@ -783,6 +783,10 @@ static void case_badinput(void)
 	ok(rt_write_file(other, table, len, 0600) && symlink(other, path) == 0 &&
 	   report_of(p.pid, 2, "symbolic link"), "symlink at the table's name: refused, exit 2");
 	unlink(path);
+	ok(symlink("/nonexistent/sockaudit-table", path) == 0 &&
+	   report_of(p.pid, 2, "symbolic link"),
+	   "dangling symlink at the table's name: refused, exit 2 (not \"no table\")");
+	unlink(path);
 	ok(mkfifo(path, 0600) == 0 && report_of(p.pid, 2, "not a regular file"),
 	   "FIFO at the table's name: refused without hanging, exit 2");
 	unlink(path);
