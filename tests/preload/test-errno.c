@@ -3,6 +3,7 @@
  * itself (under the shim) and in a re-exec of itself without LD_PRELOAD,
  * then compares the two transcripts line by line. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "../tap.h"
+#include "table.h"
 
 #define CASE(buf, expr) \
 	do { \
@@ -102,6 +104,28 @@ static void run_cases(char *buf, size_t len)
 	close(udp);
 }
 
+/* The forked child made its own table before it exec'ed without the shim,
+ * and nothing removes a table its process no longer knows of until the
+ * process is gone and `sockaudit list --gc` runs: remove it here. */
+static void remove_tables_of(pid_t pid)
+{
+	const char *dir = getenv("SOCKAUDIT_DIR");
+	DIR *d = opendir(dir && *dir ? dir : "/dev/shm");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		uint32_t uid;
+		int32_t tpid;
+		uint64_t start;
+
+		if (sa_table_name_parse(e->d_name, &uid, &tpid, &start) == 0 && tpid == pid &&
+		    uid == geteuid())
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+}
+
 int main(int argc, char **argv)
 {
 	static char with[8192], without[8192];
@@ -130,6 +154,7 @@ int main(int argc, char **argv)
 	while ((r = read(p[0], without + got, sizeof(without) - 1 - got)) > 0)
 		got += (size_t)r;
 	waitpid(pid, &st, 0);
+	remove_tables_of(pid);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "uninstrumented run finished");
 	ok(getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "libsockaudit"),
 	   "this run is under the shim");
