@@ -7,9 +7,9 @@
  *   record, fd closed / not a socket / other inode -> stale record
  *
  * A record the shim wrote without an inode (it skips the fstat on socket(),
- * socketpair() and accept(): docs/design.md, "The inode") matches the socket
- * its fd holds unless the kernel shows that socket to be of another kind or,
- * for a connected record, to have another peer.
+ * socketpair() and accept(): docs/design.md, "Where this differs", 9)
+ * matches the socket its fd holds unless the kernel shows that socket to be
+ * of another kind or, for a connected record, to have another peer.
  *
  * Two snapshots bracket the /proc scan: a record only counts as stale when
  * it is in both, unchanged, and a socket counts as untracked only when

@@ -53,7 +53,7 @@ static void fill_kind(struct sa_slot *rec, int fd)
  * A caller that knows the kind knows fd is a socket: then the inode is left
  * 0 (the CLI reads it from /proc/<pid>/fd) and the fstat, the costliest part
  * of a record, is skipped, unless SOCKAUDIT_INODE_AT_OPEN asks for it
- * (docs/design.md, "The inode"). */
+ * (docs/design.md, "Where this differs", 9). */
 void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,
 		 const int *kind)
 {

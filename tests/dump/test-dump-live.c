@@ -173,7 +173,7 @@ static void check_records(json_object *root, const char *how)
 		json_object *v;
 
 		/* null: socket(), socketpair(), accept() and their dups leave
-		 * the inode to the reader (docs/design.md, "The inode"). */
+		 * the inode to the reader (docs/design.md, "Where this differs", 9). */
 		if (rec && json_object_object_get_ex(rec, "inode", &v) &&
 		    json_object_is_type(v, json_type_null) && !dt_inode_at_open())
 			continue;

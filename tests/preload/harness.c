@@ -4,11 +4,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +56,24 @@ const struct sa_slot *th_find(const struct th_table *t, int fd)
 		if (t->s.recs[i].slot.fd == fd && t->s.recs[i].status == SA_REC_OK)
 			return &t->s.recs[i].slot;
 	return NULL;
+}
+
+int th_wait_child(pid_t pid, int ms)
+{
+	int st;
+
+	for (int waited = 0; waited < ms; waited += 5) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0)
+			return -1;
+		usleep(5000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
 }
 
 uint64_t th_inode(int fd)

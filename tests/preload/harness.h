@@ -25,6 +25,9 @@ const struct sa_slot *th_find(const struct th_table *t, int fd);
 bool th_exact(pid_t pid);
 /* May the shim leave this record's inode 0 (unless SOCKAUDIT_INODE_AT_OPEN)? */
 bool th_inode_optional(const struct sa_slot *s);
+/* Wait for pid with a deadline of `ms`: its exit status, 128 + the signal
+ * that killed it, or -1 when it hung (then killed) or was not our child. */
+int th_wait_child(pid_t pid, int ms);
 /* The socket inode at fd, 0 when not a socket. */
 uint64_t th_inode(int fd);
 /* Does the open stack of `rec` contain an address inside function `fn`

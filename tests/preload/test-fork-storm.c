@@ -2,10 +2,8 @@
  * every child must finish (libunwind can deadlock in such a child if used
  * there; the shim switches to backtrace() after fork). */
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../tap.h"
@@ -31,8 +29,7 @@ int main(void)
 	pthread_create(&th, NULL, churn, NULL);
 	for (int i = 0; i < 50; i++) {
 		pid_t pid = fork();
-		int st = 0;
-		bool done = false;
+		int rc;
 
 		if (pid == 0) {
 			/* A capture in the child: this is where a hang would be. */
@@ -40,19 +37,11 @@ int main(void)
 			close(s);
 			_exit(0);
 		}
-		for (int ms = 0; ms < 10000 && !done; ms += 2) {
-			if (waitpid(pid, &st, WNOHANG) == pid)
-				done = true;
-			else
-				usleep(2000);
-		}
-		if (!done) {
+		rc = th_wait_child(pid, 10000);
+		if (rc < 0)
 			hung++;
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-		} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		else if (rc != 0)
 			failed++;
-		}
 	}
 	atomic_store(&stop, true);
 	pthread_join(th, NULL);

@@ -1,5 +1,5 @@
-/* fork, vfork and _Fork: a child's close must never erase the parent's
- * record, and every child gets its own exact table. */
+/* fork and _Fork: a child's close must never erase the parent's record,
+ * and every child gets its own exact table (vfork and clone: test-vfork.c). */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -10,22 +10,6 @@
 
 #include "../tap.h"
 #include "harness.h"
-
-/* Wait for pid with a deadline; a child that hangs fails the test. */
-static int wait_child(pid_t pid, int ms)
-{
-	int st;
-
-	for (int waited = 0; waited < ms; waited += 5) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		usleep(5000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -1;
-}
 
 static void case_fork(void)
 {
@@ -70,27 +54,12 @@ static void case_fork(void)
 	ok(th_exact(pid), "fork: child's table exact (read from outside)");
 	write(go[1], "x", 1);
 	{
-		int rc = wait_child(pid, 10000);
+		int rc = th_wait_child(pid, 10000);
 		ok(rc == 0, "fork: child's own checks passed (status %d)", rc);
 	}
 	close(keep);
 	close(drop);
 	close(go[0]); close(go[1]); close(done[0]); close(done[1]);
-}
-
-static void case_vfork(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	pid_t pid = vfork();
-
-	if (pid == 0) {
-		/* Shares our memory: the shim must not touch our table. */
-		close(s);
-		_exit(0);
-	}
-	ok(wait_child(pid, 10000) == 0, "vfork: child exited");
-	ok(th_exact(getpid()), "vfork: parent's table exact after the child's close");
-	close(s);
 }
 
 static void case_raw_fork(void)
@@ -114,7 +83,7 @@ static void case_raw_fork(void)
 	ok(th_exact(getpid()), "_Fork: parent's table exact after the child's close");
 	ok(th_exact(pid), "_Fork: child's table exact");
 	write(go[1], "x", 1);
-	ok(wait_child(pid, 10000) == 0, "_Fork: child exited");
+	ok(th_wait_child(pid, 10000) == 0, "_Fork: child exited");
 	close(s);
 	close(done[0]); close(done[1]); close(go[0]); close(go[1]);
 }
@@ -122,7 +91,6 @@ static void case_raw_fork(void)
 int main(void)
 {
 	case_fork();
-	case_vfork();
 	case_raw_fork();
 	return tap_done();
 }

@@ -37,25 +37,6 @@ static volatile int child_fd = -1;
 static volatile int clone_arg_seen;
 static char clone_stack[256 * 1024] __attribute__((aligned(16)));
 
-/* Wait for pid with a deadline; the exit status, 128+signal, or -1 when the
- * child hung (then killed) or was not ours. */
-static int wait_child(pid_t pid, int ms)
-{
-	int st;
-
-	for (int waited = 0; waited < ms; waited += 5) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (r < 0)
-			return -1;
-		usleep(5000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -1;
-}
-
 /* Our table still exists (no exit path ran on it), still records `fd` as
  * the socket() we made, and matches /proc/self/fd exactly. */
 static void check_intact(int fd, const char *what)
@@ -100,7 +81,7 @@ static void case_vfork_close_exit(void)
 		close(s);
 		_exit(0);
 	}
-	ok(pid > 0 && wait_child(pid, 10000) == 0, "vfork, close, _exit: child exited 0");
+	ok(pid > 0 && th_wait_child(pid, 10000) == 0, "vfork, close, _exit: child exited 0");
 	check_intact(s, "vfork, close, _exit");
 	close(s);
 }
@@ -115,7 +96,7 @@ static void case_vfork_close_exec(void)
 		execl("/bin/true", "true", (char *)NULL);
 		_exit(127);
 	}
-	ok(pid > 0 && wait_child(pid, 10000) == 0, "vfork, close, exec /bin/true: child exited 0");
+	ok(pid > 0 && th_wait_child(pid, 10000) == 0, "vfork, close, exec /bin/true: child exited 0");
 	check_intact(s, "vfork, close, exec");
 	close(s);
 }
@@ -134,7 +115,7 @@ static void case_vfork_opens(void)
 		dup2(s, 200);
 		_exit(0);
 	}
-	ok(pid > 0 && wait_child(pid, 10000) == 0, "vfork, socket, dup2: child exited 0");
+	ok(pid > 0 && th_wait_child(pid, 10000) == 0, "vfork, socket, dup2: child exited 0");
 	/* Hold the child's number: the reader's own open and close of the
 	 * table would otherwise take it and clear a wrong record. */
 	hold = open("/dev/null", O_RDONLY);
@@ -180,7 +161,7 @@ static void case_clone(int (*fn)(void *), int want, const char *what)
 	ok(pid > 0 && ptid == pid && ctid == pid,
 	   "%s: clone returned the child (%d), tids written through ptid (%d) and ctid (%d)",
 	   what, (int)pid, (int)ptid, (int)ctid);
-	ok(pid > 0 && wait_child(pid, 10000) == want, "%s: child's status %d reached waitpid",
+	ok(pid > 0 && th_wait_child(pid, 10000) == want, "%s: child's status %d reached waitpid",
 	   what, want);
 	if (fn == clone_close)
 		ok(clone_arg_seen == s, "%s: fn got its argument", what);
@@ -215,7 +196,7 @@ static void case_clone_copy(void)
 	check_intact(s, "clone without CLONE_VM");
 	ok(pid > 0 && th_exact(pid), "clone without CLONE_VM: child's own table exact");
 	write(pipes[3], "x", 1);
-	ok(pid > 0 && wait_child(pid, 10000) == 0, "clone without CLONE_VM: child exited");
+	ok(pid > 0 && th_wait_child(pid, 10000) == 0, "clone without CLONE_VM: child exited");
 	for (int i = 0; i < 4; i++)
 		close(pipes[i]);
 	close(s);
@@ -237,7 +218,7 @@ static void case_vfork_result(void)
 	ok(pid > 0 && pid == child_saw_pid, "vfork returned the child's pid (%d, child saw %d)",
 	   (int)pid, (int)child_saw_pid);
 	ok(err == 4242, "vfork left errno alone on success (%d)", err);
-	ok(wait_child(pid, 10000) == 42, "vfork child's exit status 42 reached waitpid");
+	ok(th_wait_child(pid, 10000) == 42, "vfork child's exit status 42 reached waitpid");
 }
 
 /* A vfork that fails: one process over RLIMIT_NPROC 0 (as nobody when we are
@@ -264,7 +245,7 @@ static void case_vfork_errno(void)
 			_exit(0);
 		_exit(r < 0 ? (errno & 0x7f) : 100);
 	}
-	rc = wait_child(pid, 10000);
+	rc = th_wait_child(pid, 10000);
 	if (rc == 120 || rc == 100)
 		ok(1, "# SKIP RLIMIT_NPROC does not bind here (status %d)", rc);
 	else
@@ -294,7 +275,7 @@ static int count_main(const char *mode, int n)
 	} else if (strcmp(mode, "none") != 0) {
 		return 2;
 	}
-	if (pid < 0 || (pid > 0 && wait_child(pid, 10000) != 0))
+	if (pid < 0 || (pid > 0 && th_wait_child(pid, 10000) != 0))
 		return 4;
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	tracked = th_load(&t, getpid()) && th_find(&t, s);
