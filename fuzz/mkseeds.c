@@ -21,6 +21,8 @@
 #include "table.h"
 #include "wire.h"
 
+#include "../tests/repro/thrift-vectors.h"
+
 static const char *outdir;
 
 static void put_file(const char *name, const void *a, size_t alen, const void *b, size_t blen)
@@ -502,18 +504,6 @@ static void put_payload_hex(const char *name, const char *h)
 
 static void frame_seeds(void)
 {
-	/* tests/repro/test-wire.c: what python3-thrift writes. */
-	static const char call_hex[] =
-		"00000039 80010001 00000005 5072696365 00000001"
-		"0c 0001 08 0001 00000001 0c 0002 0b 0001 00000001 73 0b 0002 00000001 64"
-		"0b 0003 00000001 66 00 00 00";
-	static const char reply_hex[] =
-		"00000028 80010002 00000005 5072696365 00000001"
-		"0c 0000 08 0001 00000000 04 0002 3fd999999999999a 00 00";
-	static const char exc_hex[] =
-		"00000034 80010003 00000004 4e6f7065 00000007"
-		"0b 0001 00000015 556e6b6e6f776e2066756e6374696f6e204e6f7065"
-		"08 0002 00000001 00";
 	struct bytes o;
 	uint8_t buf[4096];
 	struct tw_writer w;

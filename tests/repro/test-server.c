@@ -21,18 +21,9 @@
 #include "harness.h"
 #include "price.h"
 #include "tap.h"
+#include "thrift-vectors.h"
 
 #define WAIT_MS		5000
-
-/* python3-thrift's REPLY frame for ErrNo=0 PassengerDiscount=0.4, seqid 1. */
-static const char reply_hex[] =
-	"00000028 80010002 00000005 5072696365 00000001"
-	"0c 0000 08 0001 00000000 04 0002 3fd999999999999a 00 00";
-/* Its UNKNOWN_METHOD exception for "Nope", seqid 7. */
-static const char exc_hex[] =
-	"00000034 80010003 00000004 4e6f7065 00000007"
-	"0b 0001 00000015 556e6b6e6f776e2066756e6374696f6e204e6f7065"
-	"08 0002 00000001 00";
 
 static const char *server_path;
 
