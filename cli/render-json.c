@@ -1,294 +1,362 @@
 /* render-json: the report as "sockaudit.report/1" (docs/report-json.md).
  * Unknown values are null, never 0 or "": a tool must be able to tell "no
  * time passed" from "nobody knows". Addresses are hex strings because JSON
- * numbers lose precision above 2^53. */
+ * numbers lose precision above 2^53. The document is written as it is
+ * produced (json-writer.h): a report of thousands of sockets would
+ * otherwise spend most of its time building a json-c tree. */
 #include "render.h"
 
 #include <string.h>
 
 #include "config.h"
+#include "json-writer.h"
 #include "report.h"
+#include "util.h"
 
-static json_object *jstr_or_null(const char *s)
+static void kstr(struct jw *w, const char *k, const char *v)
 {
-	return s ? json_object_new_string(s) : json_object_new_null();
+	jw_key(w, k);
+	jw_string(w, v);
 }
 
-static json_object *jhex(uint64_t v)
+static void kuint(struct jw *w, const char *k, uint64_t v)
 {
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return json_object_new_string(buf);
+	jw_key(w, k);
+	jw_uint(w, v);
 }
 
-static json_object *jms(bool known, uint64_t ms)
+static void kint(struct jw *w, const char *k, int64_t v)
 {
-	return known ? json_object_new_uint64(ms) : json_object_new_null();
+	jw_key(w, k);
+	jw_int(w, v);
 }
 
-/* Every key here is a string that outlives the document and is added once
- * per object: json-c may keep the pointer and skip its duplicate lookup,
- * which is most of the cost of building a report of thousands of sockets. */
-static void add(json_object *o, const char *k, json_object *v)
+static void kbool(struct jw *w, const char *k, bool v)
 {
-	json_object_object_add_ex(o, k, v,
-				  JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+	jw_key(w, k);
+	jw_bool(w, v);
 }
 
-static json_object *process_json(const struct report *rep)
+static void knull(struct jw *w, const char *k)
+{
+	jw_key(w, k);
+	jw_null(w);
+}
+
+/* A duration in ms, or null when unknown. */
+static void kms(struct jw *w, const char *k, bool known, uint64_t ms)
+{
+	jw_key(w, k);
+	if (known)
+		jw_uint(w, ms);
+	else
+		jw_null(w);
+}
+
+static void process_json(struct jw *w, const struct report *rep)
 {
 	const struct target *t = &rep->tgt;
-	json_object *o = json_object_new_object();
 
-	add(o, "pid", json_object_new_int(t->pid));
-	add(o, "alive", json_object_new_boolean(rep->alive));
-	add(o, "instrumented", json_object_new_boolean(rep->instrumented));
-	add(o, "why_not_instrumented", rep->instrumented ? json_object_new_null()
-							  : json_object_new_string(t->why));
-	add(o, "comm", t->comm[0] ? json_object_new_string(t->comm) : json_object_new_null());
-	add(o, "cmdline", json_object_new_string(t->cmdline[0] ? t->cmdline : rep->hdr.cmdline));
-	add(o, "uid", json_object_new_int64(t->uid));
-	add(o, "starttime", rep->alive || rep->instrumented
-		? json_object_new_uint64(rep->alive ? t->starttime : rep->hdr.starttime)
-		: json_object_new_null());
-	add(o, "table", rep->instrumented ? json_object_new_string(t->table) : json_object_new_null());
-	add(o, "generation", rep->instrumented ? json_object_new_int64(rep->hdr.generation)
-					       : json_object_new_null());
-	add(o, "exited", json_object_new_boolean(rep->instrumented &&
-						 (rep->hdr.flags & SA_HDR_EXITED)));
-	add(o, "run_id", rep->instrumented && rep->hdr.run_id[0]
-		? json_object_new_string(rep->hdr.run_id) : json_object_new_null());
-	return o;
+	jw_object_begin(w);
+	kint(w, "pid", t->pid);
+	kbool(w, "alive", rep->alive);
+	kbool(w, "instrumented", rep->instrumented);
+	kstr(w, "why_not_instrumented", rep->instrumented ? NULL : t->why);
+	kstr(w, "comm", t->comm[0] ? t->comm : NULL);
+	kstr(w, "cmdline", t->cmdline[0] ? t->cmdline : rep->hdr.cmdline);
+	kint(w, "uid", t->uid);
+	if (rep->alive || rep->instrumented)
+		kuint(w, "starttime", rep->alive ? t->starttime : rep->hdr.starttime);
+	else
+		knull(w, "starttime");
+	kstr(w, "table", rep->instrumented ? t->table : NULL);
+	if (rep->instrumented)
+		kint(w, "generation", rep->hdr.generation);
+	else
+		knull(w, "generation");
+	kbool(w, "exited", rep->instrumented && (rep->hdr.flags & SA_HDR_EXITED));
+	kstr(w, "run_id", rep->instrumented && rep->hdr.run_id[0] ? rep->hdr.run_id : NULL);
+	jw_object_end(w);
 }
 
-static json_object *options_json(const struct report *rep)
+static void options_json(struct jw *w, const struct report *rep)
 {
-	json_object *o = json_object_new_object();
-
-	add(o, "close_wait_ms", json_object_new_uint64(rep->opts.leak.close_wait_ms));
-	add(o, "idle_ms", json_object_new_uint64(rep->opts.leak.idle_ms));
-	add(o, "all", json_object_new_boolean(rep->opts.all));
-	return o;
+	jw_object_begin(w);
+	kuint(w, "close_wait_ms", rep->opts.leak.close_wait_ms);
+	kuint(w, "idle_ms", rep->opts.leak.idle_ms);
+	kbool(w, "all", rep->opts.all);
+	jw_object_end(w);
 }
 
-static json_object *kernel_json(const struct report *rep)
+static void kernel_json(struct jw *w, const struct report *rep)
 {
-	json_object *o = json_object_new_object();
-
-	add(o, "source", !rep->have_ks ? json_object_new_null()
-		: json_object_new_string(rep->ks_source == KS_SOURCE_DIAG ? "sock_diag" : "procnet"));
-	add(o, "other_netns", json_object_new_boolean(rep->other_netns));
-	return o;
+	jw_object_begin(w);
+	kstr(w, "source", !rep->have_ks ? NULL
+		: rep->ks_source == KS_SOURCE_DIAG ? "sock_diag" : "procnet");
+	kbool(w, "other_netns", rep->other_netns);
+	jw_object_end(w);
 }
 
-static json_object *counters_json(const struct sa_counters *c)
+static void counters_json(struct jw *w, const struct sa_counters *c)
 {
-	json_object *o = json_object_new_object();
-
-	add(o, "records", json_object_new_uint64(c->records));
-	add(o, "overflow_fd", json_object_new_uint64(c->overflow_fd));
-	add(o, "overflow_stack", json_object_new_uint64(c->overflow_stack));
-	add(o, "overflow_module", json_object_new_uint64(c->overflow_module));
-	add(o, "missed", json_object_new_uint64(c->missed));
-	add(o, "reserve_failed", json_object_new_uint64(c->reserve_failed));
-	add(o, "stale_cleared", json_object_new_uint64(c->stale_cleared));
-	return o;
+	jw_object_begin(w);
+	kuint(w, "records", c->records);
+	kuint(w, "overflow_fd", c->overflow_fd);
+	kuint(w, "overflow_stack", c->overflow_stack);
+	kuint(w, "overflow_module", c->overflow_module);
+	kuint(w, "missed", c->missed);
+	kuint(w, "reserve_failed", c->reserve_failed);
+	kuint(w, "stale_cleared", c->stale_cleared);
+	jw_object_end(w);
 }
 
-static json_object *summary_json(const struct report *rep)
+static void summary_json(struct jw *w, const struct report *rep)
 {
 	const struct report_summary *s = &rep->join.sum;
-	json_object *o = json_object_new_object(), *labels = json_object_new_object();
-	json_object *kinds = json_object_new_object();
 
-	add(o, "sockets", json_object_new_uint64(s->sockets));
-	add(o, "fds", json_object_new_uint64(s->fds));
-	add(o, "tracked", json_object_new_uint64(s->tracked));
-	add(o, "untracked", json_object_new_uint64(s->untracked));
-	add(o, "flagged", json_object_new_uint64(s->flagged));
-	add(o, "suspect", json_object_new_uint64(s->suspect));
-	add(o, "stale", json_object_new_uint64(s->stale));
-	add(o, "unknown_slots", json_object_new_uint64(s->unknown_slots));
-	add(o, "groups", json_object_new_uint64(rep->groups.n));
+	jw_object_begin(w);
+	kuint(w, "sockets", s->sockets);
+	kuint(w, "fds", s->fds);
+	kuint(w, "tracked", s->tracked);
+	kuint(w, "untracked", s->untracked);
+	kuint(w, "flagged", s->flagged);
+	kuint(w, "suspect", s->suspect);
+	kuint(w, "stale", s->stale);
+	kuint(w, "unknown_slots", s->unknown_slots);
+	kuint(w, "groups", rep->groups.n);
+	jw_key(w, "untracked_by_label");
+	jw_object_begin(w);
 	for (int l = REPORT_LABEL_NONE + 1; l < REPORT_LABEL_MAX; l++)
-		add(labels, report_label_key((enum report_label)l),
-		    json_object_new_uint64(s->untracked_by_label[l]));
-	add(o, "untracked_by_label", labels);
+		kuint(w, report_label_key((enum report_label)l), s->untracked_by_label[l]);
+	jw_object_end(w);
+	jw_key(w, "by_kind");
+	jw_object_begin(w);
 	for (int k = LEAK_NONE + 1; k < LEAK_KIND_MAX; k++)
-		add(kinds, leak_kind_name((enum leak_kind)k), json_object_new_uint64(s->by_kind[k]));
-	add(o, "by_kind", kinds);
-	add(o, "counters", rep->instrumented ? counters_json(&rep->hdr.counters)
-					     : json_object_new_null());
-	return o;
+		kuint(w, leak_kind_name((enum leak_kind)k), s->by_kind[k]);
+	jw_object_end(w);
+	jw_key(w, "counters");
+	if (rep->instrumented)
+		counters_json(w, &rep->hdr.counters);
+	else
+		jw_null(w);
+	jw_object_end(w);
 }
 
-static json_object *sock_json(const struct report *rep, const struct report_sock *s)
+static void sock_json(struct jw *w, const struct report *rep, const struct report_sock *s)
 {
-	json_object *o = json_object_new_object(), *fds = json_object_new_array();
 	char buf[200];
 
-	add(o, "fd", json_object_new_int(s->fds[0]));
+	jw_object_begin(w);
+	kint(w, "fd", s->fds[0]);
+	jw_key(w, "fds");
+	jw_array_begin(w);
 	for (size_t i = 0; i < s->nfds; i++)
-		json_object_array_add(fds, json_object_new_int(s->fds[i]));
-	add(o, "fds", fds);
-	add(o, "inode", s->inode & REPORT_INODE_NONE ? json_object_new_null()
-						     : json_object_new_uint64(s->inode));
+		jw_int(w, s->fds[i]);
+	jw_array_end(w);
+	if (s->inode & REPORT_INODE_NONE)
+		knull(w, "inode");
+	else
+		kuint(w, "inode", s->inode);
 	report_sock_proto(s, buf, sizeof(buf));
-	add(o, "proto", json_object_new_string(buf));
-	add(o, "state", json_object_new_string(report_sock_state(s)));
+	kstr(w, "proto", buf);
+	kstr(w, "state", report_sock_state(s));
 	report_sock_local(s, buf, sizeof(buf));
-	add(o, "local", json_object_new_string(buf));
+	kstr(w, "local", buf);
 	report_sock_peer(s, buf, sizeof(buf));
-	add(o, "peer", json_object_new_string(buf));
-	add(o, "idle_ms", jms(s->verdict.idle_known, s->verdict.idle_ms));
-	add(o, "close_wait_ms", jms(s->verdict.close_wait_known, s->verdict.close_wait_ms));
-	add(o, "close_wait_max_ms", jms(s->verdict.close_wait_known, s->verdict.close_wait_max_ms));
-	add(o, "age_ms", jms(s->age_known, s->age_ms));
-	add(o, "open_age_ms", jms(s->open_age_known, s->open_age_ms));
-	add(o, "held", json_object_new_boolean(s->held));
-	add(o, "tracked", json_object_new_boolean(s->tracked));
-	add(o, "origin", s->tracked ? json_object_new_string(sa_origin_name(s->rec.origin))
-				    : json_object_new_null());
-	add(o, "label", s->tracked ? json_object_new_null()
-				   : json_object_new_string(report_label_key(s->label)));
-	add(o, "slot_unknown", json_object_new_boolean(s->slot_unknown));
-	add(o, "flagged", json_object_new_boolean(s->verdict.flagged));
-	add(o, "kind", s->verdict.kind == LEAK_NONE ? json_object_new_null()
-		: json_object_new_string(leak_kind_name(s->verdict.kind)));
+	kstr(w, "peer", buf);
+	kms(w, "idle_ms", s->verdict.idle_known, s->verdict.idle_ms);
+	kms(w, "close_wait_ms", s->verdict.close_wait_known, s->verdict.close_wait_ms);
+	kms(w, "close_wait_max_ms", s->verdict.close_wait_known, s->verdict.close_wait_max_ms);
+	kms(w, "age_ms", s->age_known, s->age_ms);
+	kms(w, "open_age_ms", s->open_age_known, s->open_age_ms);
+	kbool(w, "held", s->held);
+	kbool(w, "tracked", s->tracked);
+	kstr(w, "origin", s->tracked ? sa_origin_name(s->rec.origin) : NULL);
+	kstr(w, "label", s->tracked ? NULL : report_label_key(s->label));
+	kbool(w, "slot_unknown", s->slot_unknown);
+	kbool(w, "flagged", s->verdict.flagged);
+	kstr(w, "kind", s->verdict.kind == LEAK_NONE ? NULL : leak_kind_name(s->verdict.kind));
 	report_sock_reason(s, &rep->opts.leak, buf, sizeof(buf));
-	add(o, "reason", buf[0] ? json_object_new_string(buf) : json_object_new_null());
-	return o;
+	kstr(w, "reason", buf[0] ? buf : NULL);
+	jw_object_end(w);
 }
 
-static json_object *frame_json(const struct sym_frame *f)
+static void frame_json(struct jw *w, const struct sym_frame *f)
 {
-	json_object *o = json_object_new_object();
+	jw_object_begin(w);
+	jw_key(w, "addr");
+	jw_hex(w, f->addr);
+	kstr(w, "function", f->function);
+	kstr(w, "file", f->file);
+	if (f->line)
+		kint(w, "line", f->line);
+	else
+		knull(w, "line");
+	kstr(w, "module", f->module);
+	jw_key(w, "offset");
+	if (f->module)
+		jw_hex(w, f->module_offset);
+	else
+		jw_null(w);
+	kbool(w, "inlined", f->inlined);
+	jw_object_end(w);
+}
 
-	add(o, "addr", jhex(f->addr));
-	add(o, "function", jstr_or_null(f->function));
-	add(o, "file", jstr_or_null(f->file));
-	add(o, "line", f->line ? json_object_new_int(f->line) : json_object_new_null());
-	add(o, "module", jstr_or_null(f->module));
-	add(o, "offset", f->module ? jhex(f->module_offset) : json_object_new_null());
-	add(o, "inlined", json_object_new_boolean(f->inlined));
+/* `run` builds its document with json-c: it gets the same pieces, parsed
+ * back from the text, so there is one definition of each. */
+static json_object *to_json_c(struct jw *w)
+{
+	char *text = jw_take(w);
+	json_object *o = json_tokener_parse(text);
+
+	if (!o)
+		die("internal error: the JSON writer produced unparsable text");
+	free(text);
 	return o;
 }
 
 json_object *render_json_frame(const struct sym_frame *f)
 {
-	return frame_json(f);
+	struct jw w;
+
+	jw_init(&w, NULL);
+	frame_json(&w, f);
+	return to_json_c(&w);
 }
 
 json_object *render_json_sock(const struct report *rep, const struct report_sock *s)
 {
-	return sock_json(rep, s);
+	struct jw w;
+
+	jw_init(&w, NULL);
+	sock_json(&w, rep, s);
+	return to_json_c(&w);
 }
 
-static json_object *group_json(const struct report *rep, const struct group *g)
+static void group_json(struct jw *w, const struct report *rep, const struct group *g)
 {
-	json_object *o = json_object_new_object(), *a;
 	char title[160];
 
-	add(o, "id", json_object_new_uint64(g->id));
-	a = json_object_new_array();
+	jw_object_begin(w);
+	kuint(w, "id", g->id);
+	jw_key(w, "kinds");
+	jw_array_begin(w);
 	for (int k = LEAK_NONE + 1; k < LEAK_KIND_MAX; k++)
 		if (g->kinds & (1u << k))
-			json_object_array_add(a, json_object_new_string(
-						 leak_kind_name((enum leak_kind)k)));
-	add(o, "kinds", a);
-	add(o, "count", json_object_new_uint64(g->n));
-	add(o, "flagged", json_object_new_uint64(g->flagged));
-	add(o, "suspect", json_object_new_uint64(g->suspect));
-	a = json_object_new_object();
+			jw_string(w, leak_kind_name((enum leak_kind)k));
+	jw_array_end(w);
+	kuint(w, "count", g->n);
+	kuint(w, "flagged", g->flagged);
+	kuint(w, "suspect", g->suspect);
+	jw_key(w, "states");
+	jw_object_begin(w);
 	for (size_t i = 0; i < g->nstates; i++) {
-		json_object *st = json_object_new_object();
-
-		add(st, "count", json_object_new_uint64(g->states[i].count));
-		add(st, "oldest_age_ms", jms(g->states[i].oldest_known, g->states[i].oldest_age_ms));
-		json_object_object_add(a, g->states[i].name, st);
+		jw_key(w, g->states[i].name);
+		jw_object_begin(w);
+		kuint(w, "count", g->states[i].count);
+		kms(w, "oldest_age_ms", g->states[i].oldest_known, g->states[i].oldest_age_ms);
+		jw_object_end(w);
 	}
-	add(o, "states", a);
-	add(o, "oldest_age_ms", jms(g->oldest_known, g->oldest_age_ms));
-	a = json_object_new_array();
+	jw_object_end(w);
+	kms(w, "oldest_age_ms", g->oldest_known, g->oldest_age_ms);
+	jw_key(w, "peers");
+	jw_array_begin(w);
 	for (size_t i = 0; i < g->npeers; i++) {
-		json_object *p = json_object_new_object();
-
-		add(p, "peer", json_object_new_string(g->peers[i].peer));
-		add(p, "count", json_object_new_uint64(g->peers[i].count));
-		json_object_array_add(a, p);
+		jw_object_begin(w);
+		kstr(w, "peer", g->peers[i].peer);
+		kuint(w, "count", g->peers[i].count);
+		jw_object_end(w);
 	}
-	add(o, "peers", a);
-	add(o, "distinct_peers", json_object_new_uint64(g->distinct_peers));
-	add(o, "stack", jstr_or_null(g->stack->depth ? g->stack->kind : NULL));
+	jw_array_end(w);
+	kuint(w, "distinct_peers", g->distinct_peers);
+	kstr(w, "stack", g->stack->depth ? g->stack->kind : NULL);
 	group_title_nostack(g, title, sizeof(title));
-	add(o, "no_stack", g->stack->depth ? json_object_new_null()
-					   : json_object_new_string(g->stack->nostack));
-	add(o, "title", json_object_new_string(title[0] ? title
-			: (g->nframes && g->frames[0].function ? g->frames[0].function : "??")));
-	add(o, "generation", g->stack->depth ? json_object_new_int64(g->stack->generation)
-					     : json_object_new_null());
-	add(o, "frames_trimmed", json_object_new_uint64(g->trimmed));
-	a = json_object_new_array();
+	kstr(w, "no_stack", g->stack->depth ? NULL : g->stack->nostack);
+	kstr(w, "title", title[0] ? title
+		: (g->nframes && g->frames[0].function ? g->frames[0].function : "??"));
+	if (g->stack->depth)
+		kint(w, "generation", g->stack->generation);
+	else
+		knull(w, "generation");
+	kuint(w, "frames_trimmed", g->trimmed);
+	jw_key(w, "frames");
+	jw_array_begin(w);
 	for (size_t i = 0; i < g->nframes; i++)
-		json_object_array_add(a, frame_json(&g->frames[i]));
-	add(o, "frames", a);
-	a = json_object_new_array();
+		frame_json(w, &g->frames[i]);
+	jw_array_end(w);
+	jw_key(w, "sockets");
+	jw_array_begin(w);
 	for (size_t i = 0; i < g->n; i++)
-		json_object_array_add(a, sock_json(rep, g->socks[i]));
-	add(o, "sockets", a);
-	return o;
+		sock_json(w, rep, g->socks[i]);
+	jw_array_end(w);
+	jw_object_end(w);
 }
 
-static json_object *stale_json(const struct report_stale *s)
+static void stale_json(struct jw *w, const struct report_stale *s)
 {
-	json_object *o = json_object_new_object();
-
-	add(o, "fd", json_object_new_int(s->rec.fd));
-	add(o, "inode", s->rec.inode ? json_object_new_uint64(s->rec.inode) : json_object_new_null());
-	add(o, "origin", json_object_new_string(sa_origin_name(s->rec.origin)));
-	add(o, "why", json_object_new_string(s->why == REPORT_STALE_OTHER_INODE ? "other-socket"
-										: "not-a-socket"));
-	add(o, "now", json_object_new_string(s->now[0] ? s->now : "closed"));
-	add(o, "now_inode", s->why == REPORT_STALE_OTHER_INODE ? json_object_new_uint64(s->now_inode)
-							       : json_object_new_null());
-	add(o, "open_age_ms", jms(s->open_age_known, s->open_age_ms));
-	return o;
+	jw_object_begin(w);
+	kint(w, "fd", s->rec.fd);
+	if (s->rec.inode)
+		kuint(w, "inode", s->rec.inode);
+	else
+		knull(w, "inode");
+	kstr(w, "origin", sa_origin_name(s->rec.origin));
+	kstr(w, "why", s->why == REPORT_STALE_OTHER_INODE ? "other-socket" : "not-a-socket");
+	kstr(w, "now", s->now[0] ? s->now : "closed");
+	if (s->why == REPORT_STALE_OTHER_INODE)
+		kuint(w, "now_inode", s->now_inode);
+	else
+		knull(w, "now_inode");
+	kms(w, "open_age_ms", s->open_age_known, s->open_age_ms);
+	jw_object_end(w);
 }
 
-json_object *render_json(const struct report *rep)
+void render_json(FILE *out, const struct report *rep)
 {
-	json_object *root = json_object_new_object(), *a;
 	const struct report_join *j = &rep->join;
+	struct jw w;
 
-	add(root, "schema", json_object_new_string(RENDER_REPORT_SCHEMA));
-	add(root, "version", json_object_new_string(SOCKAUDIT_VERSION));
-	add(root, "process", process_json(rep));
-	add(root, "options", options_json(rep));
-	add(root, "kernel", kernel_json(rep));
-	add(root, "summary", summary_json(rep));
-	a = json_object_new_array();
+	jw_init(&w, out);
+	jw_object_begin(&w);
+	kstr(&w, "schema", RENDER_REPORT_SCHEMA);
+	kstr(&w, "version", SOCKAUDIT_VERSION);
+	jw_key(&w, "process");
+	process_json(&w, rep);
+	jw_key(&w, "options");
+	options_json(&w, rep);
+	jw_key(&w, "kernel");
+	kernel_json(&w, rep);
+	jw_key(&w, "summary");
+	summary_json(&w, rep);
+	jw_key(&w, "groups");
+	jw_array_begin(&w);
 	for (size_t i = 0; i < rep->groups.n; i++)
-		json_object_array_add(a, group_json(rep, &rep->groups.v[i]));
-	add(root, "groups", a);
-	a = json_object_new_array();
+		group_json(&w, rep, &rep->groups.v[i]);
+	jw_array_end(&w);
+	jw_key(&w, "untracked");
+	jw_array_begin(&w);
 	for (size_t i = 0; i < j->nsocks; i++)
 		if (!j->socks[i].tracked)
-			json_object_array_add(a, sock_json(rep, &j->socks[i]));
-	add(root, "untracked", a);
-	a = json_object_new_array();
+			sock_json(&w, rep, &j->socks[i]);
+	jw_array_end(&w);
+	jw_key(&w, "stale");
+	jw_array_begin(&w);
 	for (size_t i = 0; i < j->nstale; i++)
-		json_object_array_add(a, stale_json(&j->stale[i]));
-	add(root, "stale", a);
-	a = json_object_new_array();
+		stale_json(&w, &j->stale[i]);
+	jw_array_end(&w);
+	jw_key(&w, "unknown_slots");
+	jw_array_begin(&w);
 	for (size_t i = 0; i < j->nunknown; i++)
-		json_object_array_add(a, json_object_new_int(j->unknown_fds[i]));
-	add(root, "unknown_slots", a);
-	a = json_object_new_array();
+		jw_int(&w, j->unknown_fds[i]);
+	jw_array_end(&w);
+	jw_key(&w, "notes");
+	jw_array_begin(&w);
 	for (size_t i = 0; i < rep->nnotes; i++)
-		json_object_array_add(a, json_object_new_string(rep->notes[i]));
-	add(root, "notes", a);
-	return root;
+		jw_string(&w, rep->notes[i]);
+	jw_array_end(&w);
+	jw_object_end(&w);
+	jw_finish(&w);
+	fputc('\n', out);
 }
 
 void render_json_print(FILE *out, json_object *root)

@@ -16,8 +16,10 @@ struct report;
 #define RENDER_LIST_SCHEMA   "sockaudit.list/1"
 
 void render_text(FILE *out, const struct report *rep, bool color);
-json_object *render_json(const struct report *rep);
-/* Print a JSON document (pretty, slashes unescaped) and release it. */
+/* Writes the report's JSON document and a newline; write errors show in
+ * ferror(out). */
+void render_json(FILE *out, const struct report *rep);
+/* Print a json-c document (pretty, slashes unescaped) and release it. */
 void render_json_print(FILE *out, json_object *root);
 
 /* Pieces of the report renderers that `run` reuses for its own layout. */

@@ -179,7 +179,7 @@ static int report_run(struct report *rep)
 						    rep->alive ? report_inputs_join(&in) : NULL);
 
 	if (rep->opts.json)
-		render_json_print(stdout, render_json(rep));
+		render_json(stdout, rep);
 	else
 		render_text(stdout, rep, report_use_color(rep->opts.color));
 	if (fflush(stdout) != 0 || ferror(stdout))
