@@ -111,6 +111,63 @@ static void ks_free_entries(struct ks_table *t)
 {
 	ks_free_head(&t->by_inode);
 	ks_free_head(&t->no_inode);
+	free(t->index);
+	t->index = NULL;
+	t->nindex = 0;
+}
+
+static int ks_index_cmp(const void *a, const void *b)
+{
+	const struct ks_index_entry *x = a, *y = b;
+
+	return (x->inode > y->inode) - (x->inode < y->inode);
+}
+
+/* After a collection; without memory the lookups stay on the hash. */
+static void ks_index_build(struct ks_table *t)
+{
+	size_t n = HASH_COUNT(t->by_inode), i = 0;
+	struct ks_sock *s;
+
+	free(t->index);
+	t->nindex = 0;
+	t->index = n ? malloc(n * sizeof(*t->index)) : NULL;
+	if (!t->index)
+		return;
+	for (s = t->by_inode; s; s = s->hh.next)
+		t->index[i++] = (struct ks_index_entry){ s->inode, s };
+	qsort(t->index, n, sizeof(*t->index), ks_index_cmp);
+	t->nindex = n;
+}
+
+static bool ks_index_valid(const struct ks_table *t)
+{
+	return t->index && t->nindex == HASH_COUNT(t->by_inode);
+}
+
+/* One entry just added to by_inode: keep the index sorted and complete. */
+static void ks_index_add(struct ks_table *t, struct ks_sock *s)
+{
+	struct ks_index_entry *v;
+	size_t lo = 0, hi = t->nindex;
+
+	if (!t->index || t->nindex + 1 != HASH_COUNT(t->by_inode))
+		return;
+	v = realloc(t->index, (t->nindex + 1) * sizeof(*v));
+	if (!v)
+		return;   /* stale from now on: lookups use the hash */
+	t->index = v;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].inode < s->inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&v[lo + 1], &v[lo], (t->nindex - lo) * sizeof(*v));
+	v[lo] = (struct ks_index_entry){ s->inode, s };
+	t->nindex++;
 }
 
 /* uthash's Jenkins hash falls through its switch on purpose; gcc keeps
@@ -148,7 +205,15 @@ static int ks_add(struct ks_table *t, const struct ks_sock *src)
 
 int ks_insert(struct ks_table *t, const struct ks_sock *s)
 {
-	return ks_add(t, s);
+	size_t before = HASH_COUNT(t->by_inode);
+	struct ks_sock *added;
+	int ret = ks_add(t, s);
+
+	if (ret < 0 || !s->inode || HASH_COUNT(t->by_inode) == before)
+		return ret;
+	HASH_FIND(hh, t->by_inode, &s->inode, sizeof(s->inode), added);
+	ks_index_add(t, added);
+	return ret;
 }
 
 struct ks_sock *ks_lookup(const struct ks_table *t, uint64_t inode)
@@ -157,6 +222,21 @@ struct ks_sock *ks_lookup(const struct ks_table *t, uint64_t inode)
 
 	if (!inode)
 		return NULL;
+	if (ks_index_valid(t)) {
+		size_t lo = 0, hi = t->nindex;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (t->index[mid].inode == inode)
+				return t->index[mid].s;
+			if (t->index[mid].inode < inode)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return NULL;
+	}
 	HASH_FIND(hh, head, &inode, sizeof(inode), s);
 	return s;
 }
@@ -700,7 +780,9 @@ static int ks_collect_states(struct ks_table *t, pid_t pid, uint32_t tcp_states)
 		ks_free_entries(t);
 		t->note[0] = '\0';
 		ks_note(t, "cannot list sockets: %s", strerror(-ret));
+		return ret;
 	}
+	ks_index_build(t);
 	return ret;
 }
 
@@ -891,6 +973,7 @@ int ks_collect_procnet(struct ks_table *t, pid_t pid)
 	}
 	t->source = KS_SOURCE_PROCNET;
 	ks_note(t, "sockets from /proc/%s/net: idle times unknown", who);
+	ks_index_build(t);
 	return 0;
 
 fail:

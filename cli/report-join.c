@@ -117,11 +117,11 @@ static bool rec_holds(const struct sa_slot *r, uint64_t inode, const struct ks_s
 	return true;
 }
 
+/* `k`: the kernel's view of the socket p holds, or NULL. */
 static bool rec_matches(const struct sa_record *r, const struct procfd_entry *p,
-			const struct ks_table *ks)
+			const struct ks_sock *k)
 {
-	return r->slot.inode == p->inode ||
-	       (r->slot.inode == 0 && rec_holds(&r->slot, p->inode, ks ? ks_lookup(ks, p->inode) : NULL));
+	return r->slot.inode == p->inode || (r->slot.inode == 0 && rec_holds(&r->slot, p->inode, k));
 }
 
 /* Which of two records for one socket says more about where it came from:
@@ -196,17 +196,24 @@ static void join_alive(struct join_state *st, const struct report_join_in *in,
 {
 	struct report_join *j = st->j;
 	size_t stale_cap = 0;
+	/* Per fd of the scan: did the second snapshot's record match it? The
+	 * stale pass below asks again for the same pairs. */
+	bool *r2_held = xcalloc(in->fds->n ? in->fds->n : 1, sizeof(*r2_held));
 
 	for (size_t i = 0; i < in->fds->n; i++) {
 		const struct procfd_entry *p = &in->fds->v[i];
 		const struct sa_record *r1 = rec_find(i1, p->fd), *r2 = rec_find(i2, p->fd);
 		struct report_sock *s = sock_get(st, p->inode);
 
+		/* One lookup per fd: the table is large and its chains miss the cache. */
+		if (s->nfds == 0)
+			s->ks = in->ks ? ks_lookup(in->ks, p->inode) : NULL;
 		sock_add_fd(s, p->fd);
 		s->held = true;
-		if (rec_ok(r2) && rec_matches(r2, p, in->ks))
+		r2_held[i] = rec_ok(r2) && rec_matches(r2, p, s->ks);
+		if (r2_held[i])
 			sock_take_rec(s, &r2->slot);
-		else if (rec_ok(r1) && rec_matches(r1, p, in->ks))
+		else if (rec_ok(r1) && rec_matches(r1, p, s->ks))
 			sock_take_rec(s, &r1->slot);
 		else if ((r2 && r2->status == SA_REC_UNKNOWN) || (r1 && r1->status == SA_REC_UNKNOWN))
 			s->slot_unknown = true;
@@ -218,7 +225,7 @@ static void join_alive(struct join_state *st, const struct report_join_in *in,
 		if (!rec_ok(r2))
 			continue;
 		p = procfd_find(in->fds, r2->slot.fd);
-		if (p && rec_matches(r2, p, in->ks))
+		if (p && r2_held[p - in->fds->v])
 			continue;
 		/* Unchanged across the scan, so it was this way during it. */
 		r1 = rec_find(i1, r2->slot.fd);
@@ -227,10 +234,12 @@ static void join_alive(struct join_state *st, const struct report_join_in *in,
 		push_stale(j, &stale_cap, &r2->slot,
 			   p ? REPORT_STALE_OTHER_INODE : REPORT_STALE_NOT_SOCKET, p ? p->inode : 0);
 	}
+	free(r2_held);
 }
 
 /* The process is gone: its records are all there is. */
-static void join_dead(struct join_state *st, const struct rec_index *i2)
+static void join_dead(struct join_state *st, const struct report_join_in *in,
+		      const struct rec_index *i2)
 {
 	for (size_t i = 0; i < i2->n; i++) {
 		const struct sa_record *r = i2->v[i];
@@ -241,6 +250,8 @@ static void join_dead(struct join_state *st, const struct rec_index *i2)
 		/* Without an inode, each fd counts as a socket of its own. */
 		s = sock_get(st, r->slot.inode ? r->slot.inode
 					       : REPORT_INODE_NONE | (uint32_t)r->slot.fd);
+		if (s->nfds == 0 && in->ks && !(s->inode & REPORT_INODE_NONE))
+			s->ks = ks_lookup(in->ks, s->inode);
 		sock_add_fd(s, r->slot.fd);
 		sock_take_rec(s, &r->slot);
 	}
@@ -248,8 +259,6 @@ static void join_dead(struct join_state *st, const struct rec_index *i2)
 
 static void sock_finish(struct report_sock *s, const struct report_join_in *in)
 {
-	if (in->ks && !(s->inode & REPORT_INODE_NONE))
-		s->ks = ks_lookup(in->ks, s->inode);
 	if (!s->tracked)
 		s->label = in->ks ? report_label_of(s->ks) : REPORT_LABEL_UNKNOWN;
 	leak_classify(in->leak, s->held, s->ks, &s->verdict);
@@ -311,7 +320,7 @@ void report_join_build(struct report_join *j, const struct report_join_in *in)
 	if (in->fds)
 		join_alive(&st, in, &i1, &i2);
 	else
-		join_dead(&st, &i2);
+		join_dead(&st, in, &i2);
 	HASH_CLEAR(hh, st.by_inode);
 	for (size_t i = 0; i < j->nsocks; i++)
 		sock_finish(&j->socks[i], in);

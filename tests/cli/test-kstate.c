@@ -1132,6 +1132,62 @@ static void test_errors(void)
 	ks_finish(&t);
 }
 
+static bool index_sorted(const struct ks_table *t)
+{
+	for (size_t i = 1; i < t->nindex; i++)
+		if (t->index[i - 1].inode >= t->index[i].inode)
+			return false;
+	return true;
+}
+
+/* The sorted index ks_lookup() uses: complete after a collection, and
+ * kept so by ks_insert(). */
+static void test_index(struct ks_table *t)
+{
+	struct ks_sock extra;
+	uint64_t lo = UINT64_MAX, hi = 0, gap = 0;
+	size_t n = HASH_COUNT(t->by_inode), mismatched = 0;
+	const struct ks_sock *k;
+
+	ok(t->index && t->nindex == n && index_sorted(t),
+	   "index: all %zu entries of by_inode, ascending", n);
+	for (size_t i = 0; i < t->nindex; i++) {
+		if (t->index[i].s->inode != t->index[i].inode)
+			mismatched++;
+		lo = t->index[i].inode < lo ? t->index[i].inode : lo;
+		hi = t->index[i].inode > hi ? t->index[i].inode : hi;
+		if (!gap && i && t->index[i].inode > t->index[i - 1].inode + 1)
+			gap = t->index[i - 1].inode + 1;
+	}
+	ok(mismatched == 0, "index: each entry points at its socket");
+	if (!ok(lo > 1 && gap, "index: room below the lowest inode (%llu) and a gap inside",
+		(unsigned long long)lo))
+		return;
+	memset(&extra, 0, sizeof(extra));
+	extra.family = AF_INET;
+	extra.state = TCP_CLOSE;
+	/* Below, above and inside what the dump gave: the index stays sorted
+	 * and complete, and each one is found. */
+	extra.inode = lo - 1;
+	ks_insert(t, &extra);
+	extra.inode = hi + 1;
+	ks_insert(t, &extra);
+	extra.inode = gap;
+	ks_insert(t, &extra);
+	ok(t->nindex == n + 3 && t->nindex == HASH_COUNT(t->by_inode) && index_sorted(t),
+	   "index: three inserts keep it sorted and complete (%zu)", t->nindex);
+	k = ks_lookup(t, gap);
+	ok(k && k->inode == gap && ks_lookup(t, lo - 1) && ks_lookup(t, hi + 1),
+	   "index: inserted sockets are found");
+	/* An inode already there keeps its first view. */
+	extra.inode = gap;
+	extra.state = TCP_LISTEN;
+	ks_insert(t, &extra);
+	k = ks_lookup(t, gap);
+	ok(t->nindex == n + 3 && k && k->state == TCP_CLOSE, "index: a repeated inode changes nothing");
+	ok(ks_lookup(t, hi + 2) == NULL, "index: an absent inode is not found");
+}
+
 static void test_scale(void)
 {
 	enum { NCONN_MAX = 1000 };
@@ -1176,6 +1232,7 @@ static void test_scale(void)
 	diag("ks_collect: %u sockets with an inode, %u without, in %.2f ms", HASH_COUNT(t.by_inode),
 	     HASH_COUNT(t.no_inode), t1 - t0);
 	ok(found == (size_t)n, "all %d sockets of %d connections found (%zu)", n, nconn, found);
+	test_index(&t);
 	ks_finish(&t);
 	/* Reset rather than close gracefully: no thousand TIME_WAIT sockets
 	 * left behind for whatever runs next. */
