@@ -163,7 +163,8 @@ static int group_cmp(const void *a, const void *b)
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 void group_build(struct group_set *gs, struct report_sock *socks, size_t n, bool all)
 {
-	struct group_entry *entries, *index = NULL, *e;
+	struct group_entry *entries, *index = NULL, *e = NULL;
+	const struct group_stack *last = NULL;
 	size_t ngroups = 0, *fill;
 
 	memset(gs, 0, sizeof(*gs));
@@ -177,19 +178,27 @@ void group_build(struct group_set *gs, struct report_sock *socks, size_t n, bool
 
 		if (!in_group(&socks[i], all))
 			continue;
-		group_key_of(&socks[i].stack, &k);
+		/* Identities are shared (report_stack_intern): neighbours with
+		 * the same one need no key. */
+		if (socks[i].stack == last) {
+			gs->v[e->idx].n++;
+			continue;
+		}
+		last = socks[i].stack;
+		group_key_of(socks[i].stack, &k);
 		HASH_FIND(hh, index, &k, sizeof(k), e);
 		if (!e) {
 			e = &entries[ngroups];
 			e->key = k;
 			e->idx = ngroups;
-			gs->v[ngroups].stack = &socks[i].stack;
+			gs->v[ngroups].stack = socks[i].stack;
 			ngroups++;
 			HASH_ADD(hh, index, key, sizeof(e->key), e);
 		}
 		gs->v[e->idx].n++;
 	}
 	/* Second pass: members, in socket order (ascending lowest fd). */
+	last = NULL;
 	fill = xcalloc(ngroups ? ngroups : 1, sizeof(*fill));
 	for (size_t g = 0; g < ngroups; g++)
 		gs->v[g].socks = xcalloc(gs->v[g].n, sizeof(gs->v[g].socks[0]));
@@ -198,8 +207,11 @@ void group_build(struct group_set *gs, struct report_sock *socks, size_t n, bool
 
 		if (!in_group(&socks[i], all))
 			continue;
-		group_key_of(&socks[i].stack, &k);
-		HASH_FIND(hh, index, &k, sizeof(k), e);
+		if (socks[i].stack != last) {
+			last = socks[i].stack;
+			group_key_of(socks[i].stack, &k);
+			HASH_FIND(hh, index, &k, sizeof(k), e);
+		}
 		gs->v[e->idx].socks[fill[e->idx]++] = &socks[i];
 	}
 	HASH_CLEAR(hh, index);

@@ -353,5 +353,6 @@ void report_join_finish(struct report_join *j)
 	free(j->socks);
 	free(j->stale);
 	free(j->unknown_fds);
+	report_stacks_free(j);
 	memset(j, 0, sizeof(*j));
 }

@@ -10,14 +10,63 @@
 
 #include "util.h"
 
-__attribute__((format(printf, 2, 3)))
-static void nostack(struct group_stack *st, const char *fmt, ...)
+struct report_stack_node {
+	struct report_stack_node *next;
+	struct group_stack st;
+};
+
+static bool same_kind(const char *a, const char *b)
 {
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_stack(const struct group_stack *a, const struct group_stack *b)
+{
+	if (a->depth != b->depth || a->generation != b->generation || !same_kind(a->kind, b->kind))
+		return false;
+	if (a->depth)
+		return memcmp(a->frames, b->frames, a->depth * sizeof(a->frames[0])) == 0;
+	return strcmp(a->nostack, b->nostack) == 0;
+}
+
+const struct group_stack *report_stack_intern(struct report_join *j, const struct group_stack *st)
+{
+	struct report_stack_node *n;
+
+	for (n = j->stacks; n; n = n->next)
+		if (same_stack(&n->st, st))
+			return &n->st;
+	n = xcalloc(1, sizeof(*n));
+	n->st.depth = st->depth;
+	n->st.generation = st->generation;
+	n->st.kind = st->kind;
+	memcpy(n->st.frames, st->frames, st->depth * sizeof(st->frames[0]));
+	memcpy(n->st.nostack, st->nostack, sizeof(n->st.nostack));
+	n->next = j->stacks;
+	j->stacks = n;
+	return &n->st;
+}
+
+const struct group_stack *report_stack_none(struct report_join *j, const char *fmt, ...)
+{
+	struct group_stack st;
 	va_list ap;
 
+	memset(&st, 0, sizeof(st));
 	va_start(ap, fmt);
-	vsnprintf(st->nostack, sizeof(st->nostack), fmt, ap);
+	vsnprintf(st.nostack, sizeof(st.nostack), fmt, ap);
 	va_end(ap);
+	return report_stack_intern(j, &st);
+}
+
+void report_stacks_free(struct report_join *j)
+{
+	while (j->stacks) {
+		struct report_stack_node *next = j->stacks->next;
+
+		free(j->stacks);
+		j->stacks = next;
+	}
 }
 
 /* Stacks by id, as read from the table: thousands of sockets share a
@@ -26,61 +75,66 @@ static void nostack(struct group_stack *st, const char *fmt, ...)
 struct stack_cache {
 	struct cached_stack {
 		struct cached_stack *next;   /* every entry, to free them */
-		uint32_t depth;
-		uint64_t frames[SA_MAX_FRAMES];
+		struct group_stack st;       /* frames and depth; kind and generation of `last` */
+		const struct group_stack *last;   /* interned for the previous socket */
 	} **v, *all;                     /* v by id; NULL: not read, or not published */
 	uint32_t n;
 };
 
-static uint32_t stack_read(struct stack_cache *c, struct sa_reader *r, uint32_t id,
-			   uint64_t frames[SA_MAX_FRAMES])
+/* The interned identity of stack `id` as recorded by `s`, or NULL when the
+ * table has no such stack. */
+static const struct group_stack *stack_get(struct report_join *j, struct stack_cache *c,
+					   struct sa_reader *r, uint32_t id, const char *kind,
+					   uint32_t generation)
 {
-	struct cached_stack *e;
-	uint32_t depth;
+	struct cached_stack *e = id < c->n ? c->v[id] : NULL, tmp;
 
-	if (id < c->n && c->v[id]) {
-		e = c->v[id];
-		memcpy(frames, e->frames, e->depth * sizeof(frames[0]));
-		return e->depth;
+	if (!e) {
+		e = &tmp;
+		memset(e, 0, sizeof(*e));
+		e->st.depth = sa_reader_stack(r, id, e->st.frames);
+		if (!e->st.depth)
+			return NULL;
+		if (id < c->n) {
+			e = xmalloc(sizeof(*e));
+			*e = tmp;
+			e->next = c->all;
+			c->all = e;
+			c->v[id] = e;
+		}
 	}
-	depth = sa_reader_stack(r, id, frames);
-	if (!depth || id >= c->n)
-		return depth;
-	e = xmalloc(sizeof(*e));
-	e->next = c->all;
-	c->all = e;
-	e->depth = depth;
-	memcpy(e->frames, frames, depth * sizeof(frames[0]));
-	c->v[id] = e;
-	return depth;
+	if (!e->last || e->last->generation != generation || !same_kind(e->last->kind, kind)) {
+		e->st.kind = kind;
+		e->st.generation = generation;
+		e->last = report_stack_intern(j, &e->st);
+	}
+	return e->last;
 }
 
-static void stack_of(struct report_sock *s, struct stack_cache *c, struct sa_reader *r,
-		     const struct sa_header *hdr)
+static const struct group_stack *stack_of(struct report_join *j, const struct report_sock *s,
+					  struct stack_cache *c, struct sa_reader *r,
+					  const struct sa_header *hdr)
 {
-	struct group_stack *st = &s->stack;
 	const char *origin = sa_origin_name(s->rec.origin);
 	uint32_t ids[2] = { s->rec.connect_stack, s->rec.open_stack };
 	const char *kinds[2] = { "connect", "open" };
 
 	for (int i = 0; i < 2; i++) {
+		const struct group_stack *st;
+
 		if (!ids[i])
 			continue;
-		st->depth = stack_read(c, r, ids[i], st->frames);
-		if (st->depth) {
-			st->kind = kinds[i];
-			st->generation = s->rec.generation;
-			return;
-		}
+		st = stack_get(j, c, r, ids[i], kinds[i], s->rec.generation);
+		if (st)
+			return st;
 	}
 	if (s->rec.origin == SA_ORIGIN_INHERIT_START)
-		nostack(st, "%s", origin);
-	else if (ids[0] || ids[1])
-		nostack(st, "%s, stack unreadable", origin);
-	else if (hdr->counters.overflow_stack)
-		nostack(st, "%s, stack table full", origin);
-	else
-		nostack(st, "%s, stack not recorded", origin);
+		return report_stack_none(j, "%s", origin);
+	if (ids[0] || ids[1])
+		return report_stack_none(j, "%s, stack unreadable", origin);
+	if (hdr->counters.overflow_stack)
+		return report_stack_none(j, "%s, stack table full", origin);
+	return report_stack_none(j, "%s, stack not recorded", origin);
 }
 
 void report_stacks_read(struct report_join *j, struct sa_reader *r, const struct sa_header *hdr,
@@ -96,15 +150,14 @@ void report_stacks_read(struct report_join *j, struct sa_reader *r, const struct
 	for (size_t i = 0; i < j->nsocks; i++) {
 		struct report_sock *s = &j->socks[i];
 
-		memset(&s->stack, 0, sizeof(s->stack));
 		if (!instrumented)
-			nostack(&s->stack, "process not instrumented");
+			s->stack = report_stack_none(j, "process not instrumented");
 		else if (s->slot_unknown)
-			nostack(&s->stack, "record mid-update");
+			s->stack = report_stack_none(j, "record mid-update");
 		else if (!s->tracked)
-			nostack(&s->stack, "untracked, %s", report_label_name(s->label));
+			s->stack = report_stack_none(j, "untracked, %s", report_label_name(s->label));
 		else
-			stack_of(s, &c, r, hdr);
+			s->stack = stack_of(j, s, &c, r, hdr);
 	}
 	while (c.all) {
 		struct cached_stack *next = c.all->next;

@@ -59,8 +59,9 @@ struct report_sock {
 	bool open_age_known;
 	uint64_t open_age_ms;      /* since the record's open, tracked only */
 
-	/* Stack identity, filled by report_stacks_read(). */
-	struct group_stack stack;
+	/* Stack identity, filled by report_stacks_read(): shared by every
+	 * socket with the same one, owned by the join (report_stack_intern). */
+	const struct group_stack *stack;
 
 	UT_hash_handle hh;         /* by inode, while joining */
 };
@@ -115,6 +116,7 @@ struct report_join {
 	int *unknown_fds;              /* slots left mid-update */
 	size_t nunknown;
 	struct report_summary sum;
+	struct report_stack_node *stacks;   /* the interned stack identities */
 };
 
 void report_join_build(struct report_join *j, const struct report_join_in *in);
@@ -141,6 +143,13 @@ void report_sock_reason(const struct report_sock *s, const struct leak_opts *o, 
 /* report-stacks.c: fill each socket's stack identity from the table. */
 void report_stacks_read(struct report_join *j, struct sa_reader *r, const struct sa_header *hdr,
 			bool instrumented);
+/* The join's one copy of `st` (thousands of sockets share a handful of
+ * identities); freed by report_join_finish(). */
+const struct group_stack *report_stack_intern(struct report_join *j, const struct group_stack *st);
+/* The same for "no stack", with the reason. */
+__attribute__((format(printf, 2, 3)))
+const struct group_stack *report_stack_none(struct report_join *j, const char *fmt, ...);
+void report_stacks_free(struct report_join *j);
 
 /* report-symbols.c: resolve every group's stack (see there for which
  * address space is used) into group.frames, trimmed of the shim's and libc's

@@ -109,12 +109,10 @@ static int finding_cmp(const void *a, const void *b)
 
 static void proc_nostack(struct report *rep, const char *why)
 {
-	for (size_t i = 0; i < rep->join.nsocks; i++) {
-		struct group_stack *st = &rep->join.socks[i].stack;
+	const struct group_stack *st = report_stack_none(&rep->join, "%s", why);
 
-		memset(st, 0, sizeof(*st));
-		snprintf(st->nostack, sizeof(st->nostack), "%s", why);
-	}
+	for (size_t i = 0; i < rep->join.nsocks; i++)
+		rep->join.socks[i].stack = st;
 }
 
 /* One process: its findings as a report of a gone process. */

@@ -369,10 +369,18 @@ static void test_join_no_inode(void)
 	free(b.s.recs);
 }
 
+/* mk_sock()'s stacks: interned like report_stacks_read() does, or a copy
+ * of their own, which group_build() must still merge by content. */
+static struct report_join stack_pool;
+static struct group_stack stack_copies[16];
+static size_t nstack_copies;
+
 static void mk_sock(struct report_sock *s, int fd, uint64_t inode, int generation,
 		    const uint64_t *frames, uint32_t depth, enum leak_kind kind, uint64_t age,
-		    struct ks_sock *ks)
+		    struct ks_sock *ks, bool shared)
 {
+	struct group_stack st;
+
 	memset(s, 0, sizeof(*s));
 	s->inode = inode;
 	s->fds = xcalloc(1, sizeof(int));
@@ -385,14 +393,56 @@ static void mk_sock(struct report_sock *s, int fd, uint64_t inode, int generatio
 	s->verdict.flagged = kind == LEAK_CLOSE_WAIT || kind == LEAK_IDLE;
 	s->age_known = true;
 	s->age_ms = age;
-	s->stack.depth = depth;
-	s->stack.generation = (uint32_t)generation;
+	memset(&st, 0, sizeof(st));
+	st.depth = depth;
+	st.generation = (uint32_t)generation;
 	if (depth) {
-		memcpy(s->stack.frames, frames, depth * sizeof(frames[0]));
-		s->stack.kind = "connect";
+		memcpy(st.frames, frames, depth * sizeof(frames[0]));
+		st.kind = "connect";
 	} else {
-		snprintf(s->stack.nostack, sizeof(s->stack.nostack), "inherited-start");
+		snprintf(st.nostack, sizeof(st.nostack), "inherited-start");
 	}
+	if (shared) {
+		s->stack = report_stack_intern(&stack_pool, &st);
+	} else {
+		stack_copies[nstack_copies] = st;
+		s->stack = &stack_copies[nstack_copies++];
+	}
+}
+
+static void test_intern(void)
+{
+	static const uint64_t fa[] = { 0x1000, 0x2000, 0x3000 };
+	struct report_join j;
+	struct group_stack a, b;
+	const struct group_stack *pa, *pb;
+
+	memset(&j, 0, sizeof(j));
+	memset(&a, 0, sizeof(a));
+	a.depth = 3;
+	a.generation = 1;
+	a.kind = "connect";
+	memcpy(a.frames, fa, sizeof(fa));
+	b = a;
+	b.frames[5] = 0xdead;   /* past depth: not part of the identity */
+	pa = report_stack_intern(&j, &a);
+	pb = report_stack_intern(&j, &b);
+	ok(pa && pa == pb && pa != &a && pa->depth == 3 && pa->frames[2] == 0x3000,
+	   "intern: equal stacks share one copy");
+	b.generation = 2;
+	ok(report_stack_intern(&j, &b) != pa, "intern: another generation is another identity");
+	b = a;
+	b.kind = "open";
+	ok(report_stack_intern(&j, &b) != pa, "intern: an open stack is not the connect stack");
+	b = a;
+	b.frames[2] = 0x3001;
+	ok(report_stack_intern(&j, &b) != pa, "intern: other frames, other identity");
+	pa = report_stack_none(&j, "untracked, %s", "DNS");
+	ok(pa == report_stack_none(&j, "untracked, DNS") && pa->depth == 0 &&
+	   strcmp(pa->nostack, "untracked, DNS") == 0, "intern: the same reason, one copy");
+	ok(pa != report_stack_none(&j, "untracked, nscd"), "intern: another reason, another copy");
+	report_stacks_free(&j);
+	ok(j.stacks == NULL, "intern: freed");
 }
 
 static void test_groups(void)
@@ -420,16 +470,17 @@ static void test_groups(void)
 	lis.protocol = IPPROTO_TCP;
 	lis.state = TCP_LISTEN;
 
-	mk_sock(&socks[0], 3, 1, 1, fa, 3, LEAK_CLOSE_WAIT, 7000, &cw[0]);
-	mk_sock(&socks[1], 4, 2, 1, fa, 3, LEAK_CLOSE_WAIT, 9000, &cw[1]);
-	mk_sock(&socks[2], 5, 3, 1, fa, 3, LEAK_IDLE, 65000, &est);
-	mk_sock(&socks[3], 6, 4, 1, fa, 3, LEAK_CLOSE_WAIT, 8000, &cw[2]);
-	mk_sock(&socks[4], 7, 5, 1, fa, 3, LEAK_CLOSE_WAIT, 1000, &cw[3]);
-	mk_sock(&socks[5], 8, 6, 1, fb, 3, LEAK_CLOSE_WAIT, 99000, &cw[0]);  /* other stack */
-	mk_sock(&socks[6], 9, 7, 2, fa, 3, LEAK_CLOSE_WAIT, 5000, &cw[0]);   /* other generation */
-	mk_sock(&socks[7], 10, 8, 1, NULL, 0, LEAK_CLOSE_WAIT_AGE_UNKNOWN, 0, &cw[0]);
+	/* 2 and 4 carry a copy of the stack 0, 1 and 3 share. */
+	mk_sock(&socks[0], 3, 1, 1, fa, 3, LEAK_CLOSE_WAIT, 7000, &cw[0], true);
+	mk_sock(&socks[1], 4, 2, 1, fa, 3, LEAK_CLOSE_WAIT, 9000, &cw[1], true);
+	mk_sock(&socks[2], 5, 3, 1, fa, 3, LEAK_IDLE, 65000, &est, false);
+	mk_sock(&socks[3], 6, 4, 1, fa, 3, LEAK_CLOSE_WAIT, 8000, &cw[2], true);
+	mk_sock(&socks[4], 7, 5, 1, fa, 3, LEAK_CLOSE_WAIT, 1000, &cw[3], false);
+	mk_sock(&socks[5], 8, 6, 1, fb, 3, LEAK_CLOSE_WAIT, 99000, &cw[0], true);  /* other stack */
+	mk_sock(&socks[6], 9, 7, 2, fa, 3, LEAK_CLOSE_WAIT, 5000, &cw[0], true);   /* other generation */
+	mk_sock(&socks[7], 10, 8, 1, NULL, 0, LEAK_CLOSE_WAIT_AGE_UNKNOWN, 0, &cw[0], true);
 	socks[7].age_known = false;
-	mk_sock(&socks[8], 11, 9, 1, fa, 3, LEAK_NONE, 50000, &lis);
+	mk_sock(&socks[8], 11, 9, 1, fa, 3, LEAK_NONE, 50000, &lis, true);
 
 	group_build(&gs, socks, 9, false);
 	ok(gs.n == 4, "findings only: 4 groups (same stack, other frames, other generation, no stack)");
@@ -464,6 +515,7 @@ static void test_groups(void)
 	group_set_finish(&gs);
 	for (int i = 0; i < 9; i++)
 		free(socks[i].fds);
+	report_stacks_free(&stack_pool);
 }
 
 static void test_trim(void)
@@ -488,6 +540,7 @@ int main(void)
 {
 	test_join_alive();
 	test_join_no_inode();
+	test_intern();
 	test_groups();
 	test_trim();
 	return tap_done();
