@@ -54,21 +54,14 @@ static void rec_index_build(struct rec_index *ix, const struct sa_snapshot *s)
 	qsort(ix->v, ix->n, sizeof(ix->v[0]), rec_ptr_cmp);
 }
 
-static const struct sa_record *rec_find(const struct rec_index *ix, int fd)
+/* The record of fd, for fds asked in ascending order: *at only moves
+ * forward, so a whole pass is one walk over the index (a binary search per
+ * fd chased a pointer into the snapshot at every step). */
+static const struct sa_record *rec_next(const struct rec_index *ix, size_t *at, int fd)
 {
-	size_t lo = 0, hi = ix->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ix->v[mid]->slot.fd == fd)
-			return ix->v[mid];
-		if (ix->v[mid]->slot.fd < fd)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	while (*at < ix->n && ix->v[*at]->slot.fd < fd)
+		(*at)++;
+	return *at < ix->n && ix->v[*at]->slot.fd == fd ? ix->v[*at] : NULL;
 }
 
 static bool rec_ok(const struct sa_record *r)
@@ -135,29 +128,54 @@ static int rec_rank(const struct sa_slot *r)
 
 struct join_state {
 	struct report_join *j;
-	struct report_sock *by_inode;
-	size_t cap;
 };
 
-/* uthash's Jenkins hash falls through its switch on purpose; gcc keeps
- * quiet because the macro comes from a system header, clang does not. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-static struct report_sock *sock_get(struct join_state *st, uint64_t inode)
-{
-	struct report_sock *s;
+struct key_pos {
+	uint64_t key;
+	size_t pos;
+};
 
-	HASH_FIND(hh, st->by_inode, &inode, sizeof(inode), s);
-	if (s)
-		return s;
-	/* The array was sized for one socket per fd: it never moves, so the
-	 * hash may point into it. */
-	s = &st->j->socks[st->j->nsocks++];
-	s->inode = inode;
-	HASH_ADD(hh, st->by_inode, inode, sizeof(s->inode), s);
-	return s;
+static int key_pos_cmp(const void *a, const void *b)
+{
+	const struct key_pos *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->pos > y->pos) - (x->pos < y->pos);
 }
-#pragma GCC diagnostic pop
+
+/* first[i]: the lowest position whose key is keys[i]. Several fds can
+ * hold one socket (dup, fork, SCM_RIGHTS); sorting finds them with one
+ * pass over compact memory, where a hash table of sockets cost a cache
+ * miss or two per fd at 20k fds. */
+static size_t *first_of(const uint64_t *keys, size_t n)
+{
+	struct key_pos *v = xcalloc(n ? n : 1, sizeof(*v));
+	size_t *first = xcalloc(n ? n : 1, sizeof(*first));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct key_pos){ keys[i], i };
+	qsort(v, n, sizeof(*v), key_pos_cmp);
+	for (size_t i = 0; i < n; i++)
+		first[v[i].pos] = i && v[i].key == v[i - 1].key ? first[v[i - 1].pos] : v[i].pos;
+	free(v);
+	return first;
+}
+
+/* The socket of position i, given first_of()'s answer: a new one for the
+ * first position of a key, else that position's. The array was sized for
+ * one socket per position, so it never moves. */
+static struct report_sock *sock_at(struct report_join *j, const size_t *first, size_t *sock_of,
+				   size_t i, uint64_t inode)
+{
+	if (first[i] != i) {
+		sock_of[i] = sock_of[first[i]];
+		return &j->socks[sock_of[i]];
+	}
+	sock_of[i] = j->nsocks;
+	j->socks[j->nsocks].inode = inode;
+	return &j->socks[j->nsocks++];
+}
 
 static void sock_add_fd(struct report_sock *s, int fd)
 {
@@ -195,17 +213,23 @@ static void join_alive(struct join_state *st, const struct report_join_in *in,
 		       const struct rec_index *i1, const struct rec_index *i2)
 {
 	struct report_join *j = st->j;
-	size_t stale_cap = 0;
+	size_t stale_cap = 0, n = in->fds->n;
 	/* Per fd of the scan: did the second snapshot's record match it? The
 	 * stale pass below asks again for the same pairs. */
-	bool *r2_held = xcalloc(in->fds->n ? in->fds->n : 1, sizeof(*r2_held));
+	bool *r2_held = xcalloc(n ? n : 1, sizeof(*r2_held));
+	uint64_t *inodes = xcalloc(n ? n : 1, sizeof(*inodes));
+	size_t *first, *sock_of = xcalloc(n ? n : 1, sizeof(*sock_of));
 
-	for (size_t i = 0; i < in->fds->n; i++) {
+	for (size_t i = 0; i < n; i++)
+		inodes[i] = in->fds->v[i].inode;
+	first = first_of(inodes, n);
+	for (size_t i = 0, at1 = 0, at2 = 0; i < n; i++) {
 		const struct procfd_entry *p = &in->fds->v[i];
-		const struct sa_record *r1 = rec_find(i1, p->fd), *r2 = rec_find(i2, p->fd);
-		struct report_sock *s = sock_get(st, p->inode);
+		const struct sa_record *r1 = rec_next(i1, &at1, p->fd);
+		const struct sa_record *r2 = rec_next(i2, &at2, p->fd);
+		struct report_sock *s = sock_at(j, first, sock_of, i, p->inode);
 
-		/* One lookup per fd: the table is large and its chains miss the cache. */
+		/* One lookup per socket, kept for the verdict. */
 		if (s->nfds == 0)
 			s->ks = in->ks ? ks_lookup(in->ks, p->inode) : NULL;
 		sock_add_fd(s, p->fd);
@@ -218,7 +242,7 @@ static void join_alive(struct join_state *st, const struct report_join_in *in,
 		else if ((r2 && r2->status == SA_REC_UNKNOWN) || (r1 && r1->status == SA_REC_UNKNOWN))
 			s->slot_unknown = true;
 	}
-	for (size_t i = 0; i < i2->n; i++) {
+	for (size_t i = 0, at1 = 0; i < i2->n; i++) {
 		const struct sa_record *r2 = i2->v[i], *r1;
 		const struct procfd_entry *p;
 
@@ -228,33 +252,48 @@ static void join_alive(struct join_state *st, const struct report_join_in *in,
 		if (p && r2_held[p - in->fds->v])
 			continue;
 		/* Unchanged across the scan, so it was this way during it. */
-		r1 = rec_find(i1, r2->slot.fd);
+		r1 = rec_next(i1, &at1, r2->slot.fd);
 		if (!rec_ok(r1) || r1->slot.seq != r2->slot.seq)
 			continue;
 		push_stale(j, &stale_cap, &r2->slot,
 			   p ? REPORT_STALE_OTHER_INODE : REPORT_STALE_NOT_SOCKET, p ? p->inode : 0);
 	}
 	free(r2_held);
+	free(inodes);
+	free(first);
+	free(sock_of);
 }
 
 /* The process is gone: its records are all there is. */
 static void join_dead(struct join_state *st, const struct report_join_in *in,
 		      const struct rec_index *i2)
 {
+	const struct sa_record **ok = xcalloc(i2->n ? i2->n : 1, sizeof(*ok));
+	uint64_t *keys = xcalloc(i2->n ? i2->n : 1, sizeof(*keys));
+	size_t n = 0, *first, *sock_of = xcalloc(i2->n ? i2->n : 1, sizeof(*sock_of));
+
 	for (size_t i = 0; i < i2->n; i++) {
 		const struct sa_record *r = i2->v[i];
-		struct report_sock *s;
 
 		if (!rec_ok(r))
 			continue;
 		/* Without an inode, each fd counts as a socket of its own. */
-		s = sock_get(st, r->slot.inode ? r->slot.inode
-					       : REPORT_INODE_NONE | (uint32_t)r->slot.fd);
+		keys[n] = r->slot.inode ? r->slot.inode : REPORT_INODE_NONE | (uint32_t)r->slot.fd;
+		ok[n++] = r;
+	}
+	first = first_of(keys, n);
+	for (size_t i = 0; i < n; i++) {
+		struct report_sock *s = sock_at(st->j, first, sock_of, i, keys[i]);
+
 		if (s->nfds == 0 && in->ks && !(s->inode & REPORT_INODE_NONE))
 			s->ks = ks_lookup(in->ks, s->inode);
-		sock_add_fd(s, r->slot.fd);
-		sock_take_rec(s, &r->slot);
+		sock_add_fd(s, ok[i]->slot.fd);
+		sock_take_rec(s, &ok[i]->slot);
 	}
+	free(ok);
+	free(keys);
+	free(first);
+	free(sock_of);
 }
 
 static void sock_finish(struct report_sock *s, const struct report_join_in *in)
@@ -321,7 +360,6 @@ void report_join_build(struct report_join *j, const struct report_join_in *in)
 		join_alive(&st, in, &i1, &i2);
 	else
 		join_dead(&st, in, &i2);
-	HASH_CLEAR(hh, st.by_inode);
 	for (size_t i = 0; i < j->nsocks; i++)
 		sock_finish(&j->socks[i], in);
 	for (size_t i = 0; i < j->nstale; i++) {

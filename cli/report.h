@@ -62,8 +62,6 @@ struct report_sock {
 	/* Stack identity, filled by report_stacks_read(): shared by every
 	 * socket with the same one, owned by the join (report_stack_intern). */
 	const struct group_stack *stack;
-
-	UT_hash_handle hh;         /* by inode, while joining */
 };
 
 enum report_stale_why {
