@@ -61,6 +61,7 @@ struct group {
 	struct sym_frame *frames;
 	size_t nframes;
 	size_t trimmed;
+	size_t trimmed_below;            /* outermost frames below the program's code */
 };
 
 struct group_set {

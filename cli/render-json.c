@@ -279,6 +279,7 @@ static void group_json(struct jw *w, const struct report *rep, const struct grou
 	else
 		knull(w, "generation");
 	kuint(w, "frames_trimmed", g->trimmed);
+	kuint(w, "frames_trimmed_below", g->trimmed_below);
 	jw_key(w, "frames");
 	jw_array_begin(w);
 	for (size_t i = 0; i < g->nframes; i++)

@@ -8,7 +8,8 @@
  *     symbolizer per generation (sym_create_modules: build-id checked).
  * The symbolizer caches each address, so a frame shared by many groups is
  * resolved once. Leading frames of the shim and of libc's wrappers are
- * trimmed: the first frame shown is the caller's own code.
+ * trimmed: the first frame shown is the caller's own code; so are the
+ * frames below it that start the program or the thread (below_count).
  */
 #include "report.h"
 
@@ -41,11 +42,7 @@ struct report_symbols {
 	bool noted_pm;
 };
 
-/* Frames of the shim (it skips its own, but a copy loaded twice would not
- * be) and of libc's entry points (socket, connect, accept, __libc_*): the
- * shim's capture starts at the caller of the wrapped function, which for a
- * call made inside libc is libc itself. */
-static bool trim_module(const char *module)
+static bool module_is(const char *module, const char *name)
 {
 	const char *base;
 
@@ -53,7 +50,38 @@ static bool trim_module(const char *module)
 		return false;
 	base = strrchr(module, '/');
 	base = base ? base + 1 : module;
-	return strstr(base, "libsockaudit") || strstr(base, "libc.so");
+	return strstr(base, name) != NULL;
+}
+
+/* Frames of the shim (it skips its own, but a copy loaded twice would not
+ * be) and of libc's entry points (socket, connect, accept, __libc_*): the
+ * shim's capture starts at the caller of the wrapped function, which for a
+ * call made inside libc is libc itself. */
+static bool trim_module(const char *module)
+{
+	return module_is(module, "libsockaudit") || module_is(module, "libc.so");
+}
+
+/* How many of the outermost frames are below the program's own code:
+ * libc's start-up and thread entry (__libc_start_call_main,
+ * __libc_start_main, start_thread, clone3) and the executable's _start.
+ * They are not shown, as valgrind does not show them by default
+ * (--show-below-main=no), and they are found from the module and the ELF
+ * header alone: libc's debug information, whose compressed DWARF costs
+ * tens of milliseconds to read, is never opened for them. None when that
+ * would be every frame. */
+static uint32_t below_count(struct symbolizer *s, const uint64_t *frames, uint32_t depth)
+{
+	uint32_t n = depth;
+
+	if (!s)
+		return 0;
+	if (n && sym_at_entry(s, frames[n - 1]) &&
+	    !module_is(sym_module_of(s, frames[n - 1]), "libc.so"))
+		n--;
+	while (n && module_is(sym_module_of(s, frames[n - 1]), "libc.so"))
+		n--;
+	return n ? depth - n : 0;
 }
 
 size_t report_trim_count(const struct sym_frame *f, size_t n)
@@ -143,8 +171,9 @@ static void resolve_group(struct report *rep, struct report_symbols *rs, struct 
 	struct symbolizer *s = symbolizer_for(rep, rs, st->generation);
 	struct sym_frame *all = NULL;
 	size_t n = 0, cap = 0, trim;
+	uint32_t below = below_count(s, st->frames, st->depth);
 
-	for (uint32_t i = 0; i < st->depth; i++) {
+	for (uint32_t i = 0; i < st->depth - below; i++) {
 		const struct sym_frame *out;
 		struct sym_frame raw = { .addr = st->frames[i] };
 		size_t k = 1;
@@ -164,6 +193,7 @@ static void resolve_group(struct report *rep, struct report_symbols *rs, struct 
 	}
 	trim = report_trim_count(all, n);
 	g->trimmed = trim;
+	g->trimmed_below = below;
 	g->nframes = n - trim;
 	g->frames = xcalloc(g->nframes ? g->nframes : 1, sizeof(g->frames[0]));
 	if (g->nframes)
@@ -180,6 +210,7 @@ static void prepare_stacks(struct report_symbols *rs, struct sa_reader *r,
 	for (size_t i = 0; i < n; i++) {
 		uint32_t depth = sa_reader_stack(r, stack_ids[i], frames);
 
+		depth -= below_count(rs->live, frames, depth);
 		for (uint32_t f = 0; f < depth; f++) {
 			const struct sym_frame *out;
 			size_t k;
@@ -241,6 +272,7 @@ struct report_symbols *report_symbols_resolve_prepared(struct report *rep, struc
 			rep->groups.v[i].frames = NULL;
 			rep->groups.v[i].nframes = 0;
 			rep->groups.v[i].trimmed = 0;
+			rep->groups.v[i].trimmed_below = 0;
 		}
 		sym_destroy(rs->live);
 		rs->live = NULL;

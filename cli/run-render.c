@@ -320,6 +320,7 @@ static json_object *group_json(const struct run_state *rs, const struct run_grou
 			: (first->nframes && first->frames[0].function ? first->frames[0].function
 								       : "??")));
 	add(o, "frames_trimmed", json_object_new_uint64(first->trimmed));
+	add(o, "frames_trimmed_below", json_object_new_uint64(first->trimmed_below));
 	a = json_object_new_array();
 	for (size_t i = 0; i < first->nframes; i++)
 		json_object_array_add(a, render_json_frame(&first->frames[i]));

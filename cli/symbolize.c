@@ -560,23 +560,72 @@ static const struct sym_pm_module *sym_pm_find(const struct symbolizer *s, uint6
 	return NULL;
 }
 
+/* The module of pc: libdwfl's, and for a post-mortem symbolizer the module
+ * log's entry (*pm, NULL when the log has none). */
+static Dwfl_Module *sym_module_at(struct symbolizer *s, uint64_t pc,
+				  const struct sym_pm_module **pm)
+{
+	*pm = NULL;
+	if (s->post_mortem) {
+		*pm = sym_pm_find(s, pc);
+		if (!*pm)
+			return NULL;
+	}
+	return dwfl_addrmodule(s->dwfl, pc);
+}
+
+/* Can libdwfl's view of the module be used (a post-mortem module whose
+ * file was not verified, or is placed elsewhere than the log says, cannot)? */
+static bool sym_module_trusted(const struct sym_pm_module *pm, Dwfl_Module *mod)
+{
+	return !pm || (pm->mod && mod == pm->mod);
+}
+
+const char *sym_module_of(struct symbolizer *s, uint64_t addr)
+{
+	const struct sym_pm_module *pm;
+	Dwfl_Module *mod = sym_module_at(s, addr ? addr - 1 : 0, &pm);
+
+	if (pm)
+		return pm->path;
+	return mod ? sym_intern(s, dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL))
+		   : NULL;
+}
+
+/* _start calls __libc_start_main within its first few dozen bytes. */
+#define SYM_ENTRY_SPAN 64
+
+bool sym_at_entry(struct symbolizer *s, uint64_t addr)
+{
+	const struct sym_pm_module *pm;
+	uint64_t pc = addr ? addr - 1 : 0;
+	Dwfl_Module *mod = sym_module_at(s, pc, &pm);
+	GElf_Addr bias;
+	GElf_Ehdr eh;
+	Elf *elf;
+
+	if (!mod || !sym_module_trusted(pm, mod))
+		return false;
+	elf = dwfl_module_getelf(mod, &bias);
+	if (!elf || !gelf_getehdr(elf, &eh) || !eh.e_entry || pc < bias)
+		return false;
+	return pc - bias >= eh.e_entry && pc - bias < eh.e_entry + SYM_ENTRY_SPAN;
+}
+
 /* Fill v (empty, with its inline buffer) with the frames for addr. */
 static void sym_compute(struct symbolizer *s, uint64_t addr, struct sym_vec *v)
 {
 	/* A return address points after the call; the call itself may be the
 	 * last instruction of a function or of an inlined range. */
 	uint64_t pc = addr ? addr - 1 : 0;
-	const struct sym_pm_module *pm = NULL;
+	const struct sym_pm_module *pm;
 	Dwfl_Module *mod;
 	const char *path;
 
-	if (s->post_mortem) {
-		pm = sym_pm_find(s, pc);
-		if (!pm)
-			goto unknown;
-	}
-	mod = dwfl_addrmodule(s->dwfl, pc);
-	if (pm && (!pm->mod || mod != pm->mod)) {
+	mod = sym_module_at(s, pc, &pm);
+	if (s->post_mortem && !pm)
+		goto unknown;
+	if (!sym_module_trusted(pm, mod)) {
 		/* Unverified file, or libdwfl placed it elsewhere than the
 		 * log says: only the log can be trusted. */
 		v->v[0] = (struct sym_frame){

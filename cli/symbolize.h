@@ -43,4 +43,11 @@ struct symbolizer *sym_create_modules(const struct sym_module *mods, size_t n);
  * the real frame last) owned by the symbolizer and valid until destroy.
  * Always succeeds with at least one frame (possibly all-unknown). */
 void sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out, size_t *n);
+/* Without reading symbols or debug information (cheap where sym_resolve()
+ * may have to decompress a library's DWARF): the path of the module mapping
+ * addr as sym_resolve() would give it, NULL when none; and whether addr is
+ * a return address just past its module's ELF entry point, i.e. in the
+ * executable's _start (a stripped binary included). */
+const char *sym_module_of(struct symbolizer *s, uint64_t addr);
+bool sym_at_entry(struct symbolizer *s, uint64_t addr);
 void sym_destroy(struct symbolizer *s);   /* accepts NULL */

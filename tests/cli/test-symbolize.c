@@ -618,6 +618,44 @@ static void case_libc(void)
 	sym_destroy(s);
 }
 
+/* ---- 5b. module and symbol without debug information -------------------- */
+
+extern char _start[];
+
+static void case_locate(struct sym_log *log)
+{
+	/* A return address just past _start's first instruction. */
+	uint64_t start_ra = (uint64_t)(uintptr_t)_start + 1;
+	struct symbolizer *live = sym_create_pid(getpid());
+	struct symbolizer *pm = log->n ? sym_create_modules(log->mods, log->n) : NULL;
+	const char *m;
+
+	if (!live)
+		bail("sym_create_pid: %s", strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		struct symbolizer *s = i ? pm : live;
+		const char *what = i ? "post-mortem" : "live";
+
+		if (!s) {
+			ok(false, "locate %s: no symbolizer", what);
+			continue;
+		}
+		m = sym_module_of(s, libc_ra);
+		ok(m && strstr(m, "libc.so"), "locate %s: libc's module (%s)", what, m ? m : "NULL");
+		ok(sym_at_entry(s, start_ra) && sym_at_entry(s, start_ra + 0x20),
+		   "locate %s: a return address in _start is at the entry point", what);
+		ok(!sym_at_entry(s, site_outer.ra) && !sym_at_entry(s, libc_ra),
+		   "locate %s: the program's own code and libc's are not", what);
+		m = sym_module_of(s, site_outer.ra);
+		ok(m && strstr(m, "test-symbolize"), "locate %s: the test binary's module (%s)", what,
+		   m ? m : "NULL");
+		ok(!sym_module_of(s, 0x10) && !sym_at_entry(s, 0x10) && !sym_module_of(s, 0),
+		   "locate %s: an unmapped address has neither", what);
+	}
+	sym_destroy(live);
+	sym_destroy(pm);
+}
+
 /* ---- 6. unmapped + cache ----------------------------------------------- */
 
 static void case_unmapped(void)
@@ -715,6 +753,7 @@ int main(int argc, char **argv)
 	case_inline();
 	case_libc();
 	case_post_mortem(&log);
+	case_locate(&log);
 	case_unmapped();
 	case_speed(&log);
 	sym_log_free(&log);

@@ -501,6 +501,21 @@ bool rt_frame_is(json_object *group, const char *func, const char *file, long li
 	return false;
 }
 
+bool rt_last_frame_is(json_object *group, const char *func, int64_t min_below)
+{
+	json_object *frames = rt_j(group, "frames");
+	size_t n = frames && json_object_is_type(frames, json_type_array)
+			   ? json_object_array_length(frames) : 0;
+	const char *fn = n ? rt_jstr(json_object_array_get_idx(frames, n - 1), "function") : NULL;
+	int64_t below = rt_jint(group, "frames_trimmed_below", -1);
+
+	if (fn && strcmp(fn, func) == 0 && below >= min_below)
+		return true;
+	diag("last frame: %s, frames_trimmed_below %lld; expected %s and at least %lld",
+	     fn ? fn : "??", (long long)below, func, (long long)min_below);
+	return false;
+}
+
 bool rt_write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);

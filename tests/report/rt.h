@@ -88,6 +88,9 @@ json_object *rt_sock_with_fd(json_object *socks, int fd);
 json_object *rt_grouped_sock(json_object *root, int fd);
 /* Check a group's first frame: function, file basename and line. */
 bool rt_frame_is(json_object *group, const char *func, const char *file, long line);
+/* The outermost frame shown is func, and at least min_below frames below
+ * it (libc's start-up or thread entry, _start) were left out. */
+bool rt_last_frame_is(json_object *group, const char *func, int64_t min_below);
 
 /* Write len bytes to path with mode (O_CREAT|O_EXCL|O_NOFOLLOW). */
 bool rt_write_file(const char *path, const void *data, size_t len, mode_t mode);

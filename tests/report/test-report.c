@@ -165,6 +165,8 @@ static void case_closewait(void)
 		   "socket: CLOSE_WAIT, age >= 200ms and no more than the time since the close");
 		ok(rt_frame_is(g, "leak_client", "sc-closewait.c", line),
 		   "first frame outside libc and the shim: leak_client at sc-closewait.c:%ld", line);
+		ok(rt_last_frame_is(g, "main", 2),
+		   "last frame main: libc's start-up and _start below it left out");
 		ok(jstr_is(g, "stack", "connect"), "grouped by the connect stack");
 		ok(jstr_is(root, "schema", "sockaudit.report/1"), "schema sockaudit.report/1");
 	}
@@ -242,6 +244,8 @@ static void case_idle(void)
 		   "server end: flagged too, grouped by its accept (open) stack");
 		ok(rt_frame_is(g, "quiet_server", "sc-idle.c", rt_ready_int(&p, "server_line")),
 		   "server group names quiet_server and its accept line");
+		ok(rt_last_frame_is(g, "server_thread", 1),
+		   "accepted in a thread: its stack ends at the thread function, libc's entry left out");
 	}
 	json_object_put(root);
 	rt_run_free(&r);

@@ -240,7 +240,8 @@ static const struct field group_fields[] = {
 	{ "id", "i" }, { "kind", "s" }, { "failing", "b" }, { "suppressed", "o?" },
 	{ "baselined", "b" }, { "stack_id", "s" }, { "stack_hash", "s" }, { "count", "i" },
 	{ "processes", "a" }, { "stack", "s?" }, { "no_stack", "s?" }, { "title", "s" },
-	{ "frames_trimmed", "i" }, { "frames", "a" }, { "sockets", "a" },
+	{ "frames_trimmed", "i" }, { "frames_trimmed_below", "i" }, { "frames", "a" },
+	{ "sockets", "a" },
 	{ NULL, NULL },
 };
 
