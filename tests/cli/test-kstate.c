@@ -6,6 +6,7 @@
 #include "kstate.h"
 #include "procfd.h"
 #include "../tap.h"
+#include "../tw-overflow.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -264,7 +265,7 @@ static void test_tcp(int family)
 	struct fin_wait_probe probe;
 	struct ks_table t;
 	const struct ks_sock *l, *c, *s;
-	uint64_t lino, cino, sino;
+	uint64_t lino, cino, sino, overflows;
 	char buf[128], b1[80], b2[80];
 	int lfd, cfd, sfd;
 	double start;
@@ -351,6 +352,7 @@ static void test_tcp(int family)
 	probe.server_port = port_of(&sname);
 	probe.client_port = port_of(&cname);
 	probe.client_ino = cino;
+	overflows = tw_overflows();
 	close(sfd);
 	start = now_ms();
 	for (;;) {
@@ -361,8 +363,13 @@ static void test_tcp(int family)
 		ks_finish(&t);
 		sleep_ms(5);
 	}
-	ok(seen, "%s: client CLOSE_WAIT and orphaned server end FIN_WAIT2 within %.0f ms", fam,
-	   now_ms() - start);
+	if (!seen && tw_overflows() > overflows)
+		/* An orphaned FIN_WAIT2 becomes a time-wait entry: none to be
+		 * had with the host's table full, the socket was freed. */
+		skip("no FIN_WAIT2: the host's TIME_WAIT table is full (TCPTimeWaitOverflow rose)");
+	else
+		ok(seen, "%s: client CLOSE_WAIT and orphaned server end FIN_WAIT2 within %.0f ms",
+		   fam, now_ms() - start);
 	ok(ks_lookup(&t, sino) == NULL, "%s: the closed end's inode is gone from by_inode", fam);
 	ok(ks_lookup(&t, 0) == NULL, "%s: inode 0 is never looked up (no_inode has %u entries)", fam,
 	   HASH_COUNT(t.no_inode));

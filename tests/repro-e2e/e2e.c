@@ -546,34 +546,6 @@ bool e2e_ktcp_pair_wait(unsigned lport, unsigned rport, e2e_kpred2 kpred2, struc
 	}
 }
 
-uint64_t e2e_tw_overflows(void)
-{
-	char *text = slurp_path("/proc/net/netstat"), *names = NULL, *values = NULL;
-	char *line, *save = NULL, *n, *v, *sn = NULL, *sv = NULL;
-	uint64_t count = 0;
-
-	/* "TcpExt: name name ..." then "TcpExt: value value ..." */
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "TcpExt:", 7))
-			continue;
-		if (!names) {
-			names = line;
-		} else {
-			values = line;
-			break;
-		}
-	}
-	if (names && values)
-		for (n = strtok_r(names + 7, " ", &sn), v = strtok_r(values + 7, " ", &sv); n && v;
-		     n = strtok_r(NULL, " ", &sn), v = strtok_r(NULL, " ", &sv))
-			if (!strcmp(n, "TCPTimeWaitOverflow")) {
-				count = strtoull(v, NULL, 10);
-				break;
-			}
-	free(text);
-	return count;
-}
-
 const char *e2e_tcp_state_name(int state)
 {
 	static const char *const names[] = {

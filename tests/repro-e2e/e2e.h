@@ -99,10 +99,6 @@ typedef bool (*e2e_kpred2)(const struct e2e_ktcp *a, bool found_a, const struct 
 bool e2e_ktcp_pair_wait(unsigned lport, unsigned rport, e2e_kpred2 kpred2, struct e2e_ktcp *a,
 			bool *found_a, struct e2e_ktcp *b, bool *found_b);
 const char *e2e_tcp_state_name(int state);
-/* TcpExt TCPTimeWaitOverflow of /proc/net/netstat: time-wait entries the
- * kernel could not create because net.ipv4.tcp_max_tw_buckets was reached.
- * Then an orphaned FIN_WAIT2 or a TIME_WAIT is freed at once instead. */
-uint64_t e2e_tw_overflows(void);
 
 /* JSON: "a.b.c" paths; NULL / dflt when absent or of another type. */
 json_object *e2e_j(json_object *o, const char *path);
