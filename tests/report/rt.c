@@ -15,14 +15,6 @@
 
 #include "../tap.h"
 
-uint64_t rt_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static const char *env_or_bail(const char *name)
 {
 	const char *v = getenv(name);
@@ -80,7 +72,7 @@ const char *rt_case_dir(const char *name)
 static bool fill(struct rt_proc *p, uint64_t deadline)
 {
 	struct pollfd pfd = { .fd = p->out_fd, .events = POLLIN };
-	uint64_t now = rt_now_ms();
+	uint64_t now = trun_now_ms();
 	ssize_t n;
 
 	if (p->nbuf == sizeof(p->buf) - 1)
@@ -100,7 +92,7 @@ static bool fill(struct rt_proc *p, uint64_t deadline)
 /* Next complete line into line; false on timeout or EOF. */
 static bool next_line(struct rt_proc *p, char *line, size_t len, int timeout_ms)
 {
-	uint64_t deadline = rt_now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = trun_now_ms() + (uint64_t)timeout_ms;
 
 	for (;;) {
 		char *nl = memchr(p->buf, '\n', p->nbuf);
@@ -121,10 +113,10 @@ static bool next_line(struct rt_proc *p, char *line, size_t len, int timeout_ms)
 
 static bool wait_line(struct rt_proc *p, const char *prefix, char *line, size_t len)
 {
-	uint64_t deadline = rt_now_ms() + RT_READY_MS;
+	uint64_t deadline = trun_now_ms() + RT_READY_MS;
 
-	while (rt_now_ms() < deadline) {
-		if (!next_line(p, line, len, (int)(deadline - rt_now_ms())))
+	while (trun_now_ms() < deadline) {
+		if (!next_line(p, line, len, (int)(deadline - trun_now_ms())))
 			break;
 		if (strncmp(line, prefix, strlen(prefix)) == 0)
 			return true;
@@ -209,24 +201,6 @@ long rt_ready_int(const struct rt_proc *p, const char *key)
 }
 
 /* Reap pid within ms; returns the wait status or -1. */
-static int reap(pid_t pid, int ms)
-{
-	uint64_t deadline = rt_now_ms() + (uint64_t)ms;
-	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	int st;
-
-	do {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			return st;
-		if (r < 0)
-			return -1;
-		nanosleep(&ts, NULL);
-	} while (rt_now_ms() < deadline);
-	return -1;
-}
-
 bool rt_stop(struct rt_proc *p)
 {
 	int st;
@@ -234,11 +208,11 @@ bool rt_stop(struct rt_proc *p)
 	if (p->pid <= 0)
 		return false;
 	close(p->in_fd);
-	st = reap(p->pid, 5000);
+	st = trun_reap(p->pid, 5000);
 	if (st < 0) {
 		diag("scenario %d did not exit on EOF: killing it", (int)p->pid);
 		kill(p->pid, SIGKILL);
-		reap(p->pid, 5000);
+		trun_reap(p->pid, 5000);
 	}
 	close(p->out_fd);
 	p->pid = -1;
@@ -250,21 +224,11 @@ void rt_kill(struct rt_proc *p)
 	if (p->pid <= 0)
 		return;
 	kill(p->pid, SIGKILL);
-	if (reap(p->pid, 5000) < 0)
+	if (trun_reap(p->pid, 5000) < 0)
 		diag("pid %d did not die on SIGKILL", (int)p->pid);
 	close(p->in_fd);
 	close(p->out_fd);
 	p->pid = -1;
-}
-
-static void append(char **buf, size_t *n, const char *data, size_t len)
-{
-	*buf = realloc(*buf, *n + len + 1);
-	if (!*buf)
-		bail("out of memory");
-	memcpy(*buf + *n, data, len);
-	*n += len;
-	(*buf)[*n] = '\0';
 }
 
 static const char *const *rt_runner;
@@ -274,94 +238,23 @@ void rt_set_runner(const char *const *argv)
 	rt_runner = argv;
 }
 
-bool rt_sockaudit(struct rt_run *r, const char *const *args)
+bool rt_sockaudit(struct trun *r, const char *const *args)
 {
 	const char *bin = env_or_bail("SOCKAUDIT");
 	const char *argv[64];
 	const char *const *pre;
-	int out[2], err[2], st = -1;
-	struct pollfd pfd[2];
 	size_t n = 0;
-	pid_t pid;
 
-	memset(r, 0, sizeof(*r));
-	append(&r->out, &r->nout, "", 0);
-	append(&r->err, &r->nerr, "", 0);
 	for (pre = rt_runner; pre && *pre && n < 32; pre++)
 		argv[n++] = *pre;
 	argv[n++] = bin;
 	for (; args && *args && n < 63; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-		bail("pipe: %s", strerror(errno));
-	r->started_ms = rt_now_ms();
-	pid = fork();
-	if (pid < 0)
-		bail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		dup2(devnull, STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
-		unsetenv("LD_PRELOAD");
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	pfd[0] = (struct pollfd){ .fd = out[0], .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = err[0], .events = POLLIN };
-	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-		uint64_t now = rt_now_ms();
-		char buf[8192];
-
-		if (now - r->started_ms > RT_RUN_MS) {
-			diag("sockaudit did not finish within %d ms: killing it", RT_RUN_MS);
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(pfd, 2, 200) < 0 && errno != EINTR)
-			bail("poll: %s", strerror(errno));
-		for (int i = 0; i < 2; i++) {
-			ssize_t k;
-
-			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			k = read(pfd[i].fd, buf, sizeof(buf));
-			if (k <= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				continue;
-			}
-			if (i == 0)
-				append(&r->out, &r->nout, buf, (size_t)k);
-			else
-				append(&r->err, &r->nerr, buf, (size_t)k);
-		}
-	}
-	for (int i = 0; i < 2; i++)
-		if (pfd[i].fd >= 0)
-			close(pfd[i].fd);
-	st = reap(pid, 5000);
-	r->ended_ms = rt_now_ms();
-	if (st < 0) {
-		r->status = -1;
-		return false;
-	}
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return true;
+	return trun_capture(r, argv, RT_RUN_MS, NULL);
 }
 
-void rt_run_free(struct rt_run *r)
-{
-	free(r->out);
-	free(r->err);
-	memset(r, 0, sizeof(*r));
-}
-
-size_t rt_err_lines(const struct rt_run *r)
+size_t rt_err_lines(const struct trun *r)
 {
 	size_t n = 0;
 
@@ -373,7 +266,7 @@ size_t rt_err_lines(const struct rt_run *r)
 	return n;
 }
 
-json_object *rt_report(pid_t pid, const char *const *extra, struct rt_run *r)
+json_object *rt_report(pid_t pid, const char *const *extra, struct trun *r)
 {
 	const char *args[40];
 	char pidbuf[24];
@@ -397,45 +290,6 @@ json_object *rt_report(pid_t pid, const char *const *extra, struct rt_run *r)
 	return root;
 }
 
-json_object *rt_j(json_object *o, const char *path)
-{
-	char key[128];
-
-	while (o && *path) {
-		size_t n = strcspn(path, ".");
-
-		snprintf(key, sizeof(key), "%.*s", (int)n, path);
-		if (!json_object_is_type(o, json_type_object) ||
-		    !json_object_object_get_ex(o, key, &o))
-			return NULL;
-		path += n;
-		if (*path == '.')
-			path++;
-	}
-	return o;
-}
-
-int64_t rt_jint(json_object *o, const char *path, int64_t dflt)
-{
-	json_object *v = rt_j(o, path);
-
-	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : dflt;
-}
-
-bool rt_jbool(json_object *o, const char *path)
-{
-	json_object *v = rt_j(o, path);
-
-	return v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-}
-
-const char *rt_jstr(json_object *o, const char *path)
-{
-	json_object *v = rt_j(o, path);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 json_object *rt_sock_with_fd(json_object *socks, int fd)
 {
 	size_t n;
@@ -445,7 +299,7 @@ json_object *rt_sock_with_fd(json_object *socks, int fd)
 	n = json_object_array_length(socks);
 	for (size_t i = 0; i < n; i++) {
 		json_object *s = json_object_array_get_idx(socks, i);
-		json_object *fds = rt_j(s, "fds");
+		json_object *fds = tj_get(s, "fds");
 		size_t m = fds ? json_object_array_length(fds) : 0;
 
 		for (size_t k = 0; k < m; k++)
@@ -457,13 +311,13 @@ json_object *rt_sock_with_fd(json_object *socks, int fd)
 
 json_object *rt_group_with_fd(json_object *root, int fd)
 {
-	json_object *groups = rt_j(root, "groups");
+	json_object *groups = tj_get(root, "groups");
 	size_t n = groups ? json_object_array_length(groups) : 0;
 
 	for (size_t i = 0; i < n; i++) {
 		json_object *g = json_object_array_get_idx(groups, i);
 
-		if (rt_sock_with_fd(rt_j(g, "sockets"), fd))
+		if (rt_sock_with_fd(tj_get(g, "sockets"), fd))
 			return g;
 	}
 	return NULL;
@@ -473,41 +327,32 @@ json_object *rt_grouped_sock(json_object *root, int fd)
 {
 	json_object *g = rt_group_with_fd(root, fd);
 
-	return g ? rt_sock_with_fd(rt_j(g, "sockets"), fd) : NULL;
+	return g ? rt_sock_with_fd(tj_get(g, "sockets"), fd) : NULL;
 }
 
 bool rt_frame_is(json_object *group, const char *func, const char *file, long line)
 {
-	json_object *frames = rt_j(group, "frames"), *f;
-	const char *fn, *path, *base;
+	const char *fn, *base;
 	long l;
 
-	if (!frames || !json_object_is_type(frames, json_type_array) ||
-	    json_object_array_length(frames) == 0) {
+	if (!tj_first_frame(group, &fn, &base, &l)) {
 		diag("group has no frames");
 		return false;
 	}
-	f = json_object_array_get_idx(frames, 0);
-	fn = rt_jstr(f, "function");
-	path = rt_jstr(f, "file");
-	l = (long)rt_jint(f, "line", -1);
-	base = path ? strrchr(path, '/') : NULL;
-	base = base ? base + 1 : path;
 	if (fn && base && strcmp(fn, func) == 0 && strcmp(base, file) == 0 && l == line)
 		return true;
-	diag("first frame: %s at %s:%ld (module %s), expected %s at %s:%ld", fn ? fn : "??",
-	     path ? path : "?", l, rt_jstr(f, "module") ? rt_jstr(f, "module") : "?", func, file,
-	     line);
+	diag("first frame: %s at %s:%ld, expected %s at %s:%ld", fn ? fn : "??",
+	     base ? base : "?", l, func, file, line);
 	return false;
 }
 
 bool rt_last_frame_is(json_object *group, const char *func, int64_t min_below)
 {
-	json_object *frames = rt_j(group, "frames");
+	json_object *frames = tj_get(group, "frames");
 	size_t n = frames && json_object_is_type(frames, json_type_array)
 			   ? json_object_array_length(frames) : 0;
-	const char *fn = n ? rt_jstr(json_object_array_get_idx(frames, n - 1), "function") : NULL;
-	int64_t below = rt_jint(group, "frames_trimmed_below", -1);
+	const char *fn = n ? tj_str(json_object_array_get_idx(frames, n - 1), "function") : NULL;
+	int64_t below = tj_int(group, "frames_trimmed_below", -1);
 
 	if (fn && strcmp(fn, func) == 0 && below >= min_below)
 		return true;

@@ -18,6 +18,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tjson.h"
+#include "trun.h"
+
 #define RT_READY_MS   10000   /* a scenario must say "ready" within this */
 #define RT_RUN_MS     30000   /* one sockaudit run */
 #define RT_POLL_MS    15000   /* a condition that needs time to become true */
@@ -34,14 +37,6 @@ struct rt_proc {
 	size_t nbuf;
 };
 
-struct rt_run {
-	int status;               /* exit status, or 128 + signal */
-	char *out, *err;
-	size_t nout, nerr;
-	uint64_t started_ms, ended_ms;   /* CLOCK_MONOTONIC */
-};
-
-uint64_t rt_now_ms(void);
 /* Make $RT_TABLES/<name>, empty it, and export it as SOCKAUDIT_DIR. */
 const char *rt_case_dir(const char *name);
 /* $RT_BIN_DIR/<name> (static buffer per call site is not needed: strdup'ed). */
@@ -67,19 +62,13 @@ void rt_kill(struct rt_proc *p);
  * another user); NULL to run it directly. */
 void rt_set_runner(const char *const *argv);
 /* Run $SOCKAUDIT with args (NULL-terminated). */
-bool rt_sockaudit(struct rt_run *r, const char *const *args);
-void rt_run_free(struct rt_run *r);
+bool rt_sockaudit(struct trun *r, const char *const *args);
 /* Lines on stderr (a final line without newline counts). */
-size_t rt_err_lines(const struct rt_run *r);
+size_t rt_err_lines(const struct trun *r);
 /* `sockaudit report --json <extra...> <pid>`; returns the parsed document
  * (caller puts it) or NULL. extra is NULL-terminated, may be NULL. */
-json_object *rt_report(pid_t pid, const char *const *extra, struct rt_run *r);
+json_object *rt_report(pid_t pid, const char *const *extra, struct trun *r);
 
-/* JSON helpers: NULL when absent or of another type. */
-json_object *rt_j(json_object *o, const char *path);      /* "a.b.c" */
-int64_t rt_jint(json_object *o, const char *path, int64_t dflt);
-bool rt_jbool(json_object *o, const char *path);
-const char *rt_jstr(json_object *o, const char *path);
 /* The group whose sockets include fd, or NULL. */
 json_object *rt_group_with_fd(json_object *root, int fd);
 /* The socket with that fd in a socket array, or NULL. */

@@ -22,9 +22,9 @@ typedef bool (*report_pred)(json_object *root, void *arg);
 /* Run the report until pred holds; the last run's document (caller puts)
  * or NULL when RT_POLL_MS ran out. Polling, with a deadline. */
 static json_object *poll_report(pid_t pid, const char *const *extra, report_pred pred,
-				void *arg, struct rt_run *r)
+				void *arg, struct trun *r)
 {
-	uint64_t deadline = rt_now_ms() + RT_POLL_MS;
+	uint64_t deadline = trun_now_ms() + RT_POLL_MS;
 	struct timespec pause = { 0, 50 * 1000 * 1000 };
 
 	for (;;) {
@@ -32,14 +32,14 @@ static json_object *poll_report(pid_t pid, const char *const *extra, report_pred
 
 		if (root && pred(root, arg))
 			return root;
-		if (rt_now_ms() >= deadline) {
+		if (trun_now_ms() >= deadline) {
 			diag("condition not reached within %d ms; last exit %d, stderr: %s",
 			     RT_POLL_MS, r->status, r->err);
 			json_object_put(root);
 			return NULL;
 		}
 		json_object_put(root);
-		rt_run_free(r);
+		trun_free(r);
 		nanosleep(&pause, NULL);
 	}
 }
@@ -48,7 +48,7 @@ static bool pred_sock_flagged(json_object *root, void *arg)
 {
 	json_object *s = rt_grouped_sock(root, *(int *)arg);
 
-	return s && rt_jbool(s, "flagged");
+	return s && tj_bool(s, "flagged");
 }
 
 /* Both fds of int[2] flagged: the two ends of one quiet connection cross
@@ -62,33 +62,19 @@ static bool pred_both_flagged(json_object *root, void *arg)
 
 static bool pred_flagged_n(json_object *root, void *arg)
 {
-	return rt_jint(root, "summary.flagged", -1) == *(int64_t *)arg;
-}
-
-static bool jstr_is(json_object *o, const char *path, const char *want)
-{
-	const char *v = rt_jstr(o, path);
-
-	return v && strcmp(v, want) == 0;
+	return tj_int(root, "summary.flagged", -1) == *(int64_t *)arg;
 }
 
 static bool jstr_has(json_object *o, const char *path, const char *needle)
 {
-	const char *v = rt_jstr(o, path);
+	const char *v = tj_str(o, path);
 
 	return v && strstr(v, needle);
 }
 
-static size_t array_len(json_object *root, const char *path)
-{
-	json_object *a = rt_j(root, path);
-
-	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-}
-
 static bool kinds_are(json_object *g, const char *only)
 {
-	json_object *k = rt_j(g, "kinds");
+	json_object *k = tj_get(g, "kinds");
 
 	return k && json_object_array_length(k) == 1 &&
 	       strcmp(json_object_get_string(json_object_array_get_idx(k, 0)), only) == 0;
@@ -97,7 +83,7 @@ static bool kinds_are(json_object *g, const char *only)
 /* Exactly one line on stderr, nothing on stdout, exit 2. */
 static bool fails_cleanly(const char *const *args, const char *needle)
 {
-	struct rt_run r;
+	struct trun r;
 	bool good;
 
 	if (!rt_sockaudit(&r, args))
@@ -107,7 +93,7 @@ static bool fails_cleanly(const char *const *args, const char *needle)
 	if (!good)
 		diag("exit %d, %zu stderr lines, %zu stdout bytes; stderr: %s", r.status,
 		     rt_err_lines(&r), r.nout, r.err);
-	rt_run_free(&r);
+	trun_free(&r);
 	return good;
 }
 
@@ -116,7 +102,7 @@ static void case_closewait(void)
 	char *argv[] = { rt_bin("sc-closewait"), NULL };
 	const char *cw[] = { "--close-wait", "200ms", NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *g, *s;
 	uint64_t before;
 	int fd;
@@ -129,22 +115,22 @@ static void case_closewait(void)
 	line = rt_ready_int(&p, "line");
 
 	root = rt_report(p.pid, cw, &r);
-	ok(root && r.status == 0 && rt_jint(root, "summary.flagged", -1) == 0 &&
-	   rt_jbool(root, "process.instrumented") && rt_jint(root, "summary.tracked", -1) == 3,
+	ok(root && r.status == 0 && tj_int(root, "summary.flagged", -1) == 0 &&
+	   tj_bool(root, "process.instrumented") && tj_int(root, "summary.tracked", -1) == 3,
 	   "before the server closes: 3 tracked, nothing flagged, exit 0");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 
-	before = rt_now_ms();
+	before = trun_now_ms();
 	ok(rt_command(&p, "close", "closed"), "server side closed, client saw EOF");
 	root = rt_report(p.pid, cw, &r);
-	s = root ? rt_sock_with_fd(rt_j(rt_group_with_fd(root, fd), "sockets"), fd) : NULL;
-	ok(root && (!s || !rt_jbool(s, "flagged") ||
+	s = root ? rt_sock_with_fd(tj_get(rt_group_with_fd(root, fd), "sockets"), fd) : NULL;
+	ok(root && (!s || !tj_bool(s, "flagged") ||
 		    r.ended_ms - before + RT_JIFFY_MS >= 200),
 	   "just after the close: not flagged before 200ms (report done %llu ms after the close)",
 	   (unsigned long long)(r.ended_ms - before));
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 
 	root = poll_report(p.pid, cw, pred_sock_flagged, &fd, &r);
 	ok(root != NULL, "CLOSE_WAIT flagged once 200ms passed");
@@ -154,24 +140,24 @@ static void case_closewait(void)
 		ok(r.ended_ms - before + RT_JIFFY_MS >= 200,
 		   "flagged no earlier than 200ms after the close");
 		ok(r.status == 1, "exit 1 when something is flagged");
-		ok(rt_jint(root, "summary.flagged", -1) == 1 && rt_jint(g, "count", -1) == 1 &&
-		   kinds_are(g, "close-wait") && rt_jint(g, "states.CLOSE_WAIT.count", -1) == 1,
+		ok(tj_int(root, "summary.flagged", -1) == 1 && tj_int(g, "count", -1) == 1 &&
+		   kinds_are(g, "close-wait") && tj_int(g, "states.CLOSE_WAIT.count", -1) == 1,
 		   "one group: one socket, kind close-wait, state CLOSE_WAIT");
-		ok(s && jstr_is(s, "state", "CLOSE_WAIT") &&
-		   rt_jint(s, "close_wait_ms", -1) >= 200 &&
-		   rt_jint(s, "close_wait_ms", -1) <=
+		ok(s && tj_str_is(s, "state", "CLOSE_WAIT") &&
+		   tj_int(s, "close_wait_ms", -1) >= 200 &&
+		   tj_int(s, "close_wait_ms", -1) <=
 			   (int64_t)(r.ended_ms - before) + RT_JIFFY_MS &&
-		   rt_jstr(s, "reason") != NULL && rt_jbool(s, "tracked"),
+		   tj_str(s, "reason") != NULL && tj_bool(s, "tracked"),
 		   "socket: CLOSE_WAIT, age >= 200ms and no more than the time since the close");
 		ok(rt_frame_is(g, "leak_client", "sc-closewait.c", line),
 		   "first frame outside libc and the shim: leak_client at sc-closewait.c:%ld", line);
 		ok(rt_last_frame_is(g, "main", 2),
 		   "last frame main: libc's start-up and _start below it left out");
-		ok(jstr_is(g, "stack", "connect"), "grouped by the connect stack");
-		ok(jstr_is(root, "schema", "sockaudit.report/1"), "schema sockaudit.report/1");
+		ok(tj_str_is(g, "stack", "connect"), "grouped by the connect stack");
+		ok(tj_str_is(root, "schema", "sockaudit.report/1"), "schema sockaudit.report/1");
 	}
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 
 	{
 		char pid[16];
@@ -184,15 +170,15 @@ static void case_closewait(void)
 
 		snprintf(pid, sizeof(pid), "%d", (int)p.pid);
 		ok(rt_sockaudit(&r, args) && r.status == 7, "--exit-code 7: exit 7 when flagged");
-		rt_run_free(&r);
+		trun_free(&r);
 		ok(rt_sockaudit(&r, text) && r.status == 1 && strstr(r.out, "FLAGGED") &&
 		   strstr(r.out, "leak_client") && strstr(r.out, "sc-closewait.c") &&
 		   !strchr(r.out, '\033') && r.nerr == 0,
 		   "text report names the function and file, no color with --color=never");
-		rt_run_free(&r);
+		trun_free(&r);
 		ok(rt_sockaudit(&r, color) && r.status == 1 && strstr(r.out, "\033["),
 		   "--color always colors even into a pipe");
-		rt_run_free(&r);
+		trun_free(&r);
 	}
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
@@ -202,7 +188,7 @@ static void case_idle(void)
 	char *argv[] = { rt_bin("sc-idle"), NULL };
 	const char *idle[] = { "--idle", "300ms", NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *g, *s;
 	uint64_t before;
 	int fd, sfd;
@@ -213,7 +199,7 @@ static void case_idle(void)
 	fd = (int)rt_ready_int(&p, "fd");
 	sfd = (int)rt_ready_int(&p, "server_fd");
 
-	before = rt_now_ms();
+	before = trun_now_ms();
 	ok(rt_command(&p, "ping", "pinged"), "one byte each way");
 	root = rt_report(p.pid, idle, &r);
 	s = root ? rt_grouped_sock(root, fd) : NULL;
@@ -221,7 +207,7 @@ static void case_idle(void)
 	   "just after traffic: not flagged before 300ms (report done %llu ms after)",
 	   (unsigned long long)(r.ended_ms - before));
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 
 	{
 		int both[2] = { fd, sfd };
@@ -231,16 +217,16 @@ static void case_idle(void)
 	if (root) {
 		g = rt_group_with_fd(root, fd);
 		s = rt_grouped_sock(root, fd);
-		ok(r.status == 1 && kinds_are(g, "idle") && rt_jint(g, "count", -1) == 1 &&
-		   jstr_is(s, "state", "ESTABLISHED") && rt_jint(s, "idle_ms", -1) >= 300 &&
-		   rt_j(s, "close_wait_ms") == NULL,
+		ok(r.status == 1 && kinds_are(g, "idle") && tj_int(g, "count", -1) == 1 &&
+		   tj_str_is(s, "state", "ESTABLISHED") && tj_int(s, "idle_ms", -1) >= 300 &&
+		   tj_get(s, "close_wait_ms") == NULL,
 		   "client: kind idle, ESTABLISHED, idle >= 300ms, no close-wait age");
 		ok(rt_frame_is(g, "quiet_client", "sc-idle.c", rt_ready_int(&p, "line")),
 		   "client group names quiet_client and its connect line");
 		g = rt_group_with_fd(root, sfd);
 		s = rt_grouped_sock(root, sfd);
-		ok(g && s && rt_jbool(s, "flagged") && jstr_is(g, "stack", "open") &&
-		   jstr_is(s, "origin", "accept"),
+		ok(g && s && tj_bool(s, "flagged") && tj_str_is(g, "stack", "open") &&
+		   tj_str_is(s, "origin", "accept"),
 		   "server end: flagged too, grouped by its accept (open) stack");
 		ok(rt_frame_is(g, "quiet_server", "sc-idle.c", rt_ready_int(&p, "server_line")),
 		   "server group names quiet_server and its accept line");
@@ -248,7 +234,7 @@ static void case_idle(void)
 		   "accepted in a thread: its stack ends at the thread function, libc's entry left out");
 	}
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
@@ -257,19 +243,19 @@ static void case_closed(void)
 	char *argv[] = { rt_bin("sc-closed"), NULL };
 	const char *zero[] = { "--threshold", "0ms", "--all", NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root;
 
 	rt_case_dir("closed");
 	if (!ok(rt_spawn(&p, true, argv), "closed: scenario ready"))
 		return;
 	root = rt_report(p.pid, zero, &r);
-	ok(root && r.status == 0 && rt_jint(root, "summary.sockets", -1) == 0 &&
-	   rt_jint(root, "summary.flagged", -1) == 0 && rt_jint(root, "summary.stale", -1) == 0 &&
-	   array_len(root, "groups") == 0,
+	ok(root && r.status == 0 && tj_int(root, "summary.sockets", -1) == 0 &&
+	   tj_int(root, "summary.flagged", -1) == 0 && tj_int(root, "summary.stale", -1) == 0 &&
+	   tj_len(root, "groups") == 0,
 	   "properly closed connection: no socket held, nothing flagged or stale, exit 0");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
@@ -278,7 +264,7 @@ static void case_listen(void)
 	char *argv[] = { rt_bin("sc-listen"), NULL };
 	const char *zero[] = { "--threshold", "0ms", "--all", NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *g, *s;
 	int fd;
 
@@ -289,16 +275,16 @@ static void case_listen(void)
 	root = rt_report(p.pid, zero, &r);
 	g = root ? rt_group_with_fd(root, fd) : NULL;
 	s = root ? rt_grouped_sock(root, fd) : NULL;
-	ok(root && r.status == 0 && rt_jint(root, "summary.flagged", -1) == 0,
+	ok(root && r.status == 0 && tj_int(root, "summary.flagged", -1) == 0,
 	   "listener with every threshold at 0: nothing flagged, exit 0");
-	ok(s && jstr_is(s, "state", "LISTEN") && !rt_jbool(s, "flagged") &&
-	   rt_jbool(s, "tracked") && rt_j(s, "kind") == NULL,
+	ok(s && tj_str_is(s, "state", "LISTEN") && !tj_bool(s, "flagged") &&
+	   tj_bool(s, "tracked") && tj_get(s, "kind") == NULL,
 	   "--all lists it: LISTEN, tracked, not flagged");
-	ok(g && rt_jint(g, "flagged", -1) == 0 && array_len(g, "kinds") == 0 &&
+	ok(g && tj_int(g, "flagged", -1) == 0 && tj_len(g, "kinds") == 0 &&
 	   rt_frame_is(g, "open_listener", "sc-listen.c", rt_ready_int(&p, "line")),
 	   "its group: not flagged, open stack names open_listener");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
@@ -307,7 +293,7 @@ static void case_dup(void)
 	char *argv[] = { rt_bin("sc-dup"), NULL };
 	const char *zero[] = { "--idle", "0ms", NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *g, *s, *fds;
 	int fd, dupfd;
 
@@ -321,20 +307,20 @@ static void case_dup(void)
 	if (root) {
 		g = rt_group_with_fd(root, fd);
 		s = rt_grouped_sock(root, fd);
-		fds = rt_j(s, "fds");
-		ok(g && rt_jint(g, "count", -1) == 1 && array_len(g, "sockets") == 1,
+		fds = tj_get(s, "fds");
+		ok(g && tj_int(g, "count", -1) == 1 && tj_len(g, "sockets") == 1,
 		   "one socket in its group, not two");
-		ok(s && rt_jint(s, "fd", -1) == fd && fds && json_object_array_length(fds) == 2 &&
+		ok(s && tj_int(s, "fd", -1) == fd && fds && json_object_array_length(fds) == 2 &&
 		   json_object_get_int(json_object_array_get_idx(fds, 0)) == fd &&
 		   json_object_get_int(json_object_array_get_idx(fds, 1)) == dupfd,
 		   "the socket lists both fds (%d, %d)", fd, dupfd);
-		ok(rt_jint(root, "summary.fds", -1) == rt_jint(root, "summary.sockets", -2) + 1,
+		ok(tj_int(root, "summary.fds", -1) == tj_int(root, "summary.sockets", -2) + 1,
 		   "summary: one more fd than sockets");
 		ok(rt_frame_is(g, "dup_client", "sc-dup.c", rt_ready_int(&p, "line")),
 		   "named by the original's connect stack");
 	}
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
@@ -342,7 +328,7 @@ static void case_rawclose(void)
 {
 	char *argv[] = { rt_bin("sc-rawclose"), NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *st = NULL, *a;
 	int fd;
 
@@ -351,18 +337,18 @@ static void case_rawclose(void)
 		return;
 	fd = (int)rt_ready_int(&p, "fd");
 	root = rt_report(p.pid, NULL, &r);
-	a = root ? rt_j(root, "stale") : NULL;
+	a = root ? tj_get(root, "stale") : NULL;
 	for (size_t i = 0; a && i < json_object_array_length(a); i++)
-		if (rt_jint(json_object_array_get_idx(a, i), "fd", -1) == fd)
+		if (tj_int(json_object_array_get_idx(a, i), "fd", -1) == fd)
 			st = json_object_array_get_idx(a, i);
-	ok(root && r.status == 0 && rt_jint(root, "summary.stale", -1) == 1,
+	ok(root && r.status == 0 && tj_int(root, "summary.stale", -1) == 1,
 	   "one stale record, exit 0");
-	ok(st && jstr_is(st, "why", "not-a-socket") &&
-	   jstr_is(st, "now", "closed") && jstr_is(st, "origin", "socket"),
+	ok(st && tj_str_is(st, "why", "not-a-socket") &&
+	   tj_str_is(st, "now", "closed") && tj_str_is(st, "origin", "socket"),
 	   "stale record for fd %d: origin socket, fd now closed", fd);
-	ok(root && rt_jint(root, "summary.sockets", -1) == 0, "and no socket held");
+	ok(root && tj_int(root, "summary.sockets", -1) == 0, "and no socket held");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
@@ -372,7 +358,7 @@ static void case_rawreuse(void)
 {
 	char *argv[] = { rt_bin("sc-rawreuse"), NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *a = NULL, *b = NULL, *st;
 	int fd, ofd;
 
@@ -382,24 +368,24 @@ static void case_rawreuse(void)
 	fd = (int)rt_ready_int(&p, "fd");
 	ofd = (int)rt_ready_int(&p, "other_fd");
 	root = rt_report(p.pid, NULL, &r);
-	st = root ? rt_j(root, "stale") : NULL;
+	st = root ? tj_get(root, "stale") : NULL;
 	for (size_t i = 0; st && i < json_object_array_length(st); i++) {
 		json_object *e = json_object_array_get_idx(st, i);
 
-		if (rt_jint(e, "fd", -1) == fd)
+		if (tj_int(e, "fd", -1) == fd)
 			a = e;
-		if (rt_jint(e, "fd", -1) == ofd)
+		if (tj_int(e, "fd", -1) == ofd)
 			b = e;
 	}
-	ok(root && r.status == 0 && rt_jint(root, "summary.stale", -1) == 2 &&
-	   rt_jint(root, "summary.tracked", -1) == 0 && rt_jint(root, "summary.untracked", -1) == 2,
+	ok(root && r.status == 0 && tj_int(root, "summary.stale", -1) == 2 &&
+	   tj_int(root, "summary.tracked", -1) == 0 && tj_int(root, "summary.untracked", -1) == 2,
 	   "two stale records, both sockets untracked, exit 0");
-	ok(a && jstr_is(a, "why", "other-socket") && jstr_is(a, "origin", "socket"),
+	ok(a && tj_str_is(a, "why", "other-socket") && tj_str_is(a, "origin", "socket"),
 	   "fd %d: UDP socket now connected elsewhere: stale, other socket", fd);
-	ok(b && jstr_is(b, "why", "other-socket"),
+	ok(b && tj_str_is(b, "why", "other-socket"),
 	   "fd %d: unix socket where the record says inet: stale, other socket", ofd);
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
@@ -407,7 +393,7 @@ static void case_rawsocket(void)
 {
 	char *argv[] = { rt_bin("sc-rawsocket"), NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *u, *n;
 	int fd, nfd;
 
@@ -417,19 +403,19 @@ static void case_rawsocket(void)
 	fd = (int)rt_ready_int(&p, "fd");
 	nfd = (int)rt_ready_int(&p, "netlink_fd");
 	root = rt_report(p.pid, NULL, &r);
-	u = root ? rt_sock_with_fd(rt_j(root, "untracked"), fd) : NULL;
-	n = root ? rt_sock_with_fd(rt_j(root, "untracked"), nfd) : NULL;
-	ok(root && r.status == 0 && rt_jint(root, "summary.untracked", -1) == 2 &&
-	   rt_jint(root, "summary.tracked", -1) == 0, "two untracked sockets, none tracked, exit 0");
-	ok(u && !rt_jbool(u, "tracked") && jstr_is(u, "label", "dns") &&
-	   jstr_is(u, "peer", "127.0.0.1:53") && rt_j(u, "origin") == NULL,
+	u = root ? rt_sock_with_fd(tj_get(root, "untracked"), fd) : NULL;
+	n = root ? rt_sock_with_fd(tj_get(root, "untracked"), nfd) : NULL;
+	ok(root && r.status == 0 && tj_int(root, "summary.untracked", -1) == 2 &&
+	   tj_int(root, "summary.tracked", -1) == 0, "two untracked sockets, none tracked, exit 0");
+	ok(u && !tj_bool(u, "tracked") && tj_str_is(u, "label", "dns") &&
+	   tj_str_is(u, "peer", "127.0.0.1:53") && tj_get(u, "origin") == NULL,
 	   "raw UDP socket to port 53: untracked, labelled DNS");
-	ok(n && jstr_is(n, "label", "netlink"),
+	ok(n && tj_str_is(n, "label", "netlink"),
 	   "raw netlink socket: untracked, labelled netlink/other");
-	ok(rt_jint(root, "summary.untracked_by_label.dns", -1) == 1 &&
-	   rt_jint(root, "summary.untracked_by_label.netlink", -1) == 1, "summary counts by label");
+	ok(tj_int(root, "summary.untracked_by_label.dns", -1) == 1 &&
+	   tj_int(root, "summary.untracked_by_label.netlink", -1) == 1, "summary counts by label");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
@@ -439,7 +425,7 @@ static void case_python(void)
 	const char *cw[] = { "--close-wait", "200ms", NULL };
 	int64_t n = 4;
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *g;
 	size_t flagged_groups = 0;
 
@@ -453,23 +439,23 @@ static void case_python(void)
 	root = poll_report(p.pid, cw, pred_flagged_n, &n, &r);
 	ok(root != NULL, "python leaker: %lld connections flagged", (long long)n);
 	if (root) {
-		json_object *groups = rt_j(root, "groups");
+		json_object *groups = tj_get(root, "groups");
 
 		for (size_t i = 0; i < json_object_array_length(groups); i++)
-			if (rt_jint(json_object_array_get_idx(groups, i), "flagged", 0) > 0)
+			if (tj_int(json_object_array_get_idx(groups, i), "flagged", 0) > 0)
 				flagged_groups++;
 		g = json_object_array_get_idx(groups, 0);
-		ok(flagged_groups == 1 && rt_jint(g, "count", -1) == n &&
-		   rt_jint(g, "flagged", -1) == n && kinds_are(g, "close-wait") &&
-		   rt_jint(g, "states.CLOSE_WAIT.count", -1) == n,
+		ok(flagged_groups == 1 && tj_int(g, "count", -1) == n &&
+		   tj_int(g, "flagged", -1) == n && kinds_are(g, "close-wait") &&
+		   tj_int(g, "states.CLOSE_WAIT.count", -1) == n,
 		   "one group, count %lld, all CLOSE_WAIT (%zu flagged groups)", (long long)n,
 		   flagged_groups);
-		ok(array_len(g, "frames") > 0 && jstr_is(g, "stack", "connect"),
+		ok(tj_len(g, "frames") > 0 && tj_str_is(g, "stack", "connect"),
 		   "grouped by the interpreter's connect stack");
 		ok(r.status == 1, "exit 1");
 	}
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(rt_stop(&p), "python scenario exits cleanly on EOF");
 }
 
@@ -478,7 +464,7 @@ static void case_static(void)
 	char *argv[] = { rt_bin("sc-closewait-static"), NULL };
 	const char *cw[] = { "--close-wait", "200ms", NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *g, *s;
 	const char *dir = rt_case_dir("static");
 	char table[4200];
@@ -496,13 +482,13 @@ static void case_static(void)
 	   sa_table_find(dir, (uint32_t)geteuid(), p.pid, 0, table, sizeof(table)) < 0,
 	   "no table was written");
 	root = rt_report(p.pid, cw, &r);
-	ok(root && r.status == 0 && !rt_jbool(root, "process.instrumented") &&
+	ok(root && r.status == 0 && !tj_bool(root, "process.instrumented") &&
 	   jstr_has(root, "process.why_not_instrumented", "statically linked"),
 	   "kernel-only report, reason: statically linked");
-	ok(root && rt_jint(root, "summary.tracked", -1) == 0 &&
-	   rt_jint(root, "summary.untracked", -1) == 3, "listener and both ends: all untracked");
+	ok(root && tj_int(root, "summary.tracked", -1) == 0 &&
+	   tj_int(root, "summary.untracked", -1) == 3, "listener and both ends: all untracked");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 
 	ok(rt_command(&p, "close", "closed"), "server side closed");
 	root = poll_report(p.pid, cw, pred_sock_flagged, &fd, &r);
@@ -510,15 +496,15 @@ static void case_static(void)
 	if (root) {
 		g = rt_group_with_fd(root, fd);
 		s = rt_grouped_sock(root, fd);
-		ok(r.status == 1 && g && jstr_is(g, "no_stack", "process not instrumented") &&
-		   array_len(g, "frames") == 0 && kinds_are(g, "close-wait") && s &&
-		   !rt_jbool(s, "tracked"),
+		ok(r.status == 1 && g && tj_str_is(g, "no_stack", "process not instrumented") &&
+		   tj_len(g, "frames") == 0 && kinds_are(g, "close-wait") && s &&
+		   !tj_bool(s, "tracked"),
 		   "grouped under (no stack: process not instrumented), exit 1");
-		ok(jstr_is(g, "title", "(no stack: process not instrumented)"),
+		ok(tj_str_is(g, "title", "(no stack: process not instrumented)"),
 		   "group title says why there is no stack");
 	}
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	{
 		char pid[16];
 		const char *text[] = { "report", "--close-wait", "200ms", pid, NULL };
@@ -527,7 +513,7 @@ static void case_static(void)
 		ok(rt_sockaudit(&r, text) && r.status == 1 && strstr(r.out, "statically linked") &&
 		   strstr(r.out, "(no stack: process not instrumented)"),
 		   "text report says why in one sentence");
-		rt_run_free(&r);
+		trun_free(&r);
 	}
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
@@ -537,7 +523,7 @@ static void case_exec(void)
 	char *argv[] = { rt_bin("sc-exec"), NULL };
 	const char *zero[] = { "--close-wait", "0ms", NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *g;
 	int fd;
 
@@ -549,15 +535,15 @@ static void case_exec(void)
 	ok(root != NULL, "socket kept across exec flagged in CLOSE_WAIT");
 	if (root) {
 		g = rt_group_with_fd(root, fd);
-		ok(rt_jint(root, "process.generation", -1) == 2 && rt_jint(g, "generation", -1) == 1,
+		ok(tj_int(root, "process.generation", -1) == 2 && tj_int(g, "generation", -1) == 1,
 		   "table at image generation 2, the record's stack from generation 1");
 		ok(rt_frame_is(g, "exec_client", "sc-exec.c", rt_ready_int(&p, "line")),
 		   "stack of the earlier image resolved from the module log");
-		ok(jstr_is(rt_grouped_sock(root, fd), "origin", "inherited-exec"),
+		ok(tj_str_is(rt_grouped_sock(root, fd), "origin", "inherited-exec"),
 		   "origin inherited-exec");
 	}
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
@@ -574,7 +560,7 @@ static void case_procnet(void)
 	char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
 			 "/usr/bin/unshare", "-rn", "/bin/sh", "-c", script, NULL };
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *g, *s;
 	int fd;
 
@@ -595,21 +581,21 @@ static void case_procnet(void)
 	root = rt_report(p.pid, cw, &r);
 	g = root ? rt_group_with_fd(root, fd) : NULL;
 	s = root ? rt_grouped_sock(root, fd) : NULL;
-	ok(root && jstr_is(root, "kernel.source", "procnet") && rt_jbool(root, "kernel.other_netns") &&
-	   array_len(root, "notes") >= 1, "kernel view from /proc/<pid>/net, with a note");
-	ok(s && jstr_is(s, "state", "CLOSE_WAIT") && !rt_jbool(s, "flagged") &&
-	   jstr_is(s, "kind", "close-wait-age-unknown") && rt_j(s, "close_wait_ms") == NULL,
+	ok(root && tj_str_is(root, "kernel.source", "procnet") && tj_bool(root, "kernel.other_netns") &&
+	   tj_len(root, "notes") >= 1, "kernel view from /proc/<pid>/net, with a note");
+	ok(s && tj_str_is(s, "state", "CLOSE_WAIT") && !tj_bool(s, "flagged") &&
+	   tj_str_is(s, "kind", "close-wait-age-unknown") && tj_get(s, "close_wait_ms") == NULL,
 	   "CLOSE_WAIT of unknown age: a finding, not flagged, no age");
-	ok(g && kinds_are(g, "close-wait-age-unknown") && rt_jint(g, "suspect", -1) == 1 &&
-	   rt_jint(root, "summary.suspect", -1) == 1 && rt_jint(root, "summary.flagged", -1) == 0 &&
+	ok(g && kinds_are(g, "close-wait-age-unknown") && tj_int(g, "suspect", -1) == 1 &&
+	   tj_int(root, "summary.suspect", -1) == 1 && tj_int(root, "summary.flagged", -1) == 0 &&
 	   r.status == 0, "grouped as close-wait-age-unknown, exit 0 even with --close-wait 0ms");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	rt_set_runner(NULL);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
 }
 
-static json_object *list_json(const char *const *extra, struct rt_run *r)
+static json_object *list_json(const char *const *extra, struct trun *r)
 {
 	const char *args[16] = { "list", "--json" };
 	size_t n = 2;
@@ -628,10 +614,10 @@ static json_object *list_json(const char *const *extra, struct rt_run *r)
 
 static json_object *list_entry(json_object *root, pid_t pid)
 {
-	json_object *a = rt_j(root, "processes");
+	json_object *a = tj_get(root, "processes");
 
 	for (size_t i = 0; a && i < json_object_array_length(a); i++)
-		if (rt_jint(json_object_array_get_idx(a, i), "pid", -1) == pid)
+		if (tj_int(json_object_array_get_idx(a, i), "pid", -1) == pid)
 			return json_object_array_get_idx(a, i);
 	return NULL;
 }
@@ -641,7 +627,7 @@ static void case_dead(void)
 	char *argv[] = { rt_bin("sc-closewait"), NULL };
 	const char *dir = rt_case_dir("dead");
 	struct rt_proc p;
-	struct rt_run r;
+	struct trun r;
 	json_object *root, *g;
 	char table[4200], pid[16];
 	const char *gc[] = { "--gc", NULL };
@@ -660,27 +646,27 @@ static void case_dead(void)
 	   "SIGKILL left the table behind");
 	root = rt_report(dead, NULL, &r);
 	g = root ? rt_group_with_fd(root, fd) : NULL;
-	ok(root && r.status == 0 && !rt_jbool(root, "process.alive") &&
-	   rt_jbool(root, "process.instrumented") && rt_jint(root, "summary.flagged", -1) == 0,
+	ok(root && r.status == 0 && !tj_bool(root, "process.alive") &&
+	   tj_bool(root, "process.instrumented") && tj_int(root, "summary.flagged", -1) == 0,
 	   "report of a gone process: from its table, nothing flagged, exit 0");
-	ok(g && !rt_jbool(rt_grouped_sock(root, fd), "held") &&
+	ok(g && !tj_bool(rt_grouped_sock(root, fd), "held") &&
 	   rt_frame_is(g, "leak_client", "sc-closewait.c", line),
 	   "its sockets are listed with stacks resolved from the module log");
-	ok(array_len(root, "notes") >= 1, "a note says the process is gone");
+	ok(tj_len(root, "notes") >= 1, "a note says the process is gone");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 
 	root = list_json(NULL, &r);
 	ok(root && r.status == 0 && list_entry(root, dead) &&
-	   !rt_jbool(list_entry(root, dead), "alive") && rt_jbool(list_entry(root, dead), "readable"),
+	   !tj_bool(list_entry(root, dead), "alive") && tj_bool(list_entry(root, dead), "readable"),
 	   "list shows it, gone");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	root = list_json(gc, &r);
-	ok(root && r.status == 0 && rt_jbool(list_entry(root, dead), "removed") &&
-	   rt_jint(root, "removed", -1) == 1, "list --gc removes its table");
+	ok(root && r.status == 0 && tj_bool(list_entry(root, dead), "removed") &&
+	   tj_int(root, "removed", -1) == 1, "list --gc removes its table");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	ok(access(table, F_OK) != 0 && errno == ENOENT, "the file is gone");
 	snprintf(pid, sizeof(pid), "%d", (int)dead);
 	{
@@ -723,12 +709,12 @@ static bool report_of(pid_t pid, int want_status, const char *needle)
 	if (want_status == 2)
 		return fails_cleanly(args, needle);
 	{
-		struct rt_run r;
+		struct trun r;
 		bool good = rt_sockaudit(&r, args) && r.status == want_status;
 
 		if (!good)
 			diag("exit %d; stderr: %s", r.status, r.err);
-		rt_run_free(&r);
+		trun_free(&r);
 		return good;
 	}
 }
@@ -848,7 +834,7 @@ static void case_list(void)
 	const char *dir = rt_case_dir("list");
 	const char *cw[] = { "--close-wait", "200ms", NULL }, *gc[] = { "--gc", NULL };
 	struct rt_proc a, b, c;
-	struct rt_run r;
+	struct trun r;
 	json_object *root = NULL, *e;
 	uint32_t uid = (uint32_t)geteuid();
 	char name[128], victim[4200], link_path[4200], lax[4200], foreign[4200], otheruid[4200];
@@ -885,68 +871,68 @@ static void case_list(void)
 	snprintf(otheruid, sizeof(otheruid), "%s/%s", dir, name);
 	ok(rt_write_file(otheruid, "x", 1, 0600), "a table name of another uid");
 
-	deadline = rt_now_ms() + RT_POLL_MS;
+	deadline = trun_now_ms() + RT_POLL_MS;
 	for (;;) {
 		struct timespec pause = { 0, 50 * 1000 * 1000 };
 
 		root = list_json(cw, &r);
 		e = root ? list_entry(root, a.pid) : NULL;
-		if ((e && rt_jint(e, "flagged", -1) == 1) || rt_now_ms() >= deadline)
+		if ((e && tj_int(e, "flagged", -1) == 1) || trun_now_ms() >= deadline)
 			break;
 		json_object_put(root);
-		rt_run_free(&r);
+		trun_free(&r);
 		nanosleep(&pause, NULL);
 	}
-	ok(root && r.status == 0 && jstr_is(root, "schema", "sockaudit.list/1"),
+	ok(root && r.status == 0 && tj_str_is(root, "schema", "sockaudit.list/1"),
 	   "list --json: schema sockaudit.list/1, exit 0");
 	e = list_entry(root, a.pid);
-	ok(e && rt_jbool(e, "alive") && rt_jint(e, "tracked", -1) == 2 &&
-	   rt_jint(e, "flagged", -1) == 1 && jstr_has(e, "command", "sc-closewait"),
+	ok(e && tj_bool(e, "alive") && tj_int(e, "tracked", -1) == 2 &&
+	   tj_int(e, "flagged", -1) == 1 && jstr_has(e, "command", "sc-closewait"),
 	   "A: alive, 2 tracked, 1 flagged, its command");
 	e = list_entry(root, b.pid);
-	ok(e && rt_jbool(e, "alive") && rt_jint(e, "tracked", -1) == 1 &&
-	   rt_jint(e, "flagged", -1) == 0,
+	ok(e && tj_bool(e, "alive") && tj_int(e, "tracked", -1) == 1 &&
+	   tj_int(e, "flagged", -1) == 0,
 	   "B: alive, 1 tracked (listener), nothing flagged");
 	e = list_entry(root, dead_c);
-	ok(e && !rt_jbool(e, "alive") && rt_jbool(e, "readable") && rt_jint(e, "tracked", -1) == 3,
+	ok(e && !tj_bool(e, "alive") && tj_bool(e, "readable") && tj_int(e, "tracked", -1) == 3,
 	   "C (killed): gone, its 3 records still counted");
 	e = list_entry(root, p1);
-	ok(e && !rt_jbool(e, "readable") && jstr_has(e, "error", "symbolic link"),
+	ok(e && !tj_bool(e, "readable") && jstr_has(e, "error", "symbolic link"),
 	   "symlink entry: unreadable, never followed");
 	e = list_entry(root, p2);
-	ok(e && !rt_jbool(e, "readable") && jstr_has(e, "error", "0644"),
+	ok(e && !tj_bool(e, "readable") && jstr_has(e, "error", "0644"),
 	   "0644 entry: unreadable");
-	ok(array_len(root, "processes") == 6, "another uid's table is not listed (6 entries)");
+	ok(tj_len(root, "processes") == 6, "another uid's table is not listed (6 entries)");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	{
 		const char *text[] = { "list", NULL };
 
 		ok(rt_sockaudit(&r, text) && r.status == 0 && strstr(r.out, "sc-closewait") &&
 		   strstr(r.out, "--gc"), "text list: commands, and a hint to --gc");
-		rt_run_free(&r);
+		trun_free(&r);
 	}
 
 	root = list_json(gc, &r);
-	ok(root && r.status == 0 && rt_jbool(list_entry(root, dead_c), "removed"),
+	ok(root && r.status == 0 && tj_bool(list_entry(root, dead_c), "removed"),
 	   "--gc removes the table of the killed process");
 	ok(access(table_c, F_OK) != 0 && access(table_a, F_OK) == 0 && access(table_b, F_OK) == 0,
 	   "--gc leaves the live processes' tables");
-	ok(!rt_jbool(list_entry(root, p1), "removed") && access(victim, F_OK) == 0 &&
+	ok(!tj_bool(list_entry(root, p1), "removed") && access(victim, F_OK) == 0 &&
 	   faccessat(AT_FDCWD, link_path, F_OK, AT_SYMLINK_NOFOLLOW) == 0,
 	   "--gc leaves the symlink and what it points to");
-	ok(!rt_jbool(list_entry(root, p2), "removed") && access(lax, F_OK) == 0,
+	ok(!tj_bool(list_entry(root, p2), "removed") && access(lax, F_OK) == 0,
 	   "--gc leaves a 0644 file");
 	if (geteuid() == 0)
-		ok(!rt_jbool(list_entry(root, p3), "removed") && access(foreign, F_OK) == 0,
+		ok(!tj_bool(list_entry(root, p3), "removed") && access(foreign, F_OK) == 0,
 		   "--gc leaves a foreign-owned file");
 	else
-		ok(rt_jbool(list_entry(root, p3), "removed"),
+		ok(tj_bool(list_entry(root, p3), "removed"),
 		   "--gc removes our own 0600 file of a gone pid (not root: no foreign owner)");
 	ok(access(otheruid, F_OK) == 0, "--gc leaves another uid's name alone");
-	ok(rt_jint(root, "removed", -1) == (geteuid() == 0 ? 1 : 2), "removed count");
+	ok(tj_int(root, "removed", -1) == (geteuid() == 0 ? 1 : 2), "removed count");
 	json_object_put(root);
-	rt_run_free(&r);
+	trun_free(&r);
 	unlink(victim);
 	ok(rt_stop(&a) && rt_stop(&b), "scenarios exit cleanly on EOF");
 }

@@ -27,14 +27,6 @@ static char tables_dir[2048 + 16];
 /* Read by the signal handler: plain pids, 0 for a free entry. */
 static volatile pid_t live[E2E_MAX_PROCS];
 
-uint64_t e2e_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void pause_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
@@ -153,7 +145,7 @@ void e2e_spawn(struct e2e_proc *p, const char *name, char *const argv[])
 	p->name = name;
 	snprintf(p->out, sizeof(p->out), "%s/%s.out", case_dir, name);
 	snprintf(p->err, sizeof(p->err), "%s/%s.err", case_dir, name);
-	p->started_ms = e2e_now_ms();
+	p->started_ms = trun_now_ms();
 	p->pid = fork();
 	if (p->pid < 0)
 		bail("fork: %s", strerror(errno));
@@ -199,9 +191,9 @@ int e2e_stop(struct e2e_proc *p, int sig)
 	if (p->pid <= 0)
 		return p->status;
 	kill(p->pid, sig);
-	deadline = e2e_now_ms() + 5000;
+	deadline = trun_now_ms() + 5000;
 	while (!gone(p)) {
-		if (e2e_now_ms() >= deadline) {
+		if (trun_now_ms() >= deadline) {
 			diag("%s (pid %d) still runs 5 s after signal %d: SIGKILL", p->name,
 			     (int)p->pid, sig);
 			kill(p->pid, SIGKILL);
@@ -271,14 +263,14 @@ static bool find_line(const char *text, const char *prefix, char *line, size_t l
 
 bool e2e_wait_line(struct e2e_proc *p, bool err, const char *prefix, char *line, size_t len)
 {
-	uint64_t deadline = e2e_now_ms() + E2E_WAIT_MS;
+	uint64_t deadline = trun_now_ms() + E2E_WAIT_MS;
 
 	for (;;) {
 		bool dead = gone(p);
 		char *text = e2e_slurp(p, err);
 		bool found = find_line(text, prefix, line, len);
 
-		if (found || dead || e2e_now_ms() >= deadline) {
+		if (found || dead || trun_now_ms() >= deadline) {
 			if (!found)
 				diag("%s: no %s line starting '%s' %s; it printed: [%s]", p->name,
 				     err ? "stderr" : "stdout", prefix,
@@ -293,7 +285,7 @@ bool e2e_wait_line(struct e2e_proc *p, bool err, const char *prefix, char *line,
 
 bool e2e_wait_lines(struct e2e_proc *p, bool err, size_t n)
 {
-	uint64_t deadline = e2e_now_ms() + E2E_WAIT_MS;
+	uint64_t deadline = trun_now_ms() + E2E_WAIT_MS;
 
 	for (;;) {
 		bool dead = gone(p);
@@ -302,7 +294,7 @@ bool e2e_wait_lines(struct e2e_proc *p, bool err, size_t n)
 
 		for (const char *s = text; (s = strchr(s, '\n')); s++)
 			lines++;
-		if (lines >= n || dead || e2e_now_ms() >= deadline) {
+		if (lines >= n || dead || trun_now_ms() >= deadline) {
 			if (lines < n)
 				diag("%s: %zu of %zu lines on %s %s: [%s]", p->name, lines, n,
 				     err ? "stderr" : "stdout",
@@ -315,96 +307,27 @@ bool e2e_wait_lines(struct e2e_proc *p, bool err, size_t n)
 	}
 }
 
-static void append(char **buf, size_t *n, const char *data, size_t len)
+static void track_run(pid_t pid, bool running)
 {
-	*buf = realloc(*buf, *n + len + 1);
-	if (!*buf)
-		bail("out of memory");
-	memcpy(*buf + *n, data, len);
-	*n += len;
-	(*buf)[*n] = '\0';
+	if (running)
+		track(pid);
+	else
+		untrack(pid);
 }
 
-bool e2e_sockaudit(struct e2e_run *r, const char *const *args)
+bool e2e_sockaudit(struct trun *r, const char *const *args)
 {
 	const char *argv[32];
-	int pipes[2][2], st = -1;
-	struct pollfd pfd[2];
-	size_t n = 0, nout = 0, nerr = 0;
-	uint64_t started;
-	pid_t pid;
+	size_t n = 0;
 
-	memset(r, 0, sizeof(*r));
-	append(&r->out, &nout, "", 0);
-	append(&r->err, &nerr, "", 0);
 	argv[n++] = e2e_env("SOCKAUDIT");
 	for (; args && *args && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
-	if (pipe2(pipes[0], O_CLOEXEC) < 0 || pipe2(pipes[1], O_CLOEXEC) < 0)
-		bail("pipe: %s", strerror(errno));
-	started = e2e_now_ms();
-	pid = fork();
-	if (pid < 0)
-		bail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		dup2(devnull, STDIN_FILENO);
-		dup2(pipes[0][1], STDOUT_FILENO);
-		dup2(pipes[1][1], STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	track(pid);
-	close(pipes[0][1]);
-	close(pipes[1][1]);
-	pfd[0] = (struct pollfd){ .fd = pipes[0][0], .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = pipes[1][0], .events = POLLIN };
-	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-		char buf[8192];
-
-		if (e2e_now_ms() - started > E2E_RUN_MS) {
-			diag("sockaudit did not finish within %d ms: killing it", E2E_RUN_MS);
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(pfd, 2, 200) < 0 && errno != EINTR)
-			bail("poll: %s", strerror(errno));
-		for (int i = 0; i < 2; i++) {
-			ssize_t k;
-
-			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			k = read(pfd[i].fd, buf, sizeof(buf));
-			if (k <= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-			} else if (i == 0) {
-				append(&r->out, &nout, buf, (size_t)k);
-			} else {
-				append(&r->err, &nerr, buf, (size_t)k);
-			}
-		}
-	}
-	for (int i = 0; i < 2; i++)
-		if (pfd[i].fd >= 0)
-			close(pfd[i].fd);
-	waitpid(pid, &st, 0);
-	untrack(pid);
-	r->ended_ms = e2e_now_ms();
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return WIFEXITED(st);
+	return trun_capture(r, argv, E2E_RUN_MS, track_run) && !r->signaled;
 }
 
-void e2e_run_free(struct e2e_run *r)
-{
-	free(r->out);
-	free(r->err);
-	r->out = r->err = NULL;
-}
-
-json_object *e2e_report(pid_t pid, bool all, struct e2e_run *r)
+json_object *e2e_report(pid_t pid, bool all, struct trun *r)
 {
 	char spid[16];
 	const char *args[] = { "report", "--json", "--close-wait", "200ms", "--idle", "300ms",
@@ -417,7 +340,7 @@ json_object *e2e_report(pid_t pid, bool all, struct e2e_run *r)
 	if (!e2e_sockaudit(r, args))
 		return NULL;
 	root = json_tokener_parse(r->out);
-	if (!root || !e2e_jstr_is(root, "schema", "sockaudit.report/1")) {
+	if (!root || !tj_str_is(root, "schema", "sockaudit.report/1")) {
 		diag("report %d: exit %d, not a sockaudit.report/1 document; stderr: %s", (int)pid,
 		     r->status, r->err);
 		json_object_put(root);
@@ -426,33 +349,33 @@ json_object *e2e_report(pid_t pid, bool all, struct e2e_run *r)
 	return root;
 }
 
-json_object *e2e_poll_report(pid_t pid, e2e_pred pred, void *arg, struct e2e_run *r)
+json_object *e2e_poll_report(pid_t pid, e2e_pred pred, void *arg, struct trun *r)
 {
-	uint64_t deadline = e2e_now_ms() + E2E_WAIT_MS;
+	uint64_t deadline = trun_now_ms() + E2E_WAIT_MS;
 
 	for (;;) {
 		json_object *root = e2e_report(pid, false, r);
 
 		if (root && pred(root, r, arg))
 			return root;
-		if (e2e_now_ms() >= deadline) {
+		if (trun_now_ms() >= deadline) {
 			diag("report of %d: condition not reached within %d ms; last exit %d, "
 			     "stdout: %s", (int)pid, E2E_WAIT_MS, r->status, r->out);
 			json_object_put(root);
-			e2e_run_free(r);
+			trun_free(r);
 			return NULL;
 		}
 		json_object_put(root);
-		e2e_run_free(r);
+		trun_free(r);
 		pause_ms(50);
 	}
 }
 
 json_object *e2e_hold_report(pid_t pid, uint64_t until_ms, e2e_pred pred, void *arg,
-			     struct e2e_run *r)
+			     struct trun *r)
 {
 	for (;;) {
-		uint64_t started = e2e_now_ms();
+		uint64_t started = trun_now_ms();
 		json_object *root = e2e_report(pid, false, r);
 
 		if (!root || !pred(root, r, arg)) {
@@ -460,13 +383,13 @@ json_object *e2e_hold_report(pid_t pid, uint64_t until_ms, e2e_pred pred, void *
 			     "stdout: %s", (int)pid, (long long)until_ms - (long long)started,
 			     r->status, r->out);
 			json_object_put(root);
-			e2e_run_free(r);
+			trun_free(r);
 			return NULL;
 		}
 		if (started >= until_ms)
 			return root;
 		json_object_put(root);
-		e2e_run_free(r);
+		trun_free(r);
 		pause_ms(50);
 	}
 }
@@ -502,14 +425,14 @@ bool e2e_ktcp_find(unsigned lport, unsigned rport, struct e2e_ktcp *k)
 bool e2e_ktcp_wait(unsigned lport, unsigned rport, e2e_kpred kpred, void *arg,
 		   struct e2e_ktcp *k, bool *found)
 {
-	uint64_t deadline = e2e_now_ms() + E2E_WAIT_MS;
+	uint64_t deadline = trun_now_ms() + E2E_WAIT_MS;
 
 	for (;;) {
 		memset(k, 0, sizeof(*k));
 		*found = e2e_ktcp_find(lport, rport, k);
 		if (kpred(k, *found, arg))
 			return true;
-		if (e2e_now_ms() >= deadline) {
+		if (trun_now_ms() >= deadline) {
 			if (*found)
 				diag("kernel: :%u -> :%u %s rxq %lu inode %lu after %d ms", lport,
 				     rport, e2e_tcp_state_name(k->state), k->rxq, k->inode,
@@ -526,7 +449,7 @@ bool e2e_ktcp_wait(unsigned lport, unsigned rport, e2e_kpred kpred, void *arg,
 bool e2e_ktcp_pair_wait(unsigned lport, unsigned rport, e2e_kpred2 kpred2, struct e2e_ktcp *a,
 			bool *found_a, struct e2e_ktcp *b, bool *found_b)
 {
-	uint64_t deadline = e2e_now_ms() + E2E_WAIT_MS;
+	uint64_t deadline = trun_now_ms() + E2E_WAIT_MS;
 
 	for (;;) {
 		memset(a, 0, sizeof(*a));
@@ -535,7 +458,7 @@ bool e2e_ktcp_pair_wait(unsigned lport, unsigned rport, e2e_kpred2 kpred2, struc
 		*found_b = e2e_ktcp_find(rport, lport, b);
 		if (kpred2(a, *found_a, b, *found_b))
 			return true;
-		if (e2e_now_ms() >= deadline) {
+		if (trun_now_ms() >= deadline) {
 			diag("kernel after %d ms: :%u -> :%u %s (inode %lu), :%u -> :%u %s (inode %lu)",
 			     E2E_WAIT_MS, lport, rport,
 			     *found_a ? e2e_tcp_state_name(a->state) : "gone", a->inode, rport,
@@ -562,59 +485,6 @@ const char *e2e_tcp_state_name(int state)
 	return "?";
 }
 
-json_object *e2e_j(json_object *o, const char *path)
-{
-	char key[128];
-
-	while (o && *path) {
-		size_t n = strcspn(path, ".");
-
-		if (n >= sizeof(key) || !json_object_is_type(o, json_type_object))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		if (!json_object_object_get_ex(o, key, &o))
-			return NULL;
-		path += n + (path[n] == '.');
-	}
-	return o;
-}
-
-int64_t e2e_jint(json_object *o, const char *path, int64_t dflt)
-{
-	json_object *v = e2e_j(o, path);
-
-	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : dflt;
-}
-
-bool e2e_jbool(json_object *o, const char *path)
-{
-	json_object *v = e2e_j(o, path);
-
-	return v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-}
-
-const char *e2e_jstr(json_object *o, const char *path)
-{
-	json_object *v = e2e_j(o, path);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-bool e2e_jstr_is(json_object *o, const char *path, const char *want)
-{
-	const char *v = e2e_jstr(o, path);
-
-	return v && !strcmp(v, want);
-}
-
-size_t e2e_jlen(json_object *o, const char *path)
-{
-	json_object *a = e2e_j(o, path);
-
-	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-}
-
 /* Line n (1-based) of a file, or false. */
 static bool source_line(const char *path, long n, char *out, size_t len)
 {
@@ -639,28 +509,20 @@ static bool source_line(const char *path, long n, char *out, size_t len)
 
 bool e2e_frame_is(json_object *group, const char *func, const char *file, const char *call)
 {
-	json_object *frames = e2e_j(group, "frames"), *f;
-	const char *fn, *path, *base;
+	const char *fn, *base;
 	char src[4096], text[512] = "";
 	long line;
 
-	if (!frames || !json_object_is_type(frames, json_type_array) ||
-	    json_object_array_length(frames) == 0) {
+	if (!tj_first_frame(group, &fn, &base, &line)) {
 		diag("group has no frames");
 		return false;
 	}
-	f = json_object_array_get_idx(frames, 0);
-	fn = e2e_jstr(f, "function");
-	path = e2e_jstr(f, "file");
-	line = (long)e2e_jint(f, "line", -1);
-	base = path ? strrchr(path, '/') : NULL;
-	base = base ? base + 1 : path;
 	snprintf(src, sizeof(src), "%s/%s", e2e_env("E2E_REPRO_SRC"), file);
 	if (fn && base && !strcmp(fn, func) && !strcmp(base, file) &&
 	    source_line(src, line, text, sizeof(text)) && strstr(text, call))
 		return true;
 	diag("first frame: %s at %s:%ld [%s], expected %s in %s on a line calling %s",
-	     fn ? fn : "??", path ? path : "?", line, text, func, file, call);
+	     fn ? fn : "??", base ? base : "?", line, text, func, file, call);
 	return false;
 }
 

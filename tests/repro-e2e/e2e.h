@@ -18,6 +18,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tjson.h"
+#include "trun.h"
+
 #define E2E_WAIT_MS   8000    /* a line in a log, a kernel state, a report */
 #define E2E_RUN_MS    30000   /* one sockaudit run */
 /* tcp_info ages are whole jiffies: with HZ=100 one reads up to 10 ms more
@@ -33,12 +36,6 @@ struct e2e_proc {
 	char out[4096], err[4096];   /* paths of its stdout, stderr */
 };
 
-struct e2e_run {
-	int status;               /* exit status, or 128 + signal */
-	char *out, *err;
-	uint64_t ended_ms;
-};
-
 /* One TCP socket as /proc/net/tcp lists it. */
 struct e2e_ktcp {
 	unsigned lport, rport;
@@ -47,7 +44,6 @@ struct e2e_ktcp {
 	unsigned long inode;      /* 0: no file holds it (orphaned, time-wait) */
 };
 
-uint64_t e2e_now_ms(void);
 const char *e2e_env(const char *name);
 
 /* A fresh private directory for this case (logs, and tables/ exported as
@@ -71,20 +67,19 @@ char *e2e_slurp(struct e2e_proc *p, bool err);
 bool e2e_wait_lines(struct e2e_proc *p, bool err, size_t n);
 
 /* Run $SOCKAUDIT args (NULL-terminated) to completion. */
-bool e2e_sockaudit(struct e2e_run *r, const char *const *args);
-void e2e_run_free(struct e2e_run *r);
+bool e2e_sockaudit(struct trun *r, const char *const *args);
 /* `sockaudit report --json --close-wait 200ms --idle 300ms [--all] <pid>`:
  * the parsed document (caller puts) or NULL. */
-json_object *e2e_report(pid_t pid, bool all, struct e2e_run *r);
+json_object *e2e_report(pid_t pid, bool all, struct trun *r);
 
-typedef bool (*e2e_pred)(json_object *root, const struct e2e_run *r, void *arg);
+typedef bool (*e2e_pred)(json_object *root, const struct trun *r, void *arg);
 /* Report until pred holds; that document (r kept) or NULL at the deadline. */
-json_object *e2e_poll_report(pid_t pid, e2e_pred pred, void *arg, struct e2e_run *r);
+json_object *e2e_poll_report(pid_t pid, e2e_pred pred, void *arg, struct trun *r);
 /* Report repeatedly until the clock reaches until_ms, with at least one
  * report at or after it: every one must satisfy pred. The last document,
  * or NULL (with a diagnostic) at the first that does not. */
 json_object *e2e_hold_report(pid_t pid, uint64_t until_ms, e2e_pred pred, void *arg,
-			     struct e2e_run *r);
+			     struct trun *r);
 
 /* The TCP socket lport -> rport (IPv4 loopback) in /proc/net/tcp. */
 bool e2e_ktcp_find(unsigned lport, unsigned rport, struct e2e_ktcp *k);
@@ -100,13 +95,6 @@ bool e2e_ktcp_pair_wait(unsigned lport, unsigned rport, e2e_kpred2 kpred2, struc
 			bool *found_a, struct e2e_ktcp *b, bool *found_b);
 const char *e2e_tcp_state_name(int state);
 
-/* JSON: "a.b.c" paths; NULL / dflt when absent or of another type. */
-json_object *e2e_j(json_object *o, const char *path);
-int64_t e2e_jint(json_object *o, const char *path, int64_t dflt);
-bool e2e_jbool(json_object *o, const char *path);
-const char *e2e_jstr(json_object *o, const char *path);
-bool e2e_jstr_is(json_object *o, const char *path, const char *want);
-size_t e2e_jlen(json_object *o, const char *path);
 /* First frame of a group: function, file basename, and the source line it
  * names contains call (e.g. "connect("), read from $E2E_REPRO_SRC/file. */
 bool e2e_frame_is(json_object *group, const char *func, const char *file, const char *call);

@@ -180,26 +180,26 @@ static bool k_closed_pair(const struct e2e_ktcp *a, bool found_a, const struct e
 
 /* ---- report predicates ---- */
 
-static bool r_flagged_kind(json_object *root, const struct e2e_run *r, void *arg)
+static bool r_flagged_kind(json_object *root, const struct trun *r, void *arg)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "summary.by_kind.%s", (const char *)arg);
-	return e2e_jint(root, "summary.flagged", -1) >= 1 && e2e_jint(root, path, -1) >= 1;
+	return tj_int(root, "summary.flagged", -1) >= 1 && tj_int(root, path, -1) >= 1;
 }
 
 /* Nothing flagged, exit 0, and exactly *arg sockets held. */
-static bool r_clean_holding(json_object *root, const struct e2e_run *r, void *arg)
+static bool r_clean_holding(json_object *root, const struct trun *r, void *arg)
 {
-	return r->status == 0 && e2e_jint(root, "summary.flagged", -1) == 0 &&
-	       e2e_jint(root, "summary.groups", -1) == 0 && e2e_jlen(root, "groups") == 0 &&
-	       e2e_jint(root, "summary.sockets", -1) == *(int *)arg &&
-	       e2e_jint(root, "summary.stale", -1) == 0;
+	return r->status == 0 && tj_int(root, "summary.flagged", -1) == 0 &&
+	       tj_int(root, "summary.groups", -1) == 0 && tj_len(root, "groups") == 0 &&
+	       tj_int(root, "summary.sockets", -1) == *(int *)arg &&
+	       tj_int(root, "summary.stale", -1) == 0;
 }
 
-static bool r_holding(json_object *root, const struct e2e_run *r, void *arg)
+static bool r_holding(json_object *root, const struct trun *r, void *arg)
 {
-	return e2e_jint(root, "summary.sockets", -1) == *(int *)arg;
+	return tj_int(root, "summary.sockets", -1) == *(int *)arg;
 }
 
 /* What the one flagged socket of a side must look like. */
@@ -216,40 +216,40 @@ struct want {
 	uint64_t since_ms;      /* the socket's data moved after this */
 };
 
-static void check_flagged(json_object *root, const struct e2e_run *r, const struct want *w)
+static void check_flagged(json_object *root, const struct trun *r, const struct want *w)
 {
-	json_object *g = json_object_array_get_idx(e2e_j(root, "groups"), 0);
-	json_object *s = g ? json_object_array_get_idx(e2e_j(g, "sockets"), 0) : NULL;
-	json_object *kinds = e2e_j(g, "kinds");
+	json_object *g = json_object_array_get_idx(tj_get(root, "groups"), 0);
+	json_object *s = g ? json_object_array_get_idx(tj_get(g, "sockets"), 0) : NULL;
+	json_object *kinds = tj_get(g, "kinds");
 	char path[64];
 	int64_t age, bound = (int64_t)(r->ended_ms - w->since_ms) + E2E_JIFFY_MS;
 	int64_t threshold = !strcmp(w->kind, "idle") ? IDLE_MS : CLOSE_WAIT_MS;
 
 	snprintf(path, sizeof(path), "summary.by_kind.%s", w->kind);
-	ok(r->status == 1 && e2e_jint(root, "summary.flagged", -1) == 1 &&
-	   e2e_jint(root, path, -1) == 1 && e2e_jint(root, "summary.groups", -1) == 1 &&
-	   e2e_jlen(root, "groups") == 1 && e2e_jint(root, "summary.sockets", -1) == w->sockets &&
-	   e2e_jint(root, "summary.untracked", -1) == 0 && e2e_jbool(root, "process.instrumented"),
+	ok(r->status == 1 && tj_int(root, "summary.flagged", -1) == 1 &&
+	   tj_int(root, path, -1) == 1 && tj_int(root, "summary.groups", -1) == 1 &&
+	   tj_len(root, "groups") == 1 && tj_int(root, "summary.sockets", -1) == w->sockets &&
+	   tj_int(root, "summary.untracked", -1) == 0 && tj_bool(root, "process.instrumented"),
 	   "%s report: exit 1, one socket flagged (%s) of %d held, one group, all tracked",
 	   w->side, w->kind, w->sockets);
 	snprintf(path, sizeof(path), "states.%s.count", w->state);
 	ok(g && kinds && json_object_array_length(kinds) == 1 &&
 	   !strcmp(json_object_get_string(json_object_array_get_idx(kinds, 0)), w->kind) &&
-	   e2e_jint(g, "count", -1) == 1 && e2e_jint(g, "flagged", -1) == 1 &&
-	   e2e_only_key(e2e_j(g, "states")) && !strcmp(e2e_only_key(e2e_j(g, "states")), w->state) &&
-	   e2e_jint(g, path, -1) == 1,
+	   tj_int(g, "count", -1) == 1 && tj_int(g, "flagged", -1) == 1 &&
+	   e2e_only_key(tj_get(g, "states")) && !strcmp(e2e_only_key(tj_get(g, "states")), w->state) &&
+	   tj_int(g, path, -1) == 1,
 	   "%s group: kinds [%s], 1 socket, states {%s: 1}", w->side, w->kind, w->state);
-	ok(g && e2e_frame_is(g, w->func, w->file, w->call) && e2e_jstr_is(g, "stack", w->stack),
+	ok(g && e2e_frame_is(g, w->func, w->file, w->call) && tj_str_is(g, "stack", w->stack),
 	   "%s group: %s stack, first frame %s in %s, on its %s line", w->side, w->stack,
 	   w->func, w->file, w->call);
-	ok(s && e2e_jstr_is(s, "state", w->state) && e2e_jstr_is(s, "kind", w->kind) &&
-	   e2e_jbool(s, "flagged") && e2e_jbool(s, "held") && e2e_jbool(s, "tracked") &&
-	   e2e_jstr_is(s, "origin", w->origin) && e2e_jstr_is(s, "proto", "tcp") &&
-	   e2e_jstr_is(s, "local", w->local) && e2e_jstr_is(s, "peer", w->peer) &&
-	   (unsigned long)e2e_jint(s, "inode", -1) == w->inode,
+	ok(s && tj_str_is(s, "state", w->state) && tj_str_is(s, "kind", w->kind) &&
+	   tj_bool(s, "flagged") && tj_bool(s, "held") && tj_bool(s, "tracked") &&
+	   tj_str_is(s, "origin", w->origin) && tj_str_is(s, "proto", "tcp") &&
+	   tj_str_is(s, "local", w->local) && tj_str_is(s, "peer", w->peer) &&
+	   (unsigned long)tj_int(s, "inode", -1) == w->inode,
 	   "%s socket: %s %s -> %s, origin %s, the kernel's inode %lu", w->side, w->state,
 	   w->local, w->peer, w->origin, w->inode);
-	age = e2e_jint(s, !strcmp(w->kind, "idle") ? "idle_ms" : "close_wait_ms", -1);
+	age = tj_int(s, !strcmp(w->kind, "idle") ? "idle_ms" : "close_wait_ms", -1);
 	ok(age >= threshold && age <= bound,
 	   "%s socket: %s age %lld ms, at least the %lld ms threshold, at most the %lld ms "
 	   "since the exchange began", w->side, w->kind, (long long)age, (long long)threshold,
@@ -261,21 +261,21 @@ static void check_flagged(json_object *root, const struct e2e_run *r, const stru
 /* The server holds its listener and nothing else. */
 static void check_only_listener(struct pair *p)
 {
-	struct e2e_run r;
+	struct trun r;
 	json_object *root = e2e_report(p->srv.pid, true, &r);
-	json_object *g = root ? json_object_array_get_idx(e2e_j(root, "groups"), 0) : NULL;
-	json_object *s = g ? json_object_array_get_idx(e2e_j(g, "sockets"), 0) : NULL;
+	json_object *g = root ? json_object_array_get_idx(tj_get(root, "groups"), 0) : NULL;
+	json_object *s = g ? json_object_array_get_idx(tj_get(g, "sockets"), 0) : NULL;
 
-	ok(root && r.status == 0 && e2e_jint(root, "summary.sockets", -1) == 1 &&
-	   e2e_jlen(root, "groups") == 1 && e2e_jint(g, "count", -1) == 1 &&
-	   e2e_jstr_is(s, "state", "LISTEN") && e2e_jstr_is(s, "local", p->addr) &&
-	   e2e_jstr_is(s, "origin", "socket"),
+	ok(root && r.status == 0 && tj_int(root, "summary.sockets", -1) == 1 &&
+	   tj_len(root, "groups") == 1 && tj_int(g, "count", -1) == 1 &&
+	   tj_str_is(s, "state", "LISTEN") && tj_str_is(s, "local", p->addr) &&
+	   tj_str_is(s, "origin", "socket"),
 	   "server report --all: its one socket is the LISTEN socket on %s, none for %s",
 	   p->addr, p->peer);
 	if (!s)
 		diag("report: %s", r.out);
 	json_object_put(root);
-	e2e_run_free(&r);
+	trun_free(&r);
 }
 
 /* Both ends ESTABLISHED, held by a file each; their inodes. */
@@ -296,13 +296,13 @@ static void check_client_idle(struct pair *p, unsigned long inode)
 		.stack = "connect", .origin = "socket", .local = p->peer, .peer = p->addr,
 		.sockets = 1, .inode = inode, .since_ms = p->cli.started_ms,
 	};
-	struct e2e_run r;
+	struct trun r;
 	json_object *root = e2e_poll_report(p->cli.pid, r_flagged_kind, "idle", &r);
 
 	if (ok(root != NULL, "client report flags its socket idle once %d ms passed", IDLE_MS))
 		check_flagged(root, &r, &w);
 	json_object_put(root);
-	e2e_run_free(&r);
+	trun_free(&r);
 }
 
 static void check_server_idle(struct pair *p, unsigned long inode)
@@ -313,14 +313,14 @@ static void check_server_idle(struct pair *p, unsigned long inode)
 		.stack = "open", .origin = "accept", .local = p->addr, .peer = p->peer,
 		.sockets = 2, .inode = inode, .since_ms = p->cli.started_ms,
 	};
-	struct e2e_run r;
+	struct trun r;
 	json_object *root = e2e_poll_report(p->srv.pid, r_flagged_kind, "idle", &r);
 
 	if (ok(root != NULL, "server report flags its accepted socket idle once %d ms passed",
 	       IDLE_MS))
 		check_flagged(root, &r, &w);
 	json_object_put(root);
-	e2e_run_free(&r);
+	trun_free(&r);
 }
 
 /* Case 1: no read timeout, the client never closes: both ends idle. */
@@ -354,7 +354,7 @@ static void case_closewait(void)
 {
 	struct pair p;
 	struct e2e_ktcp kc, ks;
-	struct e2e_run r;
+	struct trun r;
 	json_object *root;
 	char want_err[512], line[512];
 	int cw = TCP_CLOSE_WAIT, one = 1;
@@ -383,7 +383,7 @@ static void case_closewait(void)
 	fin_wait2_seen = fin_wait2 && found;
 	ok(fin_wait2, "kernel: the server's end :%u -> :%u is FIN_WAIT2 and no file holds it%s",
 	   p.sport, p.cport, fin_wait2 && !found ? TW_FULL_SKIP : "");
-	fin_seen = e2e_now_ms();
+	fin_seen = trun_now_ms();
 
 	{
 		struct want w = {
@@ -398,7 +398,7 @@ static void case_closewait(void)
 		       CLOSE_WAIT_MS))
 			check_flagged(root, &r, &w);
 		json_object_put(root);
-		e2e_run_free(&r);
+		trun_free(&r);
 	}
 
 	root = e2e_hold_report(p.srv.pid, fin_seen + IDLE_MS + 100, r_clean_holding, &one, &r);
@@ -406,7 +406,7 @@ static void case_closewait(void)
 	   "server report: exit 0, nothing flagged, one socket held, from the close until "
 	   "both thresholds passed");
 	json_object_put(root);
-	e2e_run_free(&r);
+	trun_free(&r);
 	check_only_listener(&p);
 	held = e2e_ktcp_wait(p.cport, p.sport, k_held_in, &cw, &kc, &found);
 	fin_wait2 = e2e_ktcp_find(p.sport, p.cport, &ks);
@@ -449,7 +449,7 @@ static void case_closed(void)
 {
 	struct pair p;
 	struct e2e_ktcp kc, ks;
-	struct e2e_run r;
+	struct trun r;
 	json_object *root;
 	char want[512], line[512];
 	int zero = 0, one = 1;
@@ -474,27 +474,27 @@ static void case_closed(void)
 	   "is in TIME_WAIT (client: %s, server: %s)%s", p.cport, p.sport,
 	   fc ? e2e_tcp_state_name(kc.state) : "gone", fs ? e2e_tcp_state_name(ks.state) : "gone",
 	   closed && !fc && !fs ? TW_FULL_SKIP : "");
-	gone_ms = e2e_now_ms();
+	gone_ms = trun_now_ms();
 
 	root = e2e_poll_report(p.cli.pid, r_holding, &zero, &r);
 	json_object_put(root);
-	e2e_run_free(&r);
+	trun_free(&r);
 	root = e2e_hold_report(p.cli.pid, gone_ms + IDLE_MS + 100, r_clean_holding, &zero, &r);
 	ok(root != NULL,
 	   "client report: exit 0, no socket held, nothing flagged, no stale record, until "
 	   "both thresholds passed");
 	json_object_put(root);
-	e2e_run_free(&r);
+	trun_free(&r);
 
 	root = e2e_poll_report(p.srv.pid, r_holding, &one, &r);
 	json_object_put(root);
-	e2e_run_free(&r);
+	trun_free(&r);
 	root = e2e_hold_report(p.srv.pid, gone_ms + IDLE_MS + 100, r_clean_holding, &one, &r);
 	ok(root != NULL,
 	   "server report: exit 0, one socket held, nothing flagged, until both thresholds "
 	   "passed");
 	json_object_put(root);
-	e2e_run_free(&r);
+	trun_free(&r);
 	check_only_listener(&p);
 	ok(stop_client(&p) == 0, "client exits 0 on SIGTERM: its call succeeded");
 	stop_server(&p);

@@ -59,7 +59,7 @@ static long info_int(const char *dir, const char *name, const char *key)
 	return v;
 }
 
-static bool run(struct rt_run *r, const char *const *args)
+static bool run(struct trun *r, const char *const *args)
 {
 	bool done = rt_sockaudit(r, args);
 
@@ -79,14 +79,14 @@ static json_object *load_json(const char *path)
 
 static size_t alen(json_object *o, const char *path)
 {
-	json_object *a = rt_j(o, path);
+	json_object *a = tj_get(o, path);
 
 	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 }
 
 static json_object *aget(json_object *o, const char *path, size_t i)
 {
-	return i < alen(o, path) ? json_object_array_get_idx(rt_j(o, path), i) : NULL;
+	return i < alen(o, path) ? json_object_array_get_idx(tj_get(o, path), i) : NULL;
 }
 
 /* Groups of kind `kind` whose first process is pid. */
@@ -98,10 +98,10 @@ static size_t groups_of(json_object *root, const char *kind, long pid, json_obje
 		*first = NULL;
 	for (size_t i = 0; i < alen(root, "groups"); i++) {
 		json_object *g = aget(root, "groups", i);
-		const char *k = rt_jstr(g, "kind");
+		const char *k = tj_str(g, "kind");
 
 		if ((kind && (!k || strcmp(k, kind) != 0)) ||
-		    rt_jint(aget(g, "processes", 0), "pid", -1) != pid)
+		    tj_int(aget(g, "processes", 0), "pid", -1) != pid)
 			continue;
 		if (first && !*first)
 			*first = g;
@@ -116,7 +116,7 @@ static bool any_group_names_pid(json_object *root, long pid)
 		json_object *g = aget(root, "groups", i);
 
 		for (size_t k = 0; k < alen(g, "processes"); k++)
-			if (rt_jint(aget(g, "processes", k), "pid", -1) == pid)
+			if (tj_int(aget(g, "processes", k), "pid", -1) == pid)
 				return true;
 	}
 	return false;
@@ -124,7 +124,7 @@ static bool any_group_names_pid(json_object *root, long pid)
 
 static const char *top_fn(json_object *g)
 {
-	return rt_jstr(aget(g, "frames", 0), "function");
+	return tj_str(aget(g, "frames", 0), "function");
 }
 
 /* Debian's python3 has no symbols for its static functions: the top
@@ -132,12 +132,12 @@ static const char *top_fn(json_object *g)
  * below them are named. */
 static bool python_stack(json_object *g)
 {
-	const char *mod = rt_jstr(aget(g, "frames", 0), "module");
+	const char *mod = tj_str(aget(g, "frames", 0), "module");
 	const char *base = mod ? strrchr(mod, '/') : NULL;
 	bool named = false;
 
 	for (size_t i = 0; i < alen(g, "frames"); i++) {
-		const char *fn = rt_jstr(aget(g, "frames", i), "function");
+		const char *fn = tj_str(aget(g, "frames", i), "function");
 
 		named |= fn && strncmp(fn, "Py", 2) == 0;
 	}
@@ -152,7 +152,7 @@ static bool python_stack(json_object *g)
 
 static bool cmd_has(json_object *g, const char *needle)
 {
-	const char *c = rt_jstr(aget(g, "processes", 0), "cmdline");
+	const char *c = tj_str(aget(g, "processes", 0), "cmdline");
 
 	return c && strstr(c, needle);
 }
@@ -198,7 +198,7 @@ static bool fields_ok(json_object *o, const char *what, const struct field *f)
 		/* json-c gives null as a NULL value of a key that exists. */
 		if (dot) {
 			snprintf(parent, sizeof(parent), "%.*s", (int)(dot - f->path), f->path);
-			p = rt_j(o, parent);
+			p = tj_get(o, parent);
 		}
 		if (!p || !json_object_object_get_ex(p, dot ? dot + 1 : f->path, &v)) {
 			diag("%s: %s missing", what, f->path);
@@ -266,7 +266,7 @@ static const struct field sock_fields[] = {
 static bool run_schema_ok(json_object *root)
 {
 	bool good = fields_ok(root, "run report", top_fields);
-	const char *schema = rt_jstr(root, "schema");
+	const char *schema = tj_str(root, "schema");
 
 	if (!schema || strcmp(schema, "sockaudit.run/1") != 0) {
 		diag("schema is %s", schema ? schema : "(none)");
@@ -276,7 +276,7 @@ static bool run_schema_ok(json_object *root)
 		good &= fields_ok(aget(root, "processes", i), "processes[]", proc_fields);
 	for (size_t i = 0; i < alen(root, "groups"); i++) {
 		json_object *g = aget(root, "groups", i);
-		const char *k = rt_jstr(g, "kind");
+		const char *k = tj_str(g, "kind");
 
 		good &= fields_ok(g, "groups[]", group_fields);
 		if (!k || (strcmp(k, "close-wait") && strcmp(k, "idle") && strcmp(k, "at-exit"))) {
@@ -302,17 +302,17 @@ static bool run_schema_ok(json_object *root)
 static bool sarif_ok(json_object *s, size_t ngroups)
 {
 	json_object *run = aget(s, "runs", 0);
-	const char *ver = rt_jstr(s, "version"), *name = rt_jstr(run, "tool.driver.name");
+	const char *ver = tj_str(s, "version"), *name = tj_str(run, "tool.driver.name");
 	bool good = true;
 	const char *want_rules[] = { "close-wait", "idle", "at-exit" };
 
-	if (!rt_jstr(s, "$schema") || !ver || strcmp(ver, "2.1.0") != 0 || alen(s, "runs") != 1 ||
+	if (!tj_str(s, "$schema") || !ver || strcmp(ver, "2.1.0") != 0 || alen(s, "runs") != 1 ||
 	    !name || strcmp(name, "sockaudit") != 0) {
 		diag("sarif: $schema, version 2.1.0, one run, driver name sockaudit");
 		return false;
 	}
 	for (size_t i = 0; i < 3; i++) {
-		const char *id = rt_jstr(aget(run, "tool.driver.rules", i), "id");
+		const char *id = tj_str(aget(run, "tool.driver.rules", i), "id");
 
 		if (!id || strcmp(id, want_rules[i]) != 0) {
 			diag("sarif: rules[%zu].id %s, expected %s", i, id ? id : "(none)",
@@ -326,11 +326,11 @@ static bool sarif_ok(json_object *s, size_t ngroups)
 	}
 	for (size_t i = 0; i < alen(run, "results"); i++) {
 		json_object *r = aget(run, "results", i);
-		json_object *pl = rt_j(aget(r, "locations", 0), "physicalLocation");
+		json_object *pl = tj_get(aget(r, "locations", 0), "physicalLocation");
 
-		if (!rt_jstr(r, "ruleId") || !rt_jstr(r, "level") || !rt_jstr(r, "message.text") ||
-		    !pl || !rt_jstr(pl, "artifactLocation.uri") ||
-		    !rt_j(r, "partialFingerprints")) {
+		if (!tj_str(r, "ruleId") || !tj_str(r, "level") || !tj_str(r, "message.text") ||
+		    !pl || !tj_str(pl, "artifactLocation.uri") ||
+		    !tj_get(r, "partialFingerprints")) {
 			diag("sarif: results[%zu] lacks ruleId, level, message.text, "
 			     "locations[0].physicalLocation.artifactLocation.uri or "
 			     "partialFingerprints", i);
@@ -347,12 +347,12 @@ static json_object *sarif_result_at(json_object *s, const char *file, long line)
 
 	for (size_t i = 0; i < alen(run, "results"); i++) {
 		json_object *r = aget(run, "results", i);
-		json_object *pl = rt_j(aget(r, "locations", 0), "physicalLocation");
-		const char *uri = rt_jstr(pl, "artifactLocation.uri");
+		json_object *pl = tj_get(aget(r, "locations", 0), "physicalLocation");
+		const char *uri = tj_str(pl, "artifactLocation.uri");
 		size_t ul = uri ? strlen(uri) : 0, fl = strlen(file);
 
 		if (uri && ul >= fl && strcmp(uri + ul - fl, file) == 0 &&
-		    rt_jint(pl, "region.startLine", -1) == line)
+		    tj_int(pl, "region.startLine", -1) == line)
 			return r;
 	}
 	return NULL;
@@ -365,7 +365,7 @@ struct mix {
 	long cw_line, daemon_line, atexit_line;
 };
 
-static bool mix_run(const char *dir, const char *const *extra, struct rt_run *r,
+static bool mix_run(const char *dir, const char *const *extra, struct trun *r,
 		    struct mix *m)
 {
 	char *script = path2(src_dir, "mix.sh"), *json = path2(dir, "run.json");
@@ -416,7 +416,7 @@ static void case_mix(void)
 {
 	const char *dir = rt_case_dir("mix");
 	const char *extra[] = { "--gen-suppressions", NULL };
-	struct rt_run r;
+	struct trun r;
 	struct mix m;
 	json_object *root, *sarif, *g;
 	char *jp = path2(dir, "run.json"), *sp = path2(dir, "run.sarif");
@@ -435,11 +435,11 @@ static void case_mix(void)
 
 	n = groups_of(root, "close-wait", m.cw, &g);
 	ok(n == 1 && top_fn(g) && strcmp(top_fn(g), "cw_connect") == 0 && cmd_has(g, "run-cw") &&
-	   rt_jbool(g, "failing") && rt_frame_is(g, "cw_connect", "run-cw.c", m.cw_line),
+	   tj_bool(g, "failing") && rt_frame_is(g, "cw_connect", "run-cw.c", m.cw_line),
 	   "CLOSE_WAIT leak: one failing group, pid %ld, command run-cw, top frame cw_connect "
 	   "at run-cw.c:%ld", m.cw, m.cw_line);
 	n = groups_of(root, "idle", m.idle, &g);
-	ok(n >= 1 && cmd_has(g, "run-idle.py") && rt_jbool(g, "failing") && python_stack(g),
+	ok(n >= 1 && cmd_has(g, "run-idle.py") && tj_bool(g, "failing") && python_stack(g),
 	   "idle leak: %zu failing group(s) of the Python pid %ld, command run-idle.py, a stack "
 	   "in the interpreter", n, m.idle);
 	n = groups_of(root, "close-wait", m.daemon, &g);
@@ -450,18 +450,18 @@ static void case_mix(void)
 	   "daemon_connect", m.daemon);
 	n = groups_of(root, "at-exit", m.atexit_, &g);
 	ok(n == 1 && top_fn(g) && strcmp(top_fn(g), "atexit_connect") == 0 &&
-	   cmd_has(g, "run-atexit") && !rt_jbool(g, "failing") &&
-	   rt_jstr(aget(g, "sockets", 0), "exit_state") &&
-	   rt_jbool(aget(g, "sockets", 0), "at_exit"),
+	   cmd_has(g, "run-atexit") && !tj_bool(g, "failing") &&
+	   tj_str(aget(g, "sockets", 0), "exit_state") &&
+	   tj_bool(aget(g, "sockets", 0), "at_exit"),
 	   "open at exit: pid %ld at atexit_connect, with its exit state (%s), not failing by "
-	   "default", m.atexit_, g && rt_jstr(aget(g, "sockets", 0), "exit_state")
-	   ? rt_jstr(aget(g, "sockets", 0), "exit_state") : "none");
+	   "default", m.atexit_, g && tj_str(aget(g, "sockets", 0), "exit_state")
+	   ? tj_str(aget(g, "sockets", 0), "exit_state") : "none");
 	ok(!any_group_names_pid(root, m.clean), "the clean program (pid %ld) is never reported",
 	   m.clean);
 	/* Exactly the leaky ones: every group belongs to one of them. */
 	n = 0;
 	for (size_t i = 0; i < alen(root, "groups"); i++) {
-		long pid = rt_jint(aget(aget(root, "groups", i), "processes", 0), "pid", -1);
+		long pid = tj_int(aget(aget(root, "groups", i), "processes", 0), "pid", -1);
 
 		if (pid != m.cw && pid != m.idle && pid != m.daemon && pid != m.atexit_) {
 			diag("unexpected group %zu: %s", i,
@@ -478,15 +478,15 @@ static void case_mix(void)
 	ok(sarif && sarif_ok(sarif, alen(root, "groups")),
 	   "--sarif: SARIF 2.1.0 with rules, one result per group, physical locations");
 	g = sarif ? sarif_result_at(sarif, "run-cw.c", m.cw_line) : NULL;
-	ok(g && strcmp(rt_jstr(g, "ruleId"), "close-wait") == 0 &&
-	   strcmp(rt_jstr(g, "level"), "error") == 0 &&
+	ok(g && strcmp(tj_str(g, "ruleId"), "close-wait") == 0 &&
+	   strcmp(tj_str(g, "level"), "error") == 0 &&
 	   alen(aget(aget(g, "codeFlows", 0), "threadFlows", 0), "locations") >= 2,
 	   "the CLOSE_WAIT leak is a close-wait error at run-cw.c:%ld with its stack as a "
 	   "code flow", m.cw_line);
 	json_object_put(sarif);
 	json_object_put(root);
 out:
-	rt_run_free(&r);
+	trun_free(&r);
 	free(jp);
 	free(sp);
 }
@@ -521,7 +521,7 @@ static void case_suppress(void)
 	const char *gen[] = { "--gen-suppressions", NULL };
 	char *supp_path = path2(dir, "leaks.supp"), *jp = path2(dir, "run.json"), *entry;
 	const char *use[] = { "--suppressions", supp_path, NULL };
-	struct rt_run r;
+	struct trun r;
 	struct mix m;
 	json_object *root, *g;
 	size_t suppressed = 0;
@@ -529,7 +529,7 @@ static void case_suppress(void)
 	if (!ok(mix_run(dir, gen, &r, &m), "first run generates suppressions"))
 		goto out;
 	entry = extract_entry(r.err, "close-wait-cw_connect-");
-	rt_run_free(&r);
+	trun_free(&r);
 	if (!ok(entry != NULL, "an entry was generated for the cw_connect group"))
 		goto out;
 	diag("entry:\n%s", entry ? entry : "");
@@ -539,15 +539,15 @@ static void case_suppress(void)
 		goto out;
 	root = load_json(jp);
 	for (size_t i = 0; root && i < alen(root, "groups"); i++)
-		if (rt_j(aget(root, "groups", i), "suppressed"))
+		if (tj_get(aget(root, "groups", i), "suppressed"))
 			suppressed++;
 	groups_of(root, "close-wait", m.cw, &g);
-	ok(g && rt_j(g, "suppressed") && !rt_jbool(g, "failing") &&
-	   strncmp(rt_jstr(g, "suppressed.name"), "close-wait-cw_connect-", 22) == 0,
+	ok(g && tj_get(g, "suppressed") && !tj_bool(g, "failing") &&
+	   strncmp(tj_str(g, "suppressed.name"), "close-wait-cw_connect-", 22) == 0,
 	   "the cw_connect group is suppressed by its entry");
 	ok(suppressed == 1, "exactly one group suppressed (%zu)", suppressed);
 	groups_of(root, "close-wait", m.daemon, &g);
-	ok(g && rt_jbool(g, "failing") && r.status == 1,
+	ok(g && tj_bool(g, "failing") && r.status == 1,
 	   "the daemon's leak still fails the run (exit %d)", r.status);
 	json_object_put(root);
 
@@ -557,13 +557,13 @@ static void case_suppress(void)
 	{
 		const char *args[] = { "run", "--suppressions", supp_path, "--", "true", NULL };
 
-		rt_run_free(&r);
+		trun_free(&r);
 		run(&r, args);
 		ok(r.status == 2 && rt_err_lines(&r) == 1 && strstr(r.err, "leaks.supp:3"),
 		   "a bad suppression file: exit 2, one line naming file:line (%s)", r.err);
 	}
 out:
-	rt_run_free(&r);
+	trun_free(&r);
 	free(supp_path);
 	free(jp);
 }
@@ -572,12 +572,12 @@ out:
 
 static void expect_status(const char *const *args, int want, bool one_line, const char *what)
 {
-	struct rt_run r;
+	struct trun r;
 
 	run(&r, args);
 	ok(r.status == want && (!one_line || rt_err_lines(&r) == 1), "%s: exit %d (got %d)%s%s",
 	   what, want, r.status, one_line ? ", one stderr line: " : "", one_line ? r.err : "");
-	rt_run_free(&r);
+	trun_free(&r);
 }
 
 static size_t run_dirs_in(const char *dir)
@@ -667,7 +667,7 @@ static void case_exit_codes(void)
 /* ---- baseline: old leaks pass, new call sites fail, across rebuilds ---- */
 
 static json_object *bl_run(const char *dir, int variant, const char *baseline, const char *json,
-			   struct rt_run *r)
+			   struct trun *r)
 {
 	char sub[32], *exe, *info = path2(dir, "info");
 	const char *args[24];
@@ -714,32 +714,32 @@ static void case_baseline(void)
 	const char *dir = rt_case_dir("baseline");
 	char *a = path2(dir, "a.json"), *a2 = path2(dir, "a2.json"), *b = path2(dir, "b.json");
 	json_object *ra, *ra2, *rb, *ga, *ga2, *gb;
-	struct rt_run r;
+	struct trun r;
 	long la, la2;
 
 	ra = bl_run(dir, 1, NULL, a, &r);
 	ga = group_top(ra, "site_a_connect");
 	ok(ra && r.status == 1 && ga, "run A: the site A leak fails (exit %d)", r.status);
-	rt_run_free(&r);
+	trun_free(&r);
 
 	ra2 = bl_run(dir, 2, a, a2, &r);
 	ga2 = group_top(ra2, "site_a_connect");
-	la = rt_jint(aget(ga, "frames", 0), "line", -1);
-	la2 = rt_jint(aget(ga2, "frames", 0), "line", -1);
+	la = tj_int(aget(ga, "frames", 0), "line", -1);
+	la2 = tj_int(aget(ga2, "frames", 0), "line", -1);
 	ok(ga2 && la > 0 && la2 > 0 && la != la2 &&
-	   strcmp(rt_jstr(aget(ga, "frames", 0), "addr"), rt_jstr(aget(ga2, "frames", 0), "addr")),
+	   strcmp(tj_str(aget(ga, "frames", 0), "addr"), tj_str(aget(ga2, "frames", 0), "addr")),
 	   "the rebuild moved the leak: line %ld -> %ld, another address", la, la2);
-	ok(r.status == 0 && ga2 && rt_jbool(ga2, "baselined") && !rt_jbool(ga2, "failing"),
+	ok(r.status == 0 && ga2 && tj_bool(ga2, "baselined") && !tj_bool(ga2, "failing"),
 	   "run A rebuilt, --baseline A: passes, the leak is in the baseline (exit %d)", r.status);
-	rt_run_free(&r);
+	trun_free(&r);
 
 	rb = bl_run(dir, 3, a, b, &r);
 	gb = group_top(rb, "site_b_connect");
 	ga = group_top(rb, "site_a_connect");
-	ok(r.status == 1 && gb && rt_jbool(gb, "failing") && !rt_jbool(gb, "baselined") && ga &&
-	   rt_jbool(ga, "baselined") && !rt_jbool(ga, "failing"),
+	ok(r.status == 1 && gb && tj_bool(gb, "failing") && !tj_bool(gb, "baselined") && ga &&
+	   tj_bool(ga, "baselined") && !tj_bool(ga, "failing"),
 	   "run B (new call site), --baseline A: fails on site B only (exit %d)", r.status);
-	rt_run_free(&r);
+	trun_free(&r);
 	json_object_put(ra);
 	json_object_put(ra2);
 	json_object_put(rb);
