@@ -3,7 +3,8 @@
  * lines move whenever code above them changes: the identity keeps only what
  * survives a rebuild that does not touch the call path, which is each
  * frame's function name, source file basename and module basename, innermost
- * first, after the shim's and libc's leading frames were trimmed.
+ * first, of the frames shown (report-symbols.c trims the shim's and libc's
+ * leading frames and those below the program's code).
  *
  *   "leak_client (client.c, myprog) | main (main.c, myprog) | ..."
  */
