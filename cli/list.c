@@ -7,7 +7,8 @@
  * opened through a symbolic link, and --gc removes only regular files we own
  * with mode 0600 (what the shim creates), judged with fstatat(NOFOLLOW) and
  * removed with unlinkat() relative to the directory, which never follows a
- * link either. */
+ * link either. --gc also removes the private directory of a `run` that was
+ * killed, once nothing it names runs any more (list_gc_run_dir). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +21,14 @@
 #include "commands.h"
 #include "render.h"
 #include "report.h"
+#include "run-dir.h"
 #include "util.h"
 
 static const char list_usage[] =
 	"usage: sockaudit list [options]\n"
 	"  --json              machine-readable output (schema sockaudit.list/1)\n"
-	"  --gc                remove the tables of processes that are gone\n"
+	"  --gc                remove the tables of processes that are gone, and\n"
+	"                      what a killed `sockaudit run` left\n"
 	"  --close-wait D, --idle D, --threshold D   leak rule, as for report\n"
 	"  --color WHEN        auto, always or never\n";
 
@@ -110,12 +113,103 @@ static void list_gc(struct list_ctx *c, struct list_result *res, int dfd, const 
 	res->removed++;
 }
 
+/* The process that started at starttime still runs (a pid reused by
+ * another process, or a zombie, is gone). */
+static bool proc_alive(int32_t pid, uint64_t starttime)
+{
+	uint64_t now_start;
+
+	return proc_read_starttime(pid, &now_start) && now_start == starttime &&
+	       !report_proc_exited(pid);
+}
+
+/* What a run directory holds, judged by name: its owner marker, tables,
+ * or anything else (foreign). busy: the owner or a table's process runs. */
+static void run_dir_scan(DIR *dp, bool *owner_seen, bool *busy, bool *foreign)
+{
+	struct dirent *d;
+	uint64_t start;
+	int32_t pid;
+	uint32_t uid;
+
+	*owner_seen = *busy = *foreign = false;
+	while ((d = readdir(dp))) {
+		bool owner = run_owner_parse(d->d_name, &pid, &start) == 0;
+
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if (!owner && sa_table_name_parse(d->d_name, &uid, &pid, &start) < 0) {
+			*foreign = true;
+			continue;
+		}
+		*owner_seen = *owner_seen || owner;
+		*busy = *busy || proc_alive(pid, start);
+	}
+}
+
+/* `--gc` on a run directory (run-dir.h): removed when its owner marker
+ * says which run made it and that run, like every process with a table in
+ * it, is gone (a run killed with SIGKILL leaves it behind). A directory
+ * that is not exactly what a run makes (ours, 0700, only the marker and
+ * tables, regular files of ours) is left alone; nothing is followed
+ * through a symbolic link, and removal is relative to directory fds. */
+static void list_gc_run_dir(struct list_ctx *c, struct list_result *res, int dfd,
+			    const char *name)
+{
+	bool owner_seen, busy, foreign;
+	struct list_run_dir *r;
+	struct stat st, fst;
+	struct dirent *d;
+	const char *why = NULL;
+	DIR *dp;
+	int fd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != c->euid || (st.st_mode & 07777) != 0700)
+		return;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino ||
+	    !(dp = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	run_dir_scan(dp, &owner_seen, &busy, &foreign);
+	if (!owner_seen || busy) {
+		/* Running, or not a run we can judge: not ours to touch. */
+		closedir(dp);
+		return;
+	}
+	res->run_dirs = xrealloc(res->run_dirs, (res->nrun_dirs + 1) * sizeof(res->run_dirs[0]));
+	r = &res->run_dirs[res->nrun_dirs++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->path, sizeof(r->path), "%s/%s", res->dir, name);
+	if (foreign)
+		why = "it holds files sockaudit does not make: left alone";
+	rewinddir(dp);
+	while (!why && (d = readdir(dp))) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(dp), d->d_name, &fst, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(fst.st_mode) || fst.st_uid != c->euid)
+			why = "it holds something other than regular files of ours: left alone";
+		else if (unlinkat(dirfd(dp), d->d_name, 0) < 0)
+			why = strerror(errno);
+	}
+	closedir(dp);
+	if (!why && unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+		why = strerror(errno);
+	r->removed = !why;
+	if (why)
+		snprintf(r->remove_error, sizeof(r->remove_error), "%s", why);
+}
+
 static void list_entry_fill(struct list_ctx *c, struct list_result *res, int dfd,
 			    const char *name, int32_t pid, uint64_t starttime)
 {
 	struct list_entry *e;
 	struct sa_reader r;
-	uint64_t now_start;
 	char err[512];
 
 	res->v = xrealloc(res->v, (res->n + 1) * sizeof(res->v[0]));
@@ -125,8 +219,7 @@ static void list_entry_fill(struct list_ctx *c, struct list_result *res, int dfd
 	e->starttime = starttime;
 	snprintf(e->path, sizeof(e->path), "%s/%s", res->dir, name);
 	/* Same pid, another start time: the pid was reused, ours is gone. */
-	e->alive = proc_read_starttime(pid, &now_start) && now_start == starttime &&
-		   !report_proc_exited(pid);
+	e->alive = proc_alive(pid, starttime);
 	if (e->alive)
 		proc_read_cmdline(pid, e->command, sizeof(e->command));
 	if (sa_reader_open(&r, e->path, c->euid, err, sizeof(err)) < 0) {
@@ -228,6 +321,11 @@ int cmd_list(int argc, char **argv)
 		int32_t pid;
 		uint64_t starttime;
 
+		if (c.gc && run_dir_name_ok(d->d_name)) {
+			list_gc_run_dir(&c, &res, dirfd(dir), d->d_name);
+			errno = 0;
+			continue;
+		}
 		if (sa_table_name_parse(d->d_name, &uid, &pid, &starttime) < 0 || uid != c.euid)
 			continue;
 		list_entry_fill(&c, &res, dirfd(dir), d->d_name, pid, starttime);
@@ -247,5 +345,6 @@ int cmd_list(int argc, char **argv)
 		die("cannot write the list: %s", strerror(errno));
 	ks_views_finish(&c.views);
 	free(res.v);
+	free(res.run_dirs);
 	return EXIT_CLEAN;
 }

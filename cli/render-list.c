@@ -36,6 +36,16 @@ void render_list_text(FILE *out, const struct list_result *l, bool color)
 		else if (e->remove_error[0])
 			fprintf(out, "         %snot removed: %s%s\n", dim, e->remove_error, reset);
 	}
+	for (size_t i = 0; i < l->nrun_dirs; i++) {
+		const struct list_run_dir *d = &l->run_dirs[i];
+
+		if (d->removed)
+			fprintf(out, "%sremoved %s: its run and every process in it are gone%s\n",
+				dim, d->path, reset);
+		else
+			fprintf(out, "%snot removed: %s: %s%s\n", dim, d->path, d->remove_error,
+				reset);
+	}
 	fprintf(out, "%s%zu audited %s in %s; flagged: CLOSE_WAIT >= %s, idle >= %s%s\n", dim, l->n,
 		l->n == 1 ? "process" : "processes", l->dir, cw, idle, reset);
 	if (dead && !l->gc)
@@ -85,5 +95,18 @@ json_object *render_list_json(const struct list_result *l)
 	}
 	json_object_object_add(root, "processes", a);
 	json_object_object_add(root, "removed", json_object_new_uint64(l->removed));
+	a = json_object_new_array();
+	for (size_t i = 0; i < l->nrun_dirs; i++) {
+		const struct list_run_dir *d = &l->run_dirs[i];
+
+		o = json_object_new_object();
+		json_object_object_add(o, "path", json_object_new_string(d->path));
+		json_object_object_add(o, "removed", json_object_new_boolean(d->removed));
+		json_object_object_add(o, "remove_error",
+				       d->removed ? json_object_new_null()
+						  : json_object_new_string(d->remove_error));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(root, "run_dirs", a);
 	return root;
 }

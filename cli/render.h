@@ -43,12 +43,21 @@ struct list_entry {
 	char remove_error[200];         /* --gc wanted to, and could not */
 };
 
+/* `list --gc`: a run directory whose run and processes are all gone. */
+struct list_run_dir {
+	char path[4200];
+	bool removed;
+	char remove_error[200];         /* why it was not */
+};
+
 struct list_result {
 	const char *dir;
 	struct list_entry *v;
 	size_t n;
 	bool gc;
 	size_t removed;
+	struct list_run_dir *run_dirs;
+	size_t nrun_dirs;
 	uint64_t close_wait_ms, idle_ms;
 };
 

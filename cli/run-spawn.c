@@ -2,7 +2,8 @@
  *
  * The run's tables go to a private directory (0700, named after the run id)
  * so nothing else on the machine can add, read or remove them, and `list`
- * in the default directory never sees them. sockaudit becomes a child
+ * in the default directory never sees them; a marker in it names this
+ * process, for `list --gc` to remove what a killed run left (run-dir.h). sockaudit becomes a child
  * subreaper: a daemonised grandchild whose parent exits is re-parented to
  * us rather than to init, so "waitpid says no children left" means the whole
  * tree is gone. SIGCHLD and the signals we forward to CMD (a CI job being
@@ -26,12 +27,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "run-dir.h"
+#include "target.h"
 #include "util.h"
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 /* The directory to remove when sockaudit exits, also through die(). */
-static char cleanup_dir[4096];
+static char cleanup_dir[4200];
 
 static void remove_dir(void)
 {
@@ -100,8 +103,29 @@ static void find_shim(struct run_state *rs)
 	    cand[0][0] ? cand[0] : "<build tree>", cand[1]);
 }
 
+/* The owner marker (run-dir.h), so that `list --gc` can tell when this
+ * run is gone even if it is killed before it can clean up. */
+static void mark_owner(const char *dir)
+{
+	char name[64];
+	uint64_t start;
+	int dfd, fd;
+
+	if (!proc_read_starttime(getpid(), &start) ||
+	    run_owner_name(name, sizeof(name), getpid(), start) < 0)
+		die("run: cannot read our own start time");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = dfd < 0 ? -1 : openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				   O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("run: cannot create %s/%s: %s", dir, name, strerror(errno));
+	close(fd);
+	close(dfd);
+}
+
 void run_spawn_prepare(struct run_state *rs)
 {
+	char tmp[sizeof(rs->dir) + 8];
 	uint8_t rnd[8];
 
 	find_shim(rs);
@@ -109,16 +133,23 @@ void run_spawn_prepare(struct run_state *rs)
 		die("run: cannot make a run id: %s", strerror(errno));
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(rs->run_id + 2 * i, 3, "%02x", rnd[i]);
-	if ((size_t)snprintf(rs->dir, sizeof(rs->dir), "%s/sockaudit-run.%s", sa_table_dir(),
+	if ((size_t)snprintf(rs->dir, sizeof(rs->dir), "%s/" RUN_DIR_PREFIX "%s", sa_table_dir(),
 			     rs->run_id) >= sizeof(rs->dir))
 		die("run: table directory name too long");
-	if (mkdir(rs->dir, 0700) < 0)
-		die("run: cannot create %s: %s", rs->dir, strerror(errno));
-	snprintf(cleanup_dir, sizeof(cleanup_dir), "%s", rs->dir);
+	/* Made under another name and renamed once it holds its owner
+	 * marker: `list --gc` never sees a run directory it cannot judge. */
+	snprintf(tmp, sizeof(tmp), "%s.new", rs->dir);
+	if (mkdir(tmp, 0700) < 0)
+		die("run: cannot create %s: %s", tmp, strerror(errno));
+	snprintf(cleanup_dir, sizeof(cleanup_dir), "%s", tmp);
 	atexit(remove_dir);
 	/* mkdir honours the umask: make the mode exactly what we mean. */
-	if (chmod(rs->dir, 0700) < 0)
-		die("run: cannot chmod %s: %s", rs->dir, strerror(errno));
+	if (chmod(tmp, 0700) < 0)
+		die("run: cannot chmod %s: %s", tmp, strerror(errno));
+	mark_owner(tmp);
+	if (rename(tmp, rs->dir) < 0)
+		die("run: cannot rename %s to %s: %s", tmp, rs->dir, strerror(errno));
+	snprintf(cleanup_dir, sizeof(cleanup_dir), "%s", rs->dir);
 }
 
 static void child_env(const struct run_state *rs)

@@ -9,11 +9,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -748,6 +750,151 @@ static void case_baseline(void)
 	free(b);
 }
 
+/* The run directory in dir (there is one), into out. */
+static bool find_run_dir(const char *dir, char *out, size_t len)
+{
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	int n = 0;
+
+	if (!dp)
+		return false;
+	while ((d = readdir(dp)))
+		if (strncmp(d->d_name, "sockaudit-run.", 14) == 0 && n++ == 0)
+			snprintf(out, len, "%s/%s", dir, d->d_name);
+	closedir(dp);
+	return n == 1;
+}
+
+static bool owner_is(const char *rdir, pid_t pid)
+{
+	char prefix[32];
+	struct dirent *d;
+	DIR *dp = opendir(rdir);
+	bool found = false;
+
+	if (!dp)
+		return false;
+	snprintf(prefix, sizeof(prefix), "owner.%d.", (int)pid);
+	while ((d = readdir(dp)))
+		found = found || strncmp(d->d_name, prefix, strlen(prefix)) == 0;
+	closedir(dp);
+	return found;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* `list --gc --json`: the document, or NULL. */
+static json_object *list_gc(void)
+{
+	const char *args[] = { "list", "--gc", "--json", NULL };
+	json_object *root = NULL;
+	struct trun r;
+
+	if (rt_sockaudit(&r, args) && r.status == 0)
+		root = json_tokener_parse(r.out);
+	else
+		diag("list --gc: status %d: %s", r.status, r.err);
+	trun_free(&r);
+	return root;
+}
+
+/* A run killed with SIGKILL cannot remove its directory; `list --gc` does,
+ * once the run and every process with a table in it are gone. */
+static void case_gc(void)
+{
+	const char *dir = rt_case_dir("gc");
+	char *hold = path2(bin_dir, "run-hold"), rdir[4200], planted[4200];
+	char *argv[] = { (char *)getenv("SOCKAUDIT"), "run", "--", hold, NULL };
+	uint64_t deadline;
+	json_object *root;
+	struct rt_proc p;
+	bool removed = false;
+	long child;
+
+	if (!ok(rt_spawn(&p, false, argv), "gc: a run of run-hold is ready")) {
+		free(hold);
+		return;
+	}
+	child = rt_ready_int(&p, "pid");
+	ok(find_run_dir(dir, rdir, sizeof(rdir)) && owner_is(rdir, p.pid),
+	   "gc: the run's directory names the run (pid %d) as its owner", (int)p.pid);
+	root = list_gc();
+	ok(root && is_dir(rdir) && tj_len(root, "run_dirs") == 0,
+	   "gc: the directory of a run still running is left alone");
+	json_object_put(root);
+
+	kill(p.pid, SIGKILL);
+	ok(trun_reap(p.pid, 5000) >= 0 && child > 0 && kill((pid_t)child, 0) == 0,
+	   "gc: the run killed, run-hold (pid %ld) goes on", child);
+	root = list_gc();
+	ok(root && is_dir(rdir) && tj_len(root, "run_dirs") == 0,
+	   "gc: the directory stays while a process with a table in it runs");
+	json_object_put(root);
+
+	/* EOF on its stdin ends run-hold. */
+	close(p.in_fd);
+	deadline = trun_now_ms() + RT_POLL_MS;
+	do {
+		root = list_gc();
+		removed = root && tj_len(root, "run_dirs") == 1;
+		if (!removed) {
+			json_object_put(root);
+			usleep(20 * 1000);
+		}
+	} while (!removed && trun_now_ms() < deadline);
+	if (ok(removed, "gc: once run-hold is gone, list --gc reports the run directory")) {
+		json_object *d = json_object_array_get_idx(tj_get(root, "run_dirs"), 0);
+
+		ok(tj_str_is(d, "path", rdir) && tj_bool(d, "removed") &&
+		   tj_get(d, "remove_error") == NULL && !is_dir(rdir),
+		   "gc: ... and removes it (%s)", tj_str(d, "path"));
+		json_object_put(root);
+	}
+
+	/* Not made by a run we can judge: no owner marker. */
+	snprintf(planted, sizeof(planted), "%s/sockaudit-run.0123456789abcdef", dir);
+	ok(mkdir(planted, 0700) == 0, "gc: a run directory without an owner marker planted");
+	root = list_gc();
+	ok(root && is_dir(planted) && tj_len(root, "run_dirs") == 0,
+	   "gc: a directory without an owner marker is left alone");
+	json_object_put(root);
+	rmdir(planted);
+
+	/* A gone owner, but a file no run makes: reported, left alone. */
+	{
+		char owner[4300], other[4300];
+		int f1, f2;
+
+		snprintf(owner, sizeof(owner), "%s/owner.2147483647.1", planted);
+		snprintf(other, sizeof(other), "%s/notes.txt", planted);
+		f1 = mkdir(planted, 0700) == 0 ? open(owner, O_CREAT | O_WRONLY, 0600) : -1;
+		f2 = f1 >= 0 ? open(other, O_CREAT | O_WRONLY, 0600) : -1;
+		ok(f1 >= 0 && f2 >= 0, "gc: a run directory with a gone owner and a foreign file");
+		root = list_gc();
+		ok(root && tj_len(root, "run_dirs") == 1 &&
+		   !tj_bool(json_object_array_get_idx(tj_get(root, "run_dirs"), 0), "removed") &&
+		   tj_str(json_object_array_get_idx(tj_get(root, "run_dirs"), 0), "remove_error") &&
+		   access(other, F_OK) == 0 && access(owner, F_OK) == 0,
+		   "gc: ... is reported, not removed, and nothing in it touched");
+		json_object_put(root);
+		if (f1 >= 0)
+			close(f1);
+		if (f2 >= 0)
+			close(f2);
+		unlink(owner);
+		unlink(other);
+		rmdir(planted);
+	}
+	close(p.out_fd);
+	free(hold);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -756,6 +903,7 @@ static const struct {
 	{ "suppress", case_suppress },
 	{ "exit-codes", case_exit_codes },
 	{ "baseline", case_baseline },
+	{ "gc", case_gc },
 };
 
 int main(int argc, char **argv)
