@@ -169,6 +169,11 @@ static int report_run(struct report *rep)
 	jin.ks = rep->have_ks ? &in.ks : NULL;
 	jin.now_ns = now_realtime_ns();
 	report_join_build(&rep->join, &jin);
+	/* With a table, yet untracked sockets: a Go program explains it. */
+	if (rep->alive && rep->instrumented && rep->join.sum.untracked && target_is_go(t->pid))
+		report_note(rep, "a Go program: Go opens its sockets with raw system calls the "
+			    "shim does not see, so they show as untracked; only sockets made "
+			    "through libc (cgo code) have records");
 	for (size_t i = 0; i < rep->join.nstale; i++)
 		stale_describe(t->pid, &rep->join.stale[i]);
 	report_stacks_read(&rep->join, rep->instrumented ? &reader : NULL, &rep->hdr,

@@ -125,28 +125,22 @@ void target_resolve(struct target *t, pid_t pid, const char *table)
 		die("pid %d: no such process, and no table of it in %s", (int)pid, sa_table_dir());
 }
 
-/* An ELF's reason for having no table. Go binaries make raw syscalls; static
- * binaries never load a preload library. */
-void target_explain(struct target *t)
+/* What /proc/<pid>/exe's ELF says: a dynamic loader (PT_INTERP) and Go's
+ * sections. Returns 0, or -errno when the file cannot be read. */
+static int exe_facts(pid_t pid, bool *interp, bool *go)
 {
 	char exe[64];
 	_cleanup_close_ int fd = -1;
 	Elf *e = NULL;
 	size_t nph = 0;
-	bool interp = false, go = false;
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)t->pid);
-	snprintf(t->why, sizeof(t->why), "started without libsockaudit.so (no table in %s)",
-		 sa_table_dir());
+	*interp = *go = false;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
 	fd = open(exe, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(t->why, sizeof(t->why),
-			 "no table in %s, and its executable is unreadable (%s)", sa_table_dir(),
-			 strerror(errno));
-		return;
-	}
+	if (fd < 0)
+		return -errno;
 	elf_version(EV_CURRENT);
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e || elf_kind(e) != ELF_K_ELF)
@@ -155,7 +149,7 @@ void target_explain(struct target *t)
 		for (size_t i = 0; i < nph; i++) {
 			GElf_Phdr ph;
 			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_INTERP)
-				interp = true;
+				*interp = true;
 		}
 	if (elf_getshdrstrndx(e, &shstrndx) == 0)
 		while ((scn = elf_nextscn(e, scn))) {
@@ -166,17 +160,40 @@ void target_explain(struct target *t)
 			name = elf_strptr(e, shstrndx, sh.sh_name);
 			if (name && (strcmp(name, ".note.go.buildid") == 0 ||
 				     strcmp(name, ".go.buildinfo") == 0))
-				go = true;
+				*go = true;
 		}
-	if (go)
+out:
+	if (e)
+		elf_end(e);
+	return 0;
+}
+
+/* An ELF's reason for having no table. Go binaries make raw syscalls; static
+ * binaries never load a preload library. */
+void target_explain(struct target *t)
+{
+	bool interp, go;
+	int rc = exe_facts(t->pid, &interp, &go);
+
+	snprintf(t->why, sizeof(t->why), "started without libsockaudit.so (no table in %s)",
+		 sa_table_dir());
+	if (rc < 0)
+		snprintf(t->why, sizeof(t->why),
+			 "no table in %s, and its executable is unreadable (%s)", sa_table_dir(),
+			 strerror(-rc));
+	else if (go)
 		snprintf(t->why, sizeof(t->why),
 			 "a Go program: Go makes raw system calls that no preload library sees");
 	else if (!interp)
 		snprintf(t->why, sizeof(t->why),
 			 "statically linked: the dynamic loader never ran, so LD_PRELOAD had no effect");
-out:
-	if (e)
-		elf_end(e);
+}
+
+bool target_is_go(pid_t pid)
+{
+	bool interp, go;
+
+	return exe_facts(pid, &interp, &go) == 0 && go;
 }
 
 void target_open_table(const struct target *t, struct sa_reader *r)

@@ -28,6 +28,9 @@ struct target {
 void target_resolve(struct target *t, pid_t pid, const char *table);
 /* Fill t->why for an alive pid without a table: Go, static, or plain. */
 void target_explain(struct target *t);
+/* The executable has Go's sections: a Go program (one that links libc
+ * through cgo loads the shim, but Go itself makes raw system calls). */
+bool target_is_go(pid_t pid);
 bool proc_read_starttime(pid_t pid, uint64_t *starttime);
 bool proc_read_euid(pid_t pid, uint32_t *uid);
 void proc_read_cmdline(pid_t pid, char *buf, size_t len);

@@ -72,6 +72,20 @@ static bool jstr_has(json_object *o, const char *path, const char *needle)
 	return v && strstr(v, needle);
 }
 
+/* One of the report's notes contains text. */
+static bool notes_mention(json_object *root, const char *text)
+{
+	json_object *notes = tj_get(root, "notes");
+
+	for (size_t i = 0; i < tj_len(root, "notes"); i++) {
+		const char *n = json_object_get_string(json_object_array_get_idx(notes, i));
+
+		if (n && strstr(n, text))
+			return true;
+	}
+	return false;
+}
+
 static bool kinds_are(json_object *g, const char *only)
 {
 	json_object *k = tj_get(g, "kinds");
@@ -414,6 +428,35 @@ static void case_rawsocket(void)
 	   "raw netlink socket: untracked, labelled netlink/other");
 	ok(tj_int(root, "summary.untracked_by_label.dns", -1) == 1 &&
 	   tj_int(root, "summary.untracked_by_label.netlink", -1) == 1, "summary counts by label");
+	ok(!notes_mention(root, "Go program"), "not a Go program: no such note");
+	json_object_put(root);
+	trun_free(&r);
+	ok(rt_stop(&p), "scenario exits cleanly on EOF");
+}
+
+/* The same raw sockets from an executable with Go's sections: the shim is
+ * loaded (as in a Go program built with cgo) and the report says why every
+ * socket is untracked. */
+static void case_gocgo(void)
+{
+	char *argv[] = { rt_bin("sc-rawsocket-go"), NULL };
+	struct rt_proc p;
+	struct trun r;
+	json_object *root;
+
+	rt_case_dir("gocgo");
+	if (access(argv[0], X_OK) != 0) {
+		ok(true, "# SKIP no objcopy: the Go-marked scenario was not built");
+		return;
+	}
+	if (!ok(rt_spawn(&p, true, argv), "gocgo: scenario ready"))
+		return;
+	root = rt_report(p.pid, NULL, &r);
+	ok(root && r.status == 0 && tj_bool(root, "process.instrumented") &&
+	   tj_int(root, "summary.untracked", -1) == 2,
+	   "a table, and both raw sockets untracked");
+	ok(notes_mention(root, "a Go program: Go opens its sockets with raw system calls"),
+	   "the report says it is a Go program whose own sockets the shim cannot see");
 	json_object_put(root);
 	trun_free(&r);
 	ok(rt_stop(&p), "scenario exits cleanly on EOF");
@@ -949,6 +992,7 @@ static const struct {
 	{ "rawclose", case_rawclose },
 	{ "rawreuse", case_rawreuse },
 	{ "rawsocket", case_rawsocket },
+	{ "gocgo", case_gocgo },
 	{ "python", case_python },
 	{ "static", case_static },
 	{ "exec", case_exec },
