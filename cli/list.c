@@ -134,10 +134,11 @@ static void run_dir_scan(DIR *dp, bool *owner_seen, bool *busy, bool *foreign)
 
 	*owner_seen = *busy = *foreign = false;
 	while ((d = readdir(dp))) {
-		bool owner = run_owner_parse(d->d_name, &pid, &start) == 0;
+		bool owner;
 
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
+		owner = run_owner_parse(d->d_name, &pid, &start) == 0;
 		if (!owner && sa_table_name_parse(d->d_name, &uid, &pid, &start) < 0) {
 			*foreign = true;
 			continue;

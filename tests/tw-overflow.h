@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((unused)) static uint64_t tw_overflows(void)
+__attribute__((unused)) static uint64_t tcpext_tw_overflows(void)
 {
 	FILE *f = fopen("/proc/net/netstat", "re");
 	char *names = NULL, *values = NULL, *sn = NULL, *sv = NULL, *n, *v;

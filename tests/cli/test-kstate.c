@@ -352,7 +352,7 @@ static void test_tcp(int family)
 	probe.server_port = port_of(&sname);
 	probe.client_port = port_of(&cname);
 	probe.client_ino = cino;
-	overflows = tw_overflows();
+	overflows = tcpext_tw_overflows();
 	close(sfd);
 	start = now_ms();
 	for (;;) {
@@ -363,7 +363,7 @@ static void test_tcp(int family)
 		ks_finish(&t);
 		sleep_ms(5);
 	}
-	if (!seen && tw_overflows() > overflows)
+	if (!seen && tcpext_tw_overflows() > overflows)
 		/* An orphaned FIN_WAIT2 becomes a time-wait entry: none to be
 		 * had with the host's table full, the socket was freed. */
 		skip("no FIN_WAIT2: the host's TIME_WAIT table is full (TCPTimeWaitOverflow rose)");
@@ -1167,31 +1167,38 @@ static void test_index(struct ks_table *t)
 			gap = t->index[i - 1].inode + 1;
 	}
 	ok(mismatched == 0, "index: each entry points at its socket");
-	if (!ok(lo > 1 && gap, "index: room below the lowest inode (%llu) and a gap inside",
-		(unsigned long long)lo))
+	if (lo <= 1) {
+		skip("index: no inode free below the lowest one");
 		return;
+	}
 	memset(&extra, 0, sizeof(extra));
 	extra.family = AF_INET;
 	extra.state = TCP_CLOSE;
-	/* Below, above and inside what the dump gave: the index stays sorted
-	 * and complete, and each one is found. */
+	/* Below, above and (where the dump left a gap) inside what the dump
+	 * gave: the index stays sorted and complete, and each one is found. */
 	extra.inode = lo - 1;
 	ks_insert(t, &extra);
 	extra.inode = hi + 1;
 	ks_insert(t, &extra);
-	extra.inode = gap;
-	ks_insert(t, &extra);
-	ok(t->nindex == n + 3 && t->nindex == HASH_COUNT(t->by_inode) && index_sorted(t),
-	   "index: three inserts keep it sorted and complete (%zu)", t->nindex);
+	if (gap) {
+		extra.inode = gap;
+		ks_insert(t, &extra);
+	} else {
+		skip("index: the dump's inodes leave no gap to insert into");
+		gap = lo - 1;
+	}
+	ok(t->nindex == HASH_COUNT(t->by_inode) && t->nindex == n + (gap != lo - 1 ? 3 : 2) &&
+	   index_sorted(t), "index: inserts keep it sorted and complete (%zu)", t->nindex);
 	k = ks_lookup(t, gap);
 	ok(k && k->inode == gap && ks_lookup(t, lo - 1) && ks_lookup(t, hi + 1),
 	   "index: inserted sockets are found");
 	/* An inode already there keeps its first view. */
+	n = t->nindex;
 	extra.inode = gap;
 	extra.state = TCP_LISTEN;
 	ks_insert(t, &extra);
 	k = ks_lookup(t, gap);
-	ok(t->nindex == n + 3 && k && k->state == TCP_CLOSE, "index: a repeated inode changes nothing");
+	ok(t->nindex == n && k && k->state == TCP_CLOSE, "index: a repeated inode changes nothing");
 	ok(ks_lookup(t, hi + 2) == NULL, "index: an absent inode is not found");
 }
 

@@ -151,7 +151,7 @@ static uint64_t tw_overflows_at_start;
 
 static bool tw_table_full(void)
 {
-	return tw_overflows() > tw_overflows_at_start;
+	return tcpext_tw_overflows() > tw_overflows_at_start;
 }
 
 /* The server's end after its close: an orphan (no file) in FIN_WAIT2, or
@@ -522,7 +522,7 @@ int main(int argc, char **argv)
 			continue;
 		snprintf(name, sizeof(name), "case%s", cases[i].name);
 		e2e_setup(name);
-		tw_overflows_at_start = tw_overflows();
+		tw_overflows_at_start = tcpext_tw_overflows();
 		cases[i].run();
 		rc = tap_done();
 		if (rc == 0)

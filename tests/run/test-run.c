@@ -79,16 +79,9 @@ static json_object *load_json(const char *path)
 	return o;
 }
 
-static size_t alen(json_object *o, const char *path)
-{
-	json_object *a = tj_get(o, path);
-
-	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-}
-
 static json_object *aget(json_object *o, const char *path, size_t i)
 {
-	return i < alen(o, path) ? json_object_array_get_idx(tj_get(o, path), i) : NULL;
+	return i < tj_len(o, path) ? json_object_array_get_idx(tj_get(o, path), i) : NULL;
 }
 
 /* Groups of kind `kind` whose first process is pid. */
@@ -98,7 +91,7 @@ static size_t groups_of(json_object *root, const char *kind, long pid, json_obje
 
 	if (first)
 		*first = NULL;
-	for (size_t i = 0; i < alen(root, "groups"); i++) {
+	for (size_t i = 0; i < tj_len(root, "groups"); i++) {
 		json_object *g = aget(root, "groups", i);
 		const char *k = tj_str(g, "kind");
 
@@ -114,10 +107,10 @@ static size_t groups_of(json_object *root, const char *kind, long pid, json_obje
 
 static bool any_group_names_pid(json_object *root, long pid)
 {
-	for (size_t i = 0; i < alen(root, "groups"); i++) {
+	for (size_t i = 0; i < tj_len(root, "groups"); i++) {
 		json_object *g = aget(root, "groups", i);
 
-		for (size_t k = 0; k < alen(g, "processes"); k++)
+		for (size_t k = 0; k < tj_len(g, "processes"); k++)
 			if (tj_int(aget(g, "processes", k), "pid", -1) == pid)
 				return true;
 	}
@@ -138,7 +131,7 @@ static bool python_stack(json_object *g)
 	const char *base = mod ? strrchr(mod, '/') : NULL;
 	bool named = false;
 
-	for (size_t i = 0; i < alen(g, "frames"); i++) {
+	for (size_t i = 0; i < tj_len(g, "frames"); i++) {
 		const char *fn = tj_str(aget(g, "frames", i), "function");
 
 		named |= fn && strncmp(fn, "Py", 2) == 0;
@@ -274,9 +267,9 @@ static bool run_schema_ok(json_object *root)
 		diag("schema is %s", schema ? schema : "(none)");
 		good = false;
 	}
-	for (size_t i = 0; i < alen(root, "processes"); i++)
+	for (size_t i = 0; i < tj_len(root, "processes"); i++)
 		good &= fields_ok(aget(root, "processes", i), "processes[]", proc_fields);
-	for (size_t i = 0; i < alen(root, "groups"); i++) {
+	for (size_t i = 0; i < tj_len(root, "groups"); i++) {
 		json_object *g = aget(root, "groups", i);
 		const char *k = tj_str(g, "kind");
 
@@ -285,16 +278,16 @@ static bool run_schema_ok(json_object *root)
 			diag("groups[%zu].kind %s", i, k ? k : "(none)");
 			good = false;
 		}
-		if (!alen(g, "processes") || !alen(g, "sockets")) {
+		if (!tj_len(g, "processes") || !tj_len(g, "sockets")) {
 			diag("groups[%zu] without processes or sockets", i);
 			good = false;
 		}
-		for (size_t k2 = 0; k2 < alen(g, "processes"); k2++)
+		for (size_t k2 = 0; k2 < tj_len(g, "processes"); k2++)
 			good &= fields_ok(aget(g, "processes", k2), "groups[].processes[]",
 					  gproc_fields);
-		for (size_t k2 = 0; k2 < alen(g, "frames"); k2++)
+		for (size_t k2 = 0; k2 < tj_len(g, "frames"); k2++)
 			good &= fields_ok(aget(g, "frames", k2), "groups[].frames[]", frame_fields);
-		for (size_t k2 = 0; k2 < alen(g, "sockets"); k2++)
+		for (size_t k2 = 0; k2 < tj_len(g, "sockets"); k2++)
 			good &= fields_ok(aget(g, "sockets", k2), "groups[].sockets[]", sock_fields);
 	}
 	return good;
@@ -308,7 +301,7 @@ static bool sarif_ok(json_object *s, size_t ngroups)
 	bool good = true;
 	const char *want_rules[] = { "close-wait", "idle", "at-exit" };
 
-	if (!tj_str(s, "$schema") || !ver || strcmp(ver, "2.1.0") != 0 || alen(s, "runs") != 1 ||
+	if (!tj_str(s, "$schema") || !ver || strcmp(ver, "2.1.0") != 0 || tj_len(s, "runs") != 1 ||
 	    !name || strcmp(name, "sockaudit") != 0) {
 		diag("sarif: $schema, version 2.1.0, one run, driver name sockaudit");
 		return false;
@@ -322,11 +315,11 @@ static bool sarif_ok(json_object *s, size_t ngroups)
 			good = false;
 		}
 	}
-	if (alen(run, "results") != ngroups) {
-		diag("sarif: %zu results for %zu groups", alen(run, "results"), ngroups);
+	if (tj_len(run, "results") != ngroups) {
+		diag("sarif: %zu results for %zu groups", tj_len(run, "results"), ngroups);
 		good = false;
 	}
-	for (size_t i = 0; i < alen(run, "results"); i++) {
+	for (size_t i = 0; i < tj_len(run, "results"); i++) {
 		json_object *r = aget(run, "results", i);
 		json_object *pl = tj_get(aget(r, "locations", 0), "physicalLocation");
 
@@ -347,7 +340,7 @@ static json_object *sarif_result_at(json_object *s, const char *file, long line)
 {
 	json_object *run = aget(s, "runs", 0);
 
-	for (size_t i = 0; i < alen(run, "results"); i++) {
+	for (size_t i = 0; i < tj_len(run, "results"); i++) {
 		json_object *r = aget(run, "results", i);
 		json_object *pl = tj_get(aget(r, "locations", 0), "physicalLocation");
 		const char *uri = tj_str(pl, "artifactLocation.uri");
@@ -462,7 +455,7 @@ static void case_mix(void)
 	   m.clean);
 	/* Exactly the leaky ones: every group belongs to one of them. */
 	n = 0;
-	for (size_t i = 0; i < alen(root, "groups"); i++) {
+	for (size_t i = 0; i < tj_len(root, "groups"); i++) {
 		long pid = tj_int(aget(aget(root, "groups", i), "processes", 0), "pid", -1);
 
 		if (pid != m.cw && pid != m.idle && pid != m.daemon && pid != m.atexit_) {
@@ -471,18 +464,18 @@ static void case_mix(void)
 			n++;
 		}
 	}
-	ok(n == 0, "no other group (%zu groups in all)", alen(root, "groups"));
+	ok(n == 0, "no other group (%zu groups in all)", tj_len(root, "groups"));
 	ok(strstr(r.err, "process ") && strstr(r.err, "cw_connect") &&
 	   strstr(r.err, "name: close-wait-cw_connect-"),
 	   "stderr has the grouped text report and --gen-suppressions entries");
 
 	sarif = load_json(sp);
-	ok(sarif && sarif_ok(sarif, alen(root, "groups")),
+	ok(sarif && sarif_ok(sarif, tj_len(root, "groups")),
 	   "--sarif: SARIF 2.1.0 with rules, one result per group, physical locations");
 	g = sarif ? sarif_result_at(sarif, "run-cw.c", m.cw_line) : NULL;
 	ok(g && strcmp(tj_str(g, "ruleId"), "close-wait") == 0 &&
 	   strcmp(tj_str(g, "level"), "error") == 0 &&
-	   alen(aget(aget(g, "codeFlows", 0), "threadFlows", 0), "locations") >= 2,
+	   tj_len(aget(aget(g, "codeFlows", 0), "threadFlows", 0), "locations") >= 2,
 	   "the CLOSE_WAIT leak is a close-wait error at run-cw.c:%ld with its stack as a "
 	   "code flow", m.cw_line);
 	json_object_put(sarif);
@@ -540,7 +533,7 @@ static void case_suppress(void)
 	if (!ok(mix_run(dir, use, &r, &m), "second run with --suppressions"))
 		goto out;
 	root = load_json(jp);
-	for (size_t i = 0; root && i < alen(root, "groups"); i++)
+	for (size_t i = 0; root && i < tj_len(root, "groups"); i++)
 		if (tj_get(aget(root, "groups", i), "suppressed"))
 			suppressed++;
 	groups_of(root, "close-wait", m.cw, &g);
@@ -702,7 +695,7 @@ static json_object *bl_run(const char *dir, int variant, const char *baseline, c
 
 static json_object *group_top(json_object *root, const char *fn)
 {
-	for (size_t i = 0; i < alen(root, "groups"); i++) {
+	for (size_t i = 0; i < tj_len(root, "groups"); i++) {
 		json_object *g = aget(root, "groups", i);
 
 		if (top_fn(g) && strcmp(top_fn(g), fn) == 0)
