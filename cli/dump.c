@@ -6,10 +6,10 @@
 #include <sys/un.h>
 
 #include "commands.h"
-#include "kstate.h"
+#include "kernel/kstate.h"
 #include "table-reader.h"
-#include "target.h"
-#include "util.h"
+#include "util/target.h"
+#include "util/util.h"
 
 static void peer_string(const struct sa_slot *s, char *buf, size_t len)
 {

@@ -19,10 +19,11 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "render.h"
-#include "report.h"
-#include "run-dir.h"
-#include "util.h"
+#include "render/render.h"
+#include "report/model.h"
+#include "util/target.h"
+#include "run/dir.h"
+#include "util/util.h"
 
 static const char list_usage[] =
 	"usage: sockaudit list [options]\n"
@@ -120,7 +121,7 @@ static bool proc_alive(int32_t pid, uint64_t starttime)
 	uint64_t now_start;
 
 	return proc_read_starttime(pid, &now_start) && now_start == starttime &&
-	       !report_proc_exited(pid);
+	       !target_proc_exited(pid);
 }
 
 /* What a run directory holds, judged by name: its owner marker, tables,

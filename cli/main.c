@@ -5,7 +5,7 @@
 
 #include "commands.h"
 #include "config.h"
-#include "util.h"
+#include "util/util.h"
 
 static const struct {
 	const char *name;

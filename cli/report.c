@@ -1,8 +1,9 @@
 /* sockaudit report <pid>: which sockets a process holds, which of them look
  * leaked, and the code that opened them. See report.h for the pipeline and
  * sockaudit(1) for the options and exit codes. */
-#include "kprobe.h"
-#include "report.h"
+#include "kernel/kprobe.h"
+#include "report/model.h"
+#include "report/stacks.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,9 +13,9 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "render.h"
-#include "report-inputs.h"
-#include "util.h"
+#include "render/render.h"
+#include "report/inputs.h"
+#include "util/util.h"
 
 static const char report_usage[] =
 	"usage: sockaudit report [options] <pid>\n"
@@ -111,10 +112,10 @@ static void stale_describe(pid_t pid, struct report_stale *s)
 static void take_kernel(struct report *rep, struct ks_table *ks, int rc)
 {
 	if (ks->note[0])
-		report_note(rep, "%s", ks->note);
+		notes_add(&rep->notes, "%s", ks->note);
 	if (rc < 0) {
 		if (!ks->note[0])
-			report_note(rep, "no kernel view of the sockets: %s", strerror(-rc));
+			notes_add(&rep->notes, "no kernel view of the sockets: %s", strerror(-rc));
 		return;
 	}
 	rep->have_ks = true;
@@ -135,7 +136,7 @@ static int report_run(struct report *rep)
 	memset(&s1, 0, sizeof(s1));
 	memset(&s2, 0, sizeof(s2));
 	memset(&in, 0, sizeof(in));
-	rep->alive = t->alive && !report_proc_exited(t->pid);
+	rep->alive = t->alive && !target_proc_exited(t->pid);
 	rep->instrumented = t->table[0] != '\0';
 	if (!rep->alive && !rep->instrumented)
 		die("pid %d has exited (not yet reaped) and left no table", (int)t->pid);
@@ -159,7 +160,7 @@ static int report_run(struct report *rep)
 	} else {
 		snapshot_or_die(&reader, &s2);
 		rep->hdr = s2.hdr;
-		report_note(rep, "pid %d is gone: its sockets are listed as its table last recorded "
+		notes_add(&rep->notes, "pid %d is gone: its sockets are listed as its table last recorded "
 			    "them, unverified and never flagged", (int)t->pid);
 	}
 
@@ -171,7 +172,7 @@ static int report_run(struct report *rep)
 	report_join_build(&rep->join, &jin);
 	/* With a table, yet untracked sockets: a Go program explains it. */
 	if (rep->alive && rep->instrumented && rep->join.sum.untracked && target_is_go(t->pid))
-		report_note(rep, "a Go program: Go opens its sockets with raw system calls the "
+		notes_add(&rep->notes, "a Go program: Go opens its sockets with raw system calls the "
 			    "shim does not see, so they show as untracked; only sockets made "
 			    "through libc (cgo code) have records");
 	for (size_t i = 0; i < rep->join.nstale; i++)
@@ -180,8 +181,13 @@ static int report_run(struct report *rep)
 			   rep->instrumented);
 	/* A gone process has nothing to flag: show what it held instead. */
 	group_build(&rep->groups, rep->join.socks, rep->join.nsocks, rep->opts.all || !rep->alive);
-	rep->syms = report_symbols_resolve_prepared(rep, rep->instrumented ? &reader : NULL,
-						    rep->alive ? report_inputs_join(&in) : NULL);
+	rep->syms = report_symbols_resolve_prepared(&rep->groups, &(struct report_symbols_in){
+			.pid = rep->tgt.pid,
+			.alive = rep->alive,
+			.generation = rep->hdr.generation,
+			.reader = rep->instrumented ? &reader : NULL,
+			.notes = &rep->notes,
+		}, rep->alive ? report_inputs_join(&in) : NULL);
 
 	if (rep->opts.json)
 		render_json(stdout, rep);

@@ -8,7 +8,11 @@
  * --exit-code (1) when a group fails the gate; else 0. sockaudit's own
  * errors exit 2 with one line on stderr.
  */
-#include "run.h"
+#include "run/findings.h"
+#include "run/model.h"
+#include "run/poll.h"
+#include "run/render.h"
+#include "run/spawn.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -16,12 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "baseline.h"
+#include "run/baseline.h"
 #include "commands.h"
-#include "render.h"
-#include "sarif.h"
-#include "suppress.h"
-#include "util.h"
+#include "render/render.h"
+#include "run/sarif.h"
+#include "run/suppress.h"
+#include "util/util.h"
 
 static const char run_usage[] =
 	"usage: sockaudit run [options] -- CMD [ARGS]\n"
@@ -40,19 +44,6 @@ static const char run_usage[] =
 	"  --color WHEN          auto, always or never (the report goes to stderr)\n"
 	"durations: 250ms, 5s, 1.5s, 1m30s, 1h (a bare number is ms)\n"
 	"exit status: CMD's when it failed, else 1 on a failing finding, else 0; 2 on errors\n";
-
-void run_note(struct run_state *rs, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		die("out of memory");
-	va_end(ap);
-	rs->notes = xrealloc(rs->notes, (rs->nnotes + 1) * sizeof(rs->notes[0]));
-	rs->notes[rs->nnotes++] = s;
-}
 
 static void parse_args(struct run_opts *o, int argc, char **argv)
 {
@@ -216,9 +207,7 @@ int cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < rs.nprocs; i++)
 		run_proc_destroy(rs.procs[i]);
 	free(rs.procs);
-	for (size_t i = 0; i < rs.nnotes; i++)
-		free(rs.notes[i]);
-	free(rs.notes);
+	notes_finish(&rs.notes);
 	free(rs.reaped);
 	free(rs.opts.supp_paths);
 	supp_set_finish(&supp);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../tap.h"
-#include "json-writer.h"
+#include "util/json-writer.h"
 
 #define JC_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
 

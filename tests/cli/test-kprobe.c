@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../tap.h"
-#include "kprobe.h"
+#include "kernel/kprobe.h"
 
 struct held {
 	uint64_t reset, fresh, udp, nl;

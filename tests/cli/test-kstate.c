@@ -3,8 +3,8 @@
  * parses the kernel's text and agrees with sock_diag; another network
  * namespace is entered when allowed and read from /proc/<pid>/net when not.
  */
-#include "kstate.h"
-#include "procfd.h"
+#include "kernel/kstate.h"
+#include "kernel/procfd.h"
 #include "../tap.h"
 #include "../tw-overflow.h"
 

@@ -1,7 +1,7 @@
 /* procfd: exactly our socket fds are listed, with their inodes, in fd order;
  * a closed fd disappears; a missing process is -ENOENT, someone else's
  * process -EACCES/-EPERM. */
-#include "procfd.h"
+#include "kernel/procfd.h"
 #include "../tap.h"
 
 #include <errno.h>

@@ -7,7 +7,7 @@
  * the test reasons about; a result used after a call keeps it from being a
  * tail call, which would make __builtin_return_address point elsewhere.
  */
-#include "symbolize.h"
+#include "symbolize/symbolize.h"
 #include "../tap.h"
 
 #include <dirent.h>

@@ -17,7 +17,7 @@
 
 #include "../tap.h"
 #include "table-reader.h"
-#include "target.h"
+#include "util/target.h"
 
 static atomic_bool stop;
 static char table_path[4200];

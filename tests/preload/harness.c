@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "../tap.h"
-#include "procfd.h"
-#include "target.h"
+#include "kernel/procfd.h"
+#include "util/target.h"
 
 bool th_load(struct th_table *t, pid_t pid)
 {

@@ -18,7 +18,7 @@
 
 #include "../tap.h"
 #include "table-reader.h"
-#include "target.h"
+#include "util/target.h"
 
 struct run {
 	char out[4096], err[4096];

@@ -7,8 +7,8 @@
 #include <sys/un.h>
 
 #include "../tap.h"
-#include "report.h"
-#include "util.h"
+#include "report/model.h"
+#include "util/util.h"
 
 #define NOW_NS 1000000000000ull   /* "now" for open ages */
 
@@ -441,8 +441,8 @@ static void test_intern(void)
 	ok(pa == report_stack_none(&j, "untracked, DNS") && pa->depth == 0 &&
 	   strcmp(pa->nostack, "untracked, DNS") == 0, "intern: the same reason, one copy");
 	ok(pa != report_stack_none(&j, "untracked, nscd"), "intern: another reason, another copy");
-	report_stacks_free(&j);
-	ok(j.stacks == NULL, "intern: freed");
+	report_join_finish(&j);
+	ok(j.stacks == NULL, "intern: freed with the join");
 }
 
 static void test_groups(void)
@@ -515,7 +515,7 @@ static void test_groups(void)
 	group_set_finish(&gs);
 	for (int i = 0; i < 9; i++)
 		free(socks[i].fds);
-	report_stacks_free(&stack_pool);
+	report_join_finish(&stack_pool);
 }
 
 static void test_trim(void)

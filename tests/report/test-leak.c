@@ -5,9 +5,9 @@
 #include <sys/socket.h>
 
 #include "../tap.h"
-#include "leak.h"
-#include "report.h"
-#include "util.h"
+#include "report/leak.h"
+#include "report/model.h"
+#include "util/util.h"
 
 #define MS_MAX 0xffffffffu
 

@@ -15,7 +15,7 @@
 #include "../tap.h"
 #include "rt.h"
 #include "table-reader.h"
-#include "target.h"
+#include "util/target.h"
 
 typedef bool (*report_pred)(json_object *root, void *arg);
 

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "../tap.h"
-#include "report.h"
-#include "symbolize.h"
+#include "report/model.h"
+#include "symbolize/symbolize.h"
 
 int main(int argc, char **argv)
 {
@@ -56,7 +56,12 @@ int main(int argc, char **argv)
 	g.stack = &st;
 	rep.groups.v = &g;
 	rep.groups.n = 1;
-	rep.syms = report_symbols_resolve_prepared(&rep, NULL, prep);
+	rep.syms = report_symbols_resolve_prepared(&rep.groups, &(struct report_symbols_in){
+			.pid = rep.tgt.pid,
+			.alive = rep.alive,
+			.generation = rep.hdr.generation,
+			.notes = &rep.notes,
+		}, prep);
 	ok(g.nframes == 1 && g.frames[0].function && strcmp(g.frames[0].function, "dlo_here") == 0,
 	   "the frame resolves to dlo_here (%s)",
 	   g.nframes && g.frames[0].function ? g.frames[0].function : "nothing");

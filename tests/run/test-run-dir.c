@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "../tap.h"
-#include "run-dir.h"
+#include "run/dir.h"
 
 static void test_dir_names(void)
 {

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "../tap.h"
-#include "run.h"
-#include "suppress.h"
+#include "run/model.h"
+#include "run/suppress.h"
 
 static const struct {
 	const char *text;

@@ -1,0 +1,370 @@
+/* json: the report as "sockaudit.report/1" (docs/report-json.md).
+ * Unknown values are null, never 0 or "": a tool must be able to tell "no
+ * time passed" from "nobody knows". Addresses are hex strings because JSON
+ * numbers lose precision above 2^53. The document is written as it is
+ * produced (json-writer.h): a report of thousands of sockets would
+ * otherwise spend most of its time building a json-c tree. */
+#include "render/render.h"
+
+#include <string.h>
+
+#include "config.h"
+#include "util/json-writer.h"
+#include "report/format.h"
+#include "report/model.h"
+#include "util/util.h"
+
+static void kstr(struct jw *w, const char *k, const char *v)
+{
+	jw_key(w, k);
+	jw_string(w, v);
+}
+
+static void kuint(struct jw *w, const char *k, uint64_t v)
+{
+	jw_key(w, k);
+	jw_uint(w, v);
+}
+
+static void kint(struct jw *w, const char *k, int64_t v)
+{
+	jw_key(w, k);
+	jw_int(w, v);
+}
+
+static void kbool(struct jw *w, const char *k, bool v)
+{
+	jw_key(w, k);
+	jw_bool(w, v);
+}
+
+static void knull(struct jw *w, const char *k)
+{
+	jw_key(w, k);
+	jw_null(w);
+}
+
+/* A duration in ms, or null when unknown. */
+static void kms(struct jw *w, const char *k, bool known, uint64_t ms)
+{
+	jw_key(w, k);
+	if (known)
+		jw_uint(w, ms);
+	else
+		jw_null(w);
+}
+
+static void process_json(struct jw *w, const struct report *rep)
+{
+	const struct target *t = &rep->tgt;
+
+	jw_object_begin(w);
+	kint(w, "pid", t->pid);
+	kbool(w, "alive", rep->alive);
+	kbool(w, "instrumented", rep->instrumented);
+	kstr(w, "why_not_instrumented", rep->instrumented ? NULL : t->why);
+	kstr(w, "comm", t->comm[0] ? t->comm : NULL);
+	kstr(w, "cmdline", t->cmdline[0] ? t->cmdline : rep->hdr.cmdline);
+	kint(w, "uid", t->uid);
+	if (rep->alive || rep->instrumented)
+		kuint(w, "starttime", rep->alive ? t->starttime : rep->hdr.starttime);
+	else
+		knull(w, "starttime");
+	kstr(w, "table", rep->instrumented ? t->table : NULL);
+	if (rep->instrumented)
+		kint(w, "generation", rep->hdr.generation);
+	else
+		knull(w, "generation");
+	kbool(w, "exited", rep->instrumented && (rep->hdr.flags & SA_HDR_EXITED));
+	kstr(w, "run_id", rep->instrumented && rep->hdr.run_id[0] ? rep->hdr.run_id : NULL);
+	jw_object_end(w);
+}
+
+static void options_json(struct jw *w, const struct report *rep)
+{
+	jw_object_begin(w);
+	kuint(w, "close_wait_ms", rep->opts.leak.close_wait_ms);
+	kuint(w, "idle_ms", rep->opts.leak.idle_ms);
+	kbool(w, "all", rep->opts.all);
+	jw_object_end(w);
+}
+
+static void kernel_json(struct jw *w, const struct report *rep)
+{
+	jw_object_begin(w);
+	kstr(w, "source", !rep->have_ks ? NULL
+		: rep->ks_source == KS_SOURCE_DIAG ? "sock_diag" : "procnet");
+	kbool(w, "other_netns", rep->other_netns);
+	jw_object_end(w);
+}
+
+static void counters_json(struct jw *w, const struct sa_counters *c)
+{
+	jw_object_begin(w);
+	kuint(w, "records", c->records);
+	kuint(w, "overflow_fd", c->overflow_fd);
+	kuint(w, "overflow_stack", c->overflow_stack);
+	kuint(w, "overflow_module", c->overflow_module);
+	kuint(w, "missed", c->missed);
+	kuint(w, "reserve_failed", c->reserve_failed);
+	kuint(w, "stale_cleared", c->stale_cleared);
+	jw_object_end(w);
+}
+
+static void summary_json(struct jw *w, const struct report *rep)
+{
+	const struct report_summary *s = &rep->join.sum;
+
+	jw_object_begin(w);
+	kuint(w, "sockets", s->sockets);
+	kuint(w, "fds", s->fds);
+	kuint(w, "tracked", s->tracked);
+	kuint(w, "untracked", s->untracked);
+	kuint(w, "flagged", s->flagged);
+	kuint(w, "suspect", s->suspect);
+	kuint(w, "stale", s->stale);
+	kuint(w, "unknown_slots", s->unknown_slots);
+	kuint(w, "groups", rep->groups.n);
+	jw_key(w, "untracked_by_label");
+	jw_object_begin(w);
+	for (int l = REPORT_LABEL_NONE + 1; l < REPORT_LABEL_MAX; l++)
+		kuint(w, report_label_key((enum report_label)l), s->untracked_by_label[l]);
+	jw_object_end(w);
+	jw_key(w, "by_kind");
+	jw_object_begin(w);
+	for (int k = LEAK_NONE + 1; k < LEAK_KIND_MAX; k++)
+		kuint(w, leak_kind_name((enum leak_kind)k), s->by_kind[k]);
+	jw_object_end(w);
+	jw_key(w, "counters");
+	if (rep->instrumented)
+		counters_json(w, &rep->hdr.counters);
+	else
+		jw_null(w);
+	jw_object_end(w);
+}
+
+static void sock_json(struct jw *w, const struct report *rep, const struct report_sock *s)
+{
+	char buf[200];
+
+	jw_object_begin(w);
+	kint(w, "fd", s->fds[0]);
+	jw_key(w, "fds");
+	jw_array_begin(w);
+	for (size_t i = 0; i < s->nfds; i++)
+		jw_int(w, s->fds[i]);
+	jw_array_end(w);
+	if (s->inode & REPORT_INODE_NONE)
+		knull(w, "inode");
+	else
+		kuint(w, "inode", s->inode);
+	report_sock_proto(s, buf, sizeof(buf));
+	kstr(w, "proto", buf);
+	kstr(w, "state", report_sock_state(s));
+	report_sock_local(s, buf, sizeof(buf));
+	kstr(w, "local", buf);
+	report_sock_peer(s, buf, sizeof(buf));
+	kstr(w, "peer", buf);
+	kms(w, "idle_ms", s->verdict.idle_known, s->verdict.idle_ms);
+	kms(w, "close_wait_ms", s->verdict.close_wait_known, s->verdict.close_wait_ms);
+	kms(w, "close_wait_max_ms", s->verdict.close_wait_known, s->verdict.close_wait_max_ms);
+	kms(w, "age_ms", s->age_known, s->age_ms);
+	kms(w, "open_age_ms", s->open_age_known, s->open_age_ms);
+	kbool(w, "held", s->held);
+	kbool(w, "tracked", s->tracked);
+	kstr(w, "origin", s->tracked ? sa_origin_name(s->rec.origin) : NULL);
+	kstr(w, "label", s->tracked ? NULL : report_label_key(s->label));
+	kbool(w, "slot_unknown", s->slot_unknown);
+	kbool(w, "flagged", s->verdict.flagged);
+	kstr(w, "kind", s->verdict.kind == LEAK_NONE ? NULL : leak_kind_name(s->verdict.kind));
+	report_sock_reason(s, &rep->opts.leak, buf, sizeof(buf));
+	kstr(w, "reason", buf[0] ? buf : NULL);
+	jw_object_end(w);
+}
+
+static void frame_json(struct jw *w, const struct sym_frame *f)
+{
+	jw_object_begin(w);
+	jw_key(w, "addr");
+	jw_hex(w, f->addr);
+	kstr(w, "function", f->function);
+	kstr(w, "file", f->file);
+	if (f->line)
+		kint(w, "line", f->line);
+	else
+		knull(w, "line");
+	kstr(w, "module", f->module);
+	jw_key(w, "offset");
+	if (f->module)
+		jw_hex(w, f->module_offset);
+	else
+		jw_null(w);
+	kbool(w, "inlined", f->inlined);
+	jw_object_end(w);
+}
+
+/* `run` builds its document with json-c: it gets the same pieces, parsed
+ * back from the text, so there is one definition of each. */
+static json_object *to_json_c(struct jw *w)
+{
+	char *text = jw_take(w);
+	json_object *o = json_tokener_parse(text);
+
+	if (!o)
+		die("internal error: the JSON writer produced unparsable text");
+	free(text);
+	return o;
+}
+
+json_object *render_json_frame(const struct sym_frame *f)
+{
+	struct jw w;
+
+	jw_init(&w, NULL);
+	frame_json(&w, f);
+	return to_json_c(&w);
+}
+
+json_object *render_json_sock(const struct report *rep, const struct report_sock *s)
+{
+	struct jw w;
+
+	jw_init(&w, NULL);
+	sock_json(&w, rep, s);
+	return to_json_c(&w);
+}
+
+static void group_json(struct jw *w, const struct report *rep, const struct group *g)
+{
+	char title[160];
+
+	jw_object_begin(w);
+	kuint(w, "id", g->id);
+	jw_key(w, "kinds");
+	jw_array_begin(w);
+	for (int k = LEAK_NONE + 1; k < LEAK_KIND_MAX; k++)
+		if (g->kinds & (1u << k))
+			jw_string(w, leak_kind_name((enum leak_kind)k));
+	jw_array_end(w);
+	kuint(w, "count", g->n);
+	kuint(w, "flagged", g->flagged);
+	kuint(w, "suspect", g->suspect);
+	jw_key(w, "states");
+	jw_object_begin(w);
+	for (size_t i = 0; i < g->nstates; i++) {
+		jw_key(w, g->states[i].name);
+		jw_object_begin(w);
+		kuint(w, "count", g->states[i].count);
+		kms(w, "oldest_age_ms", g->states[i].oldest_known, g->states[i].oldest_age_ms);
+		jw_object_end(w);
+	}
+	jw_object_end(w);
+	kms(w, "oldest_age_ms", g->oldest_known, g->oldest_age_ms);
+	jw_key(w, "peers");
+	jw_array_begin(w);
+	for (size_t i = 0; i < g->npeers; i++) {
+		jw_object_begin(w);
+		kstr(w, "peer", g->peers[i].peer);
+		kuint(w, "count", g->peers[i].count);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+	kuint(w, "distinct_peers", g->distinct_peers);
+	kstr(w, "stack", g->stack->depth ? g->stack->kind : NULL);
+	group_title_nostack(g, title, sizeof(title));
+	kstr(w, "no_stack", g->stack->depth ? NULL : g->stack->nostack);
+	kstr(w, "title", title[0] ? title
+		: (g->nframes && g->frames[0].function ? g->frames[0].function : "??"));
+	if (g->stack->depth)
+		kint(w, "generation", g->stack->generation);
+	else
+		knull(w, "generation");
+	kuint(w, "frames_trimmed", g->trimmed);
+	kuint(w, "frames_trimmed_below", g->trimmed_below);
+	jw_key(w, "frames");
+	jw_array_begin(w);
+	for (size_t i = 0; i < g->nframes; i++)
+		frame_json(w, &g->frames[i]);
+	jw_array_end(w);
+	jw_key(w, "sockets");
+	jw_array_begin(w);
+	for (size_t i = 0; i < g->n; i++)
+		sock_json(w, rep, g->socks[i]);
+	jw_array_end(w);
+	jw_object_end(w);
+}
+
+static void stale_json(struct jw *w, const struct report_stale *s)
+{
+	jw_object_begin(w);
+	kint(w, "fd", s->rec.fd);
+	if (s->rec.inode)
+		kuint(w, "inode", s->rec.inode);
+	else
+		knull(w, "inode");
+	kstr(w, "origin", sa_origin_name(s->rec.origin));
+	kstr(w, "why", s->why == REPORT_STALE_OTHER_INODE ? "other-socket" : "not-a-socket");
+	kstr(w, "now", s->now[0] ? s->now : "closed");
+	if (s->why == REPORT_STALE_OTHER_INODE)
+		kuint(w, "now_inode", s->now_inode);
+	else
+		knull(w, "now_inode");
+	kms(w, "open_age_ms", s->open_age_known, s->open_age_ms);
+	jw_object_end(w);
+}
+
+void render_json(FILE *out, const struct report *rep)
+{
+	const struct report_join *j = &rep->join;
+	struct jw w;
+
+	jw_init(&w, out);
+	jw_object_begin(&w);
+	kstr(&w, "schema", RENDER_REPORT_SCHEMA);
+	kstr(&w, "version", SOCKAUDIT_VERSION);
+	jw_key(&w, "process");
+	process_json(&w, rep);
+	jw_key(&w, "options");
+	options_json(&w, rep);
+	jw_key(&w, "kernel");
+	kernel_json(&w, rep);
+	jw_key(&w, "summary");
+	summary_json(&w, rep);
+	jw_key(&w, "groups");
+	jw_array_begin(&w);
+	for (size_t i = 0; i < rep->groups.n; i++)
+		group_json(&w, rep, &rep->groups.v[i]);
+	jw_array_end(&w);
+	jw_key(&w, "untracked");
+	jw_array_begin(&w);
+	for (size_t i = 0; i < j->nsocks; i++)
+		if (!j->socks[i].tracked)
+			sock_json(&w, rep, &j->socks[i]);
+	jw_array_end(&w);
+	jw_key(&w, "stale");
+	jw_array_begin(&w);
+	for (size_t i = 0; i < j->nstale; i++)
+		stale_json(&w, &j->stale[i]);
+	jw_array_end(&w);
+	jw_key(&w, "unknown_slots");
+	jw_array_begin(&w);
+	for (size_t i = 0; i < j->nunknown; i++)
+		jw_int(&w, j->unknown_fds[i]);
+	jw_array_end(&w);
+	jw_key(&w, "notes");
+	jw_array_begin(&w);
+	for (size_t i = 0; i < rep->notes.n; i++)
+		jw_string(&w, rep->notes.v[i]);
+	jw_array_end(&w);
+	jw_object_end(&w);
+	jw_finish(&w);
+	fputc('\n', out);
+}
+
+void render_json_print(FILE *out, json_object *root)
+{
+	fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+					     JSON_C_TO_STRING_NOSLASHESCAPE), out);
+	fputc('\n', out);
+	json_object_put(root);
+}

@@ -1,0 +1,305 @@
+/* text: the report for a person at a terminal. Most important first:
+ * who, the one-line summary, the flagged groups with the code that made the
+ * sockets; then what the shim could not see (untracked, stale). */
+#include "render/render.h"
+#include "render/style.h"
+
+#include <string.h>
+
+#include "report/format.h"
+#include "report/model.h"
+#include "util/util.h"
+
+/* Sockets and lines listed per group/section before "and N more". */
+#define RENDER_MAX_SOCKS    10
+#define RENDER_MAX_LINES    20
+
+
+static const char *basename_of(const char *path)
+{
+	const char *b = path ? strrchr(path, '/') : NULL;
+
+	return b ? b + 1 : path;
+}
+
+/* DWARF names files relative to the build directory ("../src/x.c"): drop
+ * the climb, keep the rest of the path. */
+static const char *short_file(const char *file)
+{
+	while (file && strncmp(file, "../", 3) == 0)
+		file += 3;
+	while (file && strncmp(file, "./", 2) == 0)
+		file += 2;
+	return file;
+}
+
+static void render_header(FILE *out, const struct report *rep, const struct style *st)
+{
+	const struct target *t = &rep->tgt;
+	const char *cmd = t->cmdline[0] ? t->cmdline : rep->hdr.cmdline;
+	char cw[32], idle[32];
+
+	fprintf(out, "%ssockaudit report: pid %d%s", BOLD(st), (int)t->pid, RESET(st));
+	if (t->comm[0])
+		fprintf(out, " (%s)", t->comm);
+	if (cmd[0])
+		fprintf(out, "  %s", cmd);
+	fputc('\n', out);
+	if (!rep->alive)
+		fprintf(out, "  %sprocess is gone%s: this is what its table held when it stopped "
+			"(not verified against the kernel)\n", YELLOW(st), RESET(st));
+	if (rep->instrumented)
+		fprintf(out, "  table %s (image generation %u)\n", t->table,
+			(unsigned)rep->hdr.generation);
+	else
+		fprintf(out, "  %snot instrumented%s: %s\n", YELLOW(st), RESET(st), t->why);
+	format_duration(rep->opts.leak.close_wait_ms, cw, sizeof(cw));
+	format_duration(rep->opts.leak.idle_ms, idle, sizeof(idle));
+	fprintf(out, "  leak rule: CLOSE_WAIT >= %s, ESTABLISHED idle >= %s\n", cw, idle);
+}
+
+static void render_summary(FILE *out, const struct report *rep, const struct style *st)
+{
+	const struct report_summary *s = &rep->join.sum;
+	const struct sa_counters *c = &rep->hdr.counters;
+	bool first = true;
+
+	fprintf(out, "\n%s%zu %s held%s", BOLD(st), s->sockets, plural(s->sockets, "socket", "sockets"),
+		RESET(st));
+	if (s->fds != s->sockets)
+		fprintf(out, " (%zu fds)", s->fds);
+	fprintf(out, ": %zu tracked, %zu untracked", s->tracked, s->untracked);
+	for (int l = REPORT_LABEL_NONE + 1; l < REPORT_LABEL_MAX; l++) {
+		if (!s->untracked_by_label[l])
+			continue;
+		fprintf(out, "%s%zu %s", first ? " (" : ", ", s->untracked_by_label[l],
+			report_label_name((enum report_label)l));
+		first = false;
+	}
+	if (!first)
+		fputc(')', out);
+	fprintf(out, "; %s%zu flagged%s", s->flagged ? RED(st) : GREEN(st), s->flagged, RESET(st));
+	if (s->suspect)
+		fprintf(out, ", %s%zu close-wait of unknown age%s", YELLOW(st), s->suspect, RESET(st));
+	fprintf(out, "; %zu stale %s", s->stale, plural(s->stale, "record", "records"));
+	if (s->unknown_slots)
+		fprintf(out, "; %zu unknown %s", s->unknown_slots,
+			plural(s->unknown_slots, "slot", "slots"));
+	fputc('\n', out);
+	if (!rep->instrumented)
+		return;
+	/* Counters say what the table could not hold: only worth a line when
+	 * something was lost. */
+	if (c->overflow_fd || c->overflow_stack || c->overflow_module || c->missed ||
+	    c->reserve_failed)
+		fprintf(out, "%stable lost records%s: overflow fd %llu, stack %llu, module %llu; "
+			"missed %llu; reserve failed %llu\n", YELLOW(st), RESET(st),
+			(unsigned long long)c->overflow_fd, (unsigned long long)c->overflow_stack,
+			(unsigned long long)c->overflow_module, (unsigned long long)c->missed,
+			(unsigned long long)c->reserve_failed);
+}
+
+static void render_kinds(FILE *out, const struct group *g)
+{
+	bool first = true;
+
+	for (int k = LEAK_NONE + 1; k < LEAK_KIND_MAX; k++) {
+		if (!(g->kinds & (1u << k)))
+			continue;
+		fprintf(out, "%s%s", first ? "" : ",", leak_kind_name((enum leak_kind)k));
+		first = false;
+	}
+	if (first)
+		fprintf(out, "not flagged");
+}
+
+static void render_frame(FILE *out, const struct sym_frame *f, const struct style *st)
+{
+	char loc[512];
+	const char *file = short_file(f->file);
+
+	if (file)
+		snprintf(loc, sizeof(loc), "%s:%d", file, f->line);
+	else if (f->module)
+		snprintf(loc, sizeof(loc), "%s+0x%llx", basename_of(f->module),
+			 (unsigned long long)f->module_offset);
+	else
+		snprintf(loc, sizeof(loc), "0x%llx", (unsigned long long)f->addr);
+	fprintf(out, "      %s%-28s%s %s", CYAN(st), f->function ? f->function : "??", RESET(st), loc);
+	if (f->module && file)
+		fprintf(out, "  %s%s%s", DIM(st), basename_of(f->module), RESET(st));
+	if (f->inlined)
+		fprintf(out, "  %s(inlined)%s", DIM(st), RESET(st));
+	fputc('\n', out);
+}
+
+void render_text_frame(FILE *out, const struct sym_frame *f, bool color)
+{
+	const struct style st = { .color = color };
+
+	render_frame(out, f, &st);
+}
+
+static void render_sock_line(FILE *out, const struct report *rep, const struct report_sock *s,
+			     const char *indent, const struct style *st)
+{
+	char local[160], peer[160], proto[32], reason[200], age[32];
+
+	report_sock_local(s, local, sizeof(local));
+	report_sock_peer(s, peer, sizeof(peer));
+	report_sock_proto(s, proto, sizeof(proto));
+	fprintf(out, "%sfd %d", indent, s->fds[0]);
+	for (size_t i = 1; i < s->nfds; i++)
+		fprintf(out, ",%d", s->fds[i]);
+	fprintf(out, "  %s %s  %s -> %s", proto, report_sock_state(s), local, peer);
+	if (!s->tracked)
+		fprintf(out, "  [%s]", report_label_name(s->label));
+	report_sock_reason(s, &rep->opts.leak, reason, sizeof(reason));
+	if (reason[0]) {
+		fprintf(out, "  %s%s%s", s->verdict.flagged ? RED(st) : YELLOW(st), reason, RESET(st));
+	} else if (s->age_known) {
+		format_duration(s->age_ms, age, sizeof(age));
+		fprintf(out, "  %s%s%s", DIM(st), age, RESET(st));
+	}
+	fputc('\n', out);
+}
+
+static void render_group(FILE *out, const struct report *rep, const struct group *g,
+			 const struct style *st)
+{
+	char age[32], title[128];
+
+	if (g->flagged)
+		fprintf(out, "\n%s#%zu FLAGGED%s ", RED(st), g->id, RESET(st));
+	else if (g->suspect)
+		fprintf(out, "\n%s#%zu SUSPECT%s ", YELLOW(st), g->id, RESET(st));
+	else
+		fprintf(out, "\n%s#%zu%s ", BOLD(st), g->id, RESET(st));
+	render_kinds(out, g);
+	fprintf(out, "  %s%zu %s%s", BOLD(st), g->n, plural(g->n, "socket", "sockets"), RESET(st));
+	for (size_t i = 0; i < g->nstates; i++) {
+		fprintf(out, "%s%s %zu", i ? ", " : "  ", g->states[i].name, g->states[i].count);
+		if (g->states[i].oldest_known) {
+			format_duration(g->states[i].oldest_age_ms, age, sizeof(age));
+			fprintf(out, " (oldest %s)", age);
+		}
+	}
+	fputc('\n', out);
+	if (g->npeers) {
+		fprintf(out, "    peers");
+		for (size_t i = 0; i < g->npeers; i++)
+			fprintf(out, "%s%s x%zu", i ? ", " : " ", g->peers[i].peer, g->peers[i].count);
+		if (g->distinct_peers > g->npeers)
+			fprintf(out, ", %zu more", g->distinct_peers - g->npeers);
+		fputc('\n', out);
+	}
+	group_title_nostack(g, title, sizeof(title));
+	if (title[0]) {
+		fprintf(out, "    %s%s%s\n", DIM(st), title, RESET(st));
+	} else {
+		fprintf(out, "    %s stack:\n", g->stack->kind);
+		for (size_t i = 0; i < g->nframes; i++)
+			render_frame(out, &g->frames[i], st);
+		if (g->trimmed)
+			fprintf(out, "      %s(%zu %s of libc and the shim above these)%s\n", DIM(st),
+				g->trimmed, plural(g->trimmed, "frame", "frames"), RESET(st));
+	}
+	for (size_t i = 0; i < g->n && i < RENDER_MAX_SOCKS; i++)
+		render_sock_line(out, rep, g->socks[i], "    ", st);
+	if (g->n > RENDER_MAX_SOCKS)
+		fprintf(out, "    ... and %zu more (--json lists every socket)\n",
+			g->n - RENDER_MAX_SOCKS);
+}
+
+/* Was this socket already printed in a group? */
+static bool in_a_group(const struct report *rep, const struct report_sock *s)
+{
+	return rep->opts.all || !rep->alive || s->verdict.kind != LEAK_NONE;
+}
+
+static void render_untracked(FILE *out, const struct report *rep, const struct style *st)
+{
+	const struct report_join *j = &rep->join;
+	size_t shown = 0, above = 0;
+
+	if (!j->sum.untracked)
+		return;
+	for (size_t i = 0; i < j->nsocks; i++)
+		if (!j->socks[i].tracked && in_a_group(rep, &j->socks[i]))
+			above++;
+	if (rep->instrumented)
+		fprintf(out, "\n%suntracked sockets%s (%zu): held, but opened where the shim could not "
+			"see it", BOLD(st), RESET(st), j->sum.untracked);
+	else
+		fprintf(out, "\n%ssockets held%s (%zu), all untracked: no table", BOLD(st), RESET(st),
+			j->sum.untracked);
+	if (above)
+		fprintf(out, " (%zu listed above)", above);
+	fputc('\n', out);
+	for (size_t i = 0; i < j->nsocks; i++) {
+		if (j->socks[i].tracked || in_a_group(rep, &j->socks[i]))
+			continue;
+		if (shown++ == RENDER_MAX_LINES) {
+			fprintf(out, "  ... and %zu more (--json lists them all)\n",
+				j->sum.untracked - above - RENDER_MAX_LINES);
+			break;
+		}
+		render_sock_line(out, rep, &j->socks[i], "  ", st);
+	}
+}
+
+static void render_stale(FILE *out, const struct report *rep, const struct style *st)
+{
+	const struct report_join *j = &rep->join;
+	char age[32];
+
+	if (!j->nstale)
+		return;
+	fprintf(out, "\n%sstale records%s (%zu): recorded, but the fd no longer holds that socket\n",
+		BOLD(st), RESET(st), j->nstale);
+	for (size_t i = 0; i < j->nstale && i < RENDER_MAX_LINES; i++) {
+		const struct report_stale *s = &j->stale[i];
+
+		if (s->rec.inode)
+			fprintf(out, "  fd %d  socket %llu (%s)", s->rec.fd,
+				(unsigned long long)s->rec.inode, sa_origin_name(s->rec.origin));
+		else
+			fprintf(out, "  fd %d  (%s)", s->rec.fd, sa_origin_name(s->rec.origin));
+		if (s->open_age_known) {
+			format_duration(s->open_age_ms, age, sizeof(age));
+			fprintf(out, " opened %s ago", age);
+		}
+		fprintf(out, ": fd now %s\n", s->now[0] ? s->now : "closed");
+	}
+	if (j->nstale > RENDER_MAX_LINES)
+		fprintf(out, "  ... and %zu more\n", j->nstale - RENDER_MAX_LINES);
+}
+
+void render_text(FILE *out, const struct report *rep, bool color)
+{
+	const struct style st = { .color = color };
+	const struct report_summary *s = &rep->join.sum;
+
+	render_header(out, rep, &st);
+	render_summary(out, rep, &st);
+	for (size_t i = 0; i < rep->groups.n; i++)
+		render_group(out, rep, &rep->groups.v[i], &st);
+	render_untracked(out, rep, &st);
+	render_stale(out, rep, &st);
+	if (rep->join.nunknown) {
+		fprintf(out, "\n%sunknown slots%s (left mid-update, writer busy or dead): fd",
+			BOLD(&st), RESET(&st));
+		for (size_t i = 0; i < rep->join.nunknown; i++)
+			fprintf(out, " %d", rep->join.unknown_fds[i]);
+		fputc('\n', out);
+	}
+	if (rep->notes.n)
+		fputc('\n', out);
+	for (size_t i = 0; i < rep->notes.n; i++)
+		fprintf(out, "%snote:%s %s\n", YELLOW(&st), RESET(&st), rep->notes.v[i]);
+	if (s->flagged)
+		fprintf(out, "\n%s%zu %s flagged%s\n", RED(&st), s->flagged,
+			plural(s->flagged, "socket", "sockets"), RESET(&st));
+	else
+		fprintf(out, "\n%sno leak flagged%s\n", GREEN(&st), RESET(&st));
+}

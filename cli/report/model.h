@@ -1,0 +1,44 @@
+/* model: the report `sockaudit report` builds and renders.
+ *
+ *   target + table ──► two snapshots ─┐
+ *   /proc/<pid>/fd  ──► procfd ───────┼─► report_join_build()  (join.c, pure)
+ *   sock_diag       ──► ks_table ─────┘        │ sockets by inode, stale records,
+ *                                              │ labels, leak verdicts, summary
+ *                          report_stacks_read()│ (stacks.c: frames per socket)
+ *                                 group_build()│ (group.c, pure)
+ *                  report_symbols_resolve()    │ (symbols.c: libdwfl, trimmed)
+ *                   render_text / render_json ◄┘ (render/)
+ *
+ * Everything a renderer prints lives here; renderers compute nothing but
+ * strings.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "kernel/kstate.h"
+#include "report/group.h"
+#include "report/join.h"
+#include "report/opts.h"
+#include "report/symbols.h"
+#include "table.h"
+#include "util/notes.h"
+#include "util/target.h"
+
+/* The whole report (report.c builds it, render-*.c print it). */
+struct report {
+	struct report_opts opts;
+	struct target tgt;
+	bool instrumented;               /* a table was read */
+	bool alive;
+	struct sa_header hdr;            /* the table's header as of the last snapshot */
+	bool have_ks;
+	enum ks_source ks_source;
+	bool other_netns;
+	struct report_join join;
+	struct group_set groups;
+	struct report_symbols *syms;
+	struct notes notes;
+};
+
+void report_finish(struct report *r);

@@ -1,0 +1,309 @@
+/* symbols: each group's stack as function, file:line, module.
+ *
+ * Which address space the addresses belong to:
+ *   - the live process, for records of the image running now
+ *     (sym_create_pid: /proc/<pid>/maps);
+ *   - the table's module log, for a process that is gone and for records
+ *     from before an execve() (their generation is not the table's), one
+ *     symbolizer per generation (sym_create_modules: build-id checked).
+ * The symbolizer caches each address, so a frame shared by many groups is
+ * resolved once. Leading frames of the shim and of libc's wrappers are
+ * trimmed: the first frame shown is the caller's own code; so are the
+ * frames below it that start the program or the thread (below_count).
+ */
+#include "report/symbols.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+struct report_symbols {
+	pid_t live_pid;                 /* 0: not alive */
+	uint32_t cur_generation;
+	struct sa_reader *r;            /* the module log; NULL without a table */
+	bool live_tried;
+	struct symbolizer *live;
+	/* live came from report_symbols_prepare(), so it read the process's
+	 * maps earlier than it would have here: a frame it finds in no module
+	 * may be in one mapped since, and then everything is resolved again
+	 * with a symbolizer made now (live_missed). */
+	bool live_early;
+	bool live_missed;
+	struct sa_module *mods;         /* the module log, read once */
+	size_t nmods;
+	bool mods_read;
+	struct {
+		uint32_t generation;
+		struct symbolizer *s;
+	} *pm;
+	size_t npm;
+	bool noted_pm;
+};
+
+static bool module_is(const char *module, const char *name)
+{
+	const char *base;
+
+	if (!module)
+		return false;
+	base = strrchr(module, '/');
+	base = base ? base + 1 : module;
+	return strstr(base, name) != NULL;
+}
+
+/* Frames of the shim (it skips its own, but a copy loaded twice would not
+ * be) and of libc's entry points (socket, connect, accept, __libc_*): the
+ * shim's capture starts at the caller of the wrapped function, which for a
+ * call made inside libc is libc itself. */
+static bool trim_module(const char *module)
+{
+	return module_is(module, "libsockaudit") || module_is(module, "libc.so");
+}
+
+/* How many of the outermost frames are below the program's own code:
+ * libc's start-up and thread entry (__libc_start_call_main,
+ * __libc_start_main, start_thread, clone3) and the executable's _start.
+ * They are not shown, as valgrind does not show them by default
+ * (--show-below-main=no), and they are found from the module and the ELF
+ * header alone: libc's debug information, whose compressed DWARF costs
+ * tens of milliseconds to read, is never opened for them. None when that
+ * would be every frame. */
+static uint32_t below_count(struct symbolizer *s, const uint64_t *frames, uint32_t depth)
+{
+	uint32_t n = depth;
+
+	if (!s)
+		return 0;
+	if (n && sym_at_entry(s, frames[n - 1]) &&
+	    !module_is(sym_module_of(s, frames[n - 1]), "libc.so"))
+		n--;
+	while (n && module_is(sym_module_of(s, frames[n - 1]), "libc.so"))
+		n--;
+	return n ? depth - n : 0;
+}
+
+size_t report_trim_count(const struct sym_frame *f, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && trim_module(f[i].module))
+		i++;
+	/* A stack made entirely of libc (a callback from inside it): showing
+	 * libc beats showing nothing. */
+	return i == n ? 0 : i;
+}
+
+static void read_modules(struct report_symbols *rs)
+{
+	if (rs->mods_read)
+		return;
+	rs->mods_read = true;
+	if (!rs->r)
+		return;
+	rs->mods = xcalloc(SA_NMODULES, sizeof(rs->mods[0]));
+	rs->nmods = sa_reader_modules(rs->r, rs->mods, SA_NMODULES);
+}
+
+static struct symbolizer *pm_symbolizer(struct notes *notes, struct report_symbols *rs,
+					uint32_t generation)
+{
+	struct sym_module *sm;
+	struct symbolizer *s;
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->npm; i++)
+		if (rs->pm[i].generation == generation)
+			return rs->pm[i].s;
+	read_modules(rs);
+	sm = xcalloc(rs->nmods ? rs->nmods : 1, sizeof(*sm));
+	for (size_t i = 0; i < rs->nmods; i++) {
+		const struct sa_module *m = &rs->mods[i];
+
+		if (m->generation != generation)
+			continue;
+		sm[n].path = m->path;
+		sm[n].build_id = m->build_id;
+		sm[n].build_id_len = m->build_id_len;
+		sm[n].start = m->start;
+		sm[n].end = m->end;
+		sm[n].bias = m->bias;
+		n++;
+	}
+	s = sym_create_modules(sm, n);
+	free(sm);
+	if (!s)
+		notes_add(notes, "cannot load the module log of image generation %u: %s",
+			    (unsigned)generation, strerror(errno));
+	else if (!rs->noted_pm && rs->live_pid)
+		notes_add(notes, "stacks recorded before an execve() are resolved from the table's "
+			    "module log (files checked by build-id)");
+	rs->noted_pm = rs->noted_pm || (s && rs->live_pid);
+	rs->pm = xrealloc(rs->pm, (rs->npm + 1) * sizeof(rs->pm[0]));
+	rs->pm[rs->npm].generation = generation;
+	rs->pm[rs->npm].s = s;
+	rs->npm++;
+	return s;
+}
+
+static struct symbolizer *symbolizer_for(struct notes *notes, struct report_symbols *rs,
+					 uint32_t generation)
+{
+	if (rs->live_pid && generation == rs->cur_generation) {
+		if (!rs->live_tried) {
+			rs->live_tried = true;
+			rs->live = sym_create_pid(rs->live_pid);
+			if (!rs->live)
+				notes_add(notes, "cannot read the address space of pid %d (%s): "
+					    "stacks resolved from the table's module log",
+					    (int)rs->live_pid, strerror(errno));
+		}
+		if (rs->live)
+			return rs->live;
+	}
+	return pm_symbolizer(notes, rs, generation);
+}
+
+static void resolve_group(struct notes *notes, struct report_symbols *rs, struct group *g)
+{
+	const struct group_stack *st = g->stack;
+	struct symbolizer *s = symbolizer_for(notes, rs, st->generation);
+	struct sym_frame *all = NULL;
+	size_t n = 0, cap = 0, trim;
+	uint32_t below = below_count(s, st->frames, st->depth);
+
+	for (uint32_t i = 0; i < st->depth - below; i++) {
+		const struct sym_frame *out;
+		struct sym_frame raw = { .addr = st->frames[i] };
+		size_t k = 1;
+
+		if (s)
+			sym_resolve(s, st->frames[i], &out, &k);
+		else
+			out = &raw;
+		if (s && s == rs->live && rs->live_early && !out[k - 1].module)
+			rs->live_missed = true;
+		if (n + k > cap) {
+			cap = (n + k) * 2;
+			all = xrealloc(all, cap * sizeof(all[0]));
+		}
+		memcpy(&all[n], out, k * sizeof(all[0]));
+		n += k;
+	}
+	trim = report_trim_count(all, n);
+	g->trimmed = trim;
+	g->trimmed_below = below;
+	g->nframes = n - trim;
+	g->frames = xcalloc(g->nframes ? g->nframes : 1, sizeof(g->frames[0]));
+	if (g->nframes)
+		memcpy(g->frames, all + trim, g->nframes * sizeof(g->frames[0]));
+	free(all);
+}
+
+/* The frames of these stacks into the live symbolizer's cache. */
+static void prepare_stacks(struct report_symbols *rs, struct sa_reader *r,
+			   const uint32_t *stack_ids, size_t n)
+{
+	uint64_t frames[SA_MAX_FRAMES];
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t depth = sa_reader_stack(r, stack_ids[i], frames);
+
+		depth -= below_count(rs->live, frames, depth);
+		for (uint32_t f = 0; f < depth; f++) {
+			const struct sym_frame *out;
+			size_t k;
+
+			sym_resolve(rs->live, frames[f], &out, &k);
+		}
+	}
+}
+
+struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, struct sa_reader *r,
+					     const uint32_t *stack_ids, size_t n)
+{
+	struct report_symbols *rs = calloc(1, sizeof(*rs));
+
+	if (!rs)
+		return NULL;
+	rs->live_pid = pid;
+	rs->cur_generation = generation;
+	rs->live = sym_create_pid(pid);
+	if (!rs->live) {
+		/* Tried again when needed, with the note it deserves then. */
+		free(rs);
+		return NULL;
+	}
+	rs->live_tried = true;
+	rs->live_early = true;
+	prepare_stacks(rs, r, stack_ids, n);
+	return rs;
+}
+
+static void resolve_all(struct group_set *gs, struct notes *notes, struct report_symbols *rs)
+{
+	for (size_t i = 0; i < gs->n; i++)
+		if (gs->v[i].stack->depth)
+			resolve_group(notes, rs, &gs->v[i]);
+}
+
+struct report_symbols *report_symbols_resolve_prepared(struct group_set *gs,
+						       const struct report_symbols_in *in,
+						       struct report_symbols *prep)
+{
+	struct report_symbols *rs = prep;
+
+	/* Prepared for another image (an execve() since) or process: unused. */
+	if (rs && (!in->alive || rs->live_pid != in->pid ||
+		   rs->cur_generation != in->generation)) {
+		report_symbols_destroy(rs);
+		rs = NULL;
+	}
+	if (!rs) {
+		rs = xcalloc(1, sizeof(*rs));
+		rs->live_pid = in->alive ? in->pid : 0;
+		rs->cur_generation = in->generation;
+	}
+	rs->r = in->reader;
+	resolve_all(gs, in->notes, rs);
+	if (rs->live_missed) {
+		for (size_t i = 0; i < gs->n; i++) {
+			free(gs->v[i].frames);
+			gs->v[i].frames = NULL;
+			gs->v[i].nframes = 0;
+			gs->v[i].trimmed = 0;
+			gs->v[i].trimmed_below = 0;
+		}
+		sym_destroy(rs->live);
+		rs->live = NULL;
+		rs->live_tried = false;
+		rs->live_early = false;
+		rs->live_missed = false;
+		resolve_all(gs, in->notes, rs);
+	}
+	/* Addresses are all resolved: the module log copy is not needed, the
+	 * symbolizers are (they own the strings the frames point to). */
+	free(rs->mods);
+	rs->mods = NULL;
+	rs->r = NULL;
+	return rs;
+}
+
+struct report_symbols *report_symbols_resolve(struct group_set *gs,
+					      const struct report_symbols_in *in)
+{
+	return report_symbols_resolve_prepared(gs, in, NULL);
+}
+
+void report_symbols_destroy(struct report_symbols *rs)
+{
+	if (!rs)
+		return;
+	sym_destroy(rs->live);
+	for (size_t i = 0; i < rs->npm; i++)
+		sym_destroy(rs->pm[i].s);
+	free(rs->pm);
+	free(rs->mods);
+	free(rs);
+}

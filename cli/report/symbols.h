@@ -1,0 +1,44 @@
+/* symbols: resolve every group's stack into function, file:line, trimmed
+ * of the shim's and libc's leading frames (see symbols.c for which address
+ * space is used: the live process, or its module log post mortem). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "report/group.h"
+#include "symbolize/symbolize.h"
+#include "table-reader.h"
+#include "util/notes.h"
+
+/* Whose stacks are resolved. */
+struct report_symbols_in {
+	pid_t pid;
+	bool alive;                /* read its address space while it runs */
+	uint32_t generation;       /* its current image generation */
+	struct sa_reader *reader;  /* the table (module log), NULL without one */
+	struct notes *notes;       /* where to say what could not be resolved */
+};
+
+/* Fill group.frames of every group of gs. The returned object owns the
+ * strings the frames point to: destroy it after rendering. */
+struct report_symbols;
+struct report_symbols *report_symbols_resolve(struct group_set *gs,
+					      const struct report_symbols_in *in);
+void report_symbols_destroy(struct report_symbols *rs);   /* accepts NULL */
+/* The expensive part ahead of time, in another thread while the report's
+ * inputs are read (libdwfl opening and decompressing the debug information
+ * of the modules): the live symbolizer of pid for image `generation`, with
+ * the frames of the given stacks of the table resolved into its cache.
+ * Calls no die() and touches nothing shared; NULL when it cannot help.
+ * report_symbols_resolve_prepared() takes it over (and resolves exactly as
+ * report_symbols_resolve() would); prep may be NULL. */
+struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, struct sa_reader *r,
+					     const uint32_t *stack_ids, size_t n);
+struct report_symbols *report_symbols_resolve_prepared(struct group_set *gs,
+						       const struct report_symbols_in *in,
+						       struct report_symbols *prep);
+/* How many leading frames belong to the shim or libc (0 when all do). */
+size_t report_trim_count(const struct sym_frame *f, size_t n);

@@ -1,0 +1,365 @@
+/* poll: one look at the whole tree, every --interval.
+ *
+ * Each table in the run's directory is a process of the tree. A running one
+ * gets what `report` does (snapshot, /proc/<pid>/fd, snapshot, one
+ * sock_diag dump per network namespace, report_join_build) and every socket
+ * it holds is followed by (pid, inode) across polls:
+ *   - CLOSE_WAIT: the first poll that sees it is when it entered the state
+ *     as far as we know; the age is the longer of "since then" and the
+ *     kernel's lower bound (last_ack_recv), so both keepalive (which resets
+ *     the kernel's value) and a late first poll are covered (DESIGN §5);
+ *   - ESTABLISHED: the longest idle time observed.
+ * A process that is gone (or ran its exit path) is finished once: the
+ * records still in its table are the sockets it left open, with the TCP
+ * state the shim wrote at exit, or the last poll's for a process killed
+ * before its exit path could run.
+ */
+#include "run/poll.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+/* One poll: its time and one kernel view per network namespace. */
+struct poll_ctx {
+	struct run_state *rs;
+	struct ks_views views;
+	uint64_t now_ms;
+	uint64_t now_ns;
+};
+
+/* uthash's Jenkins hash falls through its switch on purpose. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+static struct run_sock *sock_get(struct run_proc *p, uint64_t inode)
+{
+	struct run_sock *s;
+
+	HASH_FIND(hh, p->socks, &inode, sizeof(inode), s);
+	if (s)
+		return s;
+	s = xcalloc(1, sizeof(*s));
+	s->inode = inode;
+	HASH_ADD(hh, p->socks, inode, sizeof(s->inode), s);
+	return s;
+}
+
+static void sock_drop(struct run_proc *p, struct run_sock *s)
+{
+	HASH_DEL(p->socks, s);
+	free(s->fds);
+	free(s);
+}
+
+static struct run_proc *proc_get(struct run_state *rs, const char *name, int32_t pid,
+				 uint64_t starttime)
+{
+	struct run_proc *p;
+
+	HASH_FIND_STR(rs->by_name, name, p);
+	if (p)
+		return p;
+	p = xcalloc(1, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->pid = pid;
+	p->starttime = starttime;
+	p->reader.fd = -1;
+	HASH_ADD_STR(rs->by_name, name, p);
+	rs->procs = xrealloc(rs->procs, (rs->nprocs + 1) * sizeof(rs->procs[0]));
+	rs->procs[rs->nprocs++] = p;
+	return p;
+}
+#pragma GCC diagnostic pop
+
+static void sock_set_fds(struct run_sock *s, const int *fds, size_t n)
+{
+	s->fds = xrealloc(s->fds, (n ? n : 1) * sizeof(s->fds[0]));
+	memcpy(s->fds, fds, n * sizeof(fds[0]));
+	s->nfds = n;
+}
+
+static bool is_tcp(const struct ks_sock *ks)
+{
+	return ks->protocol == IPPROTO_TCP && (ks->family == AF_INET || ks->family == AF_INET6);
+}
+
+/* One socket as this poll saw it. */
+static void sock_observe(struct poll_ctx *c, struct run_proc *p, const struct report_sock *rsk)
+{
+	const struct leak_opts *o = &c->rs->opts.rep.leak;
+	struct run_sock *s = sock_get(p, rsk->inode);
+	uint64_t age;
+
+	sock_set_fds(s, rsk->fds, rsk->nfds);
+	if (rsk->tracked) {
+		s->tracked = true;
+		s->rec = rsk->rec;
+	} else if (!s->tracked) {
+		s->label = rsk->label;
+	}
+	s->held = true;
+	s->have_ks = rsk->ks != NULL;
+	if (!rsk->ks)
+		return;
+	s->ks = *rsk->ks;
+	memset(&s->ks.hh, 0, sizeof(s->ks.hh));
+	if (!is_tcp(rsk->ks))
+		return;
+	if (rsk->ks->state == TCP_CLOSE_WAIT) {
+		if (!s->cw_first_ms)
+			s->cw_first_ms = c->now_ms;
+		age = c->now_ms - s->cw_first_ms;
+		if (rsk->verdict.close_wait_known && rsk->verdict.close_wait_ms > age)
+			age = rsk->verdict.close_wait_ms;
+		if (!s->cw_seen || age > s->cw_ms)
+			s->cw_ms = age;
+		s->cw_seen = true;
+		if (age >= o->close_wait_ms)
+			s->flag_cw = true;
+	} else if (rsk->ks->state == TCP_ESTABLISHED && rsk->verdict.idle_known) {
+		if (!s->idle_seen || rsk->verdict.idle_ms > s->idle_ms)
+			s->idle_ms = rsk->verdict.idle_ms;
+		s->idle_seen = true;
+		if (rsk->verdict.idle_ms >= o->idle_ms)
+			s->flag_idle = true;
+	}
+}
+
+/* Sockets closed since the last poll that never met the rule are of no
+ * further interest: forget them, so a long run of short connections does
+ * not grow without bound. */
+static void forget_closed(struct run_proc *p)
+{
+	struct run_sock *s, *tmp;
+
+	HASH_ITER(hh, p->socks, s, tmp)
+		if (!s->held && !s->flag_cw && !s->flag_idle && !s->at_exit)
+			sock_drop(p, s);
+}
+
+static bool open_table(struct run_state *rs, struct run_proc *p)
+{
+	char path[4400], err[512];
+
+	if (p->reader_open)
+		return true;
+	snprintf(path, sizeof(path), "%s/%s", rs->dir, p->name);
+	if (sa_reader_open(&p->reader, path, geteuid(), err, sizeof(err)) < 0) {
+		/* Possibly still being created: tried again next poll. */
+		snprintf(p->table_error, sizeof(p->table_error), "%.*s",
+			 (int)sizeof(p->table_error) - 1, err);
+		return false;
+	}
+	if (p->reader.hdr.pid != p->pid || p->reader.hdr.starttime != p->starttime) {
+		snprintf(p->table_error, sizeof(p->table_error),
+			 "%.200s: header names pid %d, not %d", path, p->reader.hdr.pid, p->pid);
+		sa_reader_close(&p->reader);
+		return false;
+	}
+	p->table_error[0] = '\0';
+	p->reader_open = true;
+	p->hdr = p->reader.hdr;
+	p->have_hdr = true;
+	return true;
+}
+
+static bool proc_running(const struct run_proc *p)
+{
+	uint64_t st;
+
+	return proc_read_starttime(p->pid, &st) && st == p->starttime &&
+	       !target_proc_exited(p->pid);
+}
+
+/* Polled sockets by the fd of the record they carry: how a record the shim
+ * wrote without an inode finds the socket the polls saw for it. */
+static struct run_sock **socks_by_rec_fd(struct run_proc *p, uint32_t nslots)
+{
+	struct run_sock **v = xcalloc(nslots ? nslots : 1, sizeof(v[0]));
+	struct run_sock *k, *tmp;
+
+	HASH_ITER(hh, p->socks, k, tmp)
+		if (k->tracked && k->rec.fd >= 0 && (uint32_t)k->rec.fd < nslots)
+			v[k->rec.fd] = k;
+	return v;
+}
+
+/* The socket a record left at exit stands for: by inode when the shim
+ * recorded one; else the polled socket that carried this very record (same
+ * fd, thread and open time); else one of its own, keyed by its fd. */
+static struct run_sock *sock_of_record(struct run_proc *p, struct run_sock *const *by_fd,
+				       const struct sa_slot *rec)
+{
+	struct run_sock *k = by_fd[rec->fd];
+
+	if (rec->inode)
+		return sock_get(p, rec->inode);
+	if (k && k->rec.open_ns == rec->open_ns && k->rec.tid == rec->tid)
+		return k;
+	return sock_get(p, REPORT_INODE_NONE | (uint32_t)rec->fd);
+}
+
+/* The process is gone: what its table still holds is what it left open. */
+static void proc_finish(struct run_state *rs, struct run_proc *p)
+{
+	struct sa_snapshot s;
+	struct run_sock **by_fd;
+	char err[512];
+
+	p->finished = true;
+	if (sa_reader_snapshot(&p->reader, &s, err, sizeof(err)) < 0) {
+		snprintf(p->table_error, sizeof(p->table_error), "%.*s",
+			 (int)sizeof(p->table_error) - 1, err);
+		goto out;
+	}
+	p->hdr = s.hdr;
+	p->ran_exit_path = s.hdr.flags & SA_HDR_EXITED;
+	by_fd = socks_by_rec_fd(p, s.hdr.nslots);
+	for (size_t i = 0; i < s.nrecs; i++) {
+		const struct sa_slot *rec = &s.recs[i].slot;
+		struct run_sock *k;
+		int fd = rec->fd;
+
+		if (s.recs[i].status != SA_REC_OK || !rec->used)
+			continue;
+		/* Opened by another process (the parent before fork, whoever
+		 * started the tree): that process answers for it. */
+		if (rec->origin == SA_ORIGIN_INHERIT_FORK || rec->origin == SA_ORIGIN_INHERIT_START)
+			continue;
+		k = sock_of_record(p, by_fd, rec);
+		if (!k->tracked) {
+			k->tracked = true;
+			k->rec = *rec;
+		}
+		if (!k->nfds)
+			sock_set_fds(k, &fd, 1);
+		k->at_exit = true;
+		if (rec->flags & SA_SLOT_EXIT_STATE) {
+			k->exit_state_known = true;
+			k->exit_state_shim = true;
+			k->exit_state = rec->exit_state;
+		} else if (k->have_ks && k->held) {
+			k->exit_state_known = true;
+			k->exit_state = k->ks.state;
+		}
+	}
+	free(by_fd);
+	sa_snapshot_finish(&s);
+out:
+	forget_closed(p);
+	sa_reader_close(&p->reader);
+	p->reader_open = false;
+}
+
+static void proc_poll(struct poll_ctx *c, struct run_proc *p)
+{
+	struct run_state *rs = c->rs;
+	struct sa_snapshot s1, s2;
+	struct procfd_list fds = { 0 };
+	struct report_join j;
+	struct report_join_in in = { .leak = &rs->opts.rep.leak };
+	struct run_sock *k, *tmp;
+	char err[512];
+
+	memset(&s1, 0, sizeof(s1));
+	memset(&s2, 0, sizeof(s2));
+	if (sa_reader_snapshot(&p->reader, &s1, err, sizeof(err)) < 0)
+		goto gone;
+	if (s1.hdr.flags & SA_HDR_EXITED)
+		goto gone;
+	if (procfd_scan(p->pid, &fds) < 0)
+		goto gone;
+	if (sa_reader_snapshot(&p->reader, &s2, err, sizeof(err)) < 0)
+		goto gone;
+	/* Scanned a successor with the same pid? Then the scan is not ours. */
+	if (!proc_running(p))
+		goto gone;
+	p->hdr = s2.hdr;
+	in.first = &s1;
+	in.second = &s2;
+	in.fds = &fds;
+	/* A dump of every socket of the namespace is the costly part of a
+	 * poll: only for a process that holds a socket. */
+	in.ks = fds.n ? ks_views_get(&c->views, p->pid) : NULL;
+	in.now_ns = c->now_ns;
+	report_join_build(&j, &in);
+	HASH_ITER(hh, p->socks, k, tmp)
+		k->held = false;
+	for (size_t i = 0; i < j.nsocks; i++)
+		sock_observe(c, p, &j.socks[i]);
+	forget_closed(p);
+	p->polls++;
+	report_join_finish(&j);
+	goto out;
+gone:
+	proc_finish(rs, p);
+out:
+	procfd_finish(&fds);
+	sa_snapshot_finish(&s1);
+	sa_snapshot_finish(&s2);
+}
+
+static void discover(struct run_state *rs)
+{
+	struct dirent *d;
+	uid_t euid = geteuid();
+	DIR *dp = opendir(rs->dir);
+
+	if (!dp)
+		die("run: cannot read %s: %s", rs->dir, strerror(errno));
+	while ((d = readdir(dp))) {
+		uint32_t uid;
+		int32_t pid;
+		uint64_t starttime;
+
+		if (sa_table_name_parse(d->d_name, &uid, &pid, &starttime) < 0 || uid != euid)
+			continue;
+		proc_get(rs, d->d_name, pid, starttime);
+	}
+	closedir(dp);
+}
+
+void run_poll(struct run_state *rs, bool final)
+{
+	struct poll_ctx c = { .rs = rs };
+
+	discover(rs);
+	c.now_ms = now_monotonic_ms();
+	c.now_ns = now_realtime_ns();
+	for (size_t i = 0; i < rs->nprocs; i++) {
+		struct run_proc *p = rs->procs[i];
+
+		if (p->finished)
+			continue;
+		if (!open_table(rs, p)) {
+			if (final || !proc_running(p))
+				p->finished = true;
+			continue;
+		}
+		if (final || !proc_running(p))
+			proc_finish(rs, p);
+		else
+			proc_poll(&c, p);
+	}
+	ks_views_finish(&c.views);
+	rs->npolls++;
+}
+
+void run_proc_destroy(struct run_proc *p)
+{
+	struct run_sock *s, *tmp;
+
+	if (!p)
+		return;
+	HASH_ITER(hh, p->socks, s, tmp)
+		sock_drop(p, s);
+	if (p->reader_open)
+		sa_reader_close(&p->reader);
+	free(p);
+}

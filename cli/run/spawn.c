@@ -1,0 +1,272 @@
+/* spawn: CMD under the shim, and the life of its process tree.
+ *
+ * The run's tables go to a private directory (0700, named after the run id)
+ * so nothing else on the machine can add, read or remove them, and `list`
+ * in the default directory never sees them; a marker in it names this
+ * process, for `list --gc` to remove what a killed run left (run-dir.h). sockaudit becomes a child
+ * subreaper: a daemonised grandchild whose parent exits is re-parented to
+ * us rather than to init, so "waitpid says no children left" means the whole
+ * tree is gone. SIGCHLD and the signals we forward to CMD (a CI job being
+ * cancelled) arrive through a signalfd, so the poll loop never races them.
+ */
+#include "run/spawn.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "run/dir.h"
+#include "util/target.h"
+#include "util/util.h"
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+/* The directory to remove when sockaudit exits, also through die(). */
+static char cleanup_dir[4200];
+
+static void remove_dir(void)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+
+	if (!cleanup_dir[0])
+		return;
+	dp = opendir(cleanup_dir);
+	if (dp) {
+		/* Only what the shim creates: regular files of ours. */
+		while ((d = readdir(dp)))
+			if (fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode) && st.st_uid == geteuid())
+				unlinkat(dirfd(dp), d->d_name, 0);
+		closedir(dp);
+	}
+	if (rmdir(cleanup_dir) < 0 && errno != ENOENT)
+		warnx_("run: cannot remove %s: %s", cleanup_dir, strerror(errno));
+	cleanup_dir[0] = '\0';
+}
+
+void run_spawn_cleanup(struct run_state *rs)
+{
+	remove_dir();
+}
+
+static bool readable_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
+/* --preload, else the build tree next to this binary (cli/sockaudit ->
+ * preload/libsockaudit.so), else the installed library directory. */
+static void find_shim(struct run_state *rs)
+{
+	char exe[PATH_MAX], cand[2][PATH_MAX + 64];
+	ssize_t n;
+	char *slash;
+
+	if (rs->opts.preload) {
+		if (!readable_file(rs->opts.preload))
+			die("run: --preload %s: not a readable regular file", rs->opts.preload);
+		if (!realpath(rs->opts.preload, rs->shim))
+			die("run: --preload %s: %s", rs->opts.preload, strerror(errno));
+		return;
+	}
+	cand[0][0] = '\0';
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(cand[0], sizeof(cand[0]), "%s/../preload/libsockaudit.so", exe);
+		}
+	}
+	snprintf(cand[1], sizeof(cand[1]), "%s/libsockaudit.so", SOCKAUDIT_LIBDIR);
+	for (int i = 0; i < 2; i++)
+		if (cand[i][0] && readable_file(cand[i]) && realpath(cand[i], rs->shim))
+			return;
+	die("run: cannot find libsockaudit.so (looked for %s and %s; use --preload PATH)",
+	    cand[0][0] ? cand[0] : "<build tree>", cand[1]);
+}
+
+/* The owner marker (run-dir.h), so that `list --gc` can tell when this
+ * run is gone even if it is killed before it can clean up. */
+static void mark_owner(const char *dir)
+{
+	char name[64];
+	uint64_t start;
+	int dfd, fd;
+
+	if (!proc_read_starttime(getpid(), &start) ||
+	    run_owner_name(name, sizeof(name), getpid(), start) < 0)
+		die("run: cannot read our own start time");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = dfd < 0 ? -1 : openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				   O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("run: cannot create %s/%s: %s", dir, name, strerror(errno));
+	close(fd);
+	close(dfd);
+}
+
+void run_spawn_prepare(struct run_state *rs)
+{
+	char tmp[sizeof(rs->dir) + 8];
+	uint8_t rnd[8];
+
+	find_shim(rs);
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		die("run: cannot make a run id: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(rs->run_id + 2 * i, 3, "%02x", rnd[i]);
+	if ((size_t)snprintf(rs->dir, sizeof(rs->dir), "%s/" RUN_DIR_PREFIX "%s", sa_table_dir(),
+			     rs->run_id) >= sizeof(rs->dir))
+		die("run: table directory name too long");
+	/* Made under another name and renamed once it holds its owner
+	 * marker: `list --gc` never sees a run directory it cannot judge. */
+	snprintf(tmp, sizeof(tmp), "%s.new", rs->dir);
+	if (mkdir(tmp, 0700) < 0)
+		die("run: cannot create %s: %s", tmp, strerror(errno));
+	snprintf(cleanup_dir, sizeof(cleanup_dir), "%s", tmp);
+	atexit(remove_dir);
+	/* mkdir honours the umask: make the mode exactly what we mean. */
+	if (chmod(tmp, 0700) < 0)
+		die("run: cannot chmod %s: %s", tmp, strerror(errno));
+	mark_owner(tmp);
+	if (rename(tmp, rs->dir) < 0)
+		die("run: cannot rename %s to %s: %s", tmp, rs->dir, strerror(errno));
+	snprintf(cleanup_dir, sizeof(cleanup_dir), "%s", rs->dir);
+}
+
+static void child_env(const struct run_state *rs)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *pre;
+
+	/* Ours first: its wrappers must win over another preload's. */
+	if (old && *old) {
+		if (asprintf(&pre, "%s:%s", rs->shim, old) < 0)
+			_exit(127);
+	} else {
+		pre = (char *)rs->shim;
+	}
+	if (setenv("LD_PRELOAD", pre, 1) < 0 || setenv("SOCKAUDIT_DIR", rs->dir, 1) < 0 ||
+	    setenv("SOCKAUDIT_RUN_ID", rs->run_id, 1) < 0)
+		_exit(127);
+}
+
+void run_spawn_start(struct run_state *rs)
+{
+	sigset_t block, old;
+	int errpipe[2], child_errno = 0;
+	ssize_t n;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&block, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &block, &old) < 0)
+		die("run: sigprocmask: %s", strerror(errno));
+	rs->sigfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (rs->sigfd < 0)
+		die("run: signalfd: %s", strerror(errno));
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		die("run: cannot become a child subreaper: %s", strerror(errno));
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		die("run: pipe: %s", strerror(errno));
+	fflush(NULL);
+	rs->started_ms = now_monotonic_ms();
+	rs->started_ns = now_realtime_ns();
+	rs->cmd_pid = fork();
+	if (rs->cmd_pid < 0)
+		die("run: fork: %s", strerror(errno));
+	if (rs->cmd_pid == 0) {
+		close(errpipe[0]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		child_env(rs);
+		execvp(rs->opts.cmd[0], rs->opts.cmd);
+		/* The exec failed: tell the parent why, through the CLOEXEC
+		 * pipe a successful exec would have closed. */
+		child_errno = errno;
+		if (write(errpipe[1], &child_errno, sizeof(child_errno)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(errpipe[1]);
+	do
+		n = read(errpipe[0], &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(errpipe[0]);
+	if (n == (ssize_t)sizeof(child_errno)) {
+		waitpid(rs->cmd_pid, NULL, 0);
+		die("run: cannot run '%s': %s", rs->opts.cmd[0], strerror(child_errno));
+	}
+}
+
+static void note_reaped(struct run_state *rs, pid_t pid, int st)
+{
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+
+	rs->reaped = xrealloc(rs->reaped, (rs->nreaped + 1) * sizeof(rs->reaped[0]));
+	rs->reaped[rs->nreaped].pid = pid;
+	rs->reaped[rs->nreaped].status = code;
+	rs->nreaped++;
+	if (pid != rs->cmd_pid)
+		return;
+	rs->cmd_done = true;
+	rs->cmd_status = code;
+	rs->cmd_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+/* Drain the signalfd: forward what was meant for the job to CMD. */
+static void drain_signals(struct run_state *rs)
+{
+	struct signalfd_siginfo si;
+
+	while (read(rs->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD || rs->cmd_done)
+			continue;
+		kill(rs->cmd_pid, (int)si.ssi_signo);
+	}
+}
+
+bool run_spawn_wait(struct run_state *rs, uint64_t ms)
+{
+	struct pollfd pfd = { .fd = rs->sigfd, .events = POLLIN };
+	int st;
+	pid_t pid;
+
+	if (poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms) < 0 && errno != EINTR)
+		die("run: poll: %s", strerror(errno));
+	drain_signals(rs);
+	for (;;) {
+		pid = waitpid(-1, &st, WNOHANG);
+		if (pid > 0) {
+			note_reaped(rs, pid, st);
+			continue;
+		}
+		if (pid == 0)
+			return true;
+		if (errno == EINTR)
+			continue;
+		if (errno == ECHILD)
+			break;
+		die("run: waitpid: %s", strerror(errno));
+	}
+	rs->ended_ms = now_monotonic_ms();
+	return false;
+}

@@ -1,0 +1,865 @@
+// SPDX-License-Identifier: MIT
+/* symbolize: return addresses -> frames via elfutils libdwfl (see symbolize.h).
+ *
+ * Live processes are described by /proc/<pid>/maps once, at creation: a
+ * library dlopen()ed later is not seen, create a new symbolizer for that.
+ * Post-mortem, the module log is the only truth about the address space; a
+ * logged file is used for DWARF and symbols only when its build-id proves it
+ * is the very file that was mapped, because a rebuilt binary gives plausible
+ * but wrong lines, which is worse than none.
+ *
+ * Not thread-safe: libdwfl handles are not, and the cache has no lock.
+ */
+#include "symbolize/symbolize.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A failed allocation inside uthash leaves the element out of the table
+ * (hh.tbl == NULL) instead of exiting the process: a cache miss is harmless. */
+#define HASH_NONFATAL_OOM 1
+/* The default (Jenkins) hash falls through switch cases with comment-only
+ * annotations, which clang's -Wimplicit-fallthrough rejects. FNV-1a is as
+ * good for 8-byte addresses and short paths. */
+#define HASH_FUNCTION HASH_FNV
+#include <uthash.h>
+
+/* Interned string: every name and path handed out lives here, once. */
+struct sym_str {
+	UT_hash_handle hh;
+	char s[];
+};
+
+/* One resolved address. Owned through the `owned` list, indexed by the hash:
+ * an entry that could not be indexed (out of memory) is still owned, so the
+ * pointers handed out stay valid until destroy. */
+struct sym_entry {
+	uint64_t addr;
+	size_t n;
+	struct sym_entry *next_owned;
+	UT_hash_handle hh;
+	struct sym_frame frames[];
+};
+
+/* The CUs of one module by address range. Only built for a module where
+ * libdw cannot map an address to its CU itself: libdw 0.188 knows CUs only
+ * through .debug_aranges, which clang/LLVM do not emit by default, so without
+ * this every clang-built module would have neither lines nor inline frames.
+ * Modules without DWARF get an empty index, so it is never retried. */
+struct sym_curange {
+	Dwarf_Addr lo, hi;
+	Dwarf_Die cudie;
+};
+
+struct sym_cuidx {
+	Dwfl_Module *mod;
+	Dwarf_Addr dwbias;
+	struct sym_curange *v;   /* sorted by lo */
+	size_t n;
+	UT_hash_handle hh;
+};
+
+/* A module from the post-mortem log, sorted by start. */
+struct sym_pm_module {
+	const char *path;        /* interned */
+	uint64_t start, end, bias;
+	Dwfl_Module *mod;        /* non-NULL only when the build-id matched */
+};
+
+struct symbolizer {
+	Dwfl *dwfl;
+	struct sym_entry *cache;
+	struct sym_entry *owned;
+	struct sym_str *strs;
+	struct sym_cuidx *cuidx;
+	struct sym_pm_module *pm;  /* post-mortem only */
+	size_t npm;
+	bool post_mortem;
+	pid_t pid;                 /* live only */
+	/* Returned when even the entry for an address cannot be allocated. */
+	struct sym_frame oom_frame;
+};
+
+/* Frames being collected for one address; the inline buffer covers any
+ * realistic inline depth without touching malloc. */
+#define SYM_VEC_INLINE 8
+
+struct sym_vec {
+	struct sym_frame *v;
+	size_t n, cap;
+	struct sym_frame buf[SYM_VEC_INLINE];
+};
+
+/* dwfl_linux_proc_find_elf() opens the path from /proc/<pid>/maps in our
+ * own mount namespace: for a process in a container that is another file (or
+ * another build of it) and gives plausible wrong lines. /proc/<pid>/root/<path>
+ * is the file the process mapped. Names that are not paths ([vdso: N]) are
+ * left to libdwfl. A "(deleted)" file is gone from that tree too: it stays
+ * unknown rather than resolve against a namesake. The symbolizer comes in the
+ * module's userdata, set right after reporting (sym_create_pid). */
+static int sym_live_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+			     Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	const struct symbolizer *s = *userdata;
+	struct stat st;
+	char *path;
+	int fd;
+
+	if (name[0] != '/')
+		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	if (!s || asprintf(&path, "/proc/%d/root%s", (int)s->pid, name) < 0)
+		return -1;
+	/* Regular files only: opening a mapped device could block. */
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		goto fail;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	*file_name = path;   /* libdwfl frees it */
+	return fd;
+fail:
+	free(path);
+	return -1;
+}
+
+/* libdwfl keeps a pointer to its callbacks: they must outlive every Dwfl.
+ * A NULL debuginfo_path means the default (":.debug:/usr/lib/debug"). */
+static const Dwfl_Callbacks sym_live_callbacks = {
+	.find_elf = sym_live_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+/* Post-mortem modules come with their Elf already open (dwfl_report_elf), so
+ * find_elf is never consulted; it is set because libdwfl expects one. */
+static const Dwfl_Callbacks sym_pm_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+static const char *sym_intern(struct symbolizer *s, const char *str)
+{
+	struct sym_str *e;
+	size_t len;
+
+	if (!str)
+		return NULL;
+	len = strlen(str);
+	HASH_FIND(hh, s->strs, str, len, e);
+	if (e)
+		return e->s;
+	e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return NULL;
+	memcpy(e->s, str, len + 1);
+	HASH_ADD_KEYPTR(hh, s->strs, e->s, len, e);
+	if (!e->hh.tbl) {
+		/* Not indexed, so nobody would free it: report "unknown". */
+		free(e);
+		return NULL;
+	}
+	return e->s;
+}
+
+static void sym_vec_init(struct sym_vec *v)
+{
+	v->v = v->buf;
+	v->n = 0;
+	v->cap = SYM_VEC_INLINE;
+}
+
+static void sym_vec_release(struct sym_vec *v)
+{
+	if (v->v != v->buf)
+		free(v->v);
+	sym_vec_init(v);
+}
+
+static struct sym_frame *sym_vec_push(struct sym_vec *v)
+{
+	struct sym_frame *nv;
+
+	if (v->n == v->cap) {
+		size_t cap = v->cap * 2;
+
+		if (v->v == v->buf) {
+			nv = malloc(cap * sizeof(*nv));
+			if (nv)
+				memcpy(nv, v->buf, sizeof(v->buf));
+		} else {
+			nv = realloc(v->v, cap * sizeof(*nv));
+		}
+		if (!nv)
+			return NULL;
+		v->v = nv;
+		v->cap = cap;
+	}
+	memset(&v->v[v->n], 0, sizeof(v->v[v->n]));
+	return &v->v[v->n++];
+}
+
+/* The source-level name of a subprogram or inlined instance, following
+ * DW_AT_abstract_origin and DW_AT_specification (dwarf_attr_integrate), which
+ * is where an inlined instance or an out-of-line clone keeps its name. A
+ * mangled C++ linkage name wins so such frames match the symbol table; any
+ * other linkage name is an asm label (glibc's __GI_lfind for lfind) and the
+ * DW_AT_name is what the source says. */
+static const char *sym_die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *link, *name;
+
+	link = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!link)
+		link = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (link && strncmp(link, "_Z", 2) == 0)
+		return link;
+	name = dwarf_diename(die);
+	return name ? name : link;
+}
+
+/* Where an inlined instance was called from, in its caller. A call line
+ * without a call file is not a location: both stay unknown then. */
+static void sym_call_site(struct symbolizer *s, Dwarf_Die *inl, Dwarf_Files *files,
+			  const char **file, int *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word idx, ln;
+
+	*file = NULL;
+	*line = 0;
+	if (!files || dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr), &idx) != 0)
+		return;
+	*file = sym_intern(s, dwarf_filesrc(files, idx, NULL, NULL));
+	if (*file && dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &ln) == 0)
+		*line = (int)ln;
+}
+
+/* Function-like scopes containing one pc, outermost first: the subprogram,
+ * then each inlined instance nested in it. Deeper inline nesting than this is
+ * not produced by compilers; such DWARF is treated as broken. */
+#define SYM_MAX_SCOPES 64
+
+struct sym_scopes {
+	Dwarf_Die v[SYM_MAX_SCOPES];
+	int n;
+};
+
+static bool sym_is_function(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_entry_point;
+}
+
+/* One descent from `parent` through the children whose ranges hold pc. Only
+ * DIEs that can carry code are tested, and only the matching one is entered:
+ * this visits the CU's top-level DIEs once plus the path to pc, where
+ * dwarf_getscopes() + dwarf_getscopes_die() walk the CU up to three times
+ * (measured: ~65 of ~70 us per address on a small CU). Namespaces and
+ * classes, which own code without having ranges themselves, are searched.
+ * Returns 1 when a function-like scope was found, 0 when not, -1 on error. */
+static int sym_descend(Dwarf_Die *parent, Dwarf_Addr pc, struct sym_scopes *sc, int depth)
+{
+	Dwarf_Die child;
+	int r;
+
+	if (depth >= SYM_MAX_SCOPES)
+		return -1;
+	r = dwarf_child(parent, &child);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	do {
+		int tag = dwarf_tag(&child);
+
+		switch (tag) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_entry_point:
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+		case DW_TAG_with_stmt:
+			/* Declarations and abstract instances have no
+			 * ranges: dwarf_haspc says no (or -1). */
+			if (dwarf_haspc(&child, pc) <= 0)
+				break;
+			if (sym_is_function(tag)) {
+				if (sc->n == SYM_MAX_SCOPES)
+					return -1;
+				sc->v[sc->n++] = child;
+			}
+			/* The innermost matching scope has no matching
+			 * children: that is the end of the descent. */
+			r = sym_descend(&child, pc, sc, depth + 1);
+			if (r < 0)
+				return -1;
+			return sc->n > 0;
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+			r = sym_descend(&child, pc, sc, depth + 1);
+			if (r != 0)
+				return r;
+			break;
+		default:
+			break;
+		}
+	} while ((r = dwarf_siblingof(&child, &child)) == 0);
+	return r < 0 ? -1 : 0;
+}
+
+/* libdw's walk, for what sym_descend() does not know (imported partial
+ * units, for one). Past an inlined instance dwarf_getscopes() continues with
+ * its abstract origin's scopes (that is for variable lookup); the physical
+ * nesting, which is the call chain, is dwarf_getscopes_die() of the
+ * innermost scope. */
+static int sym_scopes_libdw(Dwarf_Die *cudie, Dwarf_Addr pc, struct sym_scopes *sc)
+{
+	Dwarf_Die *scopes = NULL, innermost;
+	int i, n;
+
+	n = dwarf_getscopes(cudie, pc, &scopes);
+	if (n <= 0)
+		goto out;
+	innermost = scopes[0];
+	free(scopes);
+	scopes = NULL;
+	n = dwarf_getscopes_die(&innermost, &scopes);
+	/* Innermost first there, outermost first here. */
+	for (i = n - 1; i >= 0; i--) {
+		if (!sym_is_function(dwarf_tag(&scopes[i])))
+			continue;
+		if (sc->n == SYM_MAX_SCOPES) {
+			sc->n = 0;
+			break;
+		}
+		sc->v[sc->n++] = scopes[i];
+	}
+out:
+	free(scopes);
+	return sc->n > 0;
+}
+
+static const char *sym_symtab_name(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+
+	return sym_intern(s, dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL));
+}
+
+/* Inline chain at pc: one frame per DW_TAG_inlined_subroutine, innermost
+ * first, then the enclosing subprogram. The innermost frame's location is the
+ * line table's; each outer frame's location is the call site recorded on the
+ * inlined instance it contains. Returns false when DWARF has no scope for pc
+ * (no debug info, or code outside any subprogram), leaving v empty. */
+static bool sym_inline_chain(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc,
+			     Dwarf_Die *cudie, Dwarf_Addr dwpc,
+			     const struct sym_frame *proto, struct sym_vec *v)
+{
+	struct sym_scopes sc = { .n = 0 };
+	Dwarf_Files *files = NULL;
+	const char *file = proto->file;
+	int line = proto->line;
+	struct sym_frame *f;
+	Dwarf_Die cu;
+	int i;
+
+	if (sym_descend(cudie, dwpc, &sc, 0) <= 0) {
+		sc.n = 0;
+		if (!sym_scopes_libdw(cudie, dwpc, &sc))
+			return false;
+	}
+	/* No file table only costs the call sites, not the names. */
+	if (!dwarf_diecu(&sc.v[0], &cu, NULL, NULL) || dwarf_getsrcfiles(&cu, &files, NULL) != 0)
+		files = NULL;
+
+	for (i = sc.n - 1; i >= 0; i--) {
+		int tag = dwarf_tag(&sc.v[i]);
+
+		f = sym_vec_push(v);
+		if (!f)
+			goto oom;
+		*f = *proto;
+		f->file = file;
+		f->line = line;
+		f->function = sym_intern(s, sym_die_name(&sc.v[i]));
+		if (tag != DW_TAG_inlined_subroutine) {
+			/* An anonymous subprogram DIE is rare; the symbol
+			 * table still knows the function. */
+			if (!f->function)
+				f->function = sym_symtab_name(s, mod, pc);
+			return true;
+		}
+		f->inlined = true;
+		sym_call_site(s, &sc.v[i], files, &file, &line);
+	}
+	/* Inlined instances with no enclosing subprogram (broken or partial
+	 * DWARF): the real frame is still due, from the symbol table at the
+	 * last call site. */
+	f = sym_vec_push(v);
+	if (!f)
+		goto oom;
+	*f = *proto;
+	f->file = file;
+	f->line = line;
+	f->function = sym_symtab_name(s, mod, pc);
+	return true;
+oom:
+	v->n = 0;
+	return false;
+}
+
+static int sym_curange_cmp(const void *a, const void *b)
+{
+	const struct sym_curange *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* A CU whose ranges cannot be read is left out: it is only as unknown as
+ * libdw would have left it. Out of memory keeps what was indexed so far. */
+static void sym_cuidx_fill(struct sym_cuidx *idx, Dwarf *dw)
+{
+	Dwarf_Addr base, lo, hi;
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+	size_t cap = 0;
+
+	while (dwarf_get_units(dw, cu, &cu, NULL, NULL, &cudie, NULL) == 0) {
+		ptrdiff_t off = 0;
+
+		while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
+			if (lo >= hi)
+				continue;
+			if (idx->n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct sym_curange *nv = realloc(idx->v, ncap * sizeof(*nv));
+
+				if (!nv)
+					goto sort;
+				idx->v = nv;
+				cap = ncap;
+			}
+			idx->v[idx->n++] = (struct sym_curange){ lo, hi, cudie };
+		}
+	}
+sort:
+	qsort(idx->v, idx->n, sizeof(*idx->v), sym_curange_cmp);
+}
+
+/* The CU holding pc when dwfl_module_addrdie() found none. */
+static Dwarf_Die *sym_cu_fallback(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc,
+				  Dwarf_Addr *dwbias)
+{
+	struct sym_cuidx *idx;
+	size_t lo = 0, hi;
+	Dwarf *dw;
+
+	HASH_FIND(hh, s->cuidx, &mod, sizeof(mod), idx);
+	if (!idx) {
+		idx = calloc(1, sizeof(*idx));
+		if (!idx)
+			return NULL;
+		idx->mod = mod;
+		dw = dwfl_module_getdwarf(mod, &idx->dwbias);
+		if (dw)
+			sym_cuidx_fill(idx, dw);
+		HASH_ADD(hh, s->cuidx, mod, sizeof(idx->mod), idx);
+		if (!idx->hh.tbl) {
+			free(idx->v);
+			free(idx);
+			return NULL;
+		}
+	}
+	if (pc < idx->dwbias)
+		return NULL;
+	pc -= idx->dwbias;
+	/* Last range starting at or below pc. */
+	hi = idx->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (idx->v[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || pc >= idx->v[lo - 1].hi)
+		return NULL;
+	*dwbias = idx->dwbias;
+	return &idx->v[lo - 1].cudie;
+}
+
+/* All frames for pc in a module libdwfl can read. The symbol table is only a
+ * fallback: dwfl_module_addrinfo() scans it linearly (measured 140 us per
+ * address in libc's full .symtab), and DWARF's name is the source's. */
+static void sym_resolve_module(struct symbolizer *s, Dwfl_Module *mod, uint64_t addr,
+			       uint64_t pc, const char *path, struct sym_vec *v)
+{
+	struct sym_frame proto = { .addr = addr, .module = path };
+	GElf_Addr bias, start = 0;
+	Dwarf_Addr dwbias = 0;
+	Dwarf_Die *cudie;
+
+	/* Without an Elf there is no bias; for the usual ET_DYN whose first
+	 * segment is at vaddr 0 the start of the module is the same thing. */
+	dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	if (!dwfl_module_getelf(mod, &bias))
+		bias = start;
+	proto.module_offset = addr - bias;
+
+	cudie = dwfl_module_addrdie(mod, pc, &dwbias);
+	if (!cudie)
+		cudie = sym_cu_fallback(s, mod, pc, &dwbias);
+	if (cudie) {
+		/* The CU's own line table: dwfl_module_getsrc() would look
+		 * the CU up through .debug_aranges again. */
+		Dwarf_Line *dl = dwarf_getsrc_die(cudie, pc - dwbias);
+		int ln;
+
+		if (dl && dwarf_lineno(dl, &ln) == 0) {
+			proto.file = sym_intern(s, dwarf_linesrc(dl, NULL, NULL));
+			proto.line = proto.file ? ln : 0;
+		}
+		if (sym_inline_chain(s, mod, pc, cudie, pc - dwbias, &proto, v))
+			return;
+	}
+
+	/* No scopes: one frame from the symbol table and the line table. */
+	proto.function = sym_symtab_name(s, mod, pc);
+	v->n = 0;
+	v->v[v->n++] = proto;
+}
+
+static const struct sym_pm_module *sym_pm_find(const struct symbolizer *s, uint64_t pc)
+{
+	size_t lo = 0, hi = s->npm;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pc < s->pm[mid].start)
+			hi = mid;
+		else if (pc >= s->pm[mid].end)
+			lo = mid + 1;
+		else
+			return &s->pm[mid];
+	}
+	return NULL;
+}
+
+/* The module of pc: libdwfl's, and for a post-mortem symbolizer the module
+ * log's entry (*pm, NULL when the log has none). */
+static Dwfl_Module *sym_module_at(struct symbolizer *s, uint64_t pc,
+				  const struct sym_pm_module **pm)
+{
+	*pm = NULL;
+	if (s->post_mortem) {
+		*pm = sym_pm_find(s, pc);
+		if (!*pm)
+			return NULL;
+	}
+	return dwfl_addrmodule(s->dwfl, pc);
+}
+
+/* Can libdwfl's view of the module be used (a post-mortem module whose
+ * file was not verified, or is placed elsewhere than the log says, cannot)? */
+static bool sym_module_trusted(const struct sym_pm_module *pm, Dwfl_Module *mod)
+{
+	return !pm || (pm->mod && mod == pm->mod);
+}
+
+const char *sym_module_of(struct symbolizer *s, uint64_t addr)
+{
+	const struct sym_pm_module *pm;
+	Dwfl_Module *mod = sym_module_at(s, addr ? addr - 1 : 0, &pm);
+
+	if (pm)
+		return pm->path;
+	return mod ? sym_intern(s, dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL))
+		   : NULL;
+}
+
+/* _start calls __libc_start_main within its first few dozen bytes. */
+#define SYM_ENTRY_SPAN 64
+
+bool sym_at_entry(struct symbolizer *s, uint64_t addr)
+{
+	const struct sym_pm_module *pm;
+	uint64_t pc = addr ? addr - 1 : 0;
+	Dwfl_Module *mod = sym_module_at(s, pc, &pm);
+	GElf_Addr bias;
+	GElf_Ehdr eh;
+	Elf *elf;
+
+	if (!mod || !sym_module_trusted(pm, mod))
+		return false;
+	elf = dwfl_module_getelf(mod, &bias);
+	if (!elf || !gelf_getehdr(elf, &eh) || !eh.e_entry || pc < bias)
+		return false;
+	return pc - bias >= eh.e_entry && pc - bias < eh.e_entry + SYM_ENTRY_SPAN;
+}
+
+/* Fill v (empty, with its inline buffer) with the frames for addr. */
+static void sym_compute(struct symbolizer *s, uint64_t addr, struct sym_vec *v)
+{
+	/* A return address points after the call; the call itself may be the
+	 * last instruction of a function or of an inlined range. */
+	uint64_t pc = addr ? addr - 1 : 0;
+	const struct sym_pm_module *pm;
+	Dwfl_Module *mod;
+	const char *path;
+
+	mod = sym_module_at(s, pc, &pm);
+	if (s->post_mortem && !pm)
+		goto unknown;
+	if (!sym_module_trusted(pm, mod)) {
+		/* Unverified file, or libdwfl placed it elsewhere than the
+		 * log says: only the log can be trusted. */
+		v->v[0] = (struct sym_frame){
+			.addr = addr,
+			.module = pm->path,
+			.module_offset = addr - pm->bias,
+		};
+		v->n = 1;
+		return;
+	}
+	if (!mod)
+		goto unknown;
+	path = pm ? pm->path : sym_intern(s, dwfl_module_info(mod, NULL, NULL, NULL, NULL,
+							      NULL, NULL, NULL));
+	sym_resolve_module(s, mod, addr, pc, path, v);
+	return;
+unknown:
+	v->v[0] = (struct sym_frame){ .addr = addr };
+	v->n = 1;
+}
+
+void sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out, size_t *n)
+{
+	struct sym_entry *e;
+	struct sym_vec v;
+
+	HASH_FIND(hh, s->cache, &addr, sizeof(addr), e);
+	if (e)
+		goto found;
+
+	sym_vec_init(&v);
+	sym_compute(s, addr, &v);
+	e = malloc(sizeof(*e) + v.n * sizeof(e->frames[0]));
+	if (!e) {
+		/* Best effort without memory: the real frame alone, in a slot
+		 * that the next such failure overwrites. */
+		s->oom_frame = v.v[v.n - 1];
+		sym_vec_release(&v);
+		*out = &s->oom_frame;
+		*n = 1;
+		return;
+	}
+	e->addr = addr;
+	e->n = v.n;
+	memcpy(e->frames, v.v, v.n * sizeof(e->frames[0]));
+	sym_vec_release(&v);
+	e->next_owned = s->owned;
+	s->owned = e;
+	HASH_ADD(hh, s->cache, addr, sizeof(e->addr), e);
+found:
+	*out = e->frames;
+	*n = e->n;
+}
+
+static struct symbolizer *sym_alloc(const Dwfl_Callbacks *cb)
+{
+	struct symbolizer *s;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->dwfl = dwfl_begin(cb);
+	if (!s->dwfl) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+static int sym_set_userdata(Dwfl_Module *mod, void **userdata, const char *name,
+			    Dwarf_Addr start, void *arg)
+{
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
+struct symbolizer *sym_create_pid(pid_t pid)
+{
+	struct symbolizer *s;
+	int err;
+
+	if (pid <= 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = sym_alloc(&sym_live_callbacks);
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	dwfl_report_begin(s->dwfl);
+	/* 0, an errno value from reading /proc (ENOENT: no such process),
+	 * or -1 when libdwfl itself failed. */
+	err = dwfl_linux_proc_report(s->dwfl, pid);
+	if (err)
+		goto fail;
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
+		err = -1;
+		goto fail;
+	}
+	/* Files are opened lazily, on first lookup: sym_live_find_elf()
+	 * finds the pid through this. */
+	dwfl_getmodules(s->dwfl, sym_set_userdata, s, 0);
+	return s;
+fail:
+	sym_destroy(s);
+	errno = err > 0 ? err : EIO;
+	return NULL;
+}
+
+/* Report the logged file to libdwfl iff it is the file that was mapped.
+ * The build-id is checked on the very descriptor libdwfl then reads, so a
+ * file replaced in between cannot slip through. A module logged without a
+ * build-id cannot be proven and is left as module+offset. */
+static Dwfl_Module *sym_pm_report(Dwfl *dwfl, const struct sym_module *m)
+{
+	Dwfl_Module *mod = NULL;
+	const unsigned char *bits;
+	const void *id;
+	GElf_Addr vaddr;
+	ssize_t len;
+	Elf *elf;
+	int fd;
+
+	if (!m->path || m->path[0] != '/' || !m->build_id || !m->build_id_len)
+		return NULL;
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		goto out_close;
+	len = dwelf_elf_gnu_build_id(elf, &id);
+	if (len <= 0 || (size_t)len != m->build_id_len ||
+	    memcmp(id, m->build_id, m->build_id_len) != 0)
+		goto out_end;
+	/* add_p_vaddr: `bias` is l_addr, the offset added to every p_vaddr.
+	 * On success libdwfl owns fd and closes it at dwfl_end. */
+	mod = dwfl_report_elf(dwfl, m->path, m->path, fd, m->bias, true);
+	if (!mod)
+		goto out_end;
+	elf_end(elf);
+	/* libdwfl's own view of the file must agree too. */
+	len = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (len <= 0 || (size_t)len != m->build_id_len ||
+	    memcmp(bits, m->build_id, m->build_id_len) != 0)
+		return NULL;
+	return mod;
+out_end:
+	elf_end(elf);
+out_close:
+	close(fd);
+	return NULL;
+}
+
+static int sym_pm_cmp(const void *a, const void *b)
+{
+	const struct sym_pm_module *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+struct symbolizer *sym_create_modules(const struct sym_module *mods, size_t n)
+{
+	struct symbolizer *s;
+	size_t i;
+	int err = ENOMEM;
+
+	if (n && !mods) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	s = sym_alloc(&sym_pm_callbacks);
+	if (!s)
+		return NULL;
+	s->post_mortem = true;
+	if (n) {
+		s->pm = calloc(n, sizeof(*s->pm));
+		if (!s->pm)
+			goto fail;
+	}
+	dwfl_report_begin(s->dwfl);
+	for (i = 0; i < n; i++) {
+		struct sym_pm_module *p = &s->pm[s->npm];
+
+		if (mods[i].end <= mods[i].start)
+			continue;
+		p->path = sym_intern(s, mods[i].path);
+		p->start = mods[i].start;
+		p->end = mods[i].end;
+		p->bias = mods[i].bias;
+		p->mod = sym_pm_report(s->dwfl, &mods[i]);
+		s->npm++;
+	}
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
+		err = EIO;
+		goto fail;
+	}
+	qsort(s->pm, s->npm, sizeof(*s->pm), sym_pm_cmp);
+	return s;
+fail:
+	sym_destroy(s);
+	errno = err;
+	return NULL;
+}
+
+void sym_destroy(struct symbolizer *s)
+{
+	struct sym_cuidx *idx, *itmp;
+	struct sym_str *str, *tmp;
+	struct sym_entry *e;
+
+	if (!s)
+		return;
+	HASH_CLEAR(hh, s->cache);
+	while ((e = s->owned)) {
+		s->owned = e->next_owned;
+		free(e);
+	}
+	HASH_ITER(hh, s->strs, str, tmp) {
+		HASH_DEL(s->strs, str);
+		free(str);
+	}
+	HASH_ITER(hh, s->cuidx, idx, itmp) {
+		HASH_DEL(s->cuidx, idx);
+		free(idx->v);
+		free(idx);
+	}
+	free(s->pm);
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	free(s);
+}

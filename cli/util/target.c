@@ -1,0 +1,235 @@
+#include "util/target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "table-reader.h"
+#include "util/util.h"
+
+bool proc_read_starttime(pid_t pid, uint64_t *starttime)
+{
+	char path[64], buf[1024], *p;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return false;
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return sscanf(p, "%" SCNu64, starttime) == 1;
+}
+
+bool proc_read_euid(pid_t pid, uint32_t *uid)
+{
+	char path[64], line[256];
+	_cleanup_fclose_ FILE *f = NULL;
+	unsigned r, e;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %u %u", &r, &e) == 2) {
+			*uid = e;
+			return true;
+		}
+	return false;
+}
+
+void proc_read_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, len - 1);
+	if (n <= 0) {
+		buf[0] = '\0';
+		return;
+	}
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0' || buf[i] == '\n')
+			buf[i] = ' ';
+	buf[n] = '\0';
+}
+
+static void read_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (f && fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+}
+
+void target_resolve(struct target *t, pid_t pid, const char *table)
+{
+	char dir_proc[64];
+	struct stat st;
+	uint32_t uid;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	snprintf(dir_proc, sizeof(dir_proc), "/proc/%d", (int)pid);
+	t->alive = stat(dir_proc, &st) == 0;
+	if (t->alive) {
+		if (!proc_read_starttime(pid, &t->starttime) || !proc_read_euid(pid, &t->uid))
+			die("pid %d: cannot read /proc/%d: %s", (int)pid, (int)pid, strerror(errno));
+		read_comm(pid, t->comm, sizeof(t->comm));
+		proc_read_cmdline(pid, t->cmdline, sizeof(t->cmdline));
+	} else {
+		t->uid = (uint32_t)geteuid();
+	}
+	if (table) {
+		snprintf(t->table, sizeof(t->table), "%s", table);
+		return;
+	}
+	uid = t->uid;
+	rc = sa_table_find(sa_table_dir(), uid, pid, t->alive ? t->starttime : 0,
+			   t->table, sizeof(t->table));
+	if (rc == 0)
+		return;
+	t->table[0] = '\0';
+	if (!t->alive)
+		die("pid %d: no such process, and no table of it in %s", (int)pid, sa_table_dir());
+}
+
+/* What /proc/<pid>/exe's ELF says: a dynamic loader (PT_INTERP) and Go's
+ * sections. Returns 0, or -errno when the file cannot be read. */
+static int exe_facts(pid_t pid, bool *interp, bool *go)
+{
+	char exe[64];
+	_cleanup_close_ int fd = -1;
+	Elf *e = NULL;
+	size_t nph = 0;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	*interp = *go = false;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF)
+		goto out;
+	if (elf_getphdrnum(e, &nph) == 0)
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_INTERP)
+				*interp = true;
+		}
+	if (elf_getshdrstrndx(e, &shstrndx) == 0)
+		while ((scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			const char *name;
+			if (!gelf_getshdr(scn, &sh))
+				continue;
+			name = elf_strptr(e, shstrndx, sh.sh_name);
+			if (name && (strcmp(name, ".note.go.buildid") == 0 ||
+				     strcmp(name, ".go.buildinfo") == 0))
+				*go = true;
+		}
+out:
+	if (e)
+		elf_end(e);
+	return 0;
+}
+
+/* An ELF's reason for having no table. Go binaries make raw syscalls; static
+ * binaries never load a preload library. */
+void target_explain(struct target *t)
+{
+	bool interp, go;
+	int rc = exe_facts(t->pid, &interp, &go);
+
+	snprintf(t->why, sizeof(t->why), "started without libsockaudit.so (no table in %s)",
+		 sa_table_dir());
+	if (rc < 0)
+		snprintf(t->why, sizeof(t->why),
+			 "no table in %s, and its executable is unreadable (%s)", sa_table_dir(),
+			 strerror(-rc));
+	else if (go)
+		snprintf(t->why, sizeof(t->why),
+			 "a Go program: Go makes raw system calls that no preload library sees");
+	else if (!interp)
+		snprintf(t->why, sizeof(t->why),
+			 "statically linked: the dynamic loader never ran, so LD_PRELOAD had no effect");
+}
+
+bool target_is_go(pid_t pid)
+{
+	bool interp, go;
+
+	return exe_facts(pid, &interp, &go) == 0 && go;
+}
+
+void target_open_table(const struct target *t, struct sa_reader *r)
+{
+	char err[512];
+	uid_t expect = t->alive ? (uid_t)t->uid : (uid_t)-1;
+	int rc;
+
+	rc = sa_reader_open(r, t->table, expect, err, sizeof(err));
+	if (rc < 0)
+		die("%s", err);
+	/* A dead pid has no start time to compare, but its table must still be
+	 * its own: a file planted at its name (or given with --table) may not
+	 * pass for it. */
+	if (r->hdr.pid != t->pid || (t->alive && r->hdr.starttime != t->starttime))
+		die("%s: table belongs to pid %d (start %llu), not to pid %d (start %llu)",
+		    t->table, r->hdr.pid, (unsigned long long)r->hdr.starttime, (int)t->pid,
+		    (unsigned long long)t->starttime);
+}
+
+bool target_proc_exited(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	/* The state follows the command name, which may hold ") ". */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}

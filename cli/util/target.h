@@ -1,0 +1,44 @@
+/* target: a pid as the CLI sees it: alive or not, its owner and start time,
+ * its command line, and where its table is (if any). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum target_kind {
+	TARGET_INSTRUMENTED = 0,   /* a table exists */
+	TARGET_NO_TABLE,           /* alive, no table: see why */
+};
+
+struct target {
+	pid_t pid;
+	bool alive;
+	uint32_t uid;              /* effective uid of the process (or of its table) */
+	uint64_t starttime;
+	char comm[64];
+	char cmdline[512];
+	char table[4200];          /* path, "" when none */
+	char why[200];             /* no table: the plain reason */
+};
+
+/* Resolve pid: returns 0, or exits with a clear message (exit 2) for "no
+ * such process" (and no table left) or permission problems. `table` forces a
+ * table file. */
+void target_resolve(struct target *t, pid_t pid, const char *table);
+/* Fill t->why for an alive pid without a table: Go, static, or plain. */
+void target_explain(struct target *t);
+/* The executable has Go's sections: a Go program (one that links libc
+ * through cgo loads the shim, but Go itself makes raw system calls). */
+bool target_is_go(pid_t pid);
+bool proc_read_starttime(pid_t pid, uint64_t *starttime);
+bool proc_read_euid(pid_t pid, uint32_t *uid);
+void proc_read_cmdline(pid_t pid, char *buf, size_t len);
+
+struct sa_reader;
+/* Open and validate the target's table; exits 2 with one line on failure. */
+void target_open_table(const struct target *t, struct sa_reader *r);
+
+/* A zombie (exited, not yet reaped) still has its /proc entry and start
+ * time, but no fds and no network namespace: it is gone for a report. */
+bool target_proc_exited(pid_t pid);
