@@ -219,7 +219,7 @@ int cmd_dump(int argc, char **argv)
 
 	/* getopt's own message would be a second stderr line: errors are one. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:jt:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jt:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 't': table = optarg; break;

@@ -336,6 +336,17 @@ int main(int argc, char **argv)
 			json_object_put(root);
 		}
 	}
+	{
+		/* GNU argument order: options may follow the operand. */
+		const char *args[] = { "dump", pidarg, "--json", NULL };
+
+		root = dump_json(args, "<pid> --json");
+		if (root) {
+			check_header(root, "<pid> --json");
+			check_records(root, "<pid> --json");
+			json_object_put(root);
+		}
+	}
 	check_text();
 	{
 		const char *args[] = { "dump", "--json", "--table", host.table, NULL };
