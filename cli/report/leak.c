@@ -15,6 +15,18 @@ void leak_opts_default(struct leak_opts *o)
 	o->idle_ms = LEAK_DEFAULT_IDLE_MS;
 }
 
+bool leak_past(const struct leak_opts *o, enum leak_kind kind, uint64_t age_ms)
+{
+	switch (kind) {
+	case LEAK_CLOSE_WAIT:
+		return age_ms >= o->close_wait_ms;
+	case LEAK_IDLE:
+		return age_ms >= o->idle_ms;
+	default:
+		return false;
+	}
+}
+
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -53,11 +65,11 @@ void leak_classify(const struct leak_opts *o, bool fd_open, const struct ks_sock
 	case TCP_CLOSE_WAIT:
 		if (!v->close_wait_known)
 			v->kind = LEAK_CLOSE_WAIT_AGE_UNKNOWN;
-		else if (v->close_wait_ms >= o->close_wait_ms)
+		else if (leak_past(o, LEAK_CLOSE_WAIT, v->close_wait_ms))
 			v->kind = LEAK_CLOSE_WAIT;
 		break;
 	case TCP_ESTABLISHED:
-		if (v->idle_known && v->idle_ms >= o->idle_ms)
+		if (v->idle_known && leak_past(o, LEAK_IDLE, v->idle_ms))
 			v->kind = LEAK_IDLE;
 		break;
 	default:

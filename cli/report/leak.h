@@ -50,6 +50,11 @@ struct leak_verdict {
 };
 
 void leak_opts_default(struct leak_opts *o);
+/* The thresholds themselves: has a socket been in the state of `kind`
+ * (LEAK_CLOSE_WAIT or LEAK_IDLE) long enough to be flagged? The one place
+ * the comparison is made, for `report` (leak_classify) and for `run`,
+ * which adds the time it watched a socket in CLOSE_WAIT itself. */
+bool leak_past(const struct leak_opts *o, enum leak_kind kind, uint64_t age_ms);
 /* fd_open: the target holds the socket now. ks: the kernel's view of it,
  * NULL when the kernel view has no such inode. Fills *v completely. */
 void leak_classify(const struct leak_opts *o, bool fd_open, const struct ks_sock *ks,

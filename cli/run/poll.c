@@ -120,13 +120,13 @@ static void sock_observe(struct poll_ctx *c, struct run_proc *p, const struct re
 		if (!s->cw_seen || age > s->cw_ms)
 			s->cw_ms = age;
 		s->cw_seen = true;
-		if (age >= o->close_wait_ms)
+		if (leak_past(o, LEAK_CLOSE_WAIT, age))
 			s->flag_cw = true;
 	} else if (rsk->ks->state == TCP_ESTABLISHED && rsk->verdict.idle_known) {
 		if (!s->idle_seen || rsk->verdict.idle_ms > s->idle_ms)
 			s->idle_ms = rsk->verdict.idle_ms;
 		s->idle_seen = true;
-		if (rsk->verdict.idle_ms >= o->idle_ms)
+		if (leak_past(o, LEAK_IDLE, rsk->verdict.idle_ms))
 			s->flag_idle = true;
 	}
 }

@@ -147,6 +147,33 @@ static const struct fmt_case fmt_cases[] = {
 	{ 60000, "1m00s" }, { 192000, "3m12s" }, { 3600000, "1h00m" }, { 7500000, "2h05m" },
 };
 
+/* The thresholds are inclusive, and `run` asks the same function. */
+static void test_leak_past(void)
+{
+	static const struct {
+		enum leak_kind kind;
+		uint64_t age_ms;
+		bool past;
+	} cases[] = {
+		{ LEAK_CLOSE_WAIT, 0, false },
+		{ LEAK_CLOSE_WAIT, 4999, false },
+		{ LEAK_CLOSE_WAIT, 5000, true },
+		{ LEAK_CLOSE_WAIT, 5001, true },
+		{ LEAK_IDLE, 59999, false },
+		{ LEAK_IDLE, 60000, true },
+		{ LEAK_IDLE, UINT64_MAX, true },
+		{ LEAK_CLOSE_WAIT_AGE_UNKNOWN, UINT64_MAX, false },
+		{ LEAK_NONE, UINT64_MAX, false },
+	};
+	struct leak_opts o;
+
+	leak_opts_default(&o);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(leak_past(&o, cases[i].kind, cases[i].age_ms) == cases[i].past,
+		   "leak_past(%s, %llu ms) is %s", leak_kind_name(cases[i].kind),
+		   (unsigned long long)cases[i].age_ms, cases[i].past ? "true" : "false");
+}
+
 static void test_durations(void)
 {
 	for (size_t i = 0; i < sizeof(dur_cases) / sizeof(dur_cases[0]); i++) {
@@ -193,6 +220,7 @@ int main(void)
 {
 	test_leak_rule();
 	test_leak_ages();
+	test_leak_past();
 	test_durations();
 	test_threshold_precedence();
 	return tap_done();
