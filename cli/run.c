@@ -3,10 +3,11 @@
  * build on a leak. See run.h for the pieces, sockaudit(1) for the options
  * and docs/ci.md for CI use.
  *
- * Exit status: CMD's own when it failed (its code, or 128 + signal), so a
- * failing test suite is never hidden behind a leak verdict; else
- * --exit-code (1) when a group fails the gate; else 0. sockaudit's own
- * errors exit 2 with one line on stderr.
+ * Exit status: 128 + the signal when the run was cancelled (SIGINT,
+ * SIGTERM, SIGHUP, SIGQUIT); CMD's own when it failed (its code, or 128 +
+ * signal), so a failing test suite is never hidden behind a leak verdict;
+ * else --exit-code (1) when a group fails the gate; else 0. sockaudit's
+ * own errors exit 2 with one line on stderr.
  */
 #include "run/findings.h"
 #include "run/model.h"
@@ -41,9 +42,11 @@ static const char run_usage[] =
 	"  --gen-suppressions    print a ready suppression entry under each finding\n"
 	"  --baseline FILE       fail only on stacks not in this earlier --json report\n"
 	"  --preload PATH        the shim to preload (default: found beside sockaudit)\n"
+	"  --kill-after D        once cancelled, SIGKILL the tree after D (default 10s)\n"
 	"  --color WHEN          auto, always or never (the report goes to stderr)\n"
 	"durations: 250ms, 5s, 1.5s, 1m30s, 1h (a bare number is ms)\n"
-	"exit status: CMD's when it failed, else 1 on a failing finding, else 0; 2 on errors\n";
+	"exit status: 128 + signal when cancelled, CMD's when it failed, else 1 on a failing\n"
+	"finding, else 0; 2 on errors\n";
 
 static void parse_args(struct run_opts *o, int argc, char **argv)
 {
@@ -60,6 +63,7 @@ static void parse_args(struct run_opts *o, int argc, char **argv)
 		{ "gen-suppressions", no_argument, NULL, 'g' },
 		{ "baseline", required_argument, NULL, 'b' },
 		{ "preload", required_argument, NULL, 'p' },
+		{ "kill-after", required_argument, NULL, 'k' },
 		{ "color", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -69,6 +73,7 @@ static void parse_args(struct run_opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	report_opts_init(&o->rep);
 	o->interval_ms = RUN_DEFAULT_INTERVAL_MS;
+	o->kill_after_ms = RUN_DEFAULT_KILL_AFTER_MS;
 	o->fail_on = RUN_FAIL_DEFAULT;
 	opterr = 0;
 	/* '+': options end at CMD, whose own options are not ours. */
@@ -118,6 +123,9 @@ static void parse_args(struct run_opts *o, int argc, char **argv)
 			break;
 		case 'p':
 			o->preload = optarg;
+			break;
+		case 'k':
+			o->kill_after_ms = report_opt_duration("run", "kill-after", optarg);
 			break;
 		case 'C':
 			o->rep.color = report_opt_color("run", optarg);
@@ -188,7 +196,14 @@ int cmd_run(int argc, char **argv)
 	watch(&rs);
 
 	run_findings_build(&rs, &supp, rs.opts.baseline_path ? &base : NULL);
-	if (rs.cmd_status != 0)
+	if (rs.cancel_signal) {
+		/* Only SIGINT, SIGTERM, SIGHUP and SIGQUIT cancel: all named. */
+		notes_add(&rs.notes, "the run was cancelled by SIG%s: its findings are of a tree "
+			  "stopped early", sigabbrev_np(rs.cancel_signal));
+		if (rs.tree_killed)
+			notes_add(&rs.notes, "what was left of the tree was killed with SIGKILL");
+		rs.exit_status = 128 + rs.cancel_signal;
+	} else if (rs.cmd_status != 0)
 		rs.exit_status = rs.cmd_status;
 	else if (rs.nfailing)
 		rs.exit_status = rs.opts.rep.exit_code;

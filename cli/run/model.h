@@ -33,12 +33,14 @@
 
 #define RUN_FAIL_DEFAULT   (RUN_KIND_BIT(RUN_KIND_CLOSE_WAIT) | RUN_KIND_BIT(RUN_KIND_IDLE))
 #define RUN_DEFAULT_INTERVAL_MS 250u
+#define RUN_DEFAULT_KILL_AFTER_MS 10000u
 
 struct run_opts {
 	struct report_opts rep;    /* leak rule, --exit-code, --color */
 	uint64_t interval_ms;
 	unsigned fail_on;          /* RUN_KIND_BIT()s */
 	const char *preload;       /* --preload, NULL: look beside the CLI */
+	uint64_t kill_after_ms;    /* --kill-after: cancelled tree SIGKILLed after this */
 	const char *json_path;
 	const char *sarif_path;
 	const char *baseline_path;
@@ -139,6 +141,9 @@ struct run_state {
 	} *reaped;                 /* every descendant we reaped */
 	size_t nreaped;
 	int sigfd;                 /* signalfd: SIGCHLD and the signals forwarded to CMD */
+	int cancel_signal;         /* the first SIGINT/SIGTERM/SIGHUP/SIGQUIT we got, 0 none */
+	uint64_t cancel_ms;        /* CLOCK_MONOTONIC when it came */
+	bool tree_killed;          /* the tree was sent SIGKILL (second signal, --kill-after) */
 
 	struct run_group *groups;
 	size_t ngroups;

@@ -6,8 +6,15 @@
  * process, for `list --gc` to remove what a killed run left (run-dir.h). sockaudit becomes a child
  * subreaper: a daemonised grandchild whose parent exits is re-parented to
  * us rather than to init, so "waitpid says no children left" means the whole
- * tree is gone. SIGCHLD and the signals we forward to CMD (a CI job being
- * cancelled) arrive through a signalfd, so the poll loop never races them.
+ * tree is gone. SIGCHLD and the signals of a cancelled job arrive through
+ * a signalfd, so the poll loop never races them.
+ *
+ * Cancelling: the first SIGINT, SIGTERM, SIGHUP or SIGQUIT is sent on to
+ * every process of the tree (CMD may ignore it, a daemon may sit in another
+ * process group: each is signalled by pid, found by walking /proc from us,
+ * the subreaper). A second one, or --kill-after without the tree ending,
+ * sends SIGKILL to the whole tree. The run then exits 128 + the first
+ * signal, never 0 (docs/ci.md).
  */
 #include "run/spawn.h"
 
@@ -232,16 +239,111 @@ static void note_reaped(struct run_state *rs, pid_t pid, int st)
 	rs->cmd_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 }
 
-/* Drain the signalfd: forward what was meant for the job to CMD. */
+/* The parent of pid from /proc/<pid>/stat, or 0. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	int ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid": comm may hold spaces and parentheses. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+/* Send sig to every process below us, found by their parents in /proc
+ * (as subreaper every orphan of the tree is re-parented to us). Processes
+ * that start meanwhile are caught by the next call: a second signal, or
+ * the kill-after check on every wait. */
+static void signal_tree(int sig)
+{
+	pid_t self = getpid(), *pid = NULL, *ppid = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *d;
+	bool more = true;
+	bool *mark;
+	DIR *dp;
+
+	dp = opendir("/proc");
+	if (!dp) {
+		warnx_("run: cannot list /proc to signal the tree: %s", strerror(errno));
+		return;
+	}
+	while ((d = readdir(dp))) {
+		int v;
+
+		if (parse_pid(d->d_name, &v) < 0 || v == self)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			pid = xrealloc(pid, cap * sizeof(*pid));
+			ppid = xrealloc(ppid, cap * sizeof(*ppid));
+		}
+		pid[n] = (pid_t)v;
+		ppid[n] = parent_of((pid_t)v);
+		n++;
+	}
+	closedir(dp);
+	mark = xcalloc(n ? n : 1, sizeof(*mark));
+	/* Descendants, level by level: a process is in the tree when its
+	 * parent is us or already in it. */
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			if (mark[i])
+				continue;
+			if (ppid[i] == self)
+				mark[i] = more = true;
+			for (size_t k = 0; !mark[i] && k < n; k++)
+				if (mark[k] && pid[k] == ppid[i])
+					mark[i] = more = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (mark[i])
+			kill(pid[i], sig);
+	free(mark);
+	free(pid);
+	free(ppid);
+}
+
+static void kill_tree(struct run_state *rs)
+{
+	rs->tree_killed = true;
+	signal_tree(SIGKILL);
+}
+
+/* Drain the signalfd: the first cancel signal goes to the whole tree, a
+ * second one kills it. */
 static void drain_signals(struct run_state *rs)
 {
 	struct signalfd_siginfo si;
 
 	while (read(rs->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD || rs->cmd_done)
+		if (si.ssi_signo == SIGCHLD)
 			continue;
-		kill(rs->cmd_pid, (int)si.ssi_signo);
+		if (rs->cancel_signal) {
+			kill_tree(rs);
+			continue;
+		}
+		rs->cancel_signal = (int)si.ssi_signo;
+		rs->cancel_ms = now_monotonic_ms();
+		signal_tree(rs->cancel_signal);
 	}
+	if (rs->cancel_signal &&
+	    now_monotonic_ms() - rs->cancel_ms >= rs->opts.kill_after_ms)
+		kill_tree(rs);
 }
 
 bool run_spawn_wait(struct run_state *rs, uint64_t ms)
@@ -250,6 +352,9 @@ bool run_spawn_wait(struct run_state *rs, uint64_t ms)
 	int st;
 	pid_t pid;
 
+	/* A cancelled run looks at the clock often enough to keep --kill-after. */
+	if (rs->cancel_signal && ms > 100)
+		ms = 100;
 	if (poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms) < 0 && errno != EINTR)
 		die("run: poll: %s", strerror(errno));
 	drain_signals(rs);

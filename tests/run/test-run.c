@@ -17,6 +17,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../report/rt.h"
@@ -888,6 +889,135 @@ static void case_gc(void)
 	free(hold);
 }
 
+
+/* True when pid is gone (or a zombie nobody will reap: not ours to ask). */
+static bool gone(long pid)
+{
+	return pid > 0 && (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+}
+
+/* Wait up to ms for the run to end: its exit status, or -1. */
+static int run_status_within(pid_t pid, int ms)
+{
+	int st = trun_reap(pid, ms);
+
+	if (st < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The run of run-stubborn (and its daemon) that the test then cancels. */
+static bool cancel_start(struct rt_proc *p, const char *how, const char *const *extra,
+			 long *pid, long *daemon)
+{
+	char *prog = rt_bin("run-stubborn");
+	char *argv[16];
+	size_t n = 0;
+
+	argv[n++] = (char *)getenv("SOCKAUDIT");
+	argv[n++] = "run";
+	for (; extra && *extra && n < 12; extra++)
+		argv[n++] = (char *)*extra;
+	argv[n++] = "--";
+	argv[n++] = prog;
+	if (strcmp(how, "exit-on-term") == 0)
+		argv[n++] = "exit-on-term";
+	argv[n] = NULL;
+	if (!ok(rt_spawn(p, false, argv), "cancel (%s): the run of run-stubborn is ready", how)) {
+		free(prog);
+		return false;
+	}
+	free(prog);
+	*pid = rt_ready_int(p, "pid");
+	*daemon = rt_ready_int(p, "daemon");
+	return ok(*pid > 0 && *daemon > 0, "cancel (%s): job %ld and its daemon %ld run", how,
+		  *pid, *daemon);
+}
+
+/* Whatever a test left (it failed): kill by pid, never by the run. */
+static void cancel_cleanup(struct rt_proc *p, long pid, long daemon)
+{
+	if (pid > 0)
+		kill((pid_t)pid, SIGKILL);
+	if (daemon > 0)
+		kill((pid_t)daemon, SIGKILL);
+	kill(p->pid, SIGKILL);
+	trun_reap(p->pid, 5000);
+	close(p->in_fd);
+	close(p->out_fd);
+}
+
+/* A cancelled run never exits 0, stops the whole tree however stubborn,
+ * and leaves nothing behind. */
+static void case_cancel(void)
+{
+	const char *dir = rt_case_dir("cancel");
+	struct rt_proc p;
+	long pid, daemon;
+	int status, st;
+	char rdir[4200];
+
+	/* Both ignore the first signal: the run waits; a second kills the tree. */
+	if (cancel_start(&p, "stubborn", NULL, &pid, &daemon)) {
+		ok(find_run_dir(dir, rdir, sizeof(rdir)), "cancel: the run's directory exists");
+		kill(p.pid, SIGTERM);
+		/* Not an event to poll for: that it does not happen is the point. */
+		st = trun_reap(p.pid, 500);
+		ok(st < 0 && !gone(pid) && !gone(daemon),
+		   "cancel: after one SIGTERM the run waits for the tree that ignores it");
+		kill(p.pid, SIGTERM);
+		status = run_status_within(p.pid, RT_POLL_MS);
+		ok(status == 128 + SIGTERM,
+		   "cancel: a second SIGTERM ends the run with 128 + SIGTERM (%d)", status);
+		ok(gone(pid) && gone(daemon), "cancel: the job and its daemon in another session "
+		   "are gone (SIGKILL to the tree)");
+		ok(!is_dir(rdir), "cancel: the run's directory is removed");
+		if (status < 0)
+			cancel_cleanup(&p, pid, daemon);
+		else {
+			close(p.in_fd);
+			close(p.out_fd);
+		}
+	}
+
+	/* One SIGINT, and --kill-after does the rest. */
+	{
+		const char *extra[] = { "--kill-after", "300ms", NULL };
+
+		if (cancel_start(&p, "kill-after", extra, &pid, &daemon)) {
+			kill(p.pid, SIGINT);
+			status = run_status_within(p.pid, RT_POLL_MS);
+			ok(status == 128 + SIGINT,
+			   "cancel: one SIGINT and --kill-after 300ms end the run with 128 + SIGINT "
+			   "(%d)", status);
+			ok(gone(pid) && gone(daemon), "cancel: ... and the tree is gone");
+			if (status < 0)
+				cancel_cleanup(&p, pid, daemon);
+			else {
+				close(p.in_fd);
+				close(p.out_fd);
+			}
+		}
+	}
+
+	/* A job that exits 0 when cancelled: the run still says it was. */
+	if (cancel_start(&p, "exit-on-term", NULL, &pid, &daemon)) {
+		kill(p.pid, SIGTERM);
+		kill(p.pid, SIGTERM);   /* the daemon ignores the first */
+		status = run_status_within(p.pid, RT_POLL_MS);
+		ok(status == 128 + SIGTERM,
+		   "cancel: a job that exits 0 on SIGTERM still makes the run exit 128 + SIGTERM "
+		   "(%d), never 0", status);
+		if (status < 0)
+			cancel_cleanup(&p, pid, daemon);
+		else {
+			close(p.in_fd);
+			close(p.out_fd);
+		}
+		ok(gone(daemon), "cancel: ... and its daemon is gone");
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -897,6 +1027,7 @@ static const struct {
 	{ "exit-codes", case_exit_codes },
 	{ "baseline", case_baseline },
 	{ "gc", case_gc },
+	{ "cancel", case_cancel },
 };
 
 int main(int argc, char **argv)
