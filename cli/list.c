@@ -67,6 +67,8 @@ static void list_count(struct list_ctx *c, struct list_entry *e, struct sa_reade
 	in.fds = e->alive ? &fds : NULL;
 	in.ks = e->alive ? ks_views_get(&c->views, e->pid) : NULL;
 	in.now_ns = now_realtime_ns();
+	in.still_holds = e->alive ? procfd_holds : NULL;
+	in.still_holds_arg = &e->pid;
 	report_join_build(&j, &in);
 	e->tracked = j.sum.tracked;
 	e->untracked = j.sum.untracked;

@@ -152,6 +152,7 @@ static int report_run(struct report *rep)
 		if (rep->instrumented)
 			rep->hdr = s2.hdr;
 		take_kernel(rep, &in.ks, in.ks_rc);
+
 		/* Sockets the dumps do not list (a TCP socket reset by its peer
 		 * sits in CLOSE, unhashed): read them through the process's own
 		 * fds where we may. */
@@ -169,6 +170,8 @@ static int report_run(struct report *rep)
 	jin.fds = rep->alive ? &fds : NULL;
 	jin.ks = rep->have_ks ? &in.ks : NULL;
 	jin.now_ns = now_realtime_ns();
+	jin.still_holds = rep->alive ? procfd_holds : NULL;
+	jin.still_holds_arg = &rep->tgt.pid;
 	report_join_build(&rep->join, &jin);
 	/* With a table, yet untracked sockets: a Go program explains it. */
 	if (rep->alive && rep->instrumented && rep->join.sum.untracked && target_is_go(t->pid))

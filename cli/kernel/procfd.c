@@ -175,3 +175,27 @@ void procfd_finish(struct procfd_list *l)
 	l->v = NULL;
 	l->n = 0;
 }
+
+int procfd_inode(pid_t pid, int fd, uint64_t *inode)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	else
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	if (n < 0)
+		return -errno;
+	if (procfd_parse_socket(link, (size_t)n, inode) < 0)
+		return -ENOTSOCK;
+	return 0;
+}
+
+bool procfd_holds(int fd, uint64_t inode, void *pid)
+{
+	uint64_t now;
+
+	return procfd_inode(*(const pid_t *)pid, fd, &now) == 0 && now == inode;
+}

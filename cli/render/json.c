@@ -124,6 +124,7 @@ static void summary_json(struct jw *w, const struct report *rep)
 	kuint(w, "suspect", s->suspect);
 	kuint(w, "stale", s->stale);
 	kuint(w, "unknown_slots", s->unknown_slots);
+	kuint(w, "vanished", s->vanished);
 	kuint(w, "groups", rep->groups.n);
 	jw_key(w, "untracked_by_label");
 	jw_object_begin(w);

@@ -85,6 +85,8 @@ static void render_summary(FILE *out, const struct report *rep, const struct sty
 	if (s->unknown_slots)
 		fprintf(out, "; %zu unknown %s", s->unknown_slots,
 			plural(s->unknown_slots, "slot", "slots"));
+	if (s->vanished)
+		fprintf(out, "; %zu closed while read, left out", s->vanished);
 	fputc('\n', out);
 	if (!rep->instrumented)
 		return;

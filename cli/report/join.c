@@ -299,6 +299,31 @@ static void join_dead(struct join_state *st, const struct report_join_in *in,
 	free(sock_of);
 }
 
+/* Untracked, yet none of its fds holds it any more: it came and went
+ * between the snapshots (or before the kernel's dump), so neither caught
+ * its record. No finding: drop it. */
+static void drop_vanished(struct report_join *j, const struct report_join_in *in)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < j->nsocks; i++) {
+		struct report_sock *s = &j->socks[i];
+		bool held = s->tracked || s->slot_unknown || !in->still_holds;
+
+		for (size_t f = 0; !held && f < s->nfds; f++)
+			held = in->still_holds(s->fds[f], s->inode, in->still_holds_arg);
+		if (!held) {
+			free(s->fds);
+			j->sum.vanished++;
+			continue;
+		}
+		if (k != i)
+			j->socks[k] = *s;
+		k++;
+	}
+	j->nsocks = k;
+}
+
 static void sock_finish(struct report_sock *s, const struct report_join_in *in)
 {
 	if (!s->tracked)
@@ -414,9 +439,10 @@ void report_join_build(struct report_join *j, const struct report_join_in *in)
 	rec_index_build(&i2, last);
 	cap = in->fds ? in->fds->n : i2.n;
 	j->socks = xcalloc(cap ? cap : 1, sizeof(j->socks[0]));
-	if (in->fds)
+	if (in->fds) {
 		join_alive(&st, in, &i1, &i2);
-	else
+		drop_vanished(j, in);
+	} else
 		join_dead(&st, in, &i2);
 	for (size_t i = 0; i < j->nsocks; i++)
 		sock_finish(&j->socks[i], in);

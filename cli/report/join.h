@@ -72,6 +72,7 @@ struct report_summary {
 	size_t untracked_by_label[REPORT_LABEL_MAX];
 	size_t stale;
 	size_t unknown_slots;
+	size_t vanished;               /* opened and closed while we read: left out */
 };
 
 /* What report_join_build() reads. */
@@ -88,6 +89,13 @@ struct report_join_in {
 	const struct ks_table *ks;     /* NULL: no kernel view */
 	const struct leak_opts *leak;
 	uint64_t now_ns;               /* CLOCK_REALTIME, against the records' open_ns */
+	/* Asked, after both snapshots, for each fd of a socket that would be
+	 * untracked: does it still hold that inode? A socket none of whose
+	 * fds does was opened and closed while we read (its record in neither
+	 * snapshot): it is left out and counted in sum.vanished. NULL: every
+	 * socket of the scan is kept (tests, a process that is gone). */
+	bool (*still_holds)(int fd, uint64_t inode, void *arg);
+	void *still_holds_arg;
 };
 
 struct report_join {

@@ -288,6 +288,8 @@ static void proc_poll(struct poll_ctx *c, struct run_proc *p)
 	 * poll: only for a process that holds a socket. */
 	in.ks = fds.n ? ks_views_get(&c->views, p->pid) : NULL;
 	in.now_ns = c->now_ns;
+	in.still_holds = procfd_holds;
+	in.still_holds_arg = &p->pid;
 	report_join_build(&j, &in);
 	HASH_ITER(hh, p->socks, k, tmp)
 		k->held = false;

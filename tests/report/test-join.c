@@ -114,6 +114,23 @@ static struct report_stale *stale_by_fd(struct report_join *j, int fd)
 	return NULL;
 }
 
+/* still_holds for the tests: every fd holds its socket except the inodes
+ * listed (0-terminated); asking about a tracked socket (inode 100 here)
+ * is noted. */
+static bool holds_asked_tracked;
+
+static bool holds_but(int fd, uint64_t inode, void *arg)
+{
+	const uint64_t *gone = arg;
+
+	if (inode == 100)
+		holds_asked_tracked = true;
+	for (; *gone; gone++)
+		if (*gone == inode && inode != 100)
+			return false;
+	return true;
+}
+
 static void test_join_alive(void)
 {
 	struct snap_builder b1 = { 0 }, b2 = { 0 };
@@ -124,6 +141,7 @@ static void test_join_alive(void)
 	struct report_join j;
 	struct report_sock *s;
 	struct report_stale *st;
+	size_t untracked_before, sockets_before, netlink_before;
 	static const struct procfd_entry held[] = {
 		{ 3, 100 },   /* tracked */
 		{ 4, 200 },   /* untracked, DNS */
@@ -179,6 +197,9 @@ static void test_join_alive(void)
 	set_unix(&k->peer, "/var/run/nscd/socket");
 
 	report_join_build(&j, &in);
+	untracked_before = j.sum.untracked;
+	sockets_before = j.sum.sockets;
+	netlink_before = j.sum.untracked_by_label[REPORT_LABEL_NETLINK];
 	s = sock_by_inode(&j, 100);
 	ok(s && s->tracked && s->held && s->nfds == 1 && s->fds[0] == 3 &&
 	   s->label == REPORT_LABEL_NONE,
@@ -241,6 +262,28 @@ static void test_join_alive(void)
 	ok(j.sum.sockets == 10 && j.sum.tracked == 0 && j.sum.untracked == 10 && j.nstale == 0 &&
 	   j.sum.flagged == 1, "no table: all untracked, the leak rule still applies");
 	report_join_finish(&j);
+
+	/* Asked again after the snapshots: the untracked sockets whose fds no
+	 * longer hold them (700, unknown to the kernel, and 200) came and went
+	 * while we read; tracked ones are never asked about. */
+	in.first = &b1.s;
+	in.second = &b2.s;
+	in.fds = &l;
+	in.ks = &ks;
+	in.still_holds = holds_but;
+	in.still_holds_arg = (uint64_t[]){ 700, 200, 100, 0 };
+	holds_asked_tracked = false;
+	report_join_build(&j, &in);
+	ok(!sock_by_inode(&j, 700) && !sock_by_inode(&j, 200) && j.sum.vanished == 2,
+	   "vanished while read: left out and counted (%zu)", j.sum.vanished);
+	s = sock_by_inode(&j, 100);
+	ok(s && s->tracked && !holds_asked_tracked,
+	   "vanished: a tracked socket is kept and never asked about");
+	ok(j.sum.untracked == untracked_before - 2 && j.sum.sockets == sockets_before - 2 &&
+	   j.sum.untracked_by_label[REPORT_LABEL_NETLINK] == netlink_before - 1,
+	   "vanished: the summary counts only what was held");
+	report_join_finish(&j);
+	in.still_holds = NULL;
 
 	/* The process is gone: the records are what there is, nothing flagged. */
 	in.first = NULL;

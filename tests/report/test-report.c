@@ -719,6 +719,50 @@ static void case_dead(void)
 	}
 }
 
+
+/* Sockets opened and closed while `report` reads (between its snapshots,
+ * or before the kernel's dump) are no finding: every socket a report lists
+ * while 64 threads churn through libc is tracked, and no TCP or UDP
+ * socket is taken for netlink. */
+#define CHURN_REPORTS 40
+
+static void case_churn(void)
+{
+	char *argv[] = { rt_bin("sc-churn"), NULL };
+	const char *all[] = { "--all", NULL };
+	size_t reports = 0, phantom = 0, mislabelled = 0;
+	struct rt_proc p;
+	struct trun r;
+
+	rt_case_dir("churn");
+	if (!ok(rt_spawn(&p, true, argv), "churn: scenario ready"))
+		return;
+	for (int i = 0; i < CHURN_REPORTS; i++) {
+		json_object *root = rt_report(p.pid, all, &r);
+
+		if (root && r.status == 0) {
+			reports++;
+			if (tj_int(root, "summary.untracked", -1) != 0) {
+				phantom++;
+				diag("report %d: %ld untracked of %ld sockets", i,
+				     tj_int(root, "summary.untracked", -1),
+				     tj_int(root, "summary.sockets", -1));
+			}
+			if (tj_int(root, "summary.untracked_by_label.netlink", -1) != 0)
+				mislabelled++;
+		} else {
+			diag("report %d: status %d: %s", i, r.status, r.err);
+		}
+		json_object_put(root);
+		trun_free(&r);
+	}
+	ok(reports == CHURN_REPORTS, "churn: %d reports while the process churns (%zu read)", CHURN_REPORTS, reports);
+	ok(phantom == 0, "churn: no report lists a socket opened and closed while it read "
+	   "(%zu of %zu did)", phantom, reports);
+	ok(mislabelled == 0, "churn: no socket labelled netlink (%zu reports did)", mislabelled);
+	ok(rt_stop(&p), "churn: scenario exits cleanly on EOF");
+}
+
 /* A table file that passes every check, for (uid, pid, starttime). */
 static void *valid_table(uint32_t uid, pid_t pid, uint64_t starttime, size_t *len)
 {
@@ -1000,6 +1044,7 @@ static const struct {
 	{ "dead", case_dead },
 	{ "badinput", case_badinput },
 	{ "list", case_list },
+	{ "churn", case_churn },
 };
 
 int main(int argc, char **argv)
