@@ -906,6 +906,30 @@ static int run_status_within(pid_t pid, int ms)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Run directories an earlier, failed test run left in dir (rt_case_dir
+ * removes files only): find_run_dir() must see exactly this run's. */
+static void clear_run_dirs(const char *dir)
+{
+	struct dirent *d, *e;
+	char sub[4200];
+	DIR *dp = opendir(dir), *sp;
+
+	while (dp && (d = readdir(dp))) {
+		if (strncmp(d->d_name, "sockaudit-run.", 14) != 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, d->d_name);
+		sp = opendir(sub);
+		while (sp && (e = readdir(sp)))
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(sp), e->d_name, 0);
+		if (sp)
+			closedir(sp);
+		rmdir(sub);
+	}
+	if (dp)
+		closedir(dp);
+}
+
 /* The run of run-stubborn (and its daemon) that the test then cancels. */
 static bool cancel_start(struct rt_proc *p, const char *how, const char *const *extra,
 			 long *pid, long *daemon)
@@ -957,6 +981,7 @@ static void case_cancel(void)
 	int status, st;
 	char rdir[4200];
 
+	clear_run_dirs(dir);
 	/* Both ignore the first signal: the run waits; a second kills the tree. */
 	if (cancel_start(&p, "stubborn", NULL, &pid, &daemon)) {
 		ok(find_run_dir(dir, rdir, sizeof(rdir)), "cancel: the run's directory exists");
