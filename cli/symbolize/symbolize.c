@@ -3,6 +3,9 @@
  *
  * Live processes are described by /proc/<pid>/maps once, at creation: a
  * library dlopen()ed later is not seen, create a new symbolizer for that.
+ * Such a library is in no module here, never in a neighbouring one: an
+ * address counts as a module's only inside that file's mappings
+ * (sym_live_owns).
  * Post-mortem, the module log is the only truth about the address space; a
  * logged file is used for DWARF and symbols only when its build-id proves it
  * is the very file that was mapped, because a rebuilt binary gives plausible
@@ -76,6 +79,12 @@ struct sym_pm_module {
 	Dwfl_Module *mod;        /* non-NULL only when the build-id matched */
 };
 
+/* A run of one file's mappings in /proc/<pid>/maps, contiguous. */
+struct sym_map {
+	uint64_t start, end;
+	const char *path;        /* interned, as the maps line names it */
+};
+
 struct symbolizer {
 	Dwfl *dwfl;
 	struct sym_entry *cache;
@@ -86,6 +95,8 @@ struct symbolizer {
 	size_t npm;
 	bool post_mortem;
 	pid_t pid;                 /* live only */
+	struct sym_map *maps;      /* live only: the file mappings, by start */
+	size_t nmaps;
 	/* Returned when even the entry for an address cannot be allocated. */
 	struct sym_frame oom_frame;
 };
@@ -560,18 +571,64 @@ static const struct sym_pm_module *sym_pm_find(const struct symbolizer *s, uint6
 	return NULL;
 }
 
+static const struct sym_map *sym_map_find(const struct symbolizer *s, uint64_t pc)
+{
+	size_t lo = 0, hi = s->nmaps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pc < s->maps[mid].start)
+			hi = mid;
+		else if (pc >= s->maps[mid].end)
+			lo = mid + 1;
+		else
+			return &s->maps[mid];
+	}
+	return NULL;
+}
+
+/* Does pc really lie in the live module libdwfl gave for it? libdwfl's
+ * address lookup (dwfl_addrmodule) can give an unmapped hole to the module
+ * below it: one that starts exactly where the previous module ends keeps
+ * every address up to the next module's start (elfutils 0.188), and the
+ * module's upper bound itself is its by design. A library mapped into such
+ * a hole after the maps were read was named as its neighbour. So pc must be
+ * in the module's own range and, for a file, in a mapping of that very
+ * file as the maps read at creation show it; the [vdso] has only its
+ * range. */
+static bool sym_live_owns(const struct symbolizer *s, Dwfl_Module *mod, uint64_t pc)
+{
+	Dwarf_Addr lo = 0, hi = 0;
+	const char *name = dwfl_module_info(mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
+	const struct sym_map *m;
+
+	if (!name || pc < lo || pc >= hi)
+		return false;
+	if (name[0] != '/')
+		return true;
+	m = sym_map_find(s, pc);
+	return m && strcmp(m->path, name) == 0;
+}
+
 /* The module of pc: libdwfl's, and for a post-mortem symbolizer the module
  * log's entry (*pm, NULL when the log has none). */
 static Dwfl_Module *sym_module_at(struct symbolizer *s, uint64_t pc,
 				  const struct sym_pm_module **pm)
 {
+	Dwfl_Module *mod;
+
 	*pm = NULL;
 	if (s->post_mortem) {
 		*pm = sym_pm_find(s, pc);
 		if (!*pm)
 			return NULL;
+		/* sym_module_trusted() checks libdwfl's module against
+		 * the log's. */
+		return dwfl_addrmodule(s->dwfl, pc);
 	}
-	return dwfl_addrmodule(s->dwfl, pc);
+	mod = dwfl_addrmodule(s->dwfl, pc);
+	return mod && sym_live_owns(s, mod, pc) ? mod : NULL;
 }
 
 /* Can libdwfl's view of the module be used (a post-mortem module whose
@@ -703,6 +760,67 @@ static int sym_set_userdata(Dwfl_Module *mod, void **userdata, const char *name,
 	return DWARF_CB_OK;
 }
 
+/* The file mappings of /proc/<pid>/maps, as libdwfl's proc_maps_report()
+ * takes them (a path, and not device 0:0 with inode 0), one entry per run
+ * of contiguous mappings of one file. A line that cannot be parsed, or a
+ * path that cannot be stored, is left out: its addresses get no module,
+ * which is what report retries on. 0 or an errno value. */
+static int sym_read_maps(struct symbolizer *s)
+{
+	char *line = NULL, fname[64];
+	size_t cap = 0, linesz = 0;
+	ssize_t len;
+	FILE *f;
+	int err = 0;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/maps", (int)s->pid);
+	f = fopen(fname, "re");
+	if (!f)
+		return errno;
+	while ((len = getline(&line, &linesz, f)) > 0) {
+		unsigned long long start, end, ino;
+		unsigned int dmajor, dminor;
+		const char *path;
+		char *file;
+		int off = -1;
+
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		if (sscanf(line, "%llx-%llx %*s %*x %x:%x %llu %n", &start, &end, &dmajor,
+			   &dminor, &ino, &off) < 5 || off <= 0 || end <= start)
+			continue;
+		file = line + off + strspn(line + off, " \t");
+		if (file[0] != '/' || (ino == 0 && dmajor == 0 && dminor == 0))
+			continue;
+		path = sym_intern(s, file);
+		if (!path)
+			continue;
+		/* The kernel lists mappings by address. */
+		if (s->nmaps && s->maps[s->nmaps - 1].path == path &&
+		    s->maps[s->nmaps - 1].end == start) {
+			s->maps[s->nmaps - 1].end = end;
+			continue;
+		}
+		if (s->nmaps == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct sym_map *nv = realloc(s->maps, ncap * sizeof(*nv));
+
+			if (!nv) {
+				err = ENOMEM;
+				break;
+			}
+			s->maps = nv;
+			cap = ncap;
+		}
+		s->maps[s->nmaps++] = (struct sym_map){ start, end, path };
+	}
+	if (!err && ferror(f))
+		err = errno ? errno : EIO;
+	free(line);
+	fclose(f);
+	return err;
+}
+
 struct symbolizer *sym_create_pid(pid_t pid)
 {
 	struct symbolizer *s;
@@ -726,6 +844,12 @@ struct symbolizer *sym_create_pid(pid_t pid)
 		err = -1;
 		goto fail;
 	}
+	/* Read after libdwfl's read: a mapping made or removed in between
+	 * is in one of the two only, and an address counts as a module's
+	 * only where both agree (sym_live_owns). */
+	err = sym_read_maps(s);
+	if (err)
+		goto fail;
 	/* Files are opened lazily, on first lookup: sym_live_find_elf()
 	 * finds the pid through this. */
 	dwfl_getmodules(s->dwfl, sym_set_userdata, s, 0);
@@ -859,6 +983,7 @@ void sym_destroy(struct symbolizer *s)
 		free(idx);
 	}
 	free(s->pm);
+	free(s->maps);
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	free(s);

@@ -33,7 +33,9 @@ struct sym_module {
 
 struct symbolizer;
 
-/* Live process: modules from /proc/<pid>/maps (dwfl_linux_proc_report). */
+/* Live process: modules from /proc/<pid>/maps (dwfl_linux_proc_report),
+ * read once. An address outside every mapping of a file then (a library
+ * loaded since) has no module: make a new symbolizer for it. */
 struct symbolizer *sym_create_pid(pid_t pid);
 /* Dead or exec'd process: modules from a module log; files are found by path
  * and checked against the build-id (a mismatch leaves those frames as

@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -684,7 +685,123 @@ static void case_unmapped(void)
 	ok(1, "sym_destroy(NULL) is a no-op");
 }
 
-/* ---- 7. speed ---------------------------------------------------------- */
+/* ---- 7. a library in a gap --------------------------------------------- */
+
+/* A library loaded after the symbolizer read the maps may land in a hole
+ * just above a module libdwfl knows: libdwfl's address lookup gave such a
+ * hole to the module below it when that module starts exactly where the
+ * previous one ends, so a frame in the new library was attributed to its
+ * neighbour instead of to no module (which makes report retry). Built here
+ * at fixed offsets inside one reservation, in pages:
+ *   0 reserved | 1 gap-a | 2 gap-b | 3..8 reserved | 9 gap-c | 10..11 reserved
+ * gap-b starts where gap-a ends; gap-late is mapped at page 5 afterwards. */
+#define SYM_GAP_PAGES 12
+
+static bool sym_gap_file(const char *dir, const char *name, size_t size, char *path, size_t len)
+{
+	int fd;
+	bool good;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	good = ftruncate(fd, (off_t)size) == 0;
+	close(fd);
+	return good;
+}
+
+static bool sym_gap_map(const char *path, char *at, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		return false;
+	p = mmap(at, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	close(fd);
+	return p == at;
+}
+
+static bool sym_module_is(struct symbolizer *s, uint64_t addr, const char *name)
+{
+	const char *m = sym_module_of(s, addr);
+
+	return name ? sym_streq(sym_base(m), name) : m == NULL;
+}
+
+static const char *sym_module_name(struct symbolizer *s, uint64_t addr)
+{
+	const char *m = s ? sym_module_of(s, addr) : "no symbolizer";
+
+	return m ? m : "none";
+}
+
+static void case_gap(void)
+{
+	static const char *const names[] = { "gap-a", "gap-b", "gap-c", "gap-late" };
+	static const size_t pages[] = { 1, 2, 9, 5 };
+	char dir[] = "/tmp/test-symbolize.XXXXXX", path[4][PATH_MAX];
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), i;
+	const struct sym_frame *f;
+	struct symbolizer *before, *after;
+	uint64_t a, b, late;
+	char *r;
+	size_t n;
+
+	if (!mkdtemp(dir))
+		bail("mkdtemp: %s", strerror(errno));
+	r = mmap(NULL, SYM_GAP_PAGES * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		bail("mmap: %s", strerror(errno));
+	for (i = 0; i < 4; i++)
+		if (!sym_gap_file(dir, names[i], pg, path[i], sizeof(path[i])))
+			bail("%s: %s", path[i], strerror(errno));
+	for (i = 0; i < 3; i++)
+		if (!sym_gap_map(path[i], r + pages[i] * pg, pg))
+			bail("mmap %s: %s", path[i], strerror(errno));
+	a = (uint64_t)(uintptr_t)r + 1 * pg;
+	b = (uint64_t)(uintptr_t)r + 2 * pg;
+	late = (uint64_t)(uintptr_t)r + 5 * pg;
+
+	before = sym_create_pid(getpid());
+	if (!before)
+		bail("sym_create_pid: %s", strerror(errno));
+	ok(sym_module_is(before, a + 0x11, "gap-a") && sym_module_is(before, b + 0x11, "gap-b"),
+	   "gap: the two adjacent files are their own modules (%s, %s)",
+	   sym_module_name(before, a + 0x11), sym_module_name(before, b + 0x11));
+	ok(sym_module_is(before, late + 0x101, NULL),
+	   "gap: an address in the hole above gap-b has no module (%s)",
+	   sym_module_name(before, late + 0x101));
+	ok(sym_module_is(before, b + pg + 1, NULL),
+	   "gap: the first byte past gap-b is not gap-b's (%s)",
+	   sym_module_name(before, b + pg + 1));
+
+	if (!sym_gap_map(path[3], (char *)(uintptr_t)late, pg))
+		bail("mmap %s: %s", path[3], strerror(errno));
+	ok(sym_module_is(before, late + 0x101, NULL),
+	   "gap: a file mapped into the hole later is no module of the older symbolizer (%s)",
+	   sym_module_name(before, late + 0x101));
+	sym_resolve(before, late + 0x101, &f, &n);
+	ok(n == 1 && !f[0].module && !f[0].function && !f[0].file,
+	   "gap: and its frame is unknown, not the neighbour's (%s)",
+	   f[0].module ? f[0].module : "no module");
+	ok(!sym_at_entry(before, late + 0x101), "gap: not at an entry point either");
+	after = sym_create_pid(getpid());
+	ok(after && sym_module_is(after, late + 0x101, "gap-late") &&
+	   sym_module_is(after, b + 0x11, "gap-b"),
+	   "gap: a symbolizer made afterwards finds the late file (%s)",
+	   sym_module_name(after, late + 0x101));
+	sym_destroy(after);
+	sym_destroy(before);
+
+	munmap(r, SYM_GAP_PAGES * pg);
+	for (i = 0; i < 4; i++)
+		unlink(path[i]);
+	rmdir(dir);
+}
+
+/* ---- 8. speed ---------------------------------------------------------- */
 
 static void case_speed(const struct sym_log *log)
 {
@@ -755,6 +872,7 @@ int main(int argc, char **argv)
 	case_post_mortem(&log);
 	case_locate(&log);
 	case_unmapped();
+	case_gap();
 	case_speed(&log);
 	sym_log_free(&log);
 	return tap_done();
