@@ -2,11 +2,18 @@
  * postfix do: a listener opened as root, setgroups/setgid/setuid(65534),
  * then sockets opened after the drop (enough that new table pages must be
  * backed), and a forked worker that connects, accepts and holds sockets.
+ * Before that, a visit to another euid (seteuid and back) and a setuid that
+ * fails must leave the table as it was: "temp=" and "bad=" say the uid in
+ * its name and its owner then, "einval=1" that the failing call kept its
+ * errno.
  * Prints "ready pid=.. worker=.. fd=.. high=.. wfd=.. uid=..", then waits
  * for EOF on stdin, stops the worker and exits normally.
  *
  * Runs under the shim, started by root (tests/hardening/test-privdrop.c). */
+#include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "../report/sc.h"
@@ -42,29 +49,69 @@ static void worker(const struct sockaddr_in *a, int l, int ready_fd, int stop_fd
 	exit(0);
 }
 
-/* Opened after the drop: the report must name this function too. */
+/* Opened after the drop: the report must name these functions too (no
+ * tail calls, or the caller's frame would stand in for them). */
 static int __attribute__((noinline)) after_drop_socket(void)
 {
-	return socket(AF_INET, SOCK_DGRAM, 0);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		sc_die("socket after the drop");
+	return fd;
+}
+
+static void __attribute__((noinline)) dup_high(int fd)
+{
+	if (dup2(fd, HIGH_FD) != HIGH_FD)
+		sc_die("dup2");
+}
+
+/* "<uid in the name>:<owner>" of our table, "none" without one. */
+static void table_ids(char *out, size_t len)
+{
+	const char *dir = getenv("SOCKAUDIT_DIR");
+	char mid[32];
+	struct dirent *d;
+	struct stat st;
+	DIR *dp = dir ? opendir(dir) : NULL;
+
+	snprintf(out, len, "none");
+	snprintf(mid, sizeof(mid), ".%d.", (int)getpid());
+	while (dp && (d = readdir(dp))) {
+		unsigned u;
+
+		if (sscanf(d->d_name, "sockaudit.%u.", &u) == 1 && strstr(d->d_name + 10, mid) &&
+		    fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			snprintf(out, len, "%u:%u", u, (unsigned)st.st_uid);
+	}
+	if (dp)
+		closedir(dp);
 }
 
 int main(void)
 {
 	struct sockaddr_in a;
 	int l = sc_listener(&a), ready[2], stop[2], fd = -1, wfd = 0, st;
-	char buf[32];
+	char buf[32], temp[32], bad[32];
+	int einval;
 	ssize_t n;
 	pid_t w;
 
+	if (seteuid(1000) < 0)
+		sc_die("seteuid 1000");
+	table_ids(temp, sizeof(temp));
+	if (seteuid(0) < 0)
+		sc_die("seteuid 0");
+	errno = 0;
+	einval = setuid((uid_t)-1) == -1 && errno == EINVAL;
+	table_ids(bad, sizeof(bad));
 	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
 		sc_die("drop privileges");
 	if (getuid() != NOBODY || geteuid() != NOBODY)
 		sc_die("still privileged");
 	for (int i = 0; i < AFTER; i++)
-		if ((fd = after_drop_socket()) < 0)
-			sc_die("socket after the drop");
-	if (dup2(fd, HIGH_FD) != HIGH_FD)
-		sc_die("dup2");
+		fd = after_drop_socket();
+	dup_high(fd);
 	if (pipe(ready) < 0 || pipe(stop) < 0)
 		sc_die("pipe");
 	w = fork();
@@ -82,8 +129,8 @@ int main(void)
 		sc_die("worker did not start");
 	buf[n] = '\0';
 	wfd = atoi(buf);
-	sc_say("ready pid=%d worker=%d fd=%d high=%d wfd=%d uid=%d", (int)getpid(), (int)w, fd,
-	       HIGH_FD, wfd, (int)geteuid());
+	sc_say("ready pid=%d worker=%d fd=%d high=%d wfd=%d uid=%d temp=%s bad=%s einval=%d",
+	       (int)getpid(), (int)w, fd, HIGH_FD, wfd, (int)geteuid(), temp, bad, einval);
 	sc_wait();
 	close(stop[1]);
 	if (waitpid(w, &st, 0) != w || !WIFEXITED(st) || WEXITSTATUS(st) != 0)

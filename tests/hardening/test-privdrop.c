@@ -42,6 +42,7 @@ static void check_report(const char *who, pid_t pid, int fd, const char *func)
 	const char *fn = NULL, *file = NULL;
 	struct trun r;
 	json_object *root = rt_report(pid, all, &r), *g;
+	bool frame;
 	long line;
 
 	ok(root && r.status == 0 && tj_bool(root, "process.instrumented"),
@@ -52,8 +53,9 @@ static void check_report(const char *who, pid_t pid, int fd, const char *func)
 	   "%s: table named and owned by the new uid (%s)", who,
 	   root ? tj_str(root, "process.table") ?: "none" : "none");
 	g = root ? rt_group_with_fd(root, fd) : NULL;
-	ok(g && tj_bool(rt_sock_with_fd(tj_get(g, "sockets"), fd), "tracked") &&
-	   tj_first_frame(g, &fn, &file, &line) && fn && strcmp(fn, func) == 0,
+	frame = g && tj_first_frame(g, &fn, &file, &line);
+	ok(g && tj_bool(rt_sock_with_fd(tj_get(g, "sockets"), fd), "tracked") && frame && fn &&
+	   strcmp(fn, func) == 0,
 	   "%s: fd %d tracked with its stack (first frame %s, want %s)", who, fd,
 	   fn ? fn : "none", func);
 	if (root && strcmp(who, "parent") == 0) {
@@ -91,12 +93,22 @@ int main(void)
 		bail("chmod %s: %s", dir, strerror(errno));
 	if (!ok(rt_spawn(&p, true, argv), "host started, dropped to 65534, forked its worker"))
 		return tap_done();
+	{
+		char temp[32], bad[32];
+
+		ok(strcmp(rt_ready_str(&p, "temp", temp, sizeof(temp)), "0:0") == 0,
+		   "a visit to euid 1000 (saved uid 0) leaves the table root's (%s)", temp);
+		ok(strcmp(rt_ready_str(&p, "bad", bad, sizeof(bad)), "0:0") == 0 &&
+		   rt_ready_int(&p, "einval") == 1,
+		   "a failing setuid(-1) keeps its EINVAL and leaves the table as it was (%s)", bad);
+	}
 	worker = (int)rt_ready_int(&p, "worker");
 	fd = (int)rt_ready_int(&p, "fd");
 	high = (int)rt_ready_int(&p, "high");
 	wfd = (int)rt_ready_int(&p, "wfd");
 	check_report("worker", worker, wfd, "worker_sockets");
 	check_report("parent", p.pid, fd, "after_drop_socket");
+	/* A dup keeps the stack of the socket it copies. */
 	check_report("parent", p.pid, high, "after_drop_socket");
 	ok(rt_stop(&p), "host and worker exit 0");
 	ok(tables_in(dir) == 0, "no table left after the normal exit");
