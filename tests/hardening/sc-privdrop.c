@@ -9,6 +9,9 @@
  * Prints "ready pid=.. worker=.. fd=.. high=.. wfd=.. uid=..", then waits
  * for EOF on stdin, stops the worker and exits normally.
  *
+ * "sc-privdrop exec PROGRAM ARGS..." drops the same way and executes
+ * PROGRAM: the new image must adopt the table given to the new user.
+ *
  * Runs under the shim, started by root (tests/hardening/test-privdrop.c). */
 #include <dirent.h>
 #include <fcntl.h>
@@ -88,7 +91,15 @@ static void table_ids(char *out, size_t len)
 		closedir(dp);
 }
 
-int main(void)
+static void drop(void)
+{
+	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+		sc_die("drop privileges");
+	if (getuid() != NOBODY || geteuid() != NOBODY)
+		sc_die("still privileged");
+}
+
+int main(int argc, char **argv)
 {
 	struct sockaddr_in a;
 	int l = sc_listener(&a), ready[2], stop[2], fd = -1, wfd = 0, st;
@@ -97,6 +108,11 @@ int main(void)
 	ssize_t n;
 	pid_t w;
 
+	if (argc >= 3 && strcmp(argv[1], "exec") == 0) {
+		drop();
+		execv(argv[2], argv + 2);
+		sc_die("exec %s", argv[2]);
+	}
 	if (seteuid(1000) < 0)
 		sc_die("seteuid 1000");
 	table_ids(temp, sizeof(temp));
@@ -105,10 +121,7 @@ int main(void)
 	errno = 0;
 	einval = setuid((uid_t)-1) == -1 && errno == EINVAL;
 	table_ids(bad, sizeof(bad));
-	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-		sc_die("drop privileges");
-	if (getuid() != NOBODY || geteuid() != NOBODY)
-		sc_die("still privileged");
+	drop();
 	for (int i = 0; i < AFTER; i++)
 		fd = after_drop_socket();
 	dup_high(fd);

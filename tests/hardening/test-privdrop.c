@@ -112,5 +112,30 @@ int main(void)
 	check_report("parent", p.pid, high, "after_drop_socket");
 	ok(rt_stop(&p), "host and worker exit 0");
 	ok(tables_in(dir) == 0, "no table left after the normal exit");
+
+	/* Dropped, then execve(): the new image adopts the table it was given. */
+	{
+		char *eargv[] = { rt_bin("sc-privdrop"), "exec", rt_bin("sc-fdedge"),
+				  "close-range", NULL };
+		const char *all[] = { "--all", NULL };
+		struct trun r;
+		json_object *root;
+
+		if (ok(rt_spawn(&p, true, eargv), "host dropped to 65534 and executed sc-fdedge")) {
+			root = rt_report(p.pid, all, &r);
+			ok(root && r.status == 0 && tj_bool(root, "process.instrumented") &&
+			   tj_int(root, "process.generation", -1) == 2 &&
+			   tj_int(root, "process.uid", -1) == 65534 &&
+			   tj_int(root, "summary.stale", -1) == 5,
+			   "after exec: the table adopted (generation %lld, uid %lld, %lld records)",
+			   (long long)(root ? tj_int(root, "process.generation", -1) : -1),
+			   (long long)(root ? tj_int(root, "process.uid", -1) : -1),
+			   (long long)(root ? tj_int(root, "summary.stale", -1) : -1));
+			json_object_put(root);
+			trun_free(&r);
+			ok(rt_stop(&p), "exits 0");
+			ok(tables_in(dir) == 0, "no table left after the exit");
+		}
+	}
 	return tap_done();
 }
