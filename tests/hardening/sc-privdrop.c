@@ -11,12 +11,16 @@
  *
  * "sc-privdrop exec PROGRAM ARGS..." drops the same way and executes
  * PROGRAM: the new image must adopt the table given to the new user.
+ * "sc-privdrop visit" visits euid 1000 (seteuid, root kept as saved uid)
+ * until EOF, then comes back and exits. "sc-privdrop raw" drops by raw
+ * setresuid system call, which no wrapper sees, and waits for EOF.
  *
  * Runs under the shim, started by root (tests/hardening/test-privdrop.c). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "../report/sc.h"
@@ -112,6 +116,22 @@ int main(int argc, char **argv)
 		drop();
 		execv(argv[2], argv + 2);
 		sc_die("exec %s", argv[2]);
+	}
+	if (argc == 2 && strcmp(argv[1], "visit") == 0) {
+		if (seteuid(1000) < 0)
+			sc_die("seteuid 1000");
+		sc_say("ready pid=%d", (int)getpid());
+		sc_wait();
+		if (seteuid(0) < 0)
+			sc_die("seteuid 0");
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "raw") == 0) {
+		if (syscall(SYS_setresuid, NOBODY, NOBODY, NOBODY) != 0)
+			sc_die("setresuid");
+		sc_say("ready pid=%d", (int)getpid());
+		sc_wait();
+		return 0;
 	}
 	if (seteuid(1000) < 0)
 		sc_die("seteuid 1000");
