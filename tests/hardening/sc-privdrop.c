@@ -14,6 +14,9 @@
  * "sc-privdrop visit" visits euid 1000 (seteuid, root kept as saved uid)
  * until EOF, then comes back and exits. "sc-privdrop raw" drops by raw
  * setresuid system call, which no wrapper sees, and waits for EOF.
+ * "sc-privdrop planted-file" and "planted-dir" first put what another user
+ * could at the name the table will take (a file, a directory, owned by
+ * 65534), then drop, open a socket and wait for EOF.
  *
  * Runs under the shim, started by root (tests/hardening/test-privdrop.c). */
 #include <dirent.h>
@@ -103,6 +106,35 @@ static void drop(void)
 		sc_die("still privileged");
 }
 
+/* Put a file or directory of uid 65534 at sockaudit.65534.<pid>.<start>. */
+static void plant(bool dir)
+{
+	char stat[1024], path[4200], *p;
+	unsigned long long start = 0;
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n = f ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	stat[n] = '\0';
+	p = strrchr(stat, ')');
+	for (int field = 2; p && *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (!p || sscanf(p, "%llu", &start) != 1)
+		sc_die("starttime");
+	snprintf(path, sizeof(path), "%s/sockaudit.%d.%d.%llu", getenv("SOCKAUDIT_DIR"), NOBODY,
+		 (int)getpid(), start);
+	if (dir ? mkdir(path, 0700) < 0 : !(f = fopen(path, "wxe")))
+		sc_die("plant %s", path);
+	if (!dir) {
+		fputs("not a table\n", f);
+		fclose(f);
+	}
+	if (chown(path, NOBODY, NOBODY) < 0)
+		sc_die("chown %s", path);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in a;
@@ -124,6 +156,14 @@ int main(int argc, char **argv)
 		sc_wait();
 		if (seteuid(0) < 0)
 			sc_die("seteuid 0");
+		return 0;
+	}
+	if (argc == 2 && strncmp(argv[1], "planted-", 8) == 0) {
+		plant(strcmp(argv[1], "planted-dir") == 0);
+		drop();
+		fd = after_drop_socket();
+		sc_say("ready pid=%d fd=%d", (int)getpid(), fd);
+		sc_wait();
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "raw") == 0) {

@@ -85,6 +85,7 @@ static void unexplained(const char *dir, const char *mode, unsigned owner, bool 
 	struct trun r;
 	json_object *root;
 	const char *why;
+	bool ran;
 
 	if (!ok(rt_spawn(&p, true, argv), "%s: host started", mode))
 		return;
@@ -102,9 +103,62 @@ static void unexplained(const char *dir, const char *mode, unsigned owner, bool 
 		return;
 	}
 	ok(tables_in(dir) == 1, "%s: the table it could not remove is left", mode);
-	ok(rt_sockaudit(&r, gc) && r.status == 0 && tables_in(dir) == 0,
-	   "%s: root's list --gc removes it (exit %d)", mode, r.status);
+	ran = rt_sockaudit(&r, gc);
+	ok(ran && r.status == 0 && tables_in(dir) == 0, "%s: root's list --gc removes it (exit %d)",
+	   mode, r.status);
 	trun_free(&r);
+}
+
+/* Another user put something at the name the table takes at the drop. A
+ * file is replaced by the table; a directory makes the table stay root's
+ * (report says so) and is left alone. setuid succeeds either way. */
+static void planted(const char *dir, bool is_dir)
+{
+	const char *mode = is_dir ? "planted-dir" : "planted-file";
+	char *argv[] = { rt_bin("sc-privdrop"), (char *)mode, NULL };
+	const char *gc[] = { "list", "--gc", NULL };
+	struct rt_proc p;
+	struct trun r;
+	json_object *root;
+	bool ran;
+
+	if (!ok(rt_spawn(&p, true, argv), "%s: host dropped to 65534", mode))
+		return;
+	root = rt_report(p.pid, NULL, &r);
+	if (!is_dir)
+		ok(root && r.status == 0 && tj_bool(root, "process.instrumented") &&
+		   tj_int(root, "summary.tracked", -1) >= 1,
+		   "%s: the table replaced it and records (exit %d)", mode, r.status);
+	else
+		/* The CLI finds the directory at the name it looks under, and
+		 * refuses it as ever; the table it did not get stays root's. */
+		ok(!root && r.status == 2 && rt_err_lines(&r) == 1 &&
+		   strstr(r.err, "not a regular file"),
+		   "%s: report refuses the directory with one line, exit 2 (%d: %s)", mode,
+		   r.status, r.err);
+	json_object_put(root);
+	trun_free(&r);
+	ok(rt_stop(&p), "%s: exits 0", mode);
+	if (is_dir) {
+		char path[4300];
+		struct dirent *d;
+		DIR *dp = opendir(dir);
+		int dirs = 0;
+
+		while (dp && (d = readdir(dp)))
+			if (strncmp(d->d_name, "sockaudit.65534.", 16) == 0) {
+				snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+				dirs += rmdir(path) == 0;
+			}
+		if (dp)
+			closedir(dp);
+		ok(dirs == 1 && tables_in(dir) == 1, "%s: the directory was left alone, the "
+		   "root table the process could not remove is there", mode);
+		ran = rt_sockaudit(&r, gc);
+		ok(ran && r.status == 0, "%s: root's list --gc (exit %d)", mode, r.status);
+		trun_free(&r);
+	}
+	ok(tables_in(dir) == 0, "%s: nothing left", mode);
 }
 
 int main(void)
@@ -171,6 +225,8 @@ int main(void)
 			ok(tables_in(dir) == 0, "no table left after the exit");
 		}
 	}
+	planted(dir, false);
+	planted(dir, true);
 	unexplained(dir, "visit", 0, false);
 	unexplained(dir, "raw", 0, true);
 	return tap_done();
