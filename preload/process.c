@@ -52,9 +52,6 @@ int shim_fork_child(int32_t pid)
 	shim.pid = pid;
 	shim.forked = true;
 	shim.starttime = shim_read_starttime();   /* names the child's table */
-	/* The file is created with the child's own identity: a parent that
-	 * changed its euid by a path no wrapper saw still names it right. */
-	shim.uid = (uint32_t)geteuid();
 	rc = shim_table_create(false);
 	if (rc < 0) {
 		munmap(old_base, old_size);

@@ -210,6 +210,10 @@ int shim_table_create(bool adopt_existing)
 {
 	int rc;
 
+	/* The file is made with the process's identity now: a forked child
+	 * of a parent that changed its euid by a path no wrapper saw (a raw
+	 * system call) still names it as the CLI will look for it. */
+	shim.uid = (uint32_t)geteuid();
 	set_path();
 	rc = table_fresh();
 	if (rc == -EEXIST && adopt_existing)

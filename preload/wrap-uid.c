@@ -72,6 +72,16 @@ static void resolve(void **real, const char *name)
 
 #define REAL(name) (resolve((void **)&shim_real.name, #name), shim_real.name)
 
+/* No C library function to call (cannot happen with glibc): fail as the
+ * call would where it does not exist, rather than crash. */
+#define NEED(real) \
+	do { \
+		if (!(real)) { \
+			errno = ENOSYS; \
+			return -1; \
+		} \
+	} while (0)
+
 SHIM_EXPORT int setuid(uid_t uid)
 {
 	int (*real)(uid_t) = REAL(setuid);
@@ -79,6 +89,7 @@ SHIM_EXPORT int setuid(uid_t uid)
 	uint32_t prev = 0;
 	bool gave = false;
 
+	NEED(real);
 	if (ids_now(&old)) {
 		/* Privileged: all three; else the effective one only. */
 		want = old.e == 0 ? (struct ids){ uid, uid, uid } : (struct ids){ old.r, uid, old.s };
@@ -94,6 +105,7 @@ SHIM_EXPORT int seteuid(uid_t euid)
 	uint32_t prev = 0;
 	bool gave = false;
 
+	NEED(real);
 	if (ids_now(&old)) {
 		want = (struct ids){ old.r, euid, old.s };
 		gave = before(&want, &prev);
@@ -108,6 +120,7 @@ SHIM_EXPORT int setreuid(uid_t ruid, uid_t euid)
 	uint32_t prev = 0;
 	bool gave = false;
 
+	NEED(real);
 	if (ids_now(&old)) {
 		want.r = ruid != NO_UID ? ruid : old.r;
 		want.e = euid != NO_UID ? euid : old.e;
@@ -126,6 +139,7 @@ SHIM_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid)
 	uint32_t prev = 0;
 	bool gave = false;
 
+	NEED(real);
 	if (ids_now(&old)) {
 		want.r = ruid != NO_UID ? ruid : old.r;
 		want.e = euid != NO_UID ? euid : old.e;
