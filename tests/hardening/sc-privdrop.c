@@ -169,8 +169,32 @@ int main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "raw") == 0) {
 		if (syscall(SYS_setresuid, NOBODY, NOBODY, NOBODY) != 0)
 			sc_die("setresuid");
-		sc_say("ready pid=%d", (int)getpid());
+		/* A worker forked after the unseen drop: its own table must
+		 * still be named for its euid. */
+		if (pipe(ready) < 0 || pipe(stop) < 0)
+			sc_die("pipe");
+		w = fork();
+		if (w < 0)
+			sc_die("fork");
+		if (w == 0) {
+			close(stop[1]);
+			if (dprintf(ready[1], "%d\n", after_drop_socket()) < 0)
+				sc_die("worker ready");
+			while (read(stop[0], buf, sizeof(buf)) > 0)
+				;
+			exit(0);
+		}
+		close(ready[1]);
+		close(stop[0]);
+		n = read(ready[0], buf, sizeof(buf) - 1);
+		if (n <= 0)
+			sc_die("worker did not start");
+		buf[n] = '\0';
+		sc_say("ready pid=%d worker=%d wfd=%d", (int)getpid(), (int)w, atoi(buf));
 		sc_wait();
+		close(stop[1]);
+		if (waitpid(w, &st, 0) != w || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			sc_die("worker did not exit 0");
 		return 0;
 	}
 	if (seteuid(1000) < 0)

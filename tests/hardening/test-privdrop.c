@@ -97,6 +97,9 @@ static void unexplained(const char *dir, const char *mode, unsigned owner, bool 
 	   why ? why : r.err);
 	json_object_put(root);
 	trun_free(&r);
+	if (rt_ready_int(&p, "worker") > 0)
+		check_report("raw: worker", (pid_t)rt_ready_int(&p, "worker"),
+			     (int)rt_ready_int(&p, "wfd"), "after_drop_socket");
 	ok(rt_stop(&p), "%s: exits 0", mode);
 	if (!left) {
 		ok(tables_in(dir) == 0, "%s: no table left after the exit", mode);
