@@ -35,6 +35,10 @@ void shim_real_resolve(void)
 	RESOLVE(pipe2);
 	RESOLVE(_exit);
 	RESOLVE(_Exit);
+	RESOLVE(setuid);
+	RESOLVE(seteuid);
+	RESOLVE(setreuid);
+	RESOLVE(setresuid);
 	RESOLVE(vfork);
 	RESOLVE(clone);
 	/* Without fcntl64 (older libc) both names mean the same call. */

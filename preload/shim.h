@@ -44,6 +44,10 @@ struct shim_real {
 	int (*pipe2)(int[2], int);
 	void (*_exit)(int) __attribute__((noreturn));
 	void (*_Exit)(int) __attribute__((noreturn));
+	int (*setuid)(uid_t);
+	int (*seteuid)(uid_t);
+	int (*setreuid)(uid_t, uid_t);
+	int (*setresuid)(uid_t, uid_t, uid_t);
 	/* Never called from C: vfork.c's trampolines jump to them. */
 	void *vfork;
 	void *clone;
@@ -75,8 +79,9 @@ struct shim {
 	_Atomic int vfork_seen;
 	struct shim_forkguard *guard;   /* wipe-on-fork page */
 	int32_t pid;                    /* owner of the mapped table */
-	uint32_t uid;
+	uint32_t uid;                   /* owner of the table file: in its name and header */
 	uint64_t starttime;
+	uint64_t dev, ino;              /* the table file, to know it again by path */
 
 	uint8_t *base;                  /* the mapped table */
 	uint64_t size;
@@ -142,6 +147,9 @@ void *shim_clone_prepare(int flags) SHIM_HIDDEN;
 
 /* table-file.c: create or adopt the file. */
 int shim_table_create(bool adopt_existing) SHIM_HIDDEN;
+/* Give the table to uid: file owner, name and header. 0 or -errno (then the
+ * table is as it was). Needs the right to chown (CAP_CHOWN). */
+int shim_table_give(uint32_t uid) SHIM_HIDDEN;
 
 /* writer.c: pages, slots, stacks, module log. */
 bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;

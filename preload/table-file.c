@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -27,15 +28,21 @@ static uint32_t table_slots(void)
 	return (uint32_t)n;
 }
 
-static void set_path(void)
+/* <dir>/sockaudit.<uid>.<pid>.<starttime> into out (sizeof(shim.path)). */
+static void make_path(char *out, uint32_t uid)
 {
 	char name[96];
 	size_t dl = strnlen(shim.dir, sizeof(shim.dir) - 1);
 
-	sa_table_name(name, sizeof(name), shim.uid, shim.pid, shim.starttime);
-	memcpy(shim.path, shim.dir, dl);
-	shim.path[dl] = '/';
-	memcpy(shim.path + dl + 1, name, strlen(name) + 1);
+	sa_table_name(name, sizeof(name), uid, shim.pid, shim.starttime);
+	memcpy(out, shim.dir, dl);
+	out[dl] = '/';
+	memcpy(out + dl + 1, name, strlen(name) + 1);
+}
+
+static void set_path(void)
+{
+	make_path(shim.path, shim.uid);
 }
 
 static void map_globals(uint8_t *base, uint64_t size)
@@ -94,6 +101,7 @@ static int table_fresh(void)
 	struct sa_header layout = { 0 };
 	uint64_t size = sa_layout(&layout, table_slots()), backed;
 	struct sa_header *h;
+	struct stat st;
 	void *base;
 	int fd, err;
 
@@ -101,8 +109,10 @@ static int table_fresh(void)
 	if (fd < 0)
 		return -errno;
 	/* The umask may have narrowed the mode; 0600 exactly is part of the ABI. */
-	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
+	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0 || fstat(fd, &st) < 0)
 		goto fail;
+	shim.dev = st.st_dev;
+	shim.ino = st.st_ino;
 	/* The header is written at once: back its page now. The module log,
 	 * stacks and slots are backed page by page on first use. */
 	backed = 1ull << SHIM_CHUNK_SHIFT;
@@ -172,6 +182,8 @@ static int table_adopt(void)
 		syscall(SYS_close, fd);
 		return -ENOMEM;
 	}
+	shim.dev = st.st_dev;
+	shim.ino = st.st_ino;
 	map_globals(base, (uint64_t)st.st_size);
 	/* Pages the earlier image backed are data; holes were never touched. */
 	for (off_t pos = 0; pos < st.st_size;) {
@@ -198,9 +210,58 @@ int shim_table_create(bool adopt_existing)
 {
 	int rc;
 
+	/* The file is made with the process's identity now: a forked child
+	 * of a parent that changed its euid by a path no wrapper saw (a raw
+	 * system call) still names it as the CLI will look for it. */
+	shim.uid = (uint32_t)geteuid();
 	set_path();
 	rc = table_fresh();
 	if (rc == -EEXIST && adopt_existing)
 		rc = table_adopt();
 	return rc;
+}
+
+/* A process that drops privileges (setuid from root) gives its table to the
+ * new user while it still may: owner, then name, then header, so that it
+ * can still back pages (writer.c reopens the file), remove the table at
+ * exit (a sticky /dev/shm lets only the owner unlink), and the CLI finds it
+ * under the process's euid with the owner it expects. Async-signal-safe
+ * calls only: it runs in a set*uid() wrapper, maybe in a signal handler. */
+int shim_table_give(uint32_t uid)
+{
+	char path[sizeof(shim.path)];
+	struct stat st;
+	int fd, err = 0;
+
+	if (uid == shim.uid)
+		return 0;
+	fd = (int)syscall(SYS_openat, AT_FDCWD, shim.path,
+			  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	/* The very file we mapped, still ours: never chown anything else. */
+	if (shim_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != shim.uid ||
+	    st.st_dev != shim.dev || st.st_ino != shim.ino) {
+		syscall(SYS_close, fd);
+		return -EPERM;
+	}
+	make_path(path, uid);
+	if (fchown(fd, uid, (gid_t)-1) != 0) {
+		err = errno;
+	} else if (rename(shim.path, path) != 0) {
+		/* Something in the way at the new name (a directory): keep
+		 * the table as it was. A file there is replaced: we are still
+		 * privileged, and the name is ours by pid and start time. */
+		err = errno;
+		if (fchown(fd, shim.uid, (gid_t)-1) != 0) {
+			/* we held the right a moment ago: nothing else to try */
+		}
+	}
+	syscall(SYS_close, fd);
+	if (err)
+		return -err;
+	shim.hdr->uid = uid;
+	shim.uid = uid;
+	memcpy(shim.path, path, sizeof(path));
+	return 0;
 }

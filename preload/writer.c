@@ -50,7 +50,8 @@ bool shim_reserve(uint64_t off, uint64_t len)
 			fd = (int)syscall(SYS_openat, AT_FDCWD, shim.path,
 					  O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-			    (uint64_t)st.st_size != shim.size) {
+			    (uint64_t)st.st_size != shim.size || st.st_ino != shim.ino ||
+			    st.st_dev != shim.dev) {
 				ok = false;
 				break;
 			}

@@ -1,5 +1,6 @@
 #include "util/target.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -168,13 +169,49 @@ out:
 	return 0;
 }
 
+/* A table of this very process (pid and start time) named for another uid:
+ * it changed its user where the shim does not follow (a visit with seteuid,
+ * a raw system call; docs/security.md). Only its name is looked at: it is
+ * never read for this process. */
+static bool table_of_other_uid(const struct target *t, uint32_t *other)
+{
+	DIR *dir;
+	struct dirent *d;
+	bool found = false;
+
+	if (!t->alive)
+		return false;
+	dir = opendir(sa_table_dir());
+	if (!dir)
+		return false;
+	while (!found && (d = readdir(dir))) {
+		uint32_t uid;
+		int32_t pid;
+		uint64_t start;
+
+		found = sa_table_name_parse(d->d_name, &uid, &pid, &start) == 0 &&
+			pid == t->pid && start == t->starttime && uid != t->uid;
+		if (found)
+			*other = uid;
+	}
+	closedir(dir);
+	return found;
+}
+
 /* An ELF's reason for having no table. Go binaries make raw syscalls; static
  * binaries never load a preload library. */
 void target_explain(struct target *t)
 {
 	bool interp, go;
+	uint32_t other;
 	int rc = exe_facts(t->pid, &interp, &go);
 
+	if (table_of_other_uid(t, &other)) {
+		snprintf(t->why, sizeof(t->why),
+			 "its table is named for uid %u, not for its euid %u: it changed user "
+			 "where the shim does not follow; not read", other, t->uid);
+		return;
+	}
 	snprintf(t->why, sizeof(t->why), "started without libsockaudit.so (no table in %s)",
 		 sa_table_dir());
 	if (rc < 0)
