@@ -69,27 +69,17 @@ void shim_warn(const char *what, int err)
 
 uint64_t shim_read_starttime(void)
 {
-	char buf[1024], *p;
+	char buf[1024];
 	uint64_t v = 0;
 	ssize_t n;
 	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, sizeof(buf));
 	syscall(SYS_close, fd);
-	if (n <= 0)
+	if (n <= 0 || sa_stat_starttime(buf, (size_t)n, &v) < 0)
 		return 0;
-	buf[n] = '\0';
-	/* comm may contain spaces and parentheses: fields count from the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	for (int field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	while (*p >= '0' && *p <= '9')
-		v = v * 10 + (uint64_t)(*p++ - '0');
 	return v;
 }
 

@@ -97,7 +97,7 @@ int shim_fork_child(int32_t pid)
 			uint64_t frames[SA_MAX_FRAMES];
 			uint32_t d;
 
-			if (!old_slots[fd].used || !shim_slot_read(&old_slots[fd], &rec) ||
+			if (!old_slots[fd].used || !sa_slot_read(&old_slots[fd], &rec, SHIM_SLOT_SPINS) ||
 			    !rec.used || !fd_holds((int)fd, &rec))
 				continue;
 			rec.origin = SA_ORIGIN_INHERIT_FORK;
@@ -141,7 +141,7 @@ void shim_adopt_exec(void)
 			fd = (uint32_t)(nfd > fd ? nfd - 1 : fd);
 			continue;
 		}
-		if (!shim.slots[fd].used || !shim_slot_read(&shim.slots[fd], &rec))
+		if (!shim.slots[fd].used || !sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS))
 			continue;
 		if (rec.used && fd_holds((int)fd, &rec)) {
 			if (rec.origin != SA_ORIGIN_INHERIT_START)
@@ -201,7 +201,7 @@ void shim_exit(void)
 		struct tcp_info ti;
 		socklen_t l = sizeof(ti);
 
-		if (!shim_slot_used((int)fd) || !shim_slot_read(&shim.slots[fd], &rec) || !rec.used)
+		if (!shim_slot_used((int)fd) || !sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used)
 			continue;
 		if ((rec.family != AF_INET && rec.family != AF_INET6) ||
 		    getsockopt((int)fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0)

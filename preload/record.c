@@ -106,7 +106,7 @@ void shim_record_dup(int oldfd, int newfd)
 	if (oldfd == newfd || shim_busy || !shim_writable())
 		goto out;
 	if (oldfd >= 0 && (uint32_t)oldfd < shim.nslots && shim_slot_used(oldfd) &&
-	    shim_slot_read(&shim.slots[oldfd], &rec) && rec.used) {
+	    sa_slot_read(&shim.slots[oldfd], &rec, SHIM_SLOT_SPINS) && rec.used) {
 		rec.fd = newfd;
 		rec.origin = SA_ORIGIN_DUP;
 		rec.dup_of = oldfd;
@@ -133,7 +133,7 @@ void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (shim_busy || !shim_writable_open() || !shim_slot_used(fd))
 		goto out;
-	if (!shim_slot_read(&shim.slots[fd], &rec) || !rec.used)
+	if (!sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used)
 		goto out;
 	shim_busy++;
 	rec.flags &= (uint8_t)~SA_SLOT_PEER_TRUNC;

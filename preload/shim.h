@@ -61,6 +61,11 @@ struct shim_forkguard {
 	volatile int32_t owner_pid;
 };
 
+/* How long the shim waits for a slot another writer holds (a signal handler
+ * interrupting a writer of the same slot would otherwise spin forever), and
+ * how often it retries reading one. */
+#define SHIM_SLOT_SPINS 4096
+
 /* The reservation unit: a page. A process pays for the pages it writes: the
  * header's, one per 32 slots in use, one per distinct stack (they hash all
  * over the stack set), one per 13 modules. */
@@ -147,7 +152,6 @@ int shim_table_create(bool adopt_existing) SHIM_HIDDEN;
 bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;
 void shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
 void shim_slot_clear(int fd) SHIM_HIDDEN;
-bool shim_slot_read(const struct sa_slot *src, struct sa_slot *dst) SHIM_HIDDEN;
 bool shim_slot_used(int fd) SHIM_HIDDEN;
 /* family, type, protocol of fd's record; false when it has none. */
 bool shim_slot_kind(int fd, int kind[3]) SHIM_HIDDEN;

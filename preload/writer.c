@@ -13,10 +13,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* How long a writer waits for a slot another writer holds (a signal handler
- * interrupting a writer of the same slot would otherwise spin forever). */
-#define SLOT_SPINS 4096
-
 void shim_counter_add(uint64_t *counter)
 {
 	atomic_fetch_add_explicit((_Atomic uint64_t *)counter, 1, memory_order_relaxed);
@@ -87,7 +83,7 @@ static bool slot_begin(struct sa_slot *s)
 {
 	_Atomic uint32_t *seq = (_Atomic uint32_t *)&s->seq;
 
-	for (int i = 0; i < SLOT_SPINS; i++) {
+	for (int i = 0; i < SHIM_SLOT_SPINS; i++) {
 		uint32_t v = atomic_load_explicit(seq, memory_order_relaxed);
 		if (!(v & 1) && atomic_compare_exchange_weak_explicit(seq, &v, v + 1,
 								      memory_order_acquire,
@@ -163,29 +159,13 @@ bool shim_slot_kind(int fd, int kind[3])
 	struct sa_slot *s = slot_for(fd, false);
 	struct sa_slot rec;
 
-	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED) || !shim_slot_read(s, &rec) ||
+	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED) || !sa_slot_read(s, &rec, SHIM_SLOT_SPINS) ||
 	    !rec.used || !rec.family)
 		return false;
 	kind[0] = rec.family;
 	kind[1] = rec.type;
 	kind[2] = rec.protocol;
 	return true;
-}
-
-bool shim_slot_read(const struct sa_slot *src, struct sa_slot *dst)
-{
-	const _Atomic uint32_t *seq = (const _Atomic uint32_t *)&src->seq;
-
-	for (int i = 0; i < SLOT_SPINS; i++) {
-		uint32_t v = atomic_load_explicit(seq, memory_order_acquire);
-		if (v & 1)
-			continue;
-		memcpy(dst, src, sizeof(*dst));
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(seq, memory_order_relaxed) == v)
-			return true;
-	}
-	return false;
 }
 
 /* Deduplicated stacks: open addressing on the hash. An entry is claimed
