@@ -1,8 +1,11 @@
-/* Process life: a forked child's own table, adoption across execve(), the
- * start-up scan of inherited sockets, and the exit path. */
-#include "shim.h"
+/* Process life: a forked child's own table, adoption across execve(), and
+ * the exit path. */
+#include "process.h"
 
-#include <dirent.h>
+#include "table-file.h"
+#include "util.h"
+#include "writer.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -154,36 +157,6 @@ void shim_adopt_exec(void)
 	}
 }
 
-/* Sockets open before we started (systemd socket activation, a parent
- * without the shim): recorded as inherited, without a stack. getdents64
- * directly, because opendir() allocates. */
-void shim_scan_fds(void)
-{
-	char buf[4096];
-	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	long n;
-
-	if (dfd < 0)
-		return;
-	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n;) {
-			struct dirent64 *e = (struct dirent64 *)(buf + off);
-			int fd = 0;
-			const char *p = e->d_name;
-
-			off += e->d_reclen;
-			if (*p < '0' || *p > '9')
-				continue;
-			while (*p >= '0' && *p <= '9')
-				fd = fd * 10 + (*p++ - '0');
-			if (fd == dfd || shim_slot_used(fd))
-				continue;
-			shim_record_inherited(fd, SA_ORIGIN_INHERIT_START);
-		}
-	}
-	syscall(SYS_close, dfd);
-}
-
 /* Normal exit. Under `sockaudit run` the table stays for the gate to read,
  * with each TCP socket's state at this moment; otherwise it is removed. The
  * mapping is never unmapped: later destructors and threads still close. */
@@ -201,7 +174,8 @@ void shim_exit(void)
 		struct tcp_info ti;
 		socklen_t l = sizeof(ti);
 
-		if (!shim_slot_used((int)fd) || !sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used)
+		if (!shim_slot_used((int)fd) ||
+		    !sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used)
 			continue;
 		if ((rec.family != AF_INET && rec.family != AF_INET6) ||
 		    getsockopt((int)fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0)

@@ -2,7 +2,9 @@
  * process (before execve) left. Never write a file we did not create or
  * validate as ours: a planted symlink, FIFO, foreign or loose-mode file makes
  * the process run unrecorded. */
-#include "shim.h"
+#include "table-file.h"
+
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

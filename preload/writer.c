@@ -1,7 +1,9 @@
 /* The table file from the writer's side: create or adopt it, back its pages
  * before touching them, and update slots, stacks and the module log. Every
  * function here may run inside a signal handler: syscalls and atomics only. */
-#include "shim.h"
+#include "writer.h"
+
+#include "util.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -91,7 +93,7 @@ static bool slot_begin(struct sa_slot *s)
 			atomic_thread_fence(memory_order_release);
 			return true;
 		}
-		__builtin_ia32_pause();
+		shim_cpu_relax();
 	}
 	shim_counter_add(&shim.hdr->counters.missed);
 	return false;
@@ -159,8 +161,8 @@ bool shim_slot_kind(int fd, int kind[3])
 	struct sa_slot *s = slot_for(fd, false);
 	struct sa_slot rec;
 
-	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED) || !sa_slot_read(s, &rec, SHIM_SLOT_SPINS) ||
-	    !rec.used || !rec.family)
+	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED) ||
+	    !sa_slot_read(s, &rec, SHIM_SLOT_SPINS) || !rec.used || !rec.family)
 		return false;
 	kind[0] = rec.family;
 	kind[1] = rec.type;
