@@ -38,16 +38,24 @@ static void read_env(void)
 	memcpy(shim.dir, v, n);
 	shim.dir[n] = '\0';
 
+	/* First: it silences the warnings below too. */
+	v = getenv("SOCKAUDIT_QUIET");
+	shim.quiet = v && *v && strcmp(v, "0") != 0;
 	shim.depth = SA_MAX_FRAMES;
 	v = getenv("SOCKAUDIT_DEPTH");
 	if (v && *v) {
 		char *end;
-		long d = strtol(v, &end, 10);
-		if (*end == '\0' && d >= 1)
-			shim.depth = d > SA_MAX_FRAMES ? SA_MAX_FRAMES : (uint32_t)d;
+		long d;
+		int saved = errno;
+
+		errno = 0;
+		d = strtol(v, &end, 10);
+		if (*end == '\0' && errno == 0 && d >= 1 && d <= SA_MAX_FRAMES)
+			shim.depth = (uint32_t)d;
+		else   /* the value used is the default (SA_MAX_FRAMES) */
+			shim_say("SOCKAUDIT_DEPTH=", v, " is not a number from 1 to 32; using 32");
+		errno = saved;
 	}
-	v = getenv("SOCKAUDIT_QUIET");
-	shim.quiet = v && *v && strcmp(v, "0") != 0;
 	v = getenv("SOCKAUDIT_INODE_AT_OPEN");
 	shim.inode_at_open = v && *v && strcmp(v, "0") != 0;
 	v = getenv("SOCKAUDIT_RUN_ID");

@@ -32,6 +32,13 @@ static size_t put(char *buf, size_t at, size_t len, const char *s)
 	return at;
 }
 
+static void write_line(const char *line, size_t n)
+{
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* nothing to do: the host's stderr is closed */
+	}
+}
+
 /* One line on stderr, once per process image, unless SOCKAUDIT_QUIET=1. */
 void shim_warn(const char *what, int err)
 {
@@ -53,9 +60,27 @@ void shim_warn(const char *what, int err)
 		n = put(line, n, sizeof(line), strerrorname_np(err) ? strerrorname_np(err) : "error");
 	}
 	n = put(line, n, sizeof(line), "; this process runs unrecorded\n");
-	if (write(STDERR_FILENO, line, n) < 0) {
-		/* nothing to do: the host's stderr is closed */
-	}
+	write_line(line, n);
+	errno = saved;
+}
+
+void shim_say(const char *a, const char *b, const char *c)
+{
+	char line[300];
+	size_t n = 0;
+	int saved = errno;
+
+	if (shim.quiet)
+		return;
+	n = put(line, n, sizeof(line), "sockaudit: ");
+	n = put(line, n, sizeof(line), a);
+	/* b may be anything from the environment: keep the line one line. */
+	for (const char *p = b; *p && n + 1 < sizeof(line) - 80; p++)
+		line[n++] = *p == '\n' ? ' ' : *p;
+	line[n] = '\0';
+	n = put(line, n, sizeof(line), c);
+	n = put(line, n, sizeof(line), "\n");
+	write_line(line, n);
 	errno = saved;
 }
 

@@ -11,6 +11,10 @@ uint64_t shim_now_ns(void) SHIM_HIDDEN;
 int shim_fstat(int fd, struct stat *st) SHIM_HIDDEN;
 /* One line on stderr, once per process image, unless SOCKAUDIT_QUIET. */
 void shim_warn(const char *what, int err) SHIM_HIDDEN;
+/* One line "sockaudit: <a><b><c>" on stderr unless SOCKAUDIT_QUIET, for a
+ * problem that does not stop recording (a knob out of range). b is
+ * shortened to keep the line short; a newline in it becomes a space. */
+void shim_say(const char *a, const char *b, const char *c) SHIM_HIDDEN;
 /* Field 22 of /proc/self/stat, or 0. */
 uint64_t shim_read_starttime(void) SHIM_HIDDEN;
 
