@@ -30,8 +30,8 @@ bool shim_writable(void)
 	if (likely(shim.guard->owner_pid == shim.pid))
 		return !shim_vfork_child();
 	/* Wiped: a forked child (by fork, _Fork or a raw clone), which makes
-	 * its own table. Any other value: a signal handler's close caught
-	 * shim_fork_child half-way. */
+	 * its own table. SHIM_OWNER_SWITCHING: a signal handler's close
+	 * caught shim_fork_child half-way. */
 	if (shim.guard->owner_pid != 0)
 		return false;
 	return shim_fork_child(shim_getpid()) == 0;

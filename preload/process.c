@@ -49,17 +49,35 @@ int shim_fork_child(int32_t pid)
 	int rc;
 
 	shim_busy++;
+	/* Neither the parent's nor ours until the switch is done: a signal
+	 * handler's close() in between must write neither table (gate.c). */
+	shim.guard->owner_pid = SHIM_OWNER_SWITCHING;
+	atomic_signal_fence(memory_order_seq_cst);
 	for (unsigned i = 0; i < SHIM_MAX_CHUNKS / 64; i++)
 		old_reserved[i] = atomic_load_explicit(&shim.reserved[i], memory_order_relaxed);
-	shim.guard->owner_pid = pid;
 	shim.pid = pid;
 	shim.forked = true;
 	shim.starttime = shim_read_starttime();   /* names the child's table */
 	rc = shim_table_create(false);
 	if (rc < 0) {
-		munmap(old_base, old_size);
-		shim.base = NULL;
+		/* Off first, then forget the parent's table, then unmap it: no
+		 * reader may find pointers into a mapping that is gone (shim.h,
+		 * "The table globals"). shim_warn needs shim.path: it names the
+		 * table that could not be made. */
 		atomic_store(&shim.state, SHIM_OFF);
+		atomic_signal_fence(memory_order_seq_cst);
+		for (unsigned i = 0; i < SHIM_MAX_CHUNKS / 64; i++)
+			atomic_store_explicit(&shim.reserved[i], 0, memory_order_relaxed);
+		shim.nslots = 0;
+		shim.slots = NULL;
+		shim.stacks = NULL;
+		shim.modules = NULL;
+		shim.hdr = NULL;
+		shim.base = NULL;
+		shim.size = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		munmap(old_base, old_size);
+		shim.guard->owner_pid = pid;
 		shim_warn("forked child cannot create its socket table", -rc);
 		shim_busy--;
 		return rc;
@@ -122,6 +140,8 @@ int shim_fork_child(int32_t pid)
 		}
 	}
 	munmap(old_base, old_size);
+	atomic_signal_fence(memory_order_seq_cst);
+	shim.guard->owner_pid = pid;
 	shim_busy--;
 	return 0;
 }

@@ -64,6 +64,8 @@ enum shim_state {
 struct shim_forkguard {
 	volatile int32_t owner_pid;
 };
+/* owner_pid while shim_fork_child() moves a forked child to its own table. */
+#define SHIM_OWNER_SWITCHING (-1)
 
 /* How long the shim waits for a slot another writer holds (a signal handler
  * interrupting a writer of the same slot would otherwise spin forever), and
@@ -87,6 +89,16 @@ struct shim {
 	uint32_t uid;
 	uint64_t starttime;
 
+	/* The table globals. Invariant: they describe a live mapping whenever
+	 * state is SHIM_READY or SHIM_INITIALIZING with hdr set, and nothing
+	 * reads them otherwise: every reader checks shim_table_live() (or
+	 * shim_writable*(), which checks the state) first. A path that loses
+	 * the table (a forked child that cannot make its own) sets state to
+	 * SHIM_OFF *before* it unmaps, then clears them (NULL, 0), so a reader
+	 * that raced past its check finds nslots 0. A switch from one table
+	 * to another (fork child, exec adoption) clears the reserved bits
+	 * before it changes the pointers, so a signal handler in between sees
+	 * no backed page and writes nothing. */
 	uint8_t *base;                  /* the mapped table */
 	uint64_t size;
 	struct sa_header *hdr;
@@ -110,5 +122,14 @@ struct shim {
 };
 
 extern struct shim shim SHIM_HIDDEN;
+
+/* May the table globals be read? (The invariant above.) One load, and a
+ * second only while this image starts. */
+static inline bool shim_table_live(void)
+{
+	int st = atomic_load_explicit(&shim.state, memory_order_acquire);
+
+	return likely(st == SHIM_READY) || (st == SHIM_INITIALIZING && shim.hdr);
+}
 extern struct shim_real shim_real SHIM_HIDDEN;
 extern __thread int shim_busy SHIM_HIDDEN;  /* recursion guard */

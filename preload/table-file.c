@@ -40,17 +40,25 @@ static void set_path(void)
 	memcpy(shim.path + dl + 1, name, strlen(name) + 1);
 }
 
+/* Point the globals at a new mapping. In a forked child they pointed at
+ * the parent's table until now, and a signal handler's close() may run in
+ * between: the backed-page bits go first, so that it finds no page backed
+ * (and writes nothing) until the new table is wholly in place. */
 static void map_globals(uint8_t *base, uint64_t size)
 {
-	shim.base = base;
-	shim.size = size;
-	shim.hdr = (struct sa_header *)base;
-	shim.modules = (struct sa_module *)(base + shim.hdr->modules_off);
-	shim.stacks = (struct sa_stack *)(base + shim.hdr->stacks_off);
-	shim.slots = (struct sa_slot *)(base + shim.hdr->slots_off);
-	shim.nslots = shim.hdr->nslots;
+	const struct sa_header *h = (const struct sa_header *)base;
+
 	for (unsigned i = 0; i < SHIM_MAX_CHUNKS / 64; i++)
 		atomic_store_explicit(&shim.reserved[i], 0, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	shim.base = base;
+	shim.size = size;
+	shim.modules = (struct sa_module *)(base + h->modules_off);
+	shim.stacks = (struct sa_stack *)(base + h->stacks_off);
+	shim.slots = (struct sa_slot *)(base + h->slots_off);
+	shim.nslots = h->nslots;
+	shim.hdr = (struct sa_header *)base;
+	atomic_signal_fence(memory_order_seq_cst);
 }
 
 /* Mark the chunks lying wholly inside [off, off + len) as backed: a chunk

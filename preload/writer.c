@@ -108,6 +108,9 @@ static struct sa_slot *slot_for(int fd, bool reserve)
 {
 	uint64_t off;
 
+	/* No table (see "The table globals" in shim.h): touch nothing. */
+	if (unlikely(!shim_table_live()))
+		return NULL;
 	if (fd < 0 || (uint32_t)fd >= shim.nslots) {
 		if (reserve)
 			shim_counter_add(&shim.hdr->counters.overflow_fd);
