@@ -30,6 +30,31 @@ static bool fd_holds(int fd, struct sa_slot *rec)
 	return st.st_ino == rec->inode;
 }
 
+/* The parent's backed-page bits at fork. 8 KiB: not on the stack of
+ * whatever (signal) stack forked. Only the child's one thread uses it, once. */
+static uint64_t old_reserved[SHIM_MAX_CHUNKS / 64];
+
+/* Was [off, off + len) of the parent's table backed, by the parent's bits
+ * as they were at fork? Only such bytes may be read: a read fault on a page
+ * tmpfs cannot back is SIGBUS too. */
+static bool old_backed(const uint64_t *bits, uint64_t off, uint64_t len)
+{
+	uint64_t first = off >> SHIM_CHUNK_SHIFT, last = (off + len - 1) >> SHIM_CHUNK_SHIFT;
+
+	if (last >= SHIM_MAX_CHUNKS)
+		return false;
+	for (uint64_t c = first; c <= last; c++)
+		if (!(bits[c >> 6] & (1ull << (c & 63))))
+			return false;
+	return true;
+}
+
+static bool old_stack_backed(const struct sa_header *old_hdr, uint32_t id)
+{
+	return old_backed(old_reserved, old_hdr->stacks_off + (uint64_t)(id - 1) * sizeof(struct sa_stack),
+			  sizeof(struct sa_stack));
+}
+
 /* In a forked child: the mapping still shows the parent's table (MAP_SHARED),
  * so a close here would erase the parent's record. Make our own table, copy
  * the records whose fd we really inherited (same inode), then drop the
@@ -42,9 +67,6 @@ int shim_fork_child(int32_t pid)
 	struct sa_slot *old_slots = shim.slots;
 	struct sa_stack *old_stacks = shim.stacks;
 	struct sa_module *old_modules = shim.modules;
-	/* 8 KiB: not on the stack of whatever (signal) stack forked. Only the
-	 * child's one thread gets here, once. */
-	static uint64_t old_reserved[SHIM_MAX_CHUNKS / 64];
 	uint32_t old_nslots = shim.nslots, nmods;
 	int rc;
 
@@ -88,7 +110,9 @@ int shim_fork_child(int32_t pid)
 	nmods = old_hdr->modules_used < old_hdr->nmodules ? old_hdr->modules_used
 							  : old_hdr->nmodules;
 	for (uint32_t i = 0; i < nmods && i < shim.hdr->nmodules; i++) {
-		if (old_modules[i].state != SA_ENTRY_READY)
+		if (!old_backed(old_reserved, old_hdr->modules_off + (uint64_t)i * sizeof(*old_modules),
+				sizeof(*old_modules)) ||
+		    old_modules[i].state != SA_ENTRY_READY)
 			continue;
 		if (!shim_reserve(shim.hdr->modules_off + (uint64_t)i * sizeof(shim.modules[i]),
 				  sizeof(shim.modules[i]))) {
@@ -123,6 +147,7 @@ int shim_fork_child(int32_t pid)
 				continue;
 			rec.origin = SA_ORIGIN_INHERIT_FORK;
 			if (rec.open_stack && rec.open_stack <= old_hdr->nstacks &&
+			    old_stack_backed(old_hdr, rec.open_stack) &&
 			    (d = old_stacks[rec.open_stack - 1].depth) <= SA_MAX_FRAMES) {
 				memcpy(frames, old_stacks[rec.open_stack - 1].frames, d * 8);
 				rec.open_stack = d ? shim_stack_intern(frames, d) : 0;
@@ -130,6 +155,7 @@ int shim_fork_child(int32_t pid)
 				rec.open_stack = 0;
 			}
 			if (rec.connect_stack && rec.connect_stack <= old_hdr->nstacks &&
+			    old_stack_backed(old_hdr, rec.connect_stack) &&
 			    (d = old_stacks[rec.connect_stack - 1].depth) <= SA_MAX_FRAMES) {
 				memcpy(frames, old_stacks[rec.connect_stack - 1].frames, d * 8);
 				rec.connect_stack = d ? shim_stack_intern(frames, d) : 0;

@@ -101,6 +101,7 @@ struct shim {
 	 * no backed page and writes nothing. */
 	uint8_t *base;                  /* the mapped table */
 	uint64_t size;
+	uint64_t table_dev, table_ino;  /* the mapped file: shim_reserve backs only it */
 	struct sa_header *hdr;
 	struct sa_slot *slots;
 	struct sa_stack *stacks;

@@ -44,7 +44,7 @@ static void set_path(void)
  * the parent's table until now, and a signal handler's close() may run in
  * between: the backed-page bits go first, so that it finds no page backed
  * (and writes nothing) until the new table is wholly in place. */
-static void map_globals(uint8_t *base, uint64_t size)
+static void map_globals(uint8_t *base, uint64_t size, const struct stat *st)
 {
 	const struct sa_header *h = (const struct sa_header *)base;
 
@@ -53,6 +53,8 @@ static void map_globals(uint8_t *base, uint64_t size)
 	atomic_signal_fence(memory_order_seq_cst);
 	shim.base = base;
 	shim.size = size;
+	shim.table_dev = (uint64_t)st->st_dev;
+	shim.table_ino = (uint64_t)st->st_ino;
 	shim.modules = (struct sa_module *)(base + h->modules_off);
 	shim.stacks = (struct sa_stack *)(base + h->stacks_off);
 	shim.slots = (struct sa_slot *)(base + h->slots_off);
@@ -104,6 +106,7 @@ static int table_fresh(void)
 	struct sa_header layout = { 0 };
 	uint64_t size = sa_layout(&layout, table_slots()), backed;
 	struct sa_header *h;
+	struct stat st;
 	void *base;
 	int fd, err;
 
@@ -111,7 +114,7 @@ static int table_fresh(void)
 	if (fd < 0)
 		return -errno;
 	/* The umask may have narrowed the mode; 0600 exactly is part of the ABI. */
-	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0)
+	if (fchmod(fd, 0600) < 0 || fstat(fd, &st) < 0 || ftruncate(fd, (off_t)size) < 0)
 		goto fail;
 	/* The header is written at once: back its page now. The module log,
 	 * stacks and slots are backed page by page on first use. */
@@ -138,7 +141,7 @@ static int table_fresh(void)
 	h->created_ns = shim_now_ns();
 	memcpy(h->run_id, shim.run_id, sizeof(h->run_id));
 	read_cmdline(h->cmdline, sizeof(h->cmdline));
-	map_globals(base, size);
+	map_globals(base, size, &st);
 	mark_reserved(0, backed);
 	return 0;
 
@@ -182,7 +185,7 @@ static int table_adopt(void)
 		syscall(SYS_close, fd);
 		return -ENOMEM;
 	}
-	map_globals(base, (uint64_t)st.st_size);
+	map_globals(base, (uint64_t)st.st_size, &st);
 	/* Pages the earlier image backed are data; holes were never touched. */
 	for (off_t pos = 0; pos < st.st_size;) {
 		off_t d = lseek(fd, pos, SEEK_DATA), e;

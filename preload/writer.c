@@ -28,7 +28,8 @@ static int sys_close(int fd)
 /* Back [off, off + len) of the file so that a full /dev/shm gives ENOSPC
  * here instead of SIGBUS in the host when the page is first written. The
  * file is reopened by path (we keep no descriptor the host could close) and
- * checked to be the very file we mapped. */
+ * checked to be the very file we mapped (device and inode): backing another
+ * file at that name would leave our page unbacked and mark it backed. */
 bool shim_reserve(uint64_t off, uint64_t len)
 {
 	uint64_t first = off >> SHIM_CHUNK_SHIFT, last = (off + len - 1) >> SHIM_CHUNK_SHIFT;
@@ -48,7 +49,8 @@ bool shim_reserve(uint64_t off, uint64_t len)
 			fd = (int)syscall(SYS_openat, AT_FDCWD, shim.path,
 					  O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-			    (uint64_t)st.st_size != shim.size) {
+			    (uint64_t)st.st_size != shim.size || st.st_dev != shim.table_dev ||
+			    st.st_ino != shim.table_ino) {
 				ok = false;
 				break;
 			}
@@ -71,14 +73,22 @@ bool shim_reserve(uint64_t off, uint64_t len)
 	return ok;
 }
 
-static bool chunk_reserved(uint64_t off)
+/* Is every chunk of [off, off + len) backed? An entry may straddle two
+ * chunks (a stack entry is 280 bytes, a module 312): looking at its first
+ * chunk only let a store run into the next one, unbacked, and a full tmpfs
+ * then killed the host with SIGBUS (issue 13, item 6). Reads count as much
+ * as stores: tmpfs allocates a page on a read fault too. */
+static bool backed(uint64_t off, uint64_t len)
 {
-	uint64_t c = off >> SHIM_CHUNK_SHIFT;
+	uint64_t first = off >> SHIM_CHUNK_SHIFT, last = (off + len - 1) >> SHIM_CHUNK_SHIFT;
 
-	if (c >= SHIM_MAX_CHUNKS)
+	if (last >= SHIM_MAX_CHUNKS)
 		return false;
-	return atomic_load_explicit(&shim.reserved[c >> 6], memory_order_acquire) &
-	       (1ull << (c & 63));
+	for (uint64_t c = first; c <= last; c++)
+		if (!(atomic_load_explicit(&shim.reserved[c >> 6], memory_order_acquire) &
+		      (1ull << (c & 63))))
+			return false;
+	return true;
 }
 
 static bool slot_begin(struct sa_slot *s)
@@ -117,7 +127,7 @@ static struct sa_slot *slot_for(int fd, bool reserve)
 		return NULL;
 	}
 	off = shim.hdr->slots_off + (uint64_t)fd * sizeof(struct sa_slot);
-	if (!chunk_reserved(off)) {
+	if (!backed(off, sizeof(struct sa_slot))) {
 		if (!reserve)
 			return NULL;   /* never backed: nothing recorded there */
 		if (!shim_reserve(off, sizeof(struct sa_slot))) {
@@ -189,7 +199,7 @@ uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth)
 		uint64_t off = shim.hdr->stacks_off + (uint64_t)idx * sizeof(*st);
 		uint32_t v;
 
-		if (!chunk_reserved(off) && !shim_reserve(off, sizeof(*st)))
+		if (!backed(off, sizeof(*st)) && !shim_reserve(off, sizeof(*st)))
 			break;
 		v = atomic_load_explicit(state, memory_order_acquire);
 		if (v == SA_ENTRY_READY) {
@@ -266,6 +276,13 @@ static bool module_known(uint64_t addr)
 		n = shim.hdr->nmodules;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct sa_module *m = &shim.modules[i];
+
+		/* An entry whose page could not be backed was claimed but never
+		 * written: skip it without touching it. */
+		if (!backed(shim.hdr->modules_off + (uint64_t)i * sizeof(*m), sizeof(*m)) ||
+		    atomic_load_explicit((_Atomic uint32_t *)&m->state, memory_order_acquire) !=
+			    SA_ENTRY_READY)
+			continue;
 		if (m->generation == shim.hdr->generation && addr >= m->start && addr < m->end)
 			return true;
 	}
