@@ -37,22 +37,23 @@ static uint64_t old_reserved[SHIM_MAX_CHUNKS / 64];
 /* Was [off, off + len) of the parent's table backed, by the parent's bits
  * as they were at fork? Only such bytes may be read: a read fault on a page
  * tmpfs cannot back is SIGBUS too. */
-static bool old_backed(const uint64_t *bits, uint64_t off, uint64_t len)
+static bool old_backed(uint64_t off, uint64_t len)
 {
 	uint64_t first = off >> SHIM_CHUNK_SHIFT, last = (off + len - 1) >> SHIM_CHUNK_SHIFT;
 
 	if (last >= SHIM_MAX_CHUNKS)
 		return false;
 	for (uint64_t c = first; c <= last; c++)
-		if (!(bits[c >> 6] & (1ull << (c & 63))))
+		if (!(old_reserved[c >> 6] & (1ull << (c & 63))))
 			return false;
 	return true;
 }
 
 static bool old_stack_backed(const struct sa_header *old_hdr, uint32_t id)
 {
-	return old_backed(old_reserved, old_hdr->stacks_off + (uint64_t)(id - 1) * sizeof(struct sa_stack),
-			  sizeof(struct sa_stack));
+	uint64_t off = old_hdr->stacks_off + (uint64_t)(id - 1) * sizeof(struct sa_stack);
+
+	return old_backed(off, sizeof(struct sa_stack));
 }
 
 /* In a forked child: the mapping still shows the parent's table (MAP_SHARED),
@@ -110,8 +111,9 @@ int shim_fork_child(int32_t pid)
 	nmods = old_hdr->modules_used < old_hdr->nmodules ? old_hdr->modules_used
 							  : old_hdr->nmodules;
 	for (uint32_t i = 0; i < nmods && i < shim.hdr->nmodules; i++) {
-		if (!old_backed(old_reserved, old_hdr->modules_off + (uint64_t)i * sizeof(*old_modules),
-				sizeof(*old_modules)) ||
+		uint64_t off = old_hdr->modules_off + (uint64_t)i * sizeof(*old_modules);
+
+		if (!old_backed(off, sizeof(*old_modules)) ||
 		    old_modules[i].state != SA_ENTRY_READY)
 			continue;
 		if (!shim_reserve(shim.hdr->modules_off + (uint64_t)i * sizeof(shim.modules[i]),
@@ -142,8 +144,9 @@ int shim_fork_child(int32_t pid)
 			uint64_t frames[SA_MAX_FRAMES];
 			uint32_t d;
 
-			if (!old_slots[fd].used || !sa_slot_read(&old_slots[fd], &rec, SHIM_SLOT_SPINS) ||
-			    !rec.used || !fd_holds((int)fd, &rec))
+			if (!old_slots[fd].used ||
+			    !sa_slot_read(&old_slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used ||
+			    !fd_holds((int)fd, &rec))
 				continue;
 			rec.origin = SA_ORIGIN_INHERIT_FORK;
 			if (rec.open_stack && rec.open_stack <= old_hdr->nstacks &&
