@@ -99,7 +99,8 @@ static bool run_host(struct run *r, bool preload, const char *dir, enum plant wh
 		plant(dir, what, victim);
 		alarm(10);   /* a hang (e.g. on a FIFO) kills the host: the test fails */
 		if (getenv("NOTABLE_PROGRAM"))
-			execl(getenv("NOTABLE_PROGRAM"), getenv("NOTABLE_PROGRAM"), (char *)NULL);
+			execl(getenv("NOTABLE_PROGRAM"), getenv("NOTABLE_PROGRAM"),
+			      getenv("NOTABLE_ARG"), (char *)NULL);
 		else
 			execl(host, host, (char *)NULL);
 		_exit(127);
@@ -265,6 +266,24 @@ static void stress(const char *label, const struct run *expect, const char *tdir
 	}
 }
 
+static void stress_mode(const char *tdir, const char *mode)
+{
+	char label[128];
+	struct run b;
+
+	setenv("NOTABLE_PROGRAM", spray, 1);
+	setenv("NOTABLE_ARG", mode, 1);
+	run_host(&b, false, tdir, PLANT_NONE, NULL);
+	if (b.status != 0)
+		show_run("stack-spray without the shim", &b);
+	snprintf(label, sizeof(label), "full tmpfs, 1024 distinct stacks, then %s", mode);
+	/* 1500 KiB: the first image's table fits (about 1.25 MiB), the
+	 * second's (exec'd image with new addresses, or forked child) runs
+	 * out part-way. */
+	stress(label, &b, tdir, "1500k", spray, 15, 20);
+	unsetenv("NOTABLE_ARG");
+}
+
 static void full_tmpfs_stress(const struct run *base, const char *tdir)
 {
 	struct run spray_base;
@@ -278,6 +297,11 @@ static void full_tmpfs_stress(const struct run *base, const char *tdir)
 	if (spray_base.status != 0)
 		show_run("stack-spray without the shim", &spray_base);
 	stress("full tmpfs, 1024 distinct stacks", &spray_base, tdir, "64k", spray, 40, 20);
+	/* The same, then an exec (the new image adopts the table: pages the
+	 * earlier image backed are found by SEEK_DATA) or a fork (the child
+	 * reads the parent's table where the parent had backed it). */
+	stress_mode(tdir, "exec");
+	stress_mode(tdir, "fork");
 }
 
 int main(void)
