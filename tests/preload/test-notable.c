@@ -280,7 +280,7 @@ static void stress_mode(const char *tdir, const char *mode)
 	/* 1500 KiB: the first image's table fits (about 1.25 MiB), the
 	 * second's (exec'd image with new addresses, or forked child) runs
 	 * out part-way. */
-	stress(label, &b, tdir, "1500k", spray, 15, 20);
+	stress(label, &b, tdir, "1500k", spray, 15, 15);
 	unsetenv("NOTABLE_ARG");
 }
 
@@ -288,7 +288,7 @@ static void full_tmpfs_stress(const struct run *base, const char *tdir)
 {
 	struct run spray_base;
 
-	stress("full tmpfs, repeated", base, tdir, "12k", NULL, 300, 20);
+	stress("full tmpfs, repeated", base, tdir, "12k", NULL, 300, 15);
 	/* 1024 distinct stacks on a 64 KiB tmpfs: some stack pages get backed,
 	 * their neighbours cannot be, and many stacks hash next to the edge. */
 	setenv("NOTABLE_PROGRAM", spray, 1);
@@ -296,7 +296,7 @@ static void full_tmpfs_stress(const struct run *base, const char *tdir)
 	unsetenv("NOTABLE_PROGRAM");
 	if (spray_base.status != 0)
 		show_run("stack-spray without the shim", &spray_base);
-	stress("full tmpfs, 1024 distinct stacks", &spray_base, tdir, "64k", spray, 40, 20);
+	stress("full tmpfs, 1024 distinct stacks", &spray_base, tdir, "64k", spray, 40, 15);
 	/* The same, then an exec (the new image adopts the table: pages the
 	 * earlier image backed are found by SEEK_DATA) or a fork (the child
 	 * reads the parent's table where the parent had backed it). */
