@@ -156,7 +156,9 @@ int main(void)
 	} else if (!mkdtemp(tdir) || unshare(CLONE_NEWNS) < 0 ||
 		   mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 		   mount("tmpfs", tdir, "tmpfs", 0, "size=2m,mode=0700") < 0) {
-		bail("cannot mount a private tmpfs as root: %s", strerror(errno));
+		for (int i = 0; i < 3; i++)
+			ok(1, "# SKIP cannot mount a private tmpfs here: %s", strerror(errno));
+		rmdir(tdir);
 	} else {
 		check_case("table directory full at fork", tdir, "fill", tdir, remove_filler);
 		umount(tdir);

@@ -350,13 +350,17 @@ int main(void)
 		char tdir[] = "/tmp/sockaudit-tmpfs-XXXXXX";
 
 		if (!mkdtemp(tdir) || unshare(CLONE_NEWNS) < 0 ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			bail("cannot make a private mount namespace as root: %s", strerror(errno));
-		full_tmpfs(&base, tdir);
-		full_tmpfs_stress(&base, tdir);
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    !mount_tmpfs(tdir, "12k") || umount(tdir) < 0) {
+			for (int i = 0; i < 6; i++)
+				ok(1, "# SKIP cannot mount a private tmpfs here: %s", strerror(errno));
+		} else {
+			full_tmpfs(&base, tdir);
+			full_tmpfs_stress(&base, tdir);
+		}
 		rmdir(tdir);
 	} else {
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 6; i++)
 			ok(1, "# SKIP full tmpfs needs root to mount");
 	}
 	{
