@@ -95,10 +95,10 @@ struct shim {
 	 * shim_writable*(), which checks the state) first. A path that loses
 	 * the table (a forked child that cannot make its own) sets state to
 	 * SHIM_OFF *before* it unmaps, then clears them (NULL, 0), so a reader
-	 * that raced past its check finds nslots 0. A switch from one table
-	 * to another (fork child, exec adoption) clears the reserved bits
-	 * before it changes the pointers, so a signal handler in between sees
-	 * no backed page and writes nothing. */
+	 * that raced past its check finds nslots 0. A forked child's switch
+	 * to its own table clears the reserved bits before it changes the
+	 * pointers, so a signal handler in between sees no backed page and
+	 * writes nothing. */
 	uint8_t *base;                  /* the mapped table */
 	uint64_t size;
 	uint64_t table_dev, table_ino;  /* the mapped file: shim_reserve backs only it */
@@ -109,7 +109,10 @@ struct shim {
 	uint32_t nslots;
 	uint32_t depth;
 
-	/* Chunks of the file known to be backed (fallocate). */
+	/* Chunks of the file known to be backed: set only once fallocate (or,
+	 * for an adopted table, SEEK_DATA) says so. An entry is read or
+	 * written only when every chunk it spans is set (writer.c, backed()):
+	 * a full tmpfs turns any other access into SIGBUS. */
 	_Atomic uint64_t reserved[SHIM_MAX_CHUNKS / 64];
 
 	bool under_run;
@@ -132,5 +135,6 @@ static inline bool shim_table_live(void)
 
 	return likely(st == SHIM_READY) || (st == SHIM_INITIALIZING && shim.hdr);
 }
+
 extern struct shim_real shim_real SHIM_HIDDEN;
 extern __thread int shim_busy SHIM_HIDDEN;  /* recursion guard */
