@@ -132,25 +132,6 @@ out_close:
 	return rc;
 }
 
-/* One seqlock read of a slot; false when it never settled. */
-static bool read_slot(const struct sa_slot *src, struct sa_slot *dst)
-{
-	const _Atomic uint32_t *seqp = (const _Atomic uint32_t *)&src->seq;
-
-	for (int i = 0; i < SEQ_RETRIES; i++) {
-		uint32_t s1 = atomic_load_explicit(seqp, memory_order_acquire);
-		if (s1 & 1)
-			continue;
-		memcpy(dst, (const void *)src, sizeof(*dst));
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(seqp, memory_order_relaxed) == s1) {
-			dst->seq = s1;
-			return true;
-		}
-	}
-	return false;
-}
-
 static int push_record(struct sa_snapshot *s, size_t *cap, const struct sa_slot *slot,
 		       enum sa_rec_status st)
 {
@@ -221,7 +202,7 @@ int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, si
 
 			if (atomic_load_explicit(seqp, memory_order_relaxed) == 0)
 				continue;   /* never written */
-			if (!read_slot(&slots[i], &copy)) {
+			if (!sa_slot_read(&slots[i], &copy, SEQ_RETRIES)) {
 				memset(&copy, 0, sizeof(copy));
 				copy.fd = (int32_t)i;
 				s->nunknown++;

@@ -3,6 +3,7 @@
  * use no allocation, no stdio and no locale. */
 #include "table.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -205,4 +206,54 @@ const char *sa_origin_name(unsigned origin)
 	};
 
 	return origin < SA_ORIGIN_MAX ? names[origin] : "unknown";
+}
+
+bool sa_slot_read(const struct sa_slot *src, struct sa_slot *dst, unsigned tries)
+{
+	const _Atomic uint32_t *seqp = (const _Atomic uint32_t *)&src->seq;
+
+	for (unsigned i = 0; i < tries; i++) {
+		uint32_t s1 = atomic_load_explicit(seqp, memory_order_acquire);
+		if (s1 & 1)
+			continue;
+		memcpy(dst, (const void *)src, sizeof(*dst));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(seqp, memory_order_relaxed) == s1) {
+			dst->seq = s1;
+			return true;
+		}
+	}
+	return false;
+}
+
+int sa_stat_starttime(const char *buf, size_t len, uint64_t *starttime)
+{
+	const char *p = NULL, *end = buf + len;
+	uint64_t v = 0;
+	int field = 2;
+
+	for (const char *q = buf; q < end; q++)
+		if (*q == ')')
+			p = q;
+	if (!p)
+		return -1;
+	/* After comm: " S ppid ...": each single space starts the next field. */
+	for (p++; p < end && field < 22; p++) {
+		if (*p == ' ')
+			field++;
+		else if (*p == '\0' || *p == '\n')
+			return -1;
+	}
+	if (field != 22 || p >= end || *p < '0' || *p > '9')
+		return -1;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (p < end && *p != ' ' && *p != '\n' && *p != '\0')
+		return -1;
+	*starttime = v;
+	return 0;
 }

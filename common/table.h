@@ -17,6 +17,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SA_MAGIC            0x5449445541434f53ULL   /* "SOCAUDIT" little-endian */
@@ -174,3 +176,17 @@ const char *sa_header_check(const struct sa_header *h, uint64_t file_size);
 uint64_t sa_stack_hash(const uint64_t *frames, uint32_t depth);
 
 const char *sa_origin_name(unsigned origin);
+
+/* One seqlock read of a slot, the same for the writer (which rereads its own
+ * records) and the reader: copy it while seq is even and unchanged, trying at
+ * most `tries` times. On success dst->seq holds the even seq that was read.
+ * Returns false when the slot never settled (its writer busy or dead). No
+ * allocation, no locks: async-signal-safe, usable from the shim. */
+bool sa_slot_read(const struct sa_slot *src, struct sa_slot *dst, unsigned tries);
+
+/* Field 22 (starttime, clock ticks after boot) of a /proc/<pid>/stat line in
+ * buf[0..len) (NUL not needed). Field 2, comm, is "(name)" where the name may
+ * hold spaces and ')': fields are counted after the LAST ')'. Returns 0, or
+ * -1 when the text is not such a line. Pure: the shim, the CLI and the tests
+ * name tables with it. */
+int sa_stat_starttime(const char *buf, size_t len, uint64_t *starttime);

@@ -4,7 +4,9 @@
  * strong _Unwind_* symbols take over the host's C++ exceptions. In a forked
  * child (until exec) glibc's backtrace() is used instead, because libunwind
  * can deadlock on the loader lock a parent thread held at fork time. */
-#include "shim.h"
+#include "capture.h"
+
+#include "util.h"
 
 #include <dlfcn.h>
 #include <execinfo.h>

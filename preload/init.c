@@ -1,6 +1,15 @@
-/* Start-up, the knobs, and the per-call check that decides whether this
- * thread may write the table right now. */
-#include "shim.h"
+/* Start-up: the constructor, the knobs, and the destructor. The top of
+ * preload/: it calls every other unit, none calls it but the wrappers. */
+#include "init.h"
+
+#include "capture.h"
+#include "process.h"
+#include "real.h"
+#include "record.h"
+#include "table-file.h"
+#include "util.h"
+#include "vfork.h"
+#include "writer.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -17,82 +26,6 @@
 struct shim shim;
 __thread int shim_busy __attribute__((tls_model("initial-exec")));
 
-int32_t shim_getpid(void)
-{
-	/* glibc no longer caches the pid, and a vfork child shares our memory:
-	 * ask the kernel. */
-	return (int32_t)syscall(SYS_getpid);
-}
-
-uint64_t shim_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static size_t put(char *buf, size_t at, size_t len, const char *s)
-{
-	while (*s && at + 1 < len)
-		buf[at++] = *s++;
-	buf[at] = '\0';
-	return at;
-}
-
-/* One line on stderr, once per process image, unless SOCKAUDIT_QUIET=1. */
-void shim_warn(const char *what, int err)
-{
-	static _Atomic int warned;
-	char line[900];
-	size_t n = 0;
-	int saved = errno;
-
-	if (shim.quiet || atomic_exchange(&warned, 1))
-		return;
-	n = put(line, n, sizeof(line), "sockaudit: ");
-	n = put(line, n, sizeof(line), what);
-	if (shim.path[0]) {
-		n = put(line, n, sizeof(line), " ");
-		n = put(line, n, sizeof(line), shim.path);
-	}
-	if (err) {
-		n = put(line, n, sizeof(line), ": ");
-		n = put(line, n, sizeof(line), strerrorname_np(err) ? strerrorname_np(err) : "error");
-	}
-	n = put(line, n, sizeof(line), "; this process runs unrecorded\n");
-	if (write(STDERR_FILENO, line, n) < 0) {
-		/* nothing to do: the host's stderr is closed */
-	}
-	errno = saved;
-}
-
-uint64_t shim_read_starttime(void)
-{
-	char buf[1024], *p;
-	uint64_t v = 0;
-	ssize_t n;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* comm may contain spaces and parentheses: fields count from the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	for (int field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	while (*p >= '0' && *p <= '9')
-		v = v * 10 + (uint64_t)(*p++ - '0');
-	return v;
-}
-
 static void read_env(void)
 {
 	const char *v;
@@ -105,16 +38,24 @@ static void read_env(void)
 	memcpy(shim.dir, v, n);
 	shim.dir[n] = '\0';
 
+	/* First: it silences the warnings below too. */
+	v = getenv("SOCKAUDIT_QUIET");
+	shim.quiet = v && *v && strcmp(v, "0") != 0;
 	shim.depth = SA_MAX_FRAMES;
 	v = getenv("SOCKAUDIT_DEPTH");
 	if (v && *v) {
 		char *end;
-		long d = strtol(v, &end, 10);
-		if (*end == '\0' && d >= 1)
-			shim.depth = d > SA_MAX_FRAMES ? SA_MAX_FRAMES : (uint32_t)d;
+		long d;
+		int saved = errno;
+
+		errno = 0;
+		d = strtol(v, &end, 10);
+		if (*end == '\0' && errno == 0 && d >= 1 && d <= SA_MAX_FRAMES)
+			shim.depth = (uint32_t)d;
+		else   /* the value used is the default (SA_MAX_FRAMES) */
+			shim_say("SOCKAUDIT_DEPTH=", v, " is not a number from 1 to 32; using 32");
+		errno = saved;
 	}
-	v = getenv("SOCKAUDIT_QUIET");
-	shim.quiet = v && *v && strcmp(v, "0") != 0;
 	v = getenv("SOCKAUDIT_INODE_AT_OPEN");
 	shim.inode_at_open = v && *v && strcmp(v, "0") != 0;
 	v = getenv("SOCKAUDIT_RUN_ID");
@@ -194,49 +135,6 @@ void shim_init(void)
 off:
 	atomic_store(&shim.state, SHIM_OFF);
 	shim_busy--;
-}
-
-int shim_fstat(int fd, struct stat *st)
-{
-#if defined(__x86_64__) || defined(__aarch64__)
-	/* The kernel's struct stat is glibc's on these: skip the detour. */
-	return (int)syscall(SYS_fstat, fd, st);
-#else
-	return fstat(fd, st);
-#endif
-}
-
-bool shim_writable_open(void)
-{
-	if (likely(atomic_load_explicit(&shim.state, memory_order_acquire) == SHIM_READY &&
-		   shim.guard->owner_pid == shim.pid &&
-		   !atomic_load_explicit(&shim.vfork_seen, memory_order_acquire)))
-		return true;
-	return shim_writable();
-}
-
-bool shim_writable(void)
-{
-	int st = atomic_load_explicit(&shim.state, memory_order_acquire);
-
-	if (unlikely(st != SHIM_READY)) {
-		if (st != SHIM_UNINIT)
-			return false;
-		shim_init();   /* a constructor that ran before ours */
-		if (atomic_load(&shim.state) != SHIM_READY)
-			return false;
-	}
-	/* Our private guard page intact: the owner, or a vfork child sharing
-	 * the owner's memory, which must not touch the table (its fds are its
-	 * own). Only a process that has vforked can have such a child. */
-	if (likely(shim.guard->owner_pid == shim.pid))
-		return !shim_vfork_child();
-	/* Wiped: a forked child (by fork, _Fork or a raw clone), which makes
-	 * its own table. Any other value: a signal handler's close caught
-	 * shim_fork_child half-way. */
-	if (shim.guard->owner_pid != 0)
-		return false;
-	return shim_fork_child(shim_getpid()) == 0;
 }
 
 __attribute__((constructor)) static void shim_ctor(void)

@@ -1,8 +1,11 @@
-/* Process life: a forked child's own table, adoption across execve(), the
- * start-up scan of inherited sockets, and the exit path. */
-#include "shim.h"
+/* Process life: a forked child's own table, adoption across execve(), and
+ * the exit path. */
+#include "process.h"
 
-#include <dirent.h>
+#include "table-file.h"
+#include "util.h"
+#include "writer.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,6 +30,32 @@ static bool fd_holds(int fd, struct sa_slot *rec)
 	return st.st_ino == rec->inode;
 }
 
+/* The parent's backed-page bits at fork. 8 KiB: not on the stack of
+ * whatever (signal) stack forked. Only the child's one thread uses it, once. */
+static uint64_t old_reserved[SHIM_MAX_CHUNKS / 64];
+
+/* Was [off, off + len) of the parent's table backed, by the parent's bits
+ * as they were at fork? Only such bytes may be read: a read fault on a page
+ * tmpfs cannot back is SIGBUS too. */
+static bool old_backed(uint64_t off, uint64_t len)
+{
+	uint64_t first = off >> SHIM_CHUNK_SHIFT, last = (off + len - 1) >> SHIM_CHUNK_SHIFT;
+
+	if (last >= SHIM_MAX_CHUNKS)
+		return false;
+	for (uint64_t c = first; c <= last; c++)
+		if (!(old_reserved[c >> 6] & (1ull << (c & 63))))
+			return false;
+	return true;
+}
+
+static bool old_stack_backed(const struct sa_header *old_hdr, uint32_t id)
+{
+	uint64_t off = old_hdr->stacks_off + (uint64_t)(id - 1) * sizeof(struct sa_stack);
+
+	return old_backed(off, sizeof(struct sa_stack));
+}
+
 /* In a forked child: the mapping still shows the parent's table (MAP_SHARED),
  * so a close here would erase the parent's record. Make our own table, copy
  * the records whose fd we really inherited (same inode), then drop the
@@ -39,24 +68,39 @@ int shim_fork_child(int32_t pid)
 	struct sa_slot *old_slots = shim.slots;
 	struct sa_stack *old_stacks = shim.stacks;
 	struct sa_module *old_modules = shim.modules;
-	/* 8 KiB: not on the stack of whatever (signal) stack forked. Only the
-	 * child's one thread gets here, once. */
-	static uint64_t old_reserved[SHIM_MAX_CHUNKS / 64];
 	uint32_t old_nslots = shim.nslots, nmods;
 	int rc;
 
 	shim_busy++;
+	/* Neither the parent's nor ours until the switch is done: a signal
+	 * handler's close() in between must write neither table (gate.c). */
+	shim.guard->owner_pid = SHIM_OWNER_SWITCHING;
+	atomic_signal_fence(memory_order_seq_cst);
 	for (unsigned i = 0; i < SHIM_MAX_CHUNKS / 64; i++)
 		old_reserved[i] = atomic_load_explicit(&shim.reserved[i], memory_order_relaxed);
-	shim.guard->owner_pid = pid;
 	shim.pid = pid;
 	shim.forked = true;
 	shim.starttime = shim_read_starttime();   /* names the child's table */
 	rc = shim_table_create(false);
 	if (rc < 0) {
-		munmap(old_base, old_size);
-		shim.base = NULL;
+		/* Off first, then forget the parent's table, then unmap it: no
+		 * reader may find pointers into a mapping that is gone (shim.h,
+		 * "The table globals"). shim_warn needs shim.path: it names the
+		 * table that could not be made. */
 		atomic_store(&shim.state, SHIM_OFF);
+		atomic_signal_fence(memory_order_seq_cst);
+		for (unsigned i = 0; i < SHIM_MAX_CHUNKS / 64; i++)
+			atomic_store_explicit(&shim.reserved[i], 0, memory_order_relaxed);
+		shim.nslots = 0;
+		shim.slots = NULL;
+		shim.stacks = NULL;
+		shim.modules = NULL;
+		shim.hdr = NULL;
+		shim.base = NULL;
+		shim.size = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		munmap(old_base, old_size);
+		shim.guard->owner_pid = pid;
 		shim_warn("forked child cannot create its socket table", -rc);
 		shim_busy--;
 		return rc;
@@ -67,7 +111,10 @@ int shim_fork_child(int32_t pid)
 	nmods = old_hdr->modules_used < old_hdr->nmodules ? old_hdr->modules_used
 							  : old_hdr->nmodules;
 	for (uint32_t i = 0; i < nmods && i < shim.hdr->nmodules; i++) {
-		if (old_modules[i].state != SA_ENTRY_READY)
+		uint64_t off = old_hdr->modules_off + (uint64_t)i * sizeof(*old_modules);
+
+		if (!old_backed(off, sizeof(*old_modules)) ||
+		    old_modules[i].state != SA_ENTRY_READY)
 			continue;
 		if (!shim_reserve(shim.hdr->modules_off + (uint64_t)i * sizeof(shim.modules[i]),
 				  sizeof(shim.modules[i]))) {
@@ -97,11 +144,13 @@ int shim_fork_child(int32_t pid)
 			uint64_t frames[SA_MAX_FRAMES];
 			uint32_t d;
 
-			if (!old_slots[fd].used || !shim_slot_read(&old_slots[fd], &rec) ||
-			    !rec.used || !fd_holds((int)fd, &rec))
+			if (!old_slots[fd].used ||
+			    !sa_slot_read(&old_slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used ||
+			    !fd_holds((int)fd, &rec))
 				continue;
 			rec.origin = SA_ORIGIN_INHERIT_FORK;
 			if (rec.open_stack && rec.open_stack <= old_hdr->nstacks &&
+			    old_stack_backed(old_hdr, rec.open_stack) &&
 			    (d = old_stacks[rec.open_stack - 1].depth) <= SA_MAX_FRAMES) {
 				memcpy(frames, old_stacks[rec.open_stack - 1].frames, d * 8);
 				rec.open_stack = d ? shim_stack_intern(frames, d) : 0;
@@ -109,6 +158,7 @@ int shim_fork_child(int32_t pid)
 				rec.open_stack = 0;
 			}
 			if (rec.connect_stack && rec.connect_stack <= old_hdr->nstacks &&
+			    old_stack_backed(old_hdr, rec.connect_stack) &&
 			    (d = old_stacks[rec.connect_stack - 1].depth) <= SA_MAX_FRAMES) {
 				memcpy(frames, old_stacks[rec.connect_stack - 1].frames, d * 8);
 				rec.connect_stack = d ? shim_stack_intern(frames, d) : 0;
@@ -119,6 +169,8 @@ int shim_fork_child(int32_t pid)
 		}
 	}
 	munmap(old_base, old_size);
+	atomic_signal_fence(memory_order_seq_cst);
+	shim.guard->owner_pid = pid;
 	shim_busy--;
 	return 0;
 }
@@ -141,7 +193,7 @@ void shim_adopt_exec(void)
 			fd = (uint32_t)(nfd > fd ? nfd - 1 : fd);
 			continue;
 		}
-		if (!shim.slots[fd].used || !shim_slot_read(&shim.slots[fd], &rec))
+		if (!shim.slots[fd].used || !sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS))
 			continue;
 		if (rec.used && fd_holds((int)fd, &rec)) {
 			if (rec.origin != SA_ORIGIN_INHERIT_START)
@@ -152,36 +204,6 @@ void shim_adopt_exec(void)
 			shim_counter_add(&shim.hdr->counters.stale_cleared);
 		}
 	}
-}
-
-/* Sockets open before we started (systemd socket activation, a parent
- * without the shim): recorded as inherited, without a stack. getdents64
- * directly, because opendir() allocates. */
-void shim_scan_fds(void)
-{
-	char buf[4096];
-	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	long n;
-
-	if (dfd < 0)
-		return;
-	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n;) {
-			struct dirent64 *e = (struct dirent64 *)(buf + off);
-			int fd = 0;
-			const char *p = e->d_name;
-
-			off += e->d_reclen;
-			if (*p < '0' || *p > '9')
-				continue;
-			while (*p >= '0' && *p <= '9')
-				fd = fd * 10 + (*p++ - '0');
-			if (fd == dfd || shim_slot_used(fd))
-				continue;
-			shim_record_inherited(fd, SA_ORIGIN_INHERIT_START);
-		}
-	}
-	syscall(SYS_close, dfd);
 }
 
 /* Normal exit. Under `sockaudit run` the table stays for the gate to read,
@@ -201,7 +223,8 @@ void shim_exit(void)
 		struct tcp_info ti;
 		socklen_t l = sizeof(ti);
 
-		if (!shim_slot_used((int)fd) || !shim_slot_read(&shim.slots[fd], &rec) || !rec.used)
+		if (!shim_slot_used((int)fd) ||
+		    !sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used)
 			continue;
 		if ((rec.family != AF_INET && rec.family != AF_INET6) ||
 		    getsockopt((int)fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0)

@@ -2,7 +2,7 @@
  * (or the first wrapper call that beats it); close-type wrappers never call
  * dlsym themselves (not async-signal-safe) and fall back to raw syscalls
  * while a pointer is still NULL. */
-#include "shim.h"
+#include "real.h"
 
 #include <dlfcn.h>
 

@@ -1,8 +1,16 @@
 /* The hot path: what a wrapper does after (open-type) or before (close-type)
- * the real call. Syscalls, atomics and stack memory only. */
-#include "shim.h"
+ * the real call, and the start-up scan of inherited sockets. Syscalls,
+ * atomics and stack memory only. */
+#include "record.h"
 
+#include "capture.h"
+#include "gate.h"
+#include "util.h"
+#include "writer.h"
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -106,7 +114,7 @@ void shim_record_dup(int oldfd, int newfd)
 	if (oldfd == newfd || shim_busy || !shim_writable())
 		goto out;
 	if (oldfd >= 0 && (uint32_t)oldfd < shim.nslots && shim_slot_used(oldfd) &&
-	    shim_slot_read(&shim.slots[oldfd], &rec) && rec.used) {
+	    sa_slot_read(&shim.slots[oldfd], &rec, SHIM_SLOT_SPINS) && rec.used) {
 		rec.fd = newfd;
 		rec.origin = SA_ORIGIN_DUP;
 		rec.dup_of = oldfd;
@@ -133,7 +141,7 @@ void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (shim_busy || !shim_writable_open() || !shim_slot_used(fd))
 		goto out;
-	if (!shim_slot_read(&shim.slots[fd], &rec) || !rec.used)
+	if (!sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used)
 		goto out;
 	shim_busy++;
 	rec.flags &= (uint8_t)~SA_SLOT_PEER_TRUNC;
@@ -185,7 +193,7 @@ out:
 }
 
 /* A socket found open without a record (start-up scan): no stack. */
-void shim_record_inherited(int fd, unsigned origin)
+static void record_inherited(int fd, unsigned origin)
 {
 	struct sa_slot rec = { 0 };
 	struct stat st;
@@ -208,4 +216,34 @@ void shim_record_inherited(int fd, unsigned origin)
 		rec.flags |= SA_SLOT_CONNECTED;
 	}
 	shim_slot_write(fd, &rec);
+}
+
+/* Sockets open before we started (systemd socket activation, a parent
+ * without the shim): recorded as inherited, without a stack. getdents64
+ * directly, because opendir() allocates. */
+void shim_scan_fds(void)
+{
+	char buf[4096];
+	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+
+	if (dfd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			int fd = 0;
+			const char *p = e->d_name;
+
+			off += e->d_reclen;
+			if (*p < '0' || *p > '9')
+				continue;
+			while (*p >= '0' && *p <= '9')
+				fd = fd * 10 + (*p++ - '0');
+			if (fd == dfd || shim_slot_used(fd))
+				continue;
+			record_inherited(fd, SA_ORIGIN_INHERIT_START);
+		}
+	}
+	syscall(SYS_close, dfd);
 }

@@ -1,5 +1,9 @@
-/* Internal interface of libsockaudit.so. Everything here is hidden: the
- * library exports only the wrappers listed in libsockaudit.map.
+/* The shim's state, the bottom of preload/: every unit includes it, and it
+ * includes nothing of preload/ (each unit's functions are declared in the
+ * unit's own header, so includes point down: wrappers -> init -> record ->
+ * gate -> process -> table-file, writer, capture -> util -> shim.h).
+ * Everything here is hidden: the library exports only the wrappers listed in
+ * libsockaudit.map.
  *
  * Data path: a wrapper calls the real libc function, then
  *   shim_record(fd, ...)  -> capture stack -> fstat -> seqlock-write slot[fd]
@@ -64,6 +68,13 @@ enum shim_state {
 struct shim_forkguard {
 	volatile int32_t owner_pid;
 };
+/* owner_pid while shim_fork_child() moves a forked child to its own table. */
+#define SHIM_OWNER_SWITCHING (-1)
+
+/* How long the shim waits for a slot another writer holds (a signal handler
+ * interrupting a writer of the same slot would otherwise spin forever), and
+ * how often it retries reading one. */
+#define SHIM_SLOT_SPINS 4096
 
 /* The reservation unit: a page. A process pays for the pages it writes: the
  * header's, one per 32 slots in use, one per distinct stack (they hash all
@@ -81,10 +92,20 @@ struct shim {
 	int32_t pid;                    /* owner of the mapped table */
 	uint32_t uid;                   /* owner of the table file: in its name and header */
 	uint64_t starttime;
-	uint64_t dev, ino;              /* the table file, to know it again by path */
 
+	/* The table globals. Invariant: they describe a live mapping whenever
+	 * state is SHIM_READY or SHIM_INITIALIZING with hdr set, and nothing
+	 * reads them otherwise: every reader checks shim_table_live() (or
+	 * shim_writable*(), which checks the state) first. A path that loses
+	 * the table (a forked child that cannot make its own) sets state to
+	 * SHIM_OFF *before* it unmaps, then clears them (NULL, 0), so a reader
+	 * that raced past its check finds nslots 0. A forked child's switch
+	 * to its own table clears the reserved bits before it changes the
+	 * pointers, so a signal handler in between sees no backed page and
+	 * writes nothing. */
 	uint8_t *base;                  /* the mapped table */
 	uint64_t size;
+	uint64_t table_dev, table_ino;  /* the mapped file: shim_reserve backs only it */
 	struct sa_header *hdr;
 	struct sa_slot *slots;
 	struct sa_stack *stacks;
@@ -92,7 +113,10 @@ struct shim {
 	uint32_t nslots;
 	uint32_t depth;
 
-	/* Chunks of the file known to be backed (fallocate). */
+	/* Chunks of the file known to be backed: set only once fallocate (or,
+	 * for an adopted table, SEEK_DATA) says so. An entry is read or
+	 * written only when every chunk it spans is set (writer.c, backed()):
+	 * a full tmpfs turns any other access into SIGBUS. */
 	_Atomic uint64_t reserved[SHIM_MAX_CHUNKS / 64];
 
 	bool under_run;
@@ -106,82 +130,15 @@ struct shim {
 };
 
 extern struct shim shim SHIM_HIDDEN;
-extern struct shim_real shim_real SHIM_HIDDEN;
-extern __thread int shim_busy SHIM_HIDDEN;  /* recursion guard */
 
-/* real.c */
-void shim_real_resolve(void) SHIM_HIDDEN;
-
-/* init.c: returns true when the table may be written by this thread now
- * (handles lazy init, fork children and vfork children). No syscall in the
- * owner until the image has vforked; from then on one getpid. */
-bool shim_writable(void) SHIM_HIDDEN;
-/* The same answer, for open-type calls, with the common case inlined. A
- * vfork child's socket() does not write its parent's table either. */
-bool shim_writable_open(void) SHIM_HIDDEN;
-/* fstat without glibc's fstatat(AT_EMPTY_PATH) detour (measured ~25% faster). */
-int shim_fstat(int fd, struct stat *st) SHIM_HIDDEN;
-void shim_init(void) SHIM_HIDDEN;
-void shim_warn(const char *what, int err) SHIM_HIDDEN;
-int32_t shim_getpid(void) SHIM_HIDDEN;
-uint64_t shim_read_starttime(void) SHIM_HIDDEN;
-
-/* Where the guard page says "owner": is this in fact a child sharing the
- * owner's memory (vfork, clone(CLONE_VM))? Only the kernel knows, and it is
- * asked only once the image has made such a child (vfork.c). */
-static inline bool shim_vfork_child(void)
+/* May the table globals be read? (The invariant above.) One load, and a
+ * second only while this image starts. */
+static inline bool shim_table_live(void)
 {
-	return unlikely(atomic_load_explicit(&shim.vfork_seen, memory_order_acquire)) &&
-	       shim_getpid() != shim.pid;
+	int st = atomic_load_explicit(&shim.state, memory_order_acquire);
+
+	return likely(st == SHIM_READY) || (st == SHIM_INITIALIZING && shim.hdr);
 }
 
-/* vfork.c: what the vfork() and clone() trampolines call before they jump
- * to the real function (exported names defined in assembly there). */
-#if defined(__x86_64__) || defined(__aarch64__)
-#define SHIM_VFORK_TRAMPOLINES 1
-#else
-#define SHIM_VFORK_TRAMPOLINES 0
-#endif
-void *shim_vfork_prepare(void) SHIM_HIDDEN;
-void *shim_clone_prepare(int flags) SHIM_HIDDEN;
-
-/* table-file.c: create or adopt the file. */
-int shim_table_create(bool adopt_existing) SHIM_HIDDEN;
-/* Give the table to uid: file owner, name and header. 0 or -errno (then the
- * table is as it was). Needs the right to chown (CAP_CHOWN). */
-int shim_table_give(uint32_t uid) SHIM_HIDDEN;
-
-/* writer.c: pages, slots, stacks, module log. */
-bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;
-void shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
-void shim_slot_clear(int fd) SHIM_HIDDEN;
-bool shim_slot_read(const struct sa_slot *src, struct sa_slot *dst) SHIM_HIDDEN;
-bool shim_slot_used(int fd) SHIM_HIDDEN;
-/* family, type, protocol of fd's record; false when it has none. */
-bool shim_slot_kind(int fd, int kind[3]) SHIM_HIDDEN;
-uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth) SHIM_HIDDEN;
-void shim_modules_log_all(void) SHIM_HIDDEN;
-void shim_modules_note(const uint64_t *frames, uint32_t depth) SHIM_HIDDEN;
-void shim_counter_add(uint64_t *counter) SHIM_HIDDEN;
-
-/* capture.c */
-void shim_capture_init(void) SHIM_HIDDEN;
-uint32_t shim_capture(uint64_t *frames, uint32_t max) SHIM_HIDDEN;
-bool shim_capture_owns(const void *addr) SHIM_HIDDEN;
-void shim_capture_relocate(int fds[2]) SHIM_HIDDEN;
-
-/* record.c: the hot path used by the wrappers. */
-void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,
-		 const int *kind) SHIM_HIDDEN;
-void shim_record_dup(int oldfd, int newfd) SHIM_HIDDEN;
-void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len) SHIM_HIDDEN;
-void shim_forget(int fd) SHIM_HIDDEN;
-void shim_forget_range(unsigned first, unsigned last) SHIM_HIDDEN;
-void shim_record_inherited(int fd, unsigned origin) SHIM_HIDDEN;
-
-/* process.c: fork, exec, start-up scan, exit. */
-int shim_fork_child(int32_t pid) SHIM_HIDDEN;
-void shim_adopt_exec(void) SHIM_HIDDEN;
-void shim_scan_fds(void) SHIM_HIDDEN;
-void shim_exit(void) SHIM_HIDDEN;
-uint64_t shim_now_ns(void) SHIM_HIDDEN;
+extern struct shim_real shim_real SHIM_HIDDEN;
+extern __thread int shim_busy SHIM_HIDDEN;  /* recursion guard */

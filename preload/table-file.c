@@ -2,7 +2,9 @@
  * process (before execve) left. Never write a file we did not create or
  * validate as ours: a planted symlink, FIFO, foreign or loose-mode file makes
  * the process run unrecorded. */
-#include "shim.h"
+#include "table-file.h"
+
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,17 +47,27 @@ static void set_path(void)
 	make_path(shim.path, shim.uid);
 }
 
-static void map_globals(uint8_t *base, uint64_t size)
+/* Point the globals at a new mapping. In a forked child they pointed at
+ * the parent's table until now, and a signal handler's close() may run in
+ * between: the backed-page bits go first, so that it finds no page backed
+ * (and writes nothing) until the new table is wholly in place. */
+static void map_globals(uint8_t *base, uint64_t size, const struct stat *st)
 {
-	shim.base = base;
-	shim.size = size;
-	shim.hdr = (struct sa_header *)base;
-	shim.modules = (struct sa_module *)(base + shim.hdr->modules_off);
-	shim.stacks = (struct sa_stack *)(base + shim.hdr->stacks_off);
-	shim.slots = (struct sa_slot *)(base + shim.hdr->slots_off);
-	shim.nslots = shim.hdr->nslots;
+	const struct sa_header *h = (const struct sa_header *)base;
+
 	for (unsigned i = 0; i < SHIM_MAX_CHUNKS / 64; i++)
 		atomic_store_explicit(&shim.reserved[i], 0, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	shim.base = base;
+	shim.size = size;
+	shim.table_dev = (uint64_t)st->st_dev;
+	shim.table_ino = (uint64_t)st->st_ino;
+	shim.modules = (struct sa_module *)(base + h->modules_off);
+	shim.stacks = (struct sa_stack *)(base + h->stacks_off);
+	shim.slots = (struct sa_slot *)(base + h->slots_off);
+	shim.nslots = h->nslots;
+	shim.hdr = (struct sa_header *)base;
+	atomic_signal_fence(memory_order_seq_cst);
 }
 
 /* Mark the chunks lying wholly inside [off, off + len) as backed: a chunk
@@ -109,10 +121,8 @@ static int table_fresh(void)
 	if (fd < 0)
 		return -errno;
 	/* The umask may have narrowed the mode; 0600 exactly is part of the ABI. */
-	if (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)size) < 0 || fstat(fd, &st) < 0)
+	if (fchmod(fd, 0600) < 0 || fstat(fd, &st) < 0 || ftruncate(fd, (off_t)size) < 0)
 		goto fail;
-	shim.dev = st.st_dev;
-	shim.ino = st.st_ino;
 	/* The header is written at once: back its page now. The module log,
 	 * stacks and slots are backed page by page on first use. */
 	backed = 1ull << SHIM_CHUNK_SHIFT;
@@ -138,7 +148,7 @@ static int table_fresh(void)
 	h->created_ns = shim_now_ns();
 	memcpy(h->run_id, shim.run_id, sizeof(h->run_id));
 	read_cmdline(h->cmdline, sizeof(h->cmdline));
-	map_globals(base, size);
+	map_globals(base, size, &st);
 	mark_reserved(0, backed);
 	return 0;
 
@@ -182,9 +192,7 @@ static int table_adopt(void)
 		syscall(SYS_close, fd);
 		return -ENOMEM;
 	}
-	shim.dev = st.st_dev;
-	shim.ino = st.st_ino;
-	map_globals(base, (uint64_t)st.st_size);
+	map_globals(base, (uint64_t)st.st_size, &st);
 	/* Pages the earlier image backed are data; holes were never touched. */
 	for (off_t pos = 0; pos < st.st_size;) {
 		off_t d = lseek(fd, pos, SEEK_DATA), e;
@@ -241,7 +249,7 @@ int shim_table_give(uint32_t uid)
 		return -errno;
 	/* The very file we mapped, still ours: never chown anything else. */
 	if (shim_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != shim.uid ||
-	    st.st_dev != shim.dev || st.st_ino != shim.ino) {
+	    st.st_dev != shim.table_dev || st.st_ino != shim.table_ino) {
 		syscall(SYS_close, fd);
 		return -EPERM;
 	}

@@ -18,7 +18,9 @@
  * trampolines and check the pid always (shim_init). Not seen: a raw
  * syscall(SYS_vfork/clone/clone3) with CLONE_VM, and glibc's __vfork and
  * __clone names (docs/design.md). posix_spawn's child never enters the shim. */
-#include "shim.h"
+#include "vfork.h"
+
+#include "util.h"
 
 #include <dlfcn.h>
 #include <errno.h>

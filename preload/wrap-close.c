@@ -2,7 +2,8 @@
  * a close racing with a new socket on the same number cannot erase the new
  * record. Until the real pointers are resolved, raw syscalls stand in (no
  * dlsym here: close() is async-signal-safe and so must we be). */
-#include "shim.h"
+#include "init.h"
+#include "record.h"
 
 #include <errno.h>
 #include <linux/close_range.h>

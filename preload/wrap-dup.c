@@ -1,7 +1,8 @@
 /* Wrappers that duplicate fds. The new number is recorded after the real
  * call: dup2/dup3 replace newfd atomically, so no other thread can be handed
  * that number in between. */
-#include "shim.h"
+#include "init.h"
+#include "record.h"
 
 #include <errno.h>
 #include <fcntl.h>

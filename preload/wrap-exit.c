@@ -1,7 +1,7 @@
 /* _exit() skips destructors, and shells (dash) and many forked children
  * leave through it: run the shim's exit path here too, or every such process
  * would leave its table behind for garbage collection. */
-#include "shim.h"
+#include "process.h"
 
 #include <stdlib.h>
 #include <sys/syscall.h>

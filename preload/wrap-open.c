@@ -1,6 +1,8 @@
 /* Wrappers that create socket fds: record after the real call succeeds.
  * Each returns exactly what libc returned, with its errno. */
-#include "shim.h"
+#include "init.h"
+#include "record.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* pipe2() is wrapped for one caller only: libunwind, whose long-lived
  * validation pipe must not take the host's fd numbers (capture.c). Every
  * other caller gets the real call untouched. */
-#include "shim.h"
+#include "capture.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>

@@ -1,6 +1,7 @@
 /* Sockets received from another process (SCM_RIGHTS) are sockets this
  * process now holds: record them with origin "received". */
-#include "shim.h"
+#include "init.h"
+#include "record.h"
 
 #include <stddef.h>
 #include <sys/socket.h>

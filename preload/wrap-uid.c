@@ -10,7 +10,9 @@
  * runs only in the calling thread, before and after the real call, with
  * async-signal-safe calls only, and returns what the call returned with its
  * errno. */
+#include "gate.h"
 #include "shim.h"
+#include "table-file.h"
 
 #include <dlfcn.h>
 #include <errno.h>

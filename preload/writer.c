@@ -1,7 +1,9 @@
 /* The table file from the writer's side: create or adopt it, back its pages
  * before touching them, and update slots, stacks and the module log. Every
  * function here may run inside a signal handler: syscalls and atomics only. */
-#include "shim.h"
+#include "writer.h"
+
+#include "util.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -12,10 +14,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-/* How long a writer waits for a slot another writer holds (a signal handler
- * interrupting a writer of the same slot would otherwise spin forever). */
-#define SLOT_SPINS 4096
 
 void shim_counter_add(uint64_t *counter)
 {
@@ -30,7 +28,8 @@ static int sys_close(int fd)
 /* Back [off, off + len) of the file so that a full /dev/shm gives ENOSPC
  * here instead of SIGBUS in the host when the page is first written. The
  * file is reopened by path (we keep no descriptor the host could close) and
- * checked to be the very file we mapped. */
+ * checked to be the very file we mapped (device and inode): backing another
+ * file at that name would leave our page unbacked and mark it backed. */
 bool shim_reserve(uint64_t off, uint64_t len)
 {
 	uint64_t first = off >> SHIM_CHUNK_SHIFT, last = (off + len - 1) >> SHIM_CHUNK_SHIFT;
@@ -50,8 +49,8 @@ bool shim_reserve(uint64_t off, uint64_t len)
 			fd = (int)syscall(SYS_openat, AT_FDCWD, shim.path,
 					  O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-			    (uint64_t)st.st_size != shim.size || st.st_ino != shim.ino ||
-			    st.st_dev != shim.dev) {
+			    (uint64_t)st.st_size != shim.size || st.st_dev != shim.table_dev ||
+			    st.st_ino != shim.table_ino) {
 				ok = false;
 				break;
 			}
@@ -74,21 +73,29 @@ bool shim_reserve(uint64_t off, uint64_t len)
 	return ok;
 }
 
-static bool chunk_reserved(uint64_t off)
+/* Is every chunk of [off, off + len) backed? An entry may straddle two
+ * chunks (a stack entry is 280 bytes, a module 312): looking at its first
+ * chunk only let a store run into the next one, unbacked, and a full tmpfs
+ * then killed the host with SIGBUS (issue 13, item 6). Reads count as much
+ * as stores: tmpfs allocates a page on a read fault too. */
+static bool backed(uint64_t off, uint64_t len)
 {
-	uint64_t c = off >> SHIM_CHUNK_SHIFT;
+	uint64_t first = off >> SHIM_CHUNK_SHIFT, last = (off + len - 1) >> SHIM_CHUNK_SHIFT;
 
-	if (c >= SHIM_MAX_CHUNKS)
+	if (last >= SHIM_MAX_CHUNKS)
 		return false;
-	return atomic_load_explicit(&shim.reserved[c >> 6], memory_order_acquire) &
-	       (1ull << (c & 63));
+	for (uint64_t c = first; c <= last; c++)
+		if (!(atomic_load_explicit(&shim.reserved[c >> 6], memory_order_acquire) &
+		      (1ull << (c & 63))))
+			return false;
+	return true;
 }
 
 static bool slot_begin(struct sa_slot *s)
 {
 	_Atomic uint32_t *seq = (_Atomic uint32_t *)&s->seq;
 
-	for (int i = 0; i < SLOT_SPINS; i++) {
+	for (int i = 0; i < SHIM_SLOT_SPINS; i++) {
 		uint32_t v = atomic_load_explicit(seq, memory_order_relaxed);
 		if (!(v & 1) && atomic_compare_exchange_weak_explicit(seq, &v, v + 1,
 								      memory_order_acquire,
@@ -96,7 +103,7 @@ static bool slot_begin(struct sa_slot *s)
 			atomic_thread_fence(memory_order_release);
 			return true;
 		}
-		__builtin_ia32_pause();
+		shim_cpu_relax();
 	}
 	shim_counter_add(&shim.hdr->counters.missed);
 	return false;
@@ -111,13 +118,16 @@ static struct sa_slot *slot_for(int fd, bool reserve)
 {
 	uint64_t off;
 
+	/* No table (see "The table globals" in shim.h): touch nothing. */
+	if (unlikely(!shim_table_live()))
+		return NULL;
 	if (fd < 0 || (uint32_t)fd >= shim.nslots) {
 		if (reserve)
 			shim_counter_add(&shim.hdr->counters.overflow_fd);
 		return NULL;
 	}
 	off = shim.hdr->slots_off + (uint64_t)fd * sizeof(struct sa_slot);
-	if (!chunk_reserved(off)) {
+	if (!backed(off, sizeof(struct sa_slot))) {
 		if (!reserve)
 			return NULL;   /* never backed: nothing recorded there */
 		if (!shim_reserve(off, sizeof(struct sa_slot))) {
@@ -164,29 +174,13 @@ bool shim_slot_kind(int fd, int kind[3])
 	struct sa_slot *s = slot_for(fd, false);
 	struct sa_slot rec;
 
-	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED) || !shim_slot_read(s, &rec) ||
-	    !rec.used || !rec.family)
+	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED) ||
+	    !sa_slot_read(s, &rec, SHIM_SLOT_SPINS) || !rec.used || !rec.family)
 		return false;
 	kind[0] = rec.family;
 	kind[1] = rec.type;
 	kind[2] = rec.protocol;
 	return true;
-}
-
-bool shim_slot_read(const struct sa_slot *src, struct sa_slot *dst)
-{
-	const _Atomic uint32_t *seq = (const _Atomic uint32_t *)&src->seq;
-
-	for (int i = 0; i < SLOT_SPINS; i++) {
-		uint32_t v = atomic_load_explicit(seq, memory_order_acquire);
-		if (v & 1)
-			continue;
-		memcpy(dst, src, sizeof(*dst));
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(seq, memory_order_relaxed) == v)
-			return true;
-	}
-	return false;
 }
 
 /* Deduplicated stacks: open addressing on the hash. An entry is claimed
@@ -205,7 +199,7 @@ uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth)
 		uint64_t off = shim.hdr->stacks_off + (uint64_t)idx * sizeof(*st);
 		uint32_t v;
 
-		if (!chunk_reserved(off) && !shim_reserve(off, sizeof(*st)))
+		if (!backed(off, sizeof(*st)) && !shim_reserve(off, sizeof(*st)))
 			break;
 		v = atomic_load_explicit(state, memory_order_acquire);
 		if (v == SA_ENTRY_READY) {
@@ -282,6 +276,13 @@ static bool module_known(uint64_t addr)
 		n = shim.hdr->nmodules;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct sa_module *m = &shim.modules[i];
+
+		/* An entry whose page could not be backed was claimed but never
+		 * written: skip it without touching it. */
+		if (!backed(shim.hdr->modules_off + (uint64_t)i * sizeof(*m), sizeof(*m)) ||
+		    atomic_load_explicit((_Atomic uint32_t *)&m->state, memory_order_acquire) !=
+			    SA_ENTRY_READY)
+			continue;
 		if (m->generation == shim.hdr->generation && addr >= m->start && addr < m->end)
 			return true;
 	}

@@ -17,26 +17,16 @@
 
 bool proc_read_starttime(pid_t pid, uint64_t *starttime)
 {
-	char path[64], buf[1024], *p;
+	char path[64], buf[1024];
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
-	int field;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p)
-		return false;
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return sscanf(p, "%" SCNu64, starttime) == 1;
+	n = read(fd, buf, sizeof(buf));
+	return n > 0 && sa_stat_starttime(buf, (size_t)n, starttime) == 0;
 }
 
 bool proc_read_euid(pid_t pid, uint32_t *uid)

@@ -1,5 +1,6 @@
 /* Unit tests of common/table.c, the pure helpers over the table ABI: file
- * names, the layout, header validation, the stack hash and origin names.
+ * names, the layout, header validation, the stack hash, origin names, the
+ * /proc/<pid>/stat start-time parse and the seqlock slot read.
  * Table-driven: every case names what it checks. */
 #include <inttypes.h>
 #include <limits.h>
@@ -550,6 +551,83 @@ static void test_origin_names(void)
 	}
 }
 
+
+/* ---- sa_stat_starttime ----------------------------------------------- */
+
+/* Lines shaped as proc_pid_stat(5) documents them: pid (comm) state, then
+ * fields 4..52 separated by single spaces; field 22 is starttime. `st22`
+ * builds one with the given comm and starttime. */
+#define STAT_HEAD(comm) "4242 (" comm ") S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
+#define STAT_TAIL " 12345678 512 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+
+static const struct stat_case {
+	const char *line;
+	int rc;
+	uint64_t starttime;
+	const char *why;
+} stat_cases[] = {
+	{ STAT_HEAD("sleep") "987654" STAT_TAIL, 0, 987654, "plain comm" },
+	{ STAT_HEAD("a b c") "11" STAT_TAIL, 0, 11, "comm with spaces" },
+	{ STAT_HEAD("x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20") "77" STAT_TAIL, 0,
+	  77, "comm holding ') ' and a fake field list: the last ')' counts" },
+	{ STAT_HEAD("))") "5" STAT_TAIL, 0, 5, "comm of two ')'" },
+	{ STAT_HEAD("(") "6" STAT_TAIL, 0, 6, "comm of one '('" },
+	{ STAT_HEAD("") "0" STAT_TAIL, 0, 0, "empty comm, starttime 0" },
+	{ STAT_HEAD("t") "18446744073709551615" STAT_TAIL, 0, UINT64_MAX, "starttime 2^64-1" },
+	{ STAT_HEAD("t") "18446744073709551616" STAT_TAIL, -1, 0, "starttime 2^64 overflows" },
+	{ STAT_HEAD("t") "42", 0, 42, "line ending at field 22" },
+	{ STAT_HEAD("t") "42\n", 0, 42, "line ending at field 22 with a newline" },
+	{ STAT_HEAD("t"), -1, 0, "cut before field 22" },
+	{ "4242 (t) S 1 2 3\n", -1, 0, "too few fields" },
+	{ STAT_HEAD("t") "x42" STAT_TAIL, -1, 0, "field 22 not a number" },
+	{ STAT_HEAD("t") "42x" STAT_TAIL, -1, 0, "field 22 with a trailing letter" },
+	{ STAT_HEAD("t") "-42" STAT_TAIL, -1, 0, "negative field 22" },
+	{ "4242 t S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20\n", -1, 0, "no ')' at all" },
+	{ "", -1, 0, "empty" },
+};
+
+static void test_stat_starttime(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(stat_cases); i++) {
+		const struct stat_case *c = &stat_cases[i];
+		uint64_t v = 0xdead;
+		int rc = sa_stat_starttime(c->line, strlen(c->line), &v);
+
+		ok(rc == c->rc && (rc < 0 ? v == 0xdead : v == c->starttime),
+		   "stat starttime: %s (rc %d, %" PRIu64 ")", c->why, rc, v);
+	}
+	/* The length bounds the parse: no NUL needed, none read past it. */
+	{
+		static const char line[] = STAT_HEAD("t") "123" STAT_TAIL;
+		char buf[sizeof(line) - 1];
+		uint64_t v = 0;
+
+		memcpy(buf, line, sizeof(buf));
+		ok(sa_stat_starttime(buf, sizeof(buf), &v) == 0 && v == 123,
+		   "stat starttime: buffer without NUL, parsed within its length");
+		ok(sa_stat_starttime(buf, (size_t)(strstr(line, "123") - line) + 2, &v) == 0 &&
+		   v == 12, "stat starttime: a length cutting field 22 stops there");
+	}
+}
+
+/* ---- sa_slot_read ------------------------------------------------------ */
+
+static void test_slot_read(void)
+{
+	struct sa_slot src = { 0 }, dst;
+
+	src.seq = 4;
+	src.used = 1;
+	src.fd = 7;
+	src.inode = 99;
+	memset(&dst, 0xff, sizeof(dst));
+	ok(sa_slot_read(&src, &dst, 1) && dst.seq == 4 && dst.used == 1 && dst.fd == 7 &&
+	   dst.inode == 99, "slot read: an even seq copies the record and its seq");
+	src.seq = 5;
+	ok(!sa_slot_read(&src, &dst, 1000), "slot read: an odd seq never settles: false");
+	ok(!sa_slot_read(&src, &dst, 0), "slot read: zero tries: false");
+}
+
 int main(void)
 {
 	test_names();
@@ -557,5 +635,7 @@ int main(void)
 	test_header_check();
 	test_stack_hash();
 	test_origin_names();
+	test_stat_starttime();
+	test_slot_read();
 	return tap_done();
 }

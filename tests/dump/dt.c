@@ -430,27 +430,17 @@ bool dt_expect_error(const char *needle, const char *const *args)
 
 bool dt_starttime(pid_t pid, uint64_t *starttime)
 {
-	char path[64], buf[2048], *p;
+	char path[64], buf[2048];
 	ssize_t n;
-	int fd, field;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	/* Field 2 (comm) may hold spaces and ')': count from the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return false;
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return sscanf(p, "%" SCNu64, starttime) == 1;
+	return n > 0 && sa_stat_starttime(buf, (size_t)n, starttime) == 0;
 }
 
 void dt_table_path(char *buf, size_t len, pid_t pid, uint64_t starttime)

@@ -2,7 +2,9 @@
  * table's name, a full tmpfs) the host's stdout, stderr (but for one warning
  * line) and exit status are exactly those of a run without the shim, and
  * nothing is written through a planted file. Runs without LD_PRELOAD itself:
- * it starts the host with the shim explicitly. */
+ * it starts the host with the shim explicitly. The full-tmpfs cases also run
+ * repeatedly (bounded in runs and time), once with a host of 1024 distinct
+ * stacks, because a page the shim touches unbacked fails only in some runs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -14,9 +16,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../tap.h"
+#include "harness.h"
 #include "table-reader.h"
 #include "util/target.h"
 
@@ -25,7 +29,7 @@ struct run {
 	int status;
 };
 
-static const char *shim, *host;
+static const char *shim, *host, *spray;
 
 static void slurp(int fd, char *buf, size_t len)
 {
@@ -75,7 +79,7 @@ static void plant(const char *dir, enum plant what, const char *victim)
 static bool run_host(struct run *r, bool preload, const char *dir, enum plant what,
 		     const char *victim)
 {
-	int o[2], e[2], st;
+	int o[2], e[2];
 	pid_t pid;
 
 	pipe(o);
@@ -94,7 +98,11 @@ static bool run_host(struct run *r, bool preload, const char *dir, enum plant wh
 		}
 		plant(dir, what, victim);
 		alarm(10);   /* a hang (e.g. on a FIFO) kills the host: the test fails */
-		execl(host, host, (char *)NULL);
+		if (getenv("NOTABLE_PROGRAM"))
+			execl(getenv("NOTABLE_PROGRAM"), getenv("NOTABLE_PROGRAM"),
+			      getenv("NOTABLE_ARG"), (char *)NULL);
+		else
+			execl(host, host, (char *)NULL);
 		_exit(127);
 	}
 	close(o[1]);
@@ -103,8 +111,7 @@ static bool run_host(struct run *r, bool preload, const char *dir, enum plant wh
 	slurp(e[0], r->err, sizeof(r->err));
 	close(o[0]);
 	close(e[0]);
-	waitpid(pid, &st, 0);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->status = th_wait_child(pid, 20000);
 	return true;
 }
 
@@ -138,6 +145,165 @@ static void check_case(const struct run *base, const char *label, const char *di
 		diag("%s", strstr(r.err, "sockaudit: "));
 }
 
+static void show_run(const char *what, const struct run *r)
+{
+	diag("%s: exit status %d%s", what, r->status,
+	     r->status == 128 + SIGBUS ? " (SIGBUS)" :
+	     r->status > 128 ? " (killed by a signal: 128 + signal)" : "");
+	diag("%s: stdout: %s", what, r->out[0] ? r->out : "(empty)");
+	diag("%s: stderr: %s", what, r->err[0] ? r->err : "(empty)");
+}
+
+static bool mount_tmpfs(const char *tdir, const char *size)
+{
+	char opts[64];
+
+	snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
+	if (mount("tmpfs", tdir, "tmpfs", 0, opts) == 0)
+		return true;
+	diag("mount tmpfs %s on %s: %s", size, tdir, strerror(errno));
+	return false;
+}
+
+/* The counters of the one table in tdir, which a run left (SOCKAUDIT_RUN_ID). */
+static bool table_counters(const char *tdir, struct sa_counters *c)
+{
+	DIR *d = opendir(tdir);
+	struct dirent *de;
+	bool found = false;
+
+	while (d && (de = readdir(d))) {
+		struct sa_reader rd;
+		struct sa_snapshot s;
+		char path[4400], err[256];
+
+		if (strncmp(de->d_name, "sockaudit.", 10) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tdir, de->d_name);
+		if (sa_reader_open(&rd, path, geteuid(), err, sizeof(err)) == 0) {
+			if (sa_reader_snapshot(&rd, &s, err, sizeof(err)) == 0) {
+				*c = s.hdr.counters;
+				found = true;
+				sa_snapshot_finish(&s);
+			}
+			sa_reader_close(&rd);
+		}
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* A 12 KiB tmpfs: room for the header page and a page or two of the
+ * module log, not for every stack and slot page. The host must not die
+ * of SIGBUS; the loss is counted in the table. */
+static void full_tmpfs(const struct run *base, const char *tdir)
+{
+	struct sa_counters c = { 0 };
+	struct run r;
+	bool same, counted;
+
+	if (!mount_tmpfs(tdir, "12k"))
+		bail("cannot mount a tmpfs as root");
+	setenv("SOCKAUDIT_RUN_ID", "tmpfs-test", 1);   /* keep the table */
+	run_host(&r, true, tdir, PLANT_NONE, NULL);
+	unsetenv("SOCKAUDIT_RUN_ID");
+	counted = table_counters(tdir, &c) && c.overflow_fd > 0 && c.reserve_failed > 0;
+	umount(tdir);
+	same = strcmp(r.out, base->out) == 0 && strcmp(r.err, base->err) == 0 &&
+	       r.status == base->status;
+	ok(same, "full tmpfs: output and status unchanged, no SIGBUS");
+	if (!same) {
+		show_run("without the shim", base);
+		show_run("with the shim, full tmpfs", &r);
+	}
+	ok(counted, "full tmpfs: overflow and reserve failures counted in the table");
+	if (!counted)
+		diag("counters: overflow_fd %llu, reserve_failed %llu",
+		     (unsigned long long)c.overflow_fd, (unsigned long long)c.reserve_failed);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run `program` (NULL: the sample host) under the shim on a fresh tmpfs of
+ * `size`, up to `runs` times and `seconds` long; every run must match
+ * `expect` (stdout, stderr, status). A window where the shim touches a page
+ * tmpfs has not backed shows as a SIGBUS in some runs (the stack set's
+ * pages are picked by hashes of ASLR'd return addresses). */
+static void stress(const char *label, const struct run *expect, const char *tdir,
+		   const char *size, const char *program, int runs, double seconds)
+{
+	double t0 = now_s();
+	int done = 0, bad = 0;
+	struct run r, first = { .status = 0 };
+
+	if (program)
+		setenv("NOTABLE_PROGRAM", program, 1);
+	for (; done < runs && now_s() - t0 < seconds; done++) {
+		if (!mount_tmpfs(tdir, size))
+			bail("cannot mount a tmpfs as root");
+		run_host(&r, true, tdir, PLANT_NONE, NULL);
+		umount(tdir);
+		if (strcmp(r.out, expect->out) || strcmp(r.err, expect->err) ||
+		    r.status != expect->status) {
+			if (!bad++)
+				first = r;
+		}
+	}
+	unsetenv("NOTABLE_PROGRAM");
+	ok(done > 0 && bad == 0, "%s: %d of %d runs differ from a run without the shim "
+	   "(bounded: %d runs or %.0f s)", label, bad, done, runs, seconds);
+	if (bad) {
+		show_run("expected", expect);
+		show_run("first differing run", &first);
+	}
+}
+
+static void stress_mode(const char *tdir, const char *mode)
+{
+	char label[128];
+	struct run b;
+
+	setenv("NOTABLE_PROGRAM", spray, 1);
+	setenv("NOTABLE_ARG", mode, 1);
+	run_host(&b, false, tdir, PLANT_NONE, NULL);
+	if (b.status != 0)
+		show_run("stack-spray without the shim", &b);
+	snprintf(label, sizeof(label), "full tmpfs, 1024 distinct stacks, then %s", mode);
+	/* 1500 KiB: the first image's table fits (about 1.25 MiB), the
+	 * second's (exec'd image with new addresses, or forked child) runs
+	 * out part-way. */
+	stress(label, &b, tdir, "1500k", spray, 15, 15);
+	unsetenv("NOTABLE_ARG");
+}
+
+static void full_tmpfs_stress(const struct run *base, const char *tdir)
+{
+	struct run spray_base;
+
+	stress("full tmpfs, repeated", base, tdir, "12k", NULL, 300, 15);
+	/* 1024 distinct stacks on a 64 KiB tmpfs: some stack pages get backed,
+	 * their neighbours cannot be, and many stacks hash next to the edge. */
+	setenv("NOTABLE_PROGRAM", spray, 1);
+	run_host(&spray_base, false, tdir, PLANT_NONE, NULL);
+	unsetenv("NOTABLE_PROGRAM");
+	if (spray_base.status != 0)
+		show_run("stack-spray without the shim", &spray_base);
+	stress("full tmpfs, 1024 distinct stacks", &spray_base, tdir, "64k", spray, 40, 15);
+	/* The same, then an exec (the new image adopts the table: pages the
+	 * earlier image backed are found by SEEK_DATA) or a fork (the child
+	 * reads the parent's table where the parent had backed it). */
+	stress_mode(tdir, "exec");
+	stress_mode(tdir, "fork");
+}
+
 int main(void)
 {
 	struct run base;
@@ -146,8 +312,9 @@ int main(void)
 
 	shim = getenv("SOCKAUDIT_SHIM");
 	host = getenv("SOCKAUDIT_SAMPLE_HOST");
-	if (!shim || !host)
-		bail("SOCKAUDIT_SHIM and SOCKAUDIT_SAMPLE_HOST must be set");
+	spray = getenv("SOCKAUDIT_STACK_SPRAY");
+	if (!shim || !host || !spray)
+		bail("SOCKAUDIT_SHIM, SOCKAUDIT_SAMPLE_HOST and SOCKAUDIT_STACK_SPRAY must be set");
 	if (!mkdtemp(dir))
 		bail("mkdtemp: %s", strerror(errno));
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
@@ -178,72 +345,23 @@ int main(void)
 	else
 		ok(1, "# SKIP foreign-owned file needs root to chown");
 
-	/* A full tmpfs: room for the header page and a page or two of the
-	 * module log, not for every stack and slot page. The host
-	 * must not die of SIGBUS; the loss is counted in the table. */
+	/* A full tmpfs (private mount namespace: root; CI runs as root). */
 	if (geteuid() == 0) {
-		int p[2];
-		pid_t pid;
-		int status;
-		pipe(p);
-		pid = fork();
-		if (pid == 0) {
-			char tdir[] = "/tmp/sockaudit-tmpfs-XXXXXX";
-			struct run r;
-			int rc = 0;
-			if (!mkdtemp(tdir) || unshare(CLONE_NEWNS) < 0 ||
-			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-			    mount("tmpfs", tdir, "tmpfs", 0, "size=12k,mode=0700") < 0)
-				_exit(77);
-			setenv("SOCKAUDIT_RUN_ID", "tmpfs-test", 1);   /* keep the table */
-			run_host(&r, true, tdir, PLANT_NONE, NULL);
-			unsetenv("SOCKAUDIT_RUN_ID");
-			if (strcmp(r.out, base.out) || strcmp(r.err, base.err) || r.status != base.status)
-				rc |= 1;
-			{
-				/* the one table in tdir: its counters */
-				char cmd[4400];
-				snprintf(cmd, sizeof(cmd), "%s", tdir);
-				DIR *d = opendir(tdir);
-				struct dirent *de;
-				bool counted = false;
-				while (d && (de = readdir(d))) {
-					struct sa_reader rd;
-					struct sa_snapshot s;
-					char path[4400], err[256];
-					if (de->d_name[0] == '.')
-						continue;
-					snprintf(path, sizeof(path), "%s/%s", tdir, de->d_name);
-					if (sa_reader_open(&rd, path, geteuid(), err, sizeof(err)) == 0 &&
-					    sa_reader_snapshot(&rd, &s, err, sizeof(err)) == 0) {
-						counted = s.hdr.counters.overflow_fd > 0 &&
-							  s.hdr.counters.reserve_failed > 0;
-						sa_snapshot_finish(&s);
-						sa_reader_close(&rd);
-					}
-				}
-				if (d)
-					closedir(d);
-				if (!counted)
-					rc |= 2;
-			}
-			umount(tdir);
-			rmdir(tdir);
-			_exit(rc);
-		}
-		waitpid(pid, &status, 0);
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
-			ok(1, "# SKIP cannot mount a private tmpfs here");
+		char tdir[] = "/tmp/sockaudit-tmpfs-XXXXXX";
+
+		if (!mkdtemp(tdir) || unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    !mount_tmpfs(tdir, "12k") || umount(tdir) < 0) {
+			for (int i = 0; i < 6; i++)
+				ok(1, "# SKIP cannot mount a private tmpfs here: %s", strerror(errno));
 		} else {
-			ok(WIFEXITED(status) && !(WEXITSTATUS(status) & 1),
-			   "full tmpfs: output and status unchanged, no SIGBUS");
-			ok(WIFEXITED(status) && !(WEXITSTATUS(status) & 2),
-			   "full tmpfs: overflow and reserve failures counted in the table");
+			full_tmpfs(&base, tdir);
+			full_tmpfs_stress(&base, tdir);
 		}
-		close(p[0]);
-		close(p[1]);
+		rmdir(tdir);
 	} else {
-		ok(1, "# SKIP full tmpfs needs root to mount");
+		for (int i = 0; i < 6; i++)
+			ok(1, "# SKIP full tmpfs needs root to mount");
 	}
 	{
 		char cmd[4300];

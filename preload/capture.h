@@ -1,0 +1,9 @@
+/* Stack capture (capture.c). */
+#pragma once
+
+#include "shim.h"
+
+void shim_capture_init(void) SHIM_HIDDEN;
+uint32_t shim_capture(uint64_t *frames, uint32_t max) SHIM_HIDDEN;
+bool shim_capture_owns(const void *addr) SHIM_HIDDEN;
+void shim_capture_relocate(int fds[2]) SHIM_HIDDEN;

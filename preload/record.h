@@ -1,0 +1,13 @@
+/* What the wrappers record, and the start-up scan (record.c). */
+#pragma once
+
+#include "shim.h"
+
+void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,
+		 const int *kind) SHIM_HIDDEN;
+void shim_record_dup(int oldfd, int newfd) SHIM_HIDDEN;
+void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len) SHIM_HIDDEN;
+void shim_forget(int fd) SHIM_HIDDEN;
+void shim_forget_range(unsigned first, unsigned last) SHIM_HIDDEN;
+/* Sockets open before we started, recorded as inherited (no stack). */
+void shim_scan_fds(void) SHIM_HIDDEN;

@@ -1,0 +1,15 @@
+/* Writing the mapped table: pages, slots, stacks, module log (writer.c). */
+#pragma once
+
+#include "shim.h"
+
+bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;
+void shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
+void shim_slot_clear(int fd) SHIM_HIDDEN;
+bool shim_slot_used(int fd) SHIM_HIDDEN;
+/* family, type, protocol of fd's record; false when it has none. */
+bool shim_slot_kind(int fd, int kind[3]) SHIM_HIDDEN;
+uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth) SHIM_HIDDEN;
+void shim_modules_log_all(void) SHIM_HIDDEN;
+void shim_modules_note(const uint64_t *frames, uint32_t depth) SHIM_HIDDEN;
+void shim_counter_add(uint64_t *counter) SHIM_HIDDEN;
