@@ -173,6 +173,17 @@ static int report_run(struct report *rep)
 	jin.still_holds = rep->alive ? procfd_holds : NULL;
 	jin.still_holds_arg = &rep->tgt.pid;
 	report_join_build(&rep->join, &jin);
+	/* The shim writes a record just after the call returns: a thread
+	 * preempted in between (many threads, few CPUs) has a socket the scan
+	 * saw and neither snapshot has. Before calling anything untracked,
+	 * look at the table once more, later than the scan by the whole join. */
+	if (rep->alive && rep->instrumented && rep->join.sum.untracked) {
+		sa_snapshot_finish(&s2);
+		snapshot_or_die(&reader, &s2);
+		rep->hdr = s2.hdr;
+		report_join_finish(&rep->join);
+		report_join_build(&rep->join, &jin);
+	}
 	/* With a table, yet untracked sockets: a Go program explains it. */
 	if (rep->alive && rep->instrumented && rep->join.sum.untracked && target_is_go(t->pid))
 		notes_add(&rep->notes, "a Go program: Go opens its sockets with raw system calls the "
