@@ -130,13 +130,36 @@ static void test_against_server(struct th_proc *srv, uint16_t port,
 	   "the server saw two connections");
 	th_proc_free(&c);
 
+	/* The timeout fires long before the handler answers: against a 60 s
+	 * handler, so that the bound on the client's whole run (process start
+	 * included, slow under ASan on a busy machine) can be generous and
+	 * still tell a working timeout from waiting the handler out. */
+	{
+		struct th_proc stuck;
+		uint16_t stuck_port;
+		char stuck_ep[32];
+
+		start_server(&stuck, &stuck_port, "60s");
+		snprintf(stuck_ep, sizeof(stuck_ep), "127.0.0.1:%u", stuck_port);
+		t0 = th_now_ms();
+		rc = run_rpc(&c, ARGV("client", "--connect", stuck_ep, "--timeout",
+				      "100ms"), 30000);
+		el = th_now_ms() - t0;
+		ok(rc == 1 && out_is(&c, "error: timeout\ntransport: open\n") &&
+		   el < 20000, "--timeout 100ms against a 60 s handler: gives up "
+		   "within 20 s (exit %d, %lld ms)", rc, (long long)el);
+		th_proc_free(&c);
+		ok(wait_count(&stuck, "accepted ", 1), "the 60 s server saw that call");
+		th_stop(&stuck, SIGTERM);
+	}
+
 	/* The slow server takes 1 s per call. */
 	t0 = th_now_ms();
 	rc = run_rpc(&c, ARGV("client", "--connect", slow_ep, "--timeout",
 			      "100ms"), 10000);
 	el = th_now_ms() - t0;
-	ok(rc == 1 && out_is(&c, "error: timeout\ntransport: open\n") &&
-	   el < 800, "--timeout 100ms against a 1 s handler (exit %d, %lld ms)",
+	ok(rc == 1 && out_is(&c, "error: timeout\ntransport: open\n"),
+	   "--timeout 100ms against a 1 s handler (exit %d, %lld ms)",
 	   rc, (long long)el);
 	th_proc_free(&c);
 	ok(wait_count(slow, "accepted ", 1), "the slow server saw that call");
@@ -177,9 +200,20 @@ static void test_hold(struct th_proc *srv, uint16_t port)
 	ok(wait_count(srv, "accepted ", acc + 2), "--no-close: two connections");
 	socks = th_socket_count(c.pid);
 	ok(socks == 2, "--no-close: client holds %d sockets (want 2)", socks);
-	th_pump(srv, 300);
-	ok(th_count(srv->err, "closed ") == clo && th_alive(&c),
-	   "--no-close: nothing closed, client still waiting");
+	{
+		/* Nothing closed: the kernel says both connections are
+		 * ESTABLISHED (a close or shutdown on loopback sends the FIN
+		 * at once), and for a 300 ms window the server logs no close:
+		 * watched, not slept, so a close ends the wait and fails. */
+		int est = th_tcp_established(c.pid);
+		int64_t until = th_now_ms() + 300;
+
+		while (th_count(srv->err, "closed ") == clo && th_now_ms() < until)
+			th_pump(srv, (int)(until - th_now_ms()));
+		ok(est == 2 && th_count(srv->err, "closed ") == clo && th_alive(&c),
+		   "--no-close: nothing closed (%d of its sockets ESTABLISHED), client "
+		   "still waiting", est);
+	}
 	kill(c.pid, SIGTERM);
 	ok(th_wait_exit(&c, WAIT_MS) && WIFEXITED(c.status) &&
 	   WEXITSTATUS(c.status) == 0,
@@ -331,8 +365,12 @@ static void test_scripted(void)
 	th_proc_free(&c);
 	close(fd);
 
-	/* Nothing listens on this port any more. */
+	/* A port nothing listens on: bound and held by this test, so that no
+	 * other test can start listening on it meanwhile (a port just freed
+	 * could be taken). */
 	close(lfd);
+	lfd = th_bound_closed(&port);
+	snprintf(ep, sizeof(ep), "127.0.0.1:%u", port);
 	rc = run_rpc(&c, ARGV("client", "--connect", ep, "--timeout", "2s"),
 		     WAIT_MS);
 	{
@@ -344,6 +382,7 @@ static void test_scripted(void)
 		ok(rc == 1 && out_is(&c, want), "connection refused (exit %d)",
 		   rc);
 	}
+	close(lfd);
 	th_proc_free(&c);
 	rpc_frame_free(&f);
 }
