@@ -132,6 +132,7 @@ int main(int argc, char **argv)
 		execl("/proc/self/exe", argv[0], "--child", "0", (char *)NULL);
 		_exit(127);
 	}
+	tap_deadline(50, "the re-executed child under the small fd limit");
 	waitpid(pid, &st, 0);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
