@@ -273,6 +273,24 @@ static int fake_accept(int lfd, struct rpc_frame *f, bool *exact)
 	return fd;
 }
 
+/* The scripted replies are built from docs/repro-protocol.md: a frame
+ * length, the strict header (80010002 REPLY or 80010003 EXCEPTION, name
+ * 00000005 "Price", seqid 1 as in the call), then the body:
+ * - Price_result { 0: success PriceRes { 1: ErrNo i32 = 3, 2: double
+ *   PassengerDiscount = 0.25, IEEE-754 3fd0000000000000 } }: 40 bytes.
+ * - TApplicationException { 1: message "Unknown function Price" (22 =
+ *   0x16 bytes) } without its optional field 2 ("Unknown methods": the
+ *   client does not require it): 47 bytes.
+ * - the same with message "bad\nline" (8 bytes) and 2: type i32 6
+ *   (INTERNAL_ERROR): 40 bytes; the client prints a control byte as \xNN.
+ * - the REPLY of the protocol's example (ErrNo 0, 0.4 = 3fd999999999999a)
+ *   with seqid 9 for the call's 1 ("Client exchange": the client checks it).
+ * - a REPLY whose struct is only STOP: no field 0, Thrift's MISSING_RESULT,
+ *   "Price failed: unknown result" ("Unknown methods").
+ * - version word 80020002: its top 16 bits are not 0x8001.
+ * Each frame's length word is checked against its bytes below. The outcome
+ * lines are the client's wording in repro/client.c, pinned as it prints
+ * them: the result line, then "transport: open|closed" as documented. */
 static void test_scripted(void)
 {
 	static const struct {
@@ -329,6 +347,10 @@ static void test_scripted(void)
 		ok(exact, "%s: request bytes match python3-thrift's", cases[i].name);
 		if (cases[i].reply_hex) {
 			n = th_unhex(cases[i].reply_hex, reply, sizeof(reply));
+			ok(n >= 4 && ((size_t)reply[0] << 24 | (size_t)reply[1] << 16 |
+				      (size_t)reply[2] << 8 | reply[3]) == n - 4,
+			   "%s: the scripted frame's length word counts its %zu bytes",
+			   cases[i].name, n >= 4 ? n - 4 : 0);
 			th_send_all(fd, reply, n);
 		} else {
 			close(fd);
