@@ -148,6 +148,9 @@ int main(void)
 	host = getenv("SOCKAUDIT_SAMPLE_HOST");
 	if (!shim || !host)
 		bail("SOCKAUDIT_SHIM and SOCKAUDIT_SAMPLE_HOST must be set");
+	/* Each host has its own alarm(10); this bounds the rest (the full
+	 * tmpfs child, its mount and its wait). Children do not inherit it. */
+	tap_deadline(50, "the hosts and the full-tmpfs child");
 	if (!mkdtemp(dir))
 		bail("mkdtemp: %s", strerror(errno));
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
