@@ -482,13 +482,22 @@ static void test_stack_hash(void)
 				distinct = false;
 	ok(distinct, "all-zero frames at depths 0..%u hash differently", SA_MAX_FRAMES);
 
-	/* Same input, same hash: another buffer, other words past depth. */
+	/* Same input, same hash: two other buffers whose words past depth
+	 * differ from each other and from frames' (complemented, zero). */
 	for (uint32_t d = 0; d <= SA_MAX_FRAMES; d++) {
+		uint64_t zeroed[SA_MAX_FRAMES] = { 0 };
+
 		for (uint32_t i = 0; i < SA_MAX_FRAMES; i++)
 			copy[i] = i < d ? frames[i] : ~frames[i];
+		memcpy(zeroed, frames, d * sizeof(frames[0]));
 		if (sa_stack_hash(frames, d) != sa_stack_hash(copy, d) ||
-		    sa_stack_hash(frames, d) != sa_stack_hash(frames, d))
+		    sa_stack_hash(copy, d) != sa_stack_hash(zeroed, d)) {
+			diag("depth %u: %#llx %#llx %#llx", d,
+			     (unsigned long long)sa_stack_hash(frames, d),
+			     (unsigned long long)sa_stack_hash(copy, d),
+			     (unsigned long long)sa_stack_hash(zeroed, d));
 			same = false;
+		}
 	}
 	ok(same, "equal frames hash equal at every depth; words past depth are ignored");
 

@@ -104,6 +104,11 @@ int main(int argc, char **argv)
 	}
 	dt_run_free(&r);
 
+	/* The text view has no documented layout (docs/sockaudit.1: "the
+	 * low-level view, for debugging"): these lines are cli/dump.c's, an
+	 * unknown slot printed as "%-5d (slot mid-update: unknown)" and the
+	 * counters line ending "unknown slots %zu". The fds and the count 2
+	 * are this test's own: the two slots it left mid-update above. */
 	dt_run(&r, text);
 	ok(!r.timed_out && r.status == 0, "dump --table TORN (text): exit 0 in time");
 	snprintf(line, sizeof(line), "\n%-5d (slot mid-update: unknown)\n", host.client);

@@ -50,6 +50,7 @@ int main(void)
 	struct rlimit rl, old;
 	pthread_t th[NTHREADS];
 
+	tap_deadline(50, "the threads at the fd limit and their joins");
 	getrlimit(RLIMIT_NOFILE, &old);
 	rl.rlim_cur = 256;
 	rl.rlim_max = old.rlim_max;

@@ -100,6 +100,7 @@ int main(void)
 		write(sv[1], &runs, sizeof(runs));
 		_exit(bad > 255 ? 255 : bad);
 	}
+	tap_deadline(540, "the load (threads, forks, the concurrent reports)");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_create(&th[i], NULL, worker, (void *)(intptr_t)(i + 1));

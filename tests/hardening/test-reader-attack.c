@@ -125,6 +125,7 @@ int main(void)
 
 	if (!cli || !holder || !shim || !dir)
 		bail("SOCKAUDIT, SOCKAUDIT_HOLDER, SOCKAUDIT_SHIM and SOCKAUDIT_DIR must be set");
+	tap_deadline(100, "the reader attack (holder, CLI runs, joins)");
 	pipe(in);
 	pipe(out);
 	pid = fork();

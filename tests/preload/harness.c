@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -177,4 +178,12 @@ void th_tcp_pair(int *lfd, int *client, int *server)
 	*server = accept(*lfd, NULL, NULL);
 	if (*server < 0)
 		bail("accept: %s", strerror(errno));
+}
+
+bool th_shim_loaded(void)
+{
+	void *p = dlsym(RTLD_DEFAULT, "close");
+	Dl_info info;
+
+	return p && dladdr(p, &info) && info.dli_fname && strstr(info.dli_fname, "libsockaudit");
 }

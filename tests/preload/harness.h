@@ -33,6 +33,10 @@ uint64_t th_inode(int fd);
 /* Does the open stack of `rec` contain an address inside function `fn`
  * (whose size is unknown: we accept [fn, fn + limit)). */
 bool th_stack_has(struct th_table *t, uint32_t stack_id, const void *fn, unsigned long limit);
+/* Is libsockaudit.so really loaded in this process (not merely named in
+ * LD_PRELOAD, which ld.so ignores when it cannot load the file)? True when
+ * the `close` the process calls resolves into it. */
+bool th_shim_loaded(void);
 /* Poll `cond` every 5 ms for up to `ms`; false on timeout. */
 bool th_poll(bool (*cond)(void *), void *arg, int ms);
 /* A connected loopback TCP pair: *client, *server (accepted); listener kept in *lfd. */

@@ -26,6 +26,7 @@ int main(void)
 	pthread_t th;
 	int hung = 0, failed = 0;
 
+	tap_deadline(100, "the fork storm and its churn thread");
 	pthread_create(&th, NULL, churn, NULL);
 	for (int i = 0; i < 50; i++) {
 		pid_t pid = fork();

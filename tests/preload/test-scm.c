@@ -44,6 +44,7 @@ int main(void)
 	struct th_table t;
 	int got1, got2, got3;
 
+	tap_deadline(100, "receiving the three fds from the child (recvmsg, recvmmsg, waitpid)");
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
 	pid = fork();
 	if (pid == 0) {

@@ -97,6 +97,7 @@ int main(void)
 		getsockname(udp[i], (struct sockaddr *)&a, &l);
 		port_of[i] = ntohs(a.sin_port);
 	}
+	tap_deadline(100, "the threads, the reader and their joins");
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
 	while (atomic_load(&ready) < NTHREADS)

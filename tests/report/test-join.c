@@ -480,6 +480,10 @@ static void test_intern(void)
 	b = a;
 	b.frames[2] = 0x3001;
 	ok(report_stack_intern(&j, &b) != pa, "intern: other frames, other identity");
+	b = a;
+	b.frames[0] = 0x1001;   /* frames are innermost first */
+	ok(report_stack_intern(&j, &b) != pa,
+	   "intern: another innermost frame alone, other identity");
 	pa = report_stack_none(&j, "untracked, %s", "DNS");
 	ok(pa == report_stack_none(&j, "untracked, DNS") && pa->depth == 0 &&
 	   strcmp(pa->nostack, "untracked, DNS") == 0, "intern: the same reason, one copy");
@@ -561,6 +565,43 @@ static void test_groups(void)
 	report_join_finish(&stack_pool);
 }
 
+/* Two leak sites that differ only in the innermost frame (frames are
+ * innermost first): two calls of connect() from one function, the same
+ * callers above. They are two sites, so two groups, whether the stacks are
+ * interned or separate copies. */
+static void test_groups_innermost(void)
+{
+	static const uint64_t fa[] = { 0x1000, 0x2000, 0x3000 }, fi[] = { 0x1008, 0x2000, 0x3000 };
+	struct ks_sock cw;
+	struct report_sock socks[4];
+	struct group_set gs;
+
+	memset(&cw, 0, sizeof(cw));
+	cw.family = AF_INET;
+	cw.protocol = IPPROTO_TCP;
+	cw.state = TCP_CLOSE_WAIT;
+	set_port(&cw.peer, 8080);
+	for (int shared = 0; shared < 2; shared++) {
+		nstack_copies = 0;
+		mk_sock(&socks[0], 3, 1, 1, fa, 3, LEAK_CLOSE_WAIT, 7000, &cw, shared);
+		mk_sock(&socks[1], 4, 2, 1, fi, 3, LEAK_CLOSE_WAIT, 6000, &cw, shared);
+		mk_sock(&socks[2], 5, 3, 1, fa, 3, LEAK_CLOSE_WAIT, 5000, &cw, shared);
+		mk_sock(&socks[3], 6, 4, 1, fi, 3, LEAK_CLOSE_WAIT, 4000, &cw, shared);
+		group_build(&gs, socks, 4, false);
+		ok(gs.n == 2 && gs.v[0].n == 2 && gs.v[1].n == 2 &&
+		   gs.v[0].stack->frames[0] != gs.v[1].stack->frames[0] &&
+		   gs.v[0].socks[0]->fds[0] == 3 && gs.v[0].socks[1]->fds[0] == 5 &&
+		   gs.v[1].socks[0]->fds[0] == 4 && gs.v[1].socks[1]->fds[0] == 6,
+		   "stacks that differ only in the innermost frame are two groups of 2 "
+		   "(%s stacks; %zu groups)", shared ? "interned" : "copied", gs.n);
+		group_set_finish(&gs);
+		for (int i = 0; i < 4; i++)
+			free(socks[i].fds);
+	}
+	report_stacks_free(&stack_pool);
+	nstack_copies = 0;
+}
+
 static void test_trim(void)
 {
 	struct sym_frame f[4];
@@ -585,6 +626,7 @@ int main(void)
 	test_join_no_inode();
 	test_intern();
 	test_groups();
+	test_groups_innermost();
 	test_trim();
 	return tap_done();
 }

@@ -446,7 +446,7 @@ static void case_gocgo(void)
 
 	rt_case_dir("gocgo");
 	if (access(argv[0], X_OK) != 0) {
-		ok(true, "# SKIP no objcopy: the Go-marked scenario was not built");
+		tap_skip_env("no objcopy (binutils): the Go-marked scenario was not built");
 		return;
 	}
 	if (!ok(rt_spawn(&p, true, argv), "gocgo: scenario ready"))
@@ -474,7 +474,7 @@ static void case_python(void)
 
 	rt_case_dir("python");
 	if (access(argv[0], X_OK) != 0) {
-		ok(true, "# SKIP /usr/bin/python3 is not installed");
+		tap_skip_env("/usr/bin/python3 is not installed");
 		return;
 	}
 	if (!ok(rt_spawn(&p, true, argv), "python: scenario ready"))
@@ -515,7 +515,7 @@ static void case_static(void)
 	int fd;
 
 	if (access(argv[0], X_OK) != 0) {
-		ok(true, "# SKIP the toolchain cannot link -static");
+		tap_skip_env("the toolchain cannot link -static (no libc.a: libc6-dev)");
 		return;
 	}
 	if (!ok(rt_spawn(&p, true, argv), "static: scenario ready (LD_PRELOAD set, no effect)"))
@@ -609,7 +609,7 @@ static void case_procnet(void)
 
 	rt_case_dir("procnet");
 	if (geteuid() != 0 || access(argv[0], X_OK) != 0 || access(argv[4], X_OK) != 0) {
-		ok(true, "# SKIP needs root, setpriv and unshare");
+		tap_skip_env("procnet needs root, setpriv and unshare (uid %u)", (unsigned)geteuid());
 		return;
 	}
 	/* The new namespace's loopback starts down. */
@@ -855,7 +855,7 @@ static void case_badinput(void)
 		   report_of(p.pid, 2, "owned by uid 65534"), "foreign-owned table: one line, exit 2");
 		unlink(path);
 	} else {
-		ok(true, "# SKIP foreign-owned table: needs root to chown");
+		tap_skip_env("foreign-owned table: needs root to chown");
 	}
 	ok(rt_write_file(other, table, len, 0600) && symlink(other, path) == 0 &&
 	   report_of(p.pid, 2, "symbolic link"), "symlink at the table's name: refused, exit 2");

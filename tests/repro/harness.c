@@ -227,6 +227,47 @@ int th_socket_count(pid_t pid)
 	return count;
 }
 
+int th_tcp_established(pid_t pid)
+{
+	char dir[64], path[384], target[64], line[512];
+	unsigned long long inodes[256], ino;
+	size_t n = 0;
+	struct dirent *de;
+	int count = 0;
+	unsigned st;
+	ssize_t len;
+	FILE *f;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) && n < sizeof(inodes) / sizeof(inodes[0])) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (sscanf(target, "socket:[%llu]", &inodes[n]) == 1)
+			n++;
+	}
+	closedir(d);
+	/* "sl local rem st tx:rx tr:when retrnsmt uid timeout inode" */
+	f = fopen("/proc/net/tcp", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*s %*s %*s %x %*s %*s %*s %*s %*s %llu", &st, &ino) == 2 &&
+		    st == 1)
+			for (size_t i = 0; i < n; i++)
+				count += inodes[i] == ino;
+	fclose(f);
+	return count;
+}
+
 static struct sockaddr_in th_loopback(uint16_t port)
 {
 	struct sockaddr_in sin = {
@@ -268,6 +309,17 @@ int th_listen(uint16_t *port)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    listen(fd, 16) < 0)
 		bail("listen on 127.0.0.1:0: %s", strerror(errno));
+	*port = th_local_port(fd);
+	return fd;
+}
+
+int th_bound_closed(uint16_t *port)
+{
+	struct sockaddr_in sin = th_loopback(0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		bail("bind 127.0.0.1:0: %s", strerror(errno));
 	*port = th_local_port(fd);
 	return fd;
 }

@@ -37,11 +37,18 @@ uint16_t th_server_port(struct th_proc *p, int timeout_ms);
 int th_count(const char *hay, const char *needle);
 /* Sockets among /proc/PID/fd. */
 int th_socket_count(pid_t pid);
+/* How many of pid's sockets are IPv4 TCP ESTABLISHED now (/proc/net/tcp):
+ * a connection its holder closed or shut down is not; -1 on error. */
+int th_tcp_established(pid_t pid);
 
 int th_connect(uint16_t port);
 uint16_t th_local_port(int fd);
 /* Loopback listener on a free port. */
 int th_listen(uint16_t *port);
+/* A loopback port bound (without SO_REUSEADDR) and never listened on, held
+ * as long as the returned fd is open: a connect to it is refused, and no
+ * other program can take the port meanwhile. */
+int th_bound_closed(uint16_t *port);
 /* Accept one connection within @timeout_ms, or -1. */
 int th_accept(int lfd, int timeout_ms);
 bool th_send_all(int fd, const void *buf, size_t n);

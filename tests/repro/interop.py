@@ -1,16 +1,20 @@
 #!/usr/bin/python3
 """Interop of sockaudit-rpc with Apache Thrift itself (TAP output).
 
-usage: interop.py THRIFT-COMPILER|'' PRICE.THRIFT SOCKAUDIT-RPC
+usage: interop.py THRIFT-COMPILER|'' PRICE.THRIFT SOCKAUDIT-RPC THRIFT-VECTORS.H
 
 Generates Python code from repro/price.thrift with the thrift compiler,
-then (a) drives our server with python3-thrift's framed/binary client and
-(b) points our client at a python3-thrift framed/binary server.  Prints
-"1..0 # SKIP" only when the compiler or python3-thrift is missing.
+then (a) checks that the known-answer frames of tests/repro/thrift-vectors.h
+are byte for byte what python3-thrift writes for the same messages,
+(b) drives our server with python3-thrift's framed/binary client and
+(c) points our client at a python3-thrift framed/binary server.  Prints
+"1..0 # SKIP" only when the compiler or python3-thrift is missing, and
+fails instead under SOCKAUDIT_STRICT=1 (tools/install-deps installs both).
 """
 
 import logging
 import os
+import re
 import select
 import socket
 import subprocess
@@ -45,8 +49,83 @@ class Tap:
 
 
 def skip(why):
+    if os.environ.get("SOCKAUDIT_STRICT") == "1":
+        print("1..1\nnot ok 1 - %s (a skip is a failure under "
+              "SOCKAUDIT_STRICT=1)" % why, flush=True)
+        sys.exit(1)
     print("1..0 # SKIP " + why, flush=True)
     sys.exit(0)
+
+
+def read_vectors(path):
+    """{name: bytes} of the `static const char NAME[] = "hex" ...;` arrays
+    of thrift-vectors.h: the string literals concatenated, spaces dropped,
+    comments ignored."""
+    with open(path, encoding="utf-8") as f:
+        text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+    vectors = {}
+    for m in re.finditer(r"static const char (\w+)\[\] =(.*?);", text, re.S):
+        hexs = "".join(re.findall(r'"([^"]*)"', m.group(2)))
+        vectors[m.group(1)] = bytes.fromhex(hexs.replace(" ", ""))
+    return vectors
+
+
+def python_frames(gen):
+    """The frames python3-thrift writes (framed transport, strict binary
+    protocol) for the messages thrift-vectors.h describes."""
+    from thrift.Thrift import TApplicationException, TMessageType
+    from thrift.protocol import TBinaryProtocol
+    from thrift.transport import TTransport
+
+    PriceService, PriceReq, PriceRes, Trace = gen
+
+    def frame(write):
+        mem = TTransport.TMemoryBuffer()
+        trans = TTransport.TFramedTransport(mem)
+        proto = TBinaryProtocol.TBinaryProtocol(trans, strictRead=True,
+                                                strictWrite=True)
+        write(proto)
+        trans.flush()
+        return mem.getvalue()
+
+    # What the generated Client.send_Price writes, but with seqid 1 and
+    # without its own flush (frame() flushes once: one frame).
+    def call(proto):
+        proto.writeMessageBegin("Price", TMessageType.CALL, 1)
+        PriceService.Price_args(req=PriceReq(
+            Area=1, Trace=Trace(TraceId="s", Caller="d",
+                                SpanId="f"))).write(proto)
+        proto.writeMessageEnd()
+
+    def reply(proto):
+        proto.writeMessageBegin("Price", TMessageType.REPLY, 1)
+        PriceService.Price_result(
+            success=PriceRes(ErrNo=0, PassengerDiscount=0.4)).write(proto)
+        proto.writeMessageEnd()
+
+    def exception(proto):
+        proto.writeMessageBegin("Nope", TMessageType.EXCEPTION, 7)
+        TApplicationException(TApplicationException.UNKNOWN_METHOD,
+                              "Unknown function Nope").write(proto)
+        proto.writeMessageEnd()
+
+    return {"call_hex": frame(call), "reply_hex": frame(reply),
+            "exc_hex": frame(exception)}
+
+
+def vectors_match_python_thrift(tap, gen, vectors_path):
+    ours = read_vectors(vectors_path)
+    theirs = python_frames(gen)
+    tap.ok(sorted(ours) == sorted(theirs),
+           "thrift-vectors.h holds exactly %s (%s)"
+           % (", ".join(sorted(theirs)), ", ".join(sorted(ours))))
+    for name, want in sorted(theirs.items()):
+        got = ours.get(name)
+        if not tap.ok(got == want,
+                      "%s is byte for byte what python3-thrift writes "
+                      "(%d bytes)" % (name, len(want))):
+            tap.diag("python3-thrift: " + want.hex())
+            tap.diag("vectors.h:      " + (got.hex() if got else "missing"))
 
 
 def bail(why):
@@ -280,9 +359,10 @@ def our_client_against_python_server(tap, rpc, gen):
 
 
 def main():
-    if len(sys.argv) != 4:
-        bail("usage: interop.py THRIFT-COMPILER PRICE.THRIFT SOCKAUDIT-RPC")
-    thrift_bin, idl, rpc = sys.argv[1:]
+    if len(sys.argv) != 5:
+        bail("usage: interop.py THRIFT-COMPILER PRICE.THRIFT SOCKAUDIT-RPC "
+             "THRIFT-VECTORS.H")
+    thrift_bin, idl, rpc, vectors_path = sys.argv[1:]
     if not thrift_bin or not os.access(thrift_bin, os.X_OK):
         skip("thrift compiler not found")
     try:
@@ -306,6 +386,8 @@ def main():
         from price import PriceService
         from price.ttypes import PriceReq, PriceRes, Trace
         gen = (PriceService, PriceReq, PriceRes, Trace)
+
+        vectors_match_python_thrift(tap, gen, vectors_path)
 
         python_client_against_our_server(tap, rpc, gen, tmp)
         our_client_against_python_server(tap, rpc, gen)

@@ -130,13 +130,36 @@ static void test_against_server(struct th_proc *srv, uint16_t port,
 	   "the server saw two connections");
 	th_proc_free(&c);
 
+	/* The timeout fires long before the handler answers: against a 60 s
+	 * handler, so that the bound on the client's whole run (process start
+	 * included, slow under ASan on a busy machine) can be generous and
+	 * still tell a working timeout from waiting the handler out. */
+	{
+		struct th_proc stuck;
+		uint16_t stuck_port;
+		char stuck_ep[32];
+
+		start_server(&stuck, &stuck_port, "60s");
+		snprintf(stuck_ep, sizeof(stuck_ep), "127.0.0.1:%u", stuck_port);
+		t0 = th_now_ms();
+		rc = run_rpc(&c, ARGV("client", "--connect", stuck_ep, "--timeout",
+				      "100ms"), 30000);
+		el = th_now_ms() - t0;
+		ok(rc == 1 && out_is(&c, "error: timeout\ntransport: open\n") &&
+		   el < 20000, "--timeout 100ms against a 60 s handler: gives up "
+		   "within 20 s (exit %d, %lld ms)", rc, (long long)el);
+		th_proc_free(&c);
+		ok(wait_count(&stuck, "accepted ", 1), "the 60 s server saw that call");
+		th_stop(&stuck, SIGTERM);
+	}
+
 	/* The slow server takes 1 s per call. */
 	t0 = th_now_ms();
 	rc = run_rpc(&c, ARGV("client", "--connect", slow_ep, "--timeout",
 			      "100ms"), 10000);
 	el = th_now_ms() - t0;
-	ok(rc == 1 && out_is(&c, "error: timeout\ntransport: open\n") &&
-	   el < 800, "--timeout 100ms against a 1 s handler (exit %d, %lld ms)",
+	ok(rc == 1 && out_is(&c, "error: timeout\ntransport: open\n"),
+	   "--timeout 100ms against a 1 s handler (exit %d, %lld ms)",
 	   rc, (long long)el);
 	th_proc_free(&c);
 	ok(wait_count(slow, "accepted ", 1), "the slow server saw that call");
@@ -177,9 +200,20 @@ static void test_hold(struct th_proc *srv, uint16_t port)
 	ok(wait_count(srv, "accepted ", acc + 2), "--no-close: two connections");
 	socks = th_socket_count(c.pid);
 	ok(socks == 2, "--no-close: client holds %d sockets (want 2)", socks);
-	th_pump(srv, 300);
-	ok(th_count(srv->err, "closed ") == clo && th_alive(&c),
-	   "--no-close: nothing closed, client still waiting");
+	{
+		/* Nothing closed: the kernel says both connections are
+		 * ESTABLISHED (a close or shutdown on loopback sends the FIN
+		 * at once), and for a 300 ms window the server logs no close:
+		 * watched, not slept, so a close ends the wait and fails. */
+		int est = th_tcp_established(c.pid);
+		int64_t until = th_now_ms() + 300;
+
+		while (th_count(srv->err, "closed ") == clo && th_now_ms() < until)
+			th_pump(srv, (int)(until - th_now_ms()));
+		ok(est == 2 && th_count(srv->err, "closed ") == clo && th_alive(&c),
+		   "--no-close: nothing closed (%d of its sockets ESTABLISHED), client "
+		   "still waiting", est);
+	}
 	kill(c.pid, SIGTERM);
 	ok(th_wait_exit(&c, WAIT_MS) && WIFEXITED(c.status) &&
 	   WEXITSTATUS(c.status) == 0,
@@ -239,6 +273,24 @@ static int fake_accept(int lfd, struct rpc_frame *f, bool *exact)
 	return fd;
 }
 
+/* The scripted replies are built from docs/repro-protocol.md: a frame
+ * length, the strict header (80010002 REPLY or 80010003 EXCEPTION, name
+ * 00000005 "Price", seqid 1 as in the call), then the body:
+ * - Price_result { 0: success PriceRes { 1: ErrNo i32 = 3, 2: double
+ *   PassengerDiscount = 0.25, IEEE-754 3fd0000000000000 } }: 40 bytes.
+ * - TApplicationException { 1: message "Unknown function Price" (22 =
+ *   0x16 bytes) } without its optional field 2 ("Unknown methods": the
+ *   client does not require it): 47 bytes.
+ * - the same with message "bad\nline" (8 bytes) and 2: type i32 6
+ *   (INTERNAL_ERROR): 40 bytes; the client prints a control byte as \xNN.
+ * - the REPLY of the protocol's example (ErrNo 0, 0.4 = 3fd999999999999a)
+ *   with seqid 9 for the call's 1 ("Client exchange": the client checks it).
+ * - a REPLY whose struct is only STOP: no field 0, Thrift's MISSING_RESULT,
+ *   "Price failed: unknown result" ("Unknown methods").
+ * - version word 80020002: its top 16 bits are not 0x8001.
+ * Each frame's length word is checked against its bytes below. The outcome
+ * lines are the client's wording in repro/client.c, pinned as it prints
+ * them: the result line, then "transport: open|closed" as documented. */
 static void test_scripted(void)
 {
 	static const struct {
@@ -295,6 +347,10 @@ static void test_scripted(void)
 		ok(exact, "%s: request bytes match python3-thrift's", cases[i].name);
 		if (cases[i].reply_hex) {
 			n = th_unhex(cases[i].reply_hex, reply, sizeof(reply));
+			ok(n >= 4 && ((size_t)reply[0] << 24 | (size_t)reply[1] << 16 |
+				      (size_t)reply[2] << 8 | reply[3]) == n - 4,
+			   "%s: the scripted frame's length word counts its %zu bytes",
+			   cases[i].name, n >= 4 ? n - 4 : 0);
 			th_send_all(fd, reply, n);
 		} else {
 			close(fd);
@@ -331,8 +387,12 @@ static void test_scripted(void)
 	th_proc_free(&c);
 	close(fd);
 
-	/* Nothing listens on this port any more. */
+	/* A port nothing listens on: bound and held by this test, so that no
+	 * other test can start listening on it meanwhile (a port just freed
+	 * could be taken). */
 	close(lfd);
+	lfd = th_bound_closed(&port);
+	snprintf(ep, sizeof(ep), "127.0.0.1:%u", port);
 	rc = run_rpc(&c, ARGV("client", "--connect", ep, "--timeout", "2s"),
 		     WAIT_MS);
 	{
@@ -344,6 +404,7 @@ static void test_scripted(void)
 		ok(rc == 1 && out_is(&c, want), "connection refused (exit %d)",
 		   rc);
 	}
+	close(lfd);
 	th_proc_free(&c);
 	rpc_frame_free(&f);
 }

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +241,13 @@ static void test_writes(void)
 	/* SIGPIPE is not ignored here: a raised one would kill the test. */
 	tcp_pair(fds);
 	close(fds[0]);
-	sleep_ms(20);
+	{
+		/* Wait for the peer's FIN (the socket turns readable at EOF):
+		 * the first write then draws the RST. */
+		struct pollfd pfd = { .fd = fds[1], .events = POLLIN | POLLRDHUP };
+
+		ok(poll(&pfd, 1, 5000) == 1, "the closed peer's FIN arrives within 5 s");
+	}
 	st = rpc_write_all(fds[1], buf, 4096, 1000);
 	if (st == RPC_IO_OK)
 		st = rpc_write_all(fds[1], buf, 4096, 1000);

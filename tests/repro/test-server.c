@@ -208,6 +208,32 @@ static char *nested_call_hex(int levels, int32_t seqid)
 	return s;
 }
 
+/* The malformed inputs are built from docs/repro-protocol.md ("Frames",
+ * "Messages", "Limits on skipping"); the header of a Price CALL is
+ * 80010001 (strict version 1 | CALL), 00000005 "Price", seqid 00000001:
+ * 17 bytes after the length.
+ * - 00fa0001 = 16,384,001: one more than the 16,384,000-byte maximum.
+ * - 80000000, ffffffff: a length with its top bit set ("negative").
+ * - 80020001: the top 16 bits are not 0x8001 (bad version); 0000000f
+ *   00000005...: the old non-strict header, starting with the name length,
+ *   read as the version word 0x00000005.
+ * - 0000001a (26): the header, a struct field 0c 0001, an i32 field
+ *   08 0001 and only 3 of its 4 bytes: the frame ends inside a value.
+ * - 00000039 (57, the CALL of the "Price" example) with only 20 bytes
+ *   sent (the header and 0c 0001) and then a close; "0000": 2 of the 4
+ *   length bytes and a close.
+ * - nested_call_hex(65, 1): 65 levels, one more than the nesting limit.
+ * - 0x55 is no type code of the table.
+ * - "GET / HTTP/1.1...": its first four bytes 47455420 read as a length
+ *   are 1,195,725,856, over the maximum.
+ * - ffffffff as the name length: a negative string length.
+ * - 80010002: a REPLY (type 2) sent to the server.
+ * - 00000013 (19): a whole 18-byte message (header and STOP) and one more
+ *   byte: the message does not fill its frame exactly.
+ * The text after each category (the categories are the documented list of
+ * "Server behaviour") is the server's wording in repro/server.c (rpc_log)
+ * and repro/wire.c (tw_strerror), pinned as the program prints it; the
+ * numbers in it are the ones derived above. */
 static void test_malformed(struct th_proc *srv, uint16_t port)
 {
 	char *nested65 = nested_call_hex(65, 1);

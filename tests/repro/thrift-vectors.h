@@ -6,9 +6,11 @@
 /*
  * The three frames below are what python3-thrift 0.17 writes with
  * TFramedTransport + TBinaryProtocol(strictRead=True, strictWrite=True)
- * for the generated PriceService code of repro/price.thrift; they were
- * checked against it byte for byte, and tests/repro/interop.py keeps
- * checking the live exchange.
+ * for the generated PriceService code of repro/price.thrift.
+ * tests/repro/interop.py reads this file and checks each frame byte for
+ * byte against what python3-thrift writes for the same message (and the
+ * live exchange besides): keep the `static const char NAME[] = "hex";`
+ * form it parses.
  */
 /* Price(req={Area:1, Trace:{s, d, f}}), CALL, seqid 1. */
 __attribute__((unused)) static const char call_hex[] =

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <sys/inotify.h>
 #include <time.h>
 
 #include "../report/sc.h"
@@ -39,6 +41,65 @@ static void rp_hold(long ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+#define RP_POLLS_AFTER_HOLD 2
+#define RP_POLL_DEADLINE_MS 10000
+
+/* Keep a leak for at least ms, then until `sockaudit run` has started two
+ * more polls, so that a poll saw it at least ms old however late the
+ * machine ran the poller. Each poll of a run opens the run's table
+ * directory, the tree's $SOCKAUDIT_DIR (cli/run-poll.c, discover()), which
+ * inotify reports as IN_OPEN on the directory itself (the shim and the
+ * reader open files in it, reported with their names: not counted).
+ * Outside a run (no $SOCKAUDIT_DIR), or when no poll comes within
+ * RP_POLL_DEADLINE_MS, it stops waiting and says so on stderr: the test
+ * then fails on what the run did not see. */
+__attribute__((unused))
+static void rp_hold_seen(long ms)
+{
+	const char *dir = getenv("SOCKAUDIT_DIR");
+	union {
+		struct inotify_event ev;
+		char buf[4096];
+	} u;
+	struct timespec t0, t;
+	int fd, polls = 0;
+	long left;
+
+	rp_hold(ms);
+	if (!dir)
+		return;
+	fd = inotify_init1(IN_CLOEXEC);
+	if (fd < 0 || inotify_add_watch(fd, dir, IN_OPEN) < 0) {
+		fprintf(stderr, "rp_hold_seen: inotify on %s: %s\n", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (polls < RP_POLLS_AFTER_HOLD) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = RP_POLL_DEADLINE_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+					      (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+			fprintf(stderr, "rp_hold_seen: %d of %d polls of %s within %d ms\n",
+				polls, RP_POLLS_AFTER_HOLD, dir, RP_POLL_DEADLINE_MS);
+			break;
+		}
+		n = read(fd, u.buf, sizeof(u.buf));
+		for (char *p = u.buf; n > 0 && p < u.buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			if ((ev->mask & IN_OPEN) && (ev->mask & IN_ISDIR) && ev->len == 0)
+				polls++;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	close(fd);
 }
 
 /* The server side of a connection to the listener, closed at once: the

@@ -1,5 +1,6 @@
-/* Leaks a client socket into CLOSE_WAIT for argv[2] ms (default 1000),
- * then exits with it still open. */
+/* Leaks a client socket into CLOSE_WAIT for argv[2] ms (default 1000) and
+ * until the run has polled twice more (rp_hold_seen), then exits with it
+ * still open. */
 #include "rp.h"
 
 static int connect_line;
@@ -28,6 +29,6 @@ int main(int argc, char **argv)
 	rp_peer_closes(l, c);
 	rp_info(argv[1], "pid=%d func=cw_connect file=run-cw.c line=%d fd=%d", (int)getpid(),
 		connect_line, c);
-	rp_hold(argc > 2 ? atol(argv[2]) : 1000);
+	rp_hold_seen(argc > 2 ? atol(argv[2]) : 1000);
 	return 0;
 }

@@ -35,7 +35,7 @@ static void grandchild(const char *info, long hold_ms, pid_t parent)
 	rp_peer_closes(l, c);
 	rp_info(info, "pid=%d func=daemon_connect file=run-daemon.c line=%d fd=%d",
 		(int)getpid(), connect_line, c);
-	rp_hold(hold_ms);
+	rp_hold_seen(hold_ms);
 	exit(0);
 }
 
