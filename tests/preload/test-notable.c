@@ -318,7 +318,7 @@ int main(void)
 	/* Each host has its own alarm(10) and each stress loop its own time
 	 * cap; this bounds the rest (the full tmpfs children, their mounts and
 	 * waits). Children do not inherit it. */
-	tap_deadline(240, "the hosts, the full-tmpfs children and the stress loops");
+	tap_deadline(220, "the hosts, the full-tmpfs children and the stress loops");
 	if (!mkdtemp(dir))
 		bail("mkdtemp: %s", strerror(errno));
 	snprintf(victim, sizeof(victim), "%s/victim", dir);

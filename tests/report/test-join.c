@@ -598,7 +598,7 @@ static void test_groups_innermost(void)
 		for (int i = 0; i < 4; i++)
 			free(socks[i].fds);
 	}
-	report_stacks_free(&stack_pool);
+	report_join_finish(&stack_pool);
 	nstack_copies = 0;
 }
 
