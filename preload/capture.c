@@ -3,22 +3,56 @@
  * libunwind is dlopen'ed RTLD_LOCAL, never linked: linking it would let its
  * strong _Unwind_* symbols take over the host's C++ exceptions. In a forked
  * child (until exec) glibc's backtrace() is used instead, because libunwind
- * can deadlock on the loader lock a parent thread held at fork time. */
+ * can deadlock on the loader lock a parent thread held at fork time.
+ *
+ * No descriptor, ever (docs/design.md, "Where this differs", 1). libunwind
+ * validates the addresses it reads while it works out a frame by writing a
+ * byte from them into a pipe it keeps open for the life of the process; that
+ * pipe sits on numbers the host owns (any number the kernel can hand the
+ * host, or the host can dup2 onto, is the host's), and libunwind reads and
+ * writes it. So the shim replaces the memory accessor of libunwind's local
+ * address space (unw_get_accessors(), public API) with one that validates
+ * with a syscall that needs no descriptor, and refuses libunwind the pipe
+ * (wrap-pipe.c) while the shim is the one calling it. An unwind the host
+ * makes itself with the same libunwind, outside a capture, gets libunwind's
+ * own accessor and pipe exactly as without the shim. */
 #include "shim.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <execinfo.h>
-#include <fcntl.h>
+#include <libunwind.h>
 #include <link.h>
-#include <sys/resource.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define EXTRA_FRAMES 8   /* room for the shim's own frames, skipped below */
 
+#define STR_(x) #x
+#define STR(x) STR_(x)   /* the exported name behind one of libunwind.h's macros */
+
+/* The live stack below a capture's own frame is libunwind's working memory
+ * (its cursor, its copy of the registers): read without a probe, but only
+ * this far below the capture's frame (see access_mem). */
+#define LIVE_SPAN (64 * 1024)
+#define PROVEN_PAGES 8   /* pages proven readable, per capture */
+#define PAGE 4096UL
+
 static int (*unw_backtrace_fn)(void **, int);
+static unw_accessors_t *unw_acc;
+static int (*unw_access_mem_orig)(unw_addr_space_t, unw_word_t, unw_word_t *, int, void *);
 
 static uintptr_t unw_start, unw_end;   /* libunwind's mapping */
+
+/* Per thread: the capture under way, if any. A capture that interrupts
+ * another (a signal handler's socket()) saves this and puts it back, so
+ * each capture trusts only what it proved itself. */
+struct capture_state {
+	uintptr_t live_hi;                 /* the capturing frame; 0: none */
+	uintptr_t proven[PROVEN_PAGES];    /* page addresses; 0: empty */
+};
+static __thread struct capture_state cap __attribute__((tls_model("initial-exec")));
 
 /* Is `addr` (a return address) inside libunwind? */
 bool shim_capture_owns(const void *addr)
@@ -26,61 +60,104 @@ bool shim_capture_owns(const void *addr)
 	return (uintptr_t)addr >= unw_start && (uintptr_t)addr < unw_end;
 }
 
-/* libunwind keeps a pipe open for the life of the process (to validate
- * addresses). Left at the lowest free numbers it would shift every fd the
- * host opens afterwards, and a host that closes "all fds >= 3" and reuses
- * the numbers would have libunwind write into its files. So pipes made by
- * libunwind are moved above the soft RLIMIT_NOFILE, where the kernel never
- * hands out numbers to the host (raising the soft limit for a moment when
- * it is below the hard one). */
-void shim_capture_relocate(int fds[2])
+/* Is this thread inside the shim's use of libunwind (a capture, or the
+ * start-up that initialises it)? Then libunwind gets no pipe. */
+bool shim_capture_active(void)
 {
-	struct rlimit rl, tmp;
-	rlim_t base;
-	bool raised = false;
+	return cap.live_hi != 0;
+}
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		base = rl.rlim_cur;
-		tmp.rlim_cur = rl.rlim_max - base > 64 ? base + 64 : rl.rlim_max;
-		tmp.rlim_max = rl.rlim_max;
-		raised = setrlimit(RLIMIT_NOFILE, &tmp) == 0;
-		if (!raised)
-			base = rl.rlim_cur > 2 ? rl.rlim_cur - 2 : 0;
-	} else {
-		base = rl.rlim_cur > 2 ? rl.rlim_cur - 2 : 0;
+/* Can 8 bytes be read at the page `page`? The kernel copies the new signal
+ * mask from user memory before it looks at `how`: an invalid `how` makes
+ * the call a pure probe, EFAULT when the page cannot be read, EINVAL when it
+ * can, and the mask is never changed. No descriptor, no side effect, and a
+ * syscall no seccomp policy can deny a program that handles signals. */
+static bool page_readable(uintptr_t page)
+{
+	unsigned slot = (unsigned)(page / PAGE) % PROVEN_PAGES;
+
+	if (page < PAGE)
+		return false;
+	if (cap.proven[slot] == page)
+		return true;
+	if (syscall(SYS_rt_sigprocmask, -1, (void *)page, NULL, sizeof(uint64_t)) == 0 ||
+	    errno != EINVAL)
+		return false;
+	cap.proven[slot] = page;
+	return true;
+}
+
+/* libunwind's local memory accessor, for captures. Reads and writes between
+ * this frame and the capture's are libunwind's own variables on the live
+ * stack; any other read (the host's frames, unwind tables) must be on pages
+ * proven readable during this capture. The live span is bounded so that a
+ * host's own unwind, run by a signal handler on an alternate stack while a
+ * capture is interrupted, is not taken for a read of the capture's stack. */
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
+		      void *arg)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t hi = cap.live_hi;
+
+	if (!hi)
+		return unw_access_mem_orig(as, addr, val, write, arg);
+	if (addr >= here && hi > here && hi - here <= LIVE_SPAN &&
+	    addr <= hi - sizeof(unw_word_t)) {
+		if (write)
+			*(unw_word_t *)addr = *val;
+		else
+			*val = *(unw_word_t *)addr;
+		return 0;
 	}
-	for (int i = 0; i < 2; i++) {
-		int nfd = (int)syscall(SYS_fcntl, fds[i], F_DUPFD_CLOEXEC, (long)base);
-		if (nfd >= 0 && (rlim_t)nfd >= base && nfd != fds[i]) {
-			syscall(SYS_close, fds[i]);
-			fds[i] = nfd;
-		} else if (nfd >= 0 && nfd != fds[i]) {
-			syscall(SYS_close, nfd);
-		}
-	}
-	if (raised)
-		setrlimit(RLIMIT_NOFILE, &rl);
+	if (write || addr > UINTPTR_MAX - sizeof(unw_word_t))
+		return -UNW_EINVAL;
+	if (!page_readable(addr & ~(PAGE - 1)) ||
+	    !page_readable((addr + sizeof(unw_word_t) - 1) & ~(PAGE - 1)))
+		return -UNW_EINVAL;
+	*val = *(unw_word_t *)addr;
+	return 0;
 }
 
 void shim_capture_init(void)
 {
 	struct dl_find_object fo;
+	unw_addr_space_t *local_as = NULL;
+	unw_accessors_t *(*get_accessors)(unw_addr_space_t) = NULL;
 	void *h, *buf[4];
+	int saved = errno;
 
 	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
-	if (h)
+	if (h) {
 		*(void **)&unw_backtrace_fn = dlsym(h, "unw_backtrace");
+		*(void **)&get_accessors = dlsym(h, STR(unw_get_accessors));
+		local_as = dlsym(h, STR(unw_local_addr_space));
+	}
 	if (unw_backtrace_fn && _dl_find_object((void *)unw_backtrace_fn, &fo) == 0) {
 		unw_start = (uintptr_t)fo.dlfo_map_start;
 		unw_end = (uintptr_t)fo.dlfo_map_end;
 	}
+	/* Without our accessor libunwind would use its pipe: no libunwind. */
+	if (unw_backtrace_fn && (!get_accessors || !local_as || !unw_start))
+		unw_backtrace_fn = NULL;
+	if (unw_backtrace_fn) {
+		/* unw_get_accessors() initialises libunwind, which opens its
+		 * pipe: refused (wrap-pipe.c), as the thread is "in a capture". */
+		cap.live_hi = (uintptr_t)__builtin_frame_address(0);
+		unw_acc = get_accessors(*local_as);
+		if (unw_acc && unw_acc->access_mem) {
+			unw_access_mem_orig = unw_acc->access_mem;
+			unw_acc->access_mem = access_mem;
+		} else {
+			unw_backtrace_fn = NULL;
+		}
+		cap.live_hi = 0;
+	}
 	/* The first capture in a process costs ~200 us (and backtrace() loads
 	 * libgcc_s): pay both now, not in the host's first socket(). */
 	if (unw_backtrace_fn)
-		unw_backtrace_fn(buf, 4);
+		shim_capture((uint64_t *)buf, 2);
 	backtrace(buf, 4);
+	errno = saved;
 }
 
 uint32_t shim_capture(uint64_t *frames, uint32_t max)
@@ -89,10 +166,17 @@ uint32_t shim_capture(uint64_t *frames, uint32_t max)
 	int n, i = 0;
 	uint32_t out = 0;
 
-	if (unw_backtrace_fn && !shim.forked)
+	if (unw_backtrace_fn && !shim.forked) {
+		struct capture_state outer = cap;
+
+		for (unsigned k = 0; k < PROVEN_PAGES; k++)
+			cap.proven[k] = 0;
+		cap.live_hi = (uintptr_t)__builtin_frame_address(0);
 		n = unw_backtrace_fn(buf, (int)(max + EXTRA_FRAMES));
-	else
+		cap = outer;
+	} else {
 		n = backtrace(buf, (int)(max + EXTRA_FRAMES));
+	}
 	/* Skip everything up to the last frame inside this library: the one
 	 * after it is the host's call of the wrapped function. (A sanitizer
 	 * runtime interposes backtrace() and adds its own frame first.) */

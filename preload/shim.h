@@ -160,7 +160,7 @@ void shim_counter_add(uint64_t *counter) SHIM_HIDDEN;
 void shim_capture_init(void) SHIM_HIDDEN;
 uint32_t shim_capture(uint64_t *frames, uint32_t max) SHIM_HIDDEN;
 bool shim_capture_owns(const void *addr) SHIM_HIDDEN;
-void shim_capture_relocate(int fds[2]) SHIM_HIDDEN;
+bool shim_capture_active(void) SHIM_HIDDEN;
 
 /* record.c: the hot path used by the wrappers. */
 void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,

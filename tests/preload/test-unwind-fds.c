@@ -2,7 +2,9 @@
  * reach or be handed (docs/security.md). Runs unwind-fds-host in each mode,
  * under a given RLIMIT_NOFILE, without the shim and with it, each with a
  * deadline: a host that hangs in a read on its own socket, dies of SIGPIPE,
- * or finds a byte missing from or added to one of its sockets fails here.
+ * or finds a byte missing from or added to one of its sockets fails here;
+ * so does one killed by a fault while its unwind info points at unreadable
+ * memory.
  * The host's output (with the number of sockets it could open) must be the
  * same with the shim. Runs without LD_PRELOAD itself: it starts the host
  * with the shim. */
@@ -113,5 +115,8 @@ int main(void)
 	/* The same with room above the soft limit. */
 	check("fd table full, soft < hard", "fill", 1024, rl.rlim_max);
 	check("last two fds below a soft limit under the hard one", "last", 1024, rl.rlim_max);
+	/* The validation that replaced the pipe must still stop the unwinder
+	 * at unreadable memory. */
+	check("unwind info pointing at unreadable memory", "garbage", 1024, 1024);
 	return tap_done();
 }

@@ -3,14 +3,17 @@
  * capture then unwinds through a signal frame it has never seen) and checks
  * that none of its own descriptors was read, written or taken. Prints "ok"
  * and exits 0 when nothing was touched; a hang or a signal is a failure the
- * driver sees. Run as `unwind-fds-host fill|raise|last`. */
+ * driver sees. Run as `unwind-fds-host fill|raise|last`; `garbage` opens
+ * sockets from a frame whose unwind info points at unreadable memory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -153,6 +156,58 @@ static int last(void)
 	return 0;
 }
 
+#if defined(__x86_64__)
+/* socket(AF_INET, SOCK_DGRAM, 0) from a frame whose unwind info lies: it
+ * says the caller's frame is at %rbp + 16, and %rbp holds the argument. */
+int bad_cfi_socket(void *fake_rbp);
+__asm__(".text\n"
+	".globl bad_cfi_socket\n"
+	".type bad_cfi_socket, @function\n"
+	"bad_cfi_socket:\n"
+	".cfi_startproc\n"
+	"pushq %rbp\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset %rbp, -16\n"
+	"movq %rdi, %rbp\n"
+	".cfi_def_cfa %rbp, 16\n"
+	"movl $2, %edi\n"
+	"movl $2, %esi\n"
+	"xorl %edx, %edx\n"
+	"call socket@PLT\n"
+	"popq %rbp\n"
+	".cfi_def_cfa %rsp, 8\n"
+	"ret\n"
+	".cfi_endproc\n"
+	".size bad_cfi_socket, .-bad_cfi_socket\n");
+
+/* Unwind info that sends the unwinder to an unreadable page (a PROT_NONE
+ * mapping, then an address nothing maps): the capture must stop there,
+ * never fault. */
+static int garbage(void)
+{
+	char *none = mmap(NULL, 3 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *fakes[] = { none + 4096, (void *)0x10, (void *)(uintptr_t)0xdead0000dead0000 };
+	int fd;
+
+	if (none == MAP_FAILED)
+		return printf("mmap: %s\n", strerror(errno)), 1;
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(fakes[0]); i++) {
+		fd = bad_cfi_socket(fakes[i]);
+		if (fd < 0)
+			return printf("socket: %s\n", strerror(errno)), 1;
+		close(fd);
+	}
+	printf("ok\n");
+	return 0;
+}
+#else
+static int garbage(void)
+{
+	printf("ok\n");   /* the lying unwind info is written for x86_64 */
+	return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -163,5 +218,7 @@ int main(int argc, char **argv)
 		return raise_limit();
 	if (strcmp(argv[1], "last") == 0)
 		return last();
+	if (strcmp(argv[1], "garbage") == 0)
+		return garbage();
 	return 2;
 }
