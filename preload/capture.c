@@ -67,11 +67,18 @@ bool shim_capture_active(void)
 	return cap.live_hi != 0;
 }
 
-/* Can 8 bytes be read at the page `page`? The kernel copies the new signal
- * mask from user memory before it looks at `how`: an invalid `how` makes
- * the call a pure probe, EFAULT when the page cannot be read, EINVAL when it
- * can, and the mask is never changed. No descriptor, no side effect, and a
- * syscall no seccomp policy can deny a program that handles signals. */
+/* Can 8 bytes be read at `addr`? The kernel copies the new signal mask
+ * (8 bytes) from user memory before it looks at `how`: an invalid `how`
+ * makes the call a pure probe, EFAULT when the memory cannot be read,
+ * EINVAL when it can, and the mask is never changed. No descriptor, no side
+ * effect, and a syscall that seccomp policies allow wherever a program may
+ * block signals. shim_capture_init() checks both answers once. */
+static bool probe_readable(const void *addr)
+{
+	return syscall(SYS_rt_sigprocmask, -1, addr, NULL, sizeof(uint64_t)) < 0 &&
+	       errno == EINVAL;
+}
+
 static bool page_readable(uintptr_t page)
 {
 	unsigned slot = (unsigned)(page / PAGE) % PROVEN_PAGES;
@@ -80,8 +87,7 @@ static bool page_readable(uintptr_t page)
 		return false;
 	if (cap.proven[slot] == page)
 		return true;
-	if (syscall(SYS_rt_sigprocmask, -1, (void *)page, NULL, sizeof(uint64_t)) == 0 ||
-	    errno != EINVAL)
+	if (!probe_readable((const void *)page))
 		return false;
 	cap.proven[slot] = page;
 	return true;
@@ -136,8 +142,12 @@ void shim_capture_init(void)
 		unw_start = (uintptr_t)fo.dlfo_map_start;
 		unw_end = (uintptr_t)fo.dlfo_map_end;
 	}
-	/* Without our accessor libunwind would use its pipe: no libunwind. */
-	if (unw_backtrace_fn && (!get_accessors || !local_as || !unw_start))
+	/* Without our accessor libunwind would use its pipe, and without a
+	 * working probe the accessor could not validate: then no libunwind
+	 * (glibc's backtrace() instead). The probe must tell a local from the
+	 * top page of the address space, which no user mapping can hold. */
+	if (unw_backtrace_fn && (!get_accessors || !local_as || !unw_start ||
+				 !probe_readable(&fo) || probe_readable((void *)-PAGE)))
 		unw_backtrace_fn = NULL;
 	if (unw_backtrace_fn) {
 		/* unw_get_accessors() initialises libunwind, which opens its
