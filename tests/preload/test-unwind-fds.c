@@ -21,7 +21,7 @@
 #include "../tap.h"
 #include "harness.h"
 
-static const char *shim, *host, *dir;
+static const char *shim, *host, *host_unw, *dir;
 
 struct run {
 	char out[1024], err[4096];
@@ -38,7 +38,8 @@ static void slurp(int fd, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-static void run_host(struct run *r, bool preload, const char *mode, rlim_t soft, rlim_t hard)
+static void run_host(struct run *r, const char *exe, bool preload, const char *mode, rlim_t soft,
+		     rlim_t hard)
 {
 	struct rlimit rl = { soft, hard };
 	int o[2], e[2];
@@ -62,7 +63,7 @@ static void run_host(struct run *r, bool preload, const char *mode, rlim_t soft,
 			       (unsigned long)hard, strerror(errno));
 			_exit(126);
 		}
-		execl(host, host, mode, (char *)NULL);
+		execl(exe, exe, mode, (char *)NULL);
 		_exit(127);
 	}
 	close(o[1]);
@@ -76,21 +77,27 @@ static void run_host(struct run *r, bool preload, const char *mode, rlim_t soft,
 	close(e[0]);
 }
 
-static void check(const char *label, const char *mode, rlim_t soft, rlim_t hard)
+static void check_host(const char *exe, const char *label, const char *mode, rlim_t soft,
+		       rlim_t hard)
 {
 	struct run base, r;
 
-	run_host(&base, false, mode, soft, hard);
+	run_host(&base, exe, false, mode, soft, hard);
 	if (!ok(base.status == 0 && strncmp(base.out, "ok", 2) == 0,
 		"%s: without the shim the host prints ok", label)) {
 		diag("status %d, stdout: %s, stderr: %s", base.status, base.out, base.err);
 		return;
 	}
-	run_host(&r, true, mode, soft, hard);
+	run_host(&r, exe, true, mode, soft, hard);
 	if (!ok(r.status == 0 && strcmp(r.out, base.out) == 0,
 		"%s: with the shim too (status %d%s)", label, r.status,
 		r.status < 0 ? ": hung, killed at the deadline" : ""))
 		diag("stdout: %s, stderr: %s", r.out, r.err);
+}
+
+static void check(const char *label, const char *mode, rlim_t soft, rlim_t hard)
+{
+	check_host(host, label, mode, soft, hard);
 }
 
 int main(void)
@@ -99,9 +106,10 @@ int main(void)
 
 	shim = getenv("SOCKAUDIT_SHIM");
 	host = getenv("SOCKAUDIT_UNWIND_HOST");
+	host_unw = getenv("SOCKAUDIT_UNWIND_HOST_UNW");
 	dir = getenv("SOCKAUDIT_DIR");
-	if (!shim || !host || !dir)
-		bail("SOCKAUDIT_SHIM, SOCKAUDIT_UNWIND_HOST and SOCKAUDIT_DIR must be set");
+	if (!shim || !host || !host_unw || !dir)
+		bail("SOCKAUDIT_SHIM, SOCKAUDIT_UNWIND_HOST(_UNW) and SOCKAUDIT_DIR must be set");
 	unsetenv("LD_PRELOAD");
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max < 1024)
 		bail("needs a hard RLIMIT_NOFILE of at least 1024");
@@ -118,5 +126,11 @@ int main(void)
 	/* The validation that replaced the pipe must still stop the unwinder
 	 * at unreadable memory. */
 	check("unwind info pointing at unreadable memory", "garbage", 1024, 1024);
+	/* A host linked with libunwind shares the shim's copy: its own
+	 * unwinds (with libunwind's pipe) and fd numbers are as without the
+	 * shim, and the shim's captures still leave its fds alone. */
+	check_host(host_unw, "host's own unwinds with the same libunwind", "own", 1024, 1024);
+	check_host(host_unw, "fd table full, the host linked with libunwind", "fill", 1024, 1024);
+	check_host(host_unw, "last two fds, the host linked with libunwind", "last", 1024, 1024);
 	return tap_done();
 }

@@ -4,7 +4,8 @@
  * that none of its own descriptors was read, written or taken. Prints "ok"
  * and exits 0 when nothing was touched; a hang or a signal is a failure the
  * driver sees. Run as `unwind-fds-host fill|raise|last`; `garbage` opens
- * sockets from a frame whose unwind info points at unreadable memory. */
+ * sockets from a frame whose unwind info points at unreadable memory; `own`
+ * (built with HOST_UNWINDS and linked with libunwind) unwinds itself. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -208,6 +209,48 @@ static int garbage(void)
 }
 #endif
 
+#ifdef HOST_UNWINDS
+#include <libunwind.h>
+
+static volatile int handler_frames;
+
+static void on_usr2(int sig)
+{
+	void *buf[64];
+
+	(void)sig;
+	handler_frames = unw_backtrace(buf, 64);
+}
+
+/* A host that unwinds with libunwind itself, the copy the shim uses: its
+ * own backtraces, from a signal handler too (libunwind then validates with
+ * its pipe), and the descriptor numbers it gets afterwards must be those
+ * it gets without the shim. */
+static int own(void)
+{
+	struct sigaction sa;
+	void *buf[64];
+	int n, fd;
+
+	n = unw_backtrace(buf, 64);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr2;
+	sigaction(SIGUSR2, &sa, NULL);
+	raise(SIGUSR2);
+	open_in_handler();
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	printf("ok %d frames, %d in a handler, handler's socket fd %d, next fd %d\n", n,
+	       handler_frames, handler_fd, fd);
+	return n > 2 && handler_frames > 2 ? 0 : 1;
+}
+#else
+static int own(void)
+{
+	printf("ok\n");   /* built without libunwind: nothing to compare */
+	return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -220,5 +263,7 @@ int main(int argc, char **argv)
 		return last();
 	if (strcmp(argv[1], "garbage") == 0)
 		return garbage();
+	if (strcmp(argv[1], "own") == 0)
+		return own();
 	return 2;
 }
