@@ -129,7 +129,7 @@ void shim_capture_init(void)
 	struct dl_find_object fo;
 	unw_addr_space_t *local_as = NULL;
 	unw_accessors_t *(*get_accessors)(unw_addr_space_t) = NULL;
-	void *h, *buf[4];
+	void *h, *buf[4] = { NULL };
 	int saved = errno;
 
 	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
@@ -147,7 +147,7 @@ void shim_capture_init(void)
 	 * (glibc's backtrace() instead). The probe must tell a local from the
 	 * top page of the address space, which no user mapping can hold. */
 	if (unw_backtrace_fn && (!get_accessors || !local_as || !unw_start ||
-				 !probe_readable(&fo) || probe_readable((void *)-PAGE)))
+				 !probe_readable(buf) || probe_readable((void *)-PAGE)))
 		unw_backtrace_fn = NULL;
 	if (unw_backtrace_fn) {
 		/* unw_get_accessors() initialises libunwind, which opens its
