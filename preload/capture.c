@@ -72,7 +72,8 @@ bool shim_capture_active(void)
  * makes the call a pure probe, EFAULT when the memory cannot be read,
  * EINVAL when it can, and the mask is never changed. No descriptor, no side
  * effect, and a syscall that seccomp policies allow wherever a program may
- * block signals. shim_capture_init() checks both answers once. */
+ * block signals (unless they filter on its arguments). shim_capture_init()
+ * checks both answers once. */
 static bool probe_readable(const void *addr)
 {
 	return syscall(SYS_rt_sigprocmask, -1, addr, NULL, sizeof(uint64_t)) < 0 &&
