@@ -24,6 +24,7 @@
 #include <libunwind.h>
 #include <link.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,12 +46,18 @@ static int (*unw_access_mem_orig)(unw_addr_space_t, unw_word_t, unw_word_t *, in
 
 static uintptr_t unw_start, unw_end;   /* libunwind's mapping */
 
-/* Per thread: the capture under way, if any. A capture that interrupts
- * another (a signal handler's socket()) saves this and puts it back, so
- * each capture trusts only what it proved itself. */
+/* Per thread: the capture under way, if any. Each capture gets a new
+ * epoch; a page counts as proven only when its entry carries the current
+ * epoch, so no capture trusts a proof older than itself. A capture that
+ * interrupts another (none does today: shim_busy keeps a signal handler's
+ * socket() out of the shim while the thread is in it) saves and restores
+ * the marker and the epoch. An entry an interrupting unwind wrote is a page
+ * proven readable during the current capture too. */
 struct capture_state {
 	uintptr_t live_hi;                 /* the capturing frame; 0: none */
-	uintptr_t proven[PROVEN_PAGES];    /* page addresses; 0: empty */
+	uint64_t epoch, last_epoch;
+	uintptr_t page[PROVEN_PAGES];
+	uint64_t page_epoch[PROVEN_PAGES];
 };
 static __thread struct capture_state cap __attribute__((tls_model("initial-exec")));
 
@@ -86,12 +93,30 @@ static bool page_readable(uintptr_t page)
 
 	if (page < PAGE)
 		return false;
-	if (cap.proven[slot] == page)
+	if (cap.page[slot] == page && cap.page_epoch[slot] == cap.epoch)
 		return true;
 	if (!probe_readable((const void *)page))
 		return false;
-	cap.proven[slot] = page;
+	/* In this order, an interrupted update never pairs the current epoch
+	 * with a page nobody proved in this capture. */
+	cap.page_epoch[slot] = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	cap.page[slot] = page;
+	atomic_signal_fence(memory_order_seq_cst);
+	cap.page_epoch[slot] = cap.epoch;
 	return true;
+}
+
+/* A read outside the live stack: only from pages proven readable. Kept out
+ * of access_mem so that the common case there stays a leaf. */
+static __attribute__((noinline)) int read_proven(unw_word_t addr, unw_word_t *val)
+{
+	if (addr > UINTPTR_MAX - sizeof(unw_word_t) ||
+	    !page_readable(addr & ~(PAGE - 1)) ||
+	    !page_readable((addr + sizeof(unw_word_t) - 1) & ~(PAGE - 1)))
+		return -UNW_EINVAL;
+	*val = *(unw_word_t *)addr;
+	return 0;
 }
 
 /* libunwind's local memory accessor, for captures. Reads and writes between
@@ -116,13 +141,9 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 			*val = *(unw_word_t *)addr;
 		return 0;
 	}
-	if (write || addr > UINTPTR_MAX - sizeof(unw_word_t))
+	if (write)
 		return -UNW_EINVAL;
-	if (!page_readable(addr & ~(PAGE - 1)) ||
-	    !page_readable((addr + sizeof(unw_word_t) - 1) & ~(PAGE - 1)))
-		return -UNW_EINVAL;
-	*val = *(unw_word_t *)addr;
-	return 0;
+	return read_proven(addr, val);
 }
 
 void shim_capture_init(void)
@@ -178,13 +199,16 @@ uint32_t shim_capture(uint64_t *frames, uint32_t max)
 	uint32_t out = 0;
 
 	if (unw_backtrace_fn && !shim.forked) {
-		struct capture_state outer = cap;
+		uintptr_t outer_hi = cap.live_hi;
+		uint64_t outer_epoch = cap.epoch;
 
-		for (unsigned k = 0; k < PROVEN_PAGES; k++)
-			cap.proven[k] = 0;
+		cap.epoch = ++cap.last_epoch;
+		atomic_signal_fence(memory_order_seq_cst);
 		cap.live_hi = (uintptr_t)__builtin_frame_address(0);
 		n = unw_backtrace_fn(buf, (int)(max + EXTRA_FRAMES));
-		cap = outer;
+		cap.live_hi = outer_hi;
+		atomic_signal_fence(memory_order_seq_cst);
+		cap.epoch = outer_epoch;
 	} else {
 		n = backtrace(buf, (int)(max + EXTRA_FRAMES));
 	}
