@@ -6,4 +6,5 @@
 void shim_capture_init(void) SHIM_HIDDEN;
 uint32_t shim_capture(uint64_t *frames, uint32_t max) SHIM_HIDDEN;
 bool shim_capture_owns(const void *addr) SHIM_HIDDEN;
-void shim_capture_relocate(int fds[2]) SHIM_HIDDEN;
+/* Is this thread inside a capture (libunwind called by the shim)? */
+bool shim_capture_active(void) SHIM_HIDDEN;
