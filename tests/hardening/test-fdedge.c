@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../tap.h"
-#include "rt.h"
+#include "tlib.h"
 
 /* A report on a table of 2^20 slots must not take long: reading it is
  * sparse (holes are never backed). Generous for a loaded CI machine. */
@@ -20,19 +20,19 @@ static json_object *report_all(pid_t pid, struct trun *r)
 {
 	const char *all[] = { "--all", NULL };
 
-	return rt_report(pid, all, r);
+	return tlib_report(pid, all, r);
 }
 
 static bool tracked_at(json_object *root, int fd)
 {
-	return tj_bool(rt_grouped_sock(root, fd), "tracked");
+	return tj_bool(tj_grouped_sock(root, fd), "tracked");
 }
 
 static const char *first_function(json_object *root, int fd)
 {
 	const char *fn = NULL, *file;
 	long line;
-	json_object *g = rt_group_with_fd(root, fd);
+	json_object *g = tj_group_with_fd(root, fd);
 
 	return g && tj_first_frame(g, &fn, &file, &line) && fn ? fn : "none";
 }
@@ -49,28 +49,28 @@ static json_object *stale_at(json_object *root, int fd)
 	return NULL;
 }
 
-static bool spawn_args(struct rt_proc *p, const char *mode, char *a1, char *a2)
+static bool spawn_args(struct tlib_host *p, const char *mode, char *a1, char *a2)
 {
-	char *argv[] = { rt_bin("sc-fdedge"), (char *)mode, a1, a2, NULL };
+	char *argv[] = { tlib_path("HARD_BIN_DIR", "sc-fdedge"), (char *)mode, a1, a2, NULL };
 
-	rt_case_dir(mode);
-	return ok(rt_spawn(p, true, argv), "%s: host started under the shim", mode);
+	tlib_case_dir(tlib_env("HARD_WORK"), mode);
+	return ok(tlib_host_ready(p, true, argv), "%s: host started under the shim", mode);
 }
 
-static bool spawn(struct rt_proc *p, const char *mode)
+static bool spawn(struct tlib_host *p, const char *mode)
 {
 	return spawn_args(p, mode, NULL, NULL);
 }
 
 static void case_fd0(void)
 {
-	struct rt_proc p;
+	struct tlib_host p;
 	struct trun r;
 	json_object *root;
 
 	if (!spawn(&p, "fd0"))
 		return;
-	ok(rt_ready_int(&p, "fd") == 0 && rt_ready_int(&p, "works") == 1,
+	ok(tlib_ready_int(&p, "fd") == 0 && tlib_ready_int(&p, "works") == 1,
 	   "with 0, 1 and 2 closed the socket gets fd 0 and works");
 	root = report_all(p.pid, &r);
 	ok(root && r.status == 0 && tracked_at(root, 0) &&
@@ -80,14 +80,14 @@ static void case_fd0(void)
 	   root ? first_function(root, 0) : "?", r.status);
 	json_object_put(root);
 	trun_free(&r);
-	ok(rt_command(&p, "close", "closed rc=0"), "close(0) succeeds");
+	ok(tlib_host_command(&p, "close", "closed rc=0"), "close(0) succeeds");
 	root = report_all(p.pid, &r);
-	ok(root && r.status == 0 && !rt_grouped_sock(root, 0) &&
+	ok(root && r.status == 0 && !tj_grouped_sock(root, 0) &&
 	   tj_int(root, "summary.stale", -1) == 0 && tj_int(root, "summary.sockets", -1) == 0,
 	   "report after close(0): no socket, nothing stale (exit %d)", r.status);
 	json_object_put(root);
 	trun_free(&r);
-	ok(rt_stop(&p), "host exits 0");
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "host exits 0");
 }
 
 /* Start the host with hard limit `hard` (its table has that many slots, at
@@ -98,7 +98,7 @@ static void dup2_high(rlim_t hard, rlim_t raise, int fd)
 {
 	struct rlimit saved, rl = { hard, hard };
 	char sraise[32], sfd[32];
-	struct rt_proc p;
+	struct tlib_host p;
 	struct trun r;
 	json_object *root;
 	bool fits = (rlim_t)fd < hard;
@@ -113,7 +113,7 @@ static void dup2_high(rlim_t hard, rlim_t raise, int fd)
 		return;
 	}
 	setrlimit(RLIMIT_NOFILE, &saved);
-	ok(rt_ready_int(&p, "fd") == fd && rt_ready_int(&p, "works") == 1,
+	ok(tlib_ready_int(&p, "fd") == fd && tlib_ready_int(&p, "works") == 1,
 	   "start hard limit %llu, raised to %llu: dup2 to fd %d works", (unsigned long long)hard,
 	   (unsigned long long)raise, fd);
 	root = report_all(p.pid, &r);
@@ -126,14 +126,14 @@ static void dup2_high(rlim_t hard, rlim_t raise, int fd)
 		   tj_int(root, "summary.untracked", -1) == 0,
 		   "table of %llu slots: fd %d tracked, no overflow", (unsigned long long)hard, fd);
 	else
-		ok(root && !tracked_at(root, fd) && rt_sock_with_fd(tj_get(root, "untracked"), fd) &&
+		ok(root && !tracked_at(root, fd) && tj_sock_with_fd(tj_get(root, "untracked"), fd) &&
 		   tj_int(root, "summary.counters.overflow_fd", -1) >= 1,
 		   "table of %llu slots: fd %d held, untracked, counted as overflow (%lld)",
 		   (unsigned long long)hard, fd,
 		   (long long)(root ? tj_int(root, "summary.counters.overflow_fd", -1) : -1));
 	json_object_put(root);
 	trun_free(&r);
-	ok(rt_stop(&p), "host exits 0");
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "host exits 0");
 }
 
 static void case_dup2_high(void)
@@ -163,16 +163,16 @@ static void case_dup2_high(void)
 
 static void case_close_range(void)
 {
-	struct rt_proc p;
+	struct tlib_host p;
 	struct trun r;
 	json_object *root;
 	int first, last, nstale = 0;
 
 	if (!spawn(&p, "close-range"))
 		return;
-	first = (int)rt_ready_int(&p, "first");
-	last = (int)rt_ready_int(&p, "last");
-	ok(rt_ready_int(&p, "rc") == 0 && rt_ready_int(&p, "closed") == 5,
+	first = (int)tlib_ready_int(&p, "first");
+	last = (int)tlib_ready_int(&p, "last");
+	ok(tlib_ready_int(&p, "rc") == 0 && tlib_ready_int(&p, "closed") == 5,
 	   "raw close_range(%d, %d) returns 0 and closes all 5", first, last);
 	root = report_all(p.pid, &r);
 	/* docs/report-json.md: a socket closed where the shim cannot see it
@@ -187,20 +187,20 @@ static void case_close_range(void)
 	   nstale, r.status);
 	json_object_put(root);
 	trun_free(&r);
-	ok(rt_stop(&p), "host exits 0");
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "host exits 0");
 }
 
 static void case_rlimit_lower(void)
 {
-	struct rt_proc p;
+	struct tlib_host p;
 	struct trun r;
 	json_object *root;
 	int nw;
 
 	if (!spawn(&p, "rlimit-lower"))
 		return;
-	nw = (int)rt_ready_int(&p, "new");
-	ok(rt_ready_int(&p, "rc") == 0 && nw >= 0 && nw < 64 && rt_ready_int(&p, "works") == 1,
+	nw = (int)tlib_ready_int(&p, "new");
+	ok(tlib_ready_int(&p, "rc") == 0 && nw >= 0 && nw < 64 && tlib_ready_int(&p, "works") == 1,
 	   "limit lowered to 64 below fds 150 and 300; a new socket (fd %d) and fd 300 work", nw);
 	root = report_all(p.pid, &r);
 	ok(root && r.status == 0 && tracked_at(root, 150) && tracked_at(root, 300) &&
@@ -210,14 +210,14 @@ static void case_rlimit_lower(void)
 	   r.status);
 	json_object_put(root);
 	trun_free(&r);
-	ok(rt_command(&p, "close300", "closed rc=0"), "close(300) above the limit succeeds");
+	ok(tlib_host_command(&p, "close300", "closed rc=0"), "close(300) above the limit succeeds");
 	root = report_all(p.pid, &r);
-	ok(root && r.status == 0 && !rt_grouped_sock(root, 300) && tracked_at(root, 150) &&
+	ok(root && r.status == 0 && !tj_grouped_sock(root, 300) && tracked_at(root, 150) &&
 	   tj_int(root, "summary.stale", -1) == 0,
 	   "report after close(300): its record gone, 150 still tracked (exit %d)", r.status);
 	json_object_put(root);
 	trun_free(&r);
-	ok(rt_stop(&p), "host exits 0");
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "host exits 0");
 }
 
 int main(int argc, char **argv)
@@ -234,5 +234,5 @@ int main(int argc, char **argv)
 		case_rlimit_lower();
 	else
 		bail("unknown case %s", argv[1]);
-	return tap_done();
+	return tlib_finish(tap_done());
 }

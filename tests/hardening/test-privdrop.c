@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../tap.h"
-#include "rt.h"
+#include "tlib.h"
 
 static size_t tables_in(const char *dir)
 {
@@ -41,7 +41,7 @@ static void check_report(const char *who, pid_t pid, int fd, const char *func)
 	const char *all[] = { "--all", NULL };
 	const char *fn = NULL, *file = NULL;
 	struct trun r;
-	json_object *root = rt_report(pid, all, &r), *g;
+	json_object *root = tlib_report(pid, all, &r), *g;
 	bool frame;
 	long line;
 
@@ -52,9 +52,9 @@ static void check_report(const char *who, pid_t pid, int fd, const char *func)
 	   tj_str(root, "process.table") && strstr(tj_str(root, "process.table"), ".65534."),
 	   "%s: table named and owned by the new uid (%s)", who,
 	   root ? tj_str(root, "process.table") ?: "none" : "none");
-	g = root ? rt_group_with_fd(root, fd) : NULL;
+	g = root ? tj_group_with_fd(root, fd) : NULL;
 	frame = g && tj_first_frame(g, &fn, &file, &line);
-	ok(g && tj_bool(rt_sock_with_fd(tj_get(g, "sockets"), fd), "tracked") && frame && fn &&
+	ok(g && tj_bool(tj_sock_with_fd(tj_get(g, "sockets"), fd), "tracked") && frame && fn &&
 	   strcmp(fn, func) == 0,
 	   "%s: fd %d tracked with its stack (first frame %s, want %s)", who, fd,
 	   fn ? fn : "none", func);
@@ -78,35 +78,35 @@ static void check_report(const char *who, pid_t pid, int fd, const char *func)
  * (visit: the process is back to root) or left for root's `list --gc`. */
 static void unexplained(const char *dir, const char *mode, unsigned owner, bool left)
 {
-	char *argv[] = { rt_bin("sc-privdrop"), (char *)mode, NULL };
+	char *argv[] = { tlib_path("HARD_BIN_DIR", "sc-privdrop"), (char *)mode, NULL };
 	const char *gc[] = { "list", "--gc", NULL };
 	char want[64];
-	struct rt_proc p;
+	struct tlib_host p;
 	struct trun r;
 	json_object *root;
 	const char *why;
 	bool ran;
 
-	if (!ok(rt_spawn(&p, true, argv), "%s: host started", mode))
+	if (!ok(tlib_host_ready(&p, true, argv), "%s: host started", mode))
 		return;
 	snprintf(want, sizeof(want), "named for uid %u,", owner);
-	root = rt_report(p.pid, NULL, &r);
+	root = tlib_report(p.pid, NULL, &r);
 	why = root ? tj_str(root, "process.why_not_instrumented") : NULL;
 	ok(root && r.status == 0 && !tj_bool(root, "process.instrumented") && why &&
 	   strstr(why, want), "%s: report reads no table and says why (%s)", mode,
 	   why ? why : r.err);
 	json_object_put(root);
 	trun_free(&r);
-	if (rt_ready_int(&p, "worker") > 0)
-		check_report("raw: worker", (pid_t)rt_ready_int(&p, "worker"),
-			     (int)rt_ready_int(&p, "wfd"), "after_drop_socket");
-	ok(rt_stop(&p), "%s: exits 0", mode);
+	if (tlib_ready_int(&p, "worker") > 0)
+		check_report("raw: worker", (pid_t)tlib_ready_int(&p, "worker"),
+			     (int)tlib_ready_int(&p, "wfd"), "after_drop_socket");
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "%s: exits 0", mode);
 	if (!left) {
 		ok(tables_in(dir) == 0, "%s: no table left after the exit", mode);
 		return;
 	}
 	ok(tables_in(dir) == 1, "%s: the table it could not remove is left", mode);
-	ran = rt_sockaudit(&r, gc);
+	ran = tlib_cli(&r, gc);
 	ok(ran && r.status == 0 && tables_in(dir) == 0, "%s: root's list --gc removes it (exit %d)",
 	   mode, r.status);
 	trun_free(&r);
@@ -118,16 +118,16 @@ static void unexplained(const char *dir, const char *mode, unsigned owner, bool 
 static void planted(const char *dir, bool is_dir)
 {
 	const char *mode = is_dir ? "planted-dir" : "planted-file";
-	char *argv[] = { rt_bin("sc-privdrop"), (char *)mode, NULL };
+	char *argv[] = { tlib_path("HARD_BIN_DIR", "sc-privdrop"), (char *)mode, NULL };
 	const char *gc[] = { "list", "--gc", NULL };
-	struct rt_proc p;
+	struct tlib_host p;
 	struct trun r;
 	json_object *root;
 	bool ran;
 
-	if (!ok(rt_spawn(&p, true, argv), "%s: host dropped to 65534", mode))
+	if (!ok(tlib_host_ready(&p, true, argv), "%s: host dropped to 65534", mode))
 		return;
-	root = rt_report(p.pid, NULL, &r);
+	root = tlib_report(p.pid, NULL, &r);
 	if (!is_dir)
 		ok(root && r.status == 0 && tj_bool(root, "process.instrumented") &&
 		   tj_int(root, "summary.tracked", -1) >= 1,
@@ -135,13 +135,13 @@ static void planted(const char *dir, bool is_dir)
 	else
 		/* The CLI finds the directory at the name it looks under, and
 		 * refuses it as ever; the table it did not get stays root's. */
-		ok(!root && r.status == 2 && rt_err_lines(&r) == 1 &&
+		ok(!root && r.status == 2 && tlib_err_lines(&r) == 1 &&
 		   strstr(r.err, "not a regular file"),
 		   "%s: report refuses the directory with one line, exit 2 (%d: %s)", mode,
 		   r.status, r.err);
 	json_object_put(root);
 	trun_free(&r);
-	ok(rt_stop(&p), "%s: exits 0", mode);
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "%s: exits 0", mode);
 	if (is_dir) {
 		char path[4300];
 		struct dirent *d;
@@ -157,7 +157,7 @@ static void planted(const char *dir, bool is_dir)
 			closedir(dp);
 		ok(dirs == 1 && tables_in(dir) == 1, "%s: the directory was left alone, the "
 		   "root table the process could not remove is there", mode);
-		ran = rt_sockaudit(&r, gc);
+		ran = tlib_cli(&r, gc);
 		ok(ran && r.status == 0, "%s: root's list --gc (exit %d)", mode, r.status);
 		trun_free(&r);
 	}
@@ -167,8 +167,8 @@ static void planted(const char *dir, bool is_dir)
 int main(void)
 {
 	const char *dir;
-	char *argv[] = { rt_bin("sc-privdrop"), NULL };
-	struct rt_proc p;
+	char *argv[] = { tlib_path("HARD_BIN_DIR", "sc-privdrop"), NULL };
+	struct tlib_host p;
 	int worker, fd, high, wfd;
 
 	if (geteuid() != 0) {
@@ -177,43 +177,43 @@ int main(void)
 		printf("1..0 # SKIP dropping privileges needs root\n");
 		return 0;
 	}
-	dir = rt_case_dir("privdrop");
+	dir = tlib_case_dir(tlib_env("HARD_WORK"), "privdrop");
 	/* Like /dev/shm: the dropped process must be able to make its
 	 * worker's table here, and the sticky bit decides who may unlink. */
 	if (chmod(dir, 01777) < 0)
 		bail("chmod %s: %s", dir, strerror(errno));
-	if (!ok(rt_spawn(&p, true, argv), "host started, dropped to 65534, forked its worker"))
-		return tap_done();
+	if (!ok(tlib_host_ready(&p, true, argv), "host started, dropped to 65534, forked its worker"))
+		return tlib_finish(tap_done());
 	{
 		char temp[32], bad[32];
 
-		ok(strcmp(rt_ready_str(&p, "temp", temp, sizeof(temp)), "0:0") == 0,
+		ok(strcmp(tlib_ready_str(&p, "temp", temp, sizeof(temp)), "0:0") == 0,
 		   "a visit to euid 1000 (saved uid 0) leaves the table root's (%s)", temp);
-		ok(strcmp(rt_ready_str(&p, "bad", bad, sizeof(bad)), "0:0") == 0 &&
-		   rt_ready_int(&p, "einval") == 1,
+		ok(strcmp(tlib_ready_str(&p, "bad", bad, sizeof(bad)), "0:0") == 0 &&
+		   tlib_ready_int(&p, "einval") == 1,
 		   "a failing setuid(-1) keeps its EINVAL and leaves the table as it was (%s)", bad);
 	}
-	worker = (int)rt_ready_int(&p, "worker");
-	fd = (int)rt_ready_int(&p, "fd");
-	high = (int)rt_ready_int(&p, "high");
-	wfd = (int)rt_ready_int(&p, "wfd");
+	worker = (int)tlib_ready_int(&p, "worker");
+	fd = (int)tlib_ready_int(&p, "fd");
+	high = (int)tlib_ready_int(&p, "high");
+	wfd = (int)tlib_ready_int(&p, "wfd");
 	check_report("worker", worker, wfd, "worker_sockets");
 	check_report("parent", p.pid, fd, "after_drop_socket");
 	/* A dup keeps the stack of the socket it copies. */
 	check_report("parent", p.pid, high, "after_drop_socket");
-	ok(rt_stop(&p), "host and worker exit 0");
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "host and worker exit 0");
 	ok(tables_in(dir) == 0, "no table left after the normal exit");
 
 	/* Dropped, then execve(): the new image adopts the table it was given. */
 	{
-		char *eargv[] = { rt_bin("sc-privdrop"), "exec", rt_bin("sc-fdedge"),
+		char *eargv[] = { tlib_path("HARD_BIN_DIR", "sc-privdrop"), "exec", tlib_path("HARD_BIN_DIR", "sc-fdedge"),
 				  "close-range", NULL };
 		const char *all[] = { "--all", NULL };
 		struct trun r;
 		json_object *root;
 
-		if (ok(rt_spawn(&p, true, eargv), "host dropped to 65534 and executed sc-fdedge")) {
-			root = rt_report(p.pid, all, &r);
+		if (ok(tlib_host_ready(&p, true, eargv), "host dropped to 65534 and executed sc-fdedge")) {
+			root = tlib_report(p.pid, all, &r);
 			ok(root && r.status == 0 && tj_bool(root, "process.instrumented") &&
 			   tj_int(root, "process.generation", -1) == 2 &&
 			   tj_int(root, "process.uid", -1) == 65534 &&
@@ -224,7 +224,7 @@ int main(void)
 			   (long long)(root ? tj_int(root, "summary.stale", -1) : -1));
 			json_object_put(root);
 			trun_free(&r);
-			ok(rt_stop(&p), "exits 0");
+			ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "exits 0");
 			ok(tables_in(dir) == 0, "no table left after the exit");
 		}
 	}
@@ -232,5 +232,5 @@ int main(void)
 	planted(dir, true);
 	unexplained(dir, "visit", 0, false);
 	unexplained(dir, "raw", 0, true);
-	return tap_done();
+	return tlib_finish(tap_done());
 }

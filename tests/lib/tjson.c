@@ -1,7 +1,10 @@
 /* tjson: see tjson.h. */
 #include "tjson.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "../tap.h"
 
 json_object *tj_get(json_object *o, const char *path)
 {
@@ -71,4 +74,74 @@ bool tj_first_frame(json_object *group, const char **function, const char **file
 	*file_base = base ? base + 1 : path;
 	*line = (long)tj_int(f, "line", -1);
 	return true;
+}
+
+json_object *tj_sock_with_fd(json_object *socks, int fd)
+{
+	size_t n;
+
+	if (!socks || !json_object_is_type(socks, json_type_array))
+		return NULL;
+	n = json_object_array_length(socks);
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(socks, i);
+		json_object *fds = tj_get(s, "fds");
+		size_t m = tj_len(s, "fds");
+
+		for (size_t k = 0; k < m; k++)
+			if (json_object_get_int(json_object_array_get_idx(fds, k)) == fd)
+				return s;
+	}
+	return NULL;
+}
+
+json_object *tj_group_with_fd(json_object *root, int fd)
+{
+	json_object *groups = tj_get(root, "groups");
+	size_t n = tj_len(root, "groups");
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *g = json_object_array_get_idx(groups, i);
+
+		if (tj_sock_with_fd(tj_get(g, "sockets"), fd))
+			return g;
+	}
+	return NULL;
+}
+
+json_object *tj_grouped_sock(json_object *root, int fd)
+{
+	json_object *g = tj_group_with_fd(root, fd);
+
+	return g ? tj_sock_with_fd(tj_get(g, "sockets"), fd) : NULL;
+}
+
+bool tj_frame_is(json_object *group, const char *func, const char *file, long line)
+{
+	const char *fn, *base;
+	long l;
+
+	if (!tj_first_frame(group, &fn, &base, &l)) {
+		diag("group has no frames");
+		return false;
+	}
+	if (fn && base && strcmp(fn, func) == 0 && strcmp(base, file) == 0 && l == line)
+		return true;
+	diag("first frame: %s at %s:%ld, expected %s at %s:%ld", fn ? fn : "??",
+	     base ? base : "?", l, func, file, line);
+	return false;
+}
+
+bool tj_last_frame_is(json_object *group, const char *func, int64_t min_below)
+{
+	json_object *frames = tj_get(group, "frames");
+	size_t n = tj_len(group, "frames");
+	const char *fn = n ? tj_str(json_object_array_get_idx(frames, n - 1), "function") : NULL;
+	int64_t below = tj_int(group, "frames_trimmed_below", -1);
+
+	if (fn && strcmp(fn, func) == 0 && below >= min_below)
+		return true;
+	diag("last frame: %s, frames_trimmed_below %lld; expected %s and at least %lld",
+	     fn ? fn : "??", (long long)below, func, (long long)min_below);
+	return false;
 }

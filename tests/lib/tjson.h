@@ -19,3 +19,17 @@ size_t tj_len(json_object *o, const char *path);
  * its line (-1 when unknown). False when the group has no frame. */
 bool tj_first_frame(json_object *group, const char **function, const char **file_base,
 		    long *line);
+
+/* sockaudit.report/1 documents. The socket with that fd in a socket array,
+ * or NULL. */
+json_object *tj_sock_with_fd(json_object *socks, int fd);
+/* The group whose sockets include fd, or NULL. */
+json_object *tj_group_with_fd(json_object *root, int fd);
+/* groups[].sockets[] entry for fd, anywhere; NULL when not in any group. */
+json_object *tj_grouped_sock(json_object *root, int fd);
+/* A group's first frame is func in file (basename) at line; a mismatch is
+ * explained with a TAP diagnostic. */
+bool tj_frame_is(json_object *group, const char *func, const char *file, long line);
+/* The outermost frame shown is func, and at least min_below frames below
+ * it (libc's start-up or thread entry, _start) were left out. */
+bool tj_last_frame_is(json_object *group, const char *func, int64_t min_below);

@@ -91,6 +91,7 @@ bool trun_capture(struct trun *r, const char *const argv[], int timeout_ms,
 		if (trun_now_ms() - r->started_ms > (uint64_t)timeout_ms) {
 			diag("%s did not finish within %d ms: killing it", argv[0], timeout_ms);
 			kill(pid, SIGKILL);
+			r->timed_out = true;
 			break;
 		}
 		if (poll(pfd, 2, 200) < 0 && errno != EINTR)

@@ -10,6 +10,7 @@
 struct trun {
 	int status;                 /* exit status, 128 + signal, -1 when not reaped */
 	bool signaled;              /* killed by a signal (status is 128 + it) */
+	bool timed_out;             /* killed at the deadline */
 	char *out, *err;            /* NUL-terminated; "" when nothing was written */
 	size_t nout, nerr;
 	uint64_t started_ms, ended_ms;   /* CLOCK_MONOTONIC */

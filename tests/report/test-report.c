@@ -1056,7 +1056,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (strcmp(argv[1], cases[i].name) == 0) {
 			cases[i].fn();
-			return tap_done();
+			return tlib_finish(tap_done());
 		}
 	bail("no case '%s'", argv[1]);
 }

@@ -2,10 +2,10 @@
  * shim, the real binary's exit status, JSON, SARIF and stderr. The programs
  * audited write their pid and leak site to info files; every wait is the
  * run itself (it ends when the tree has exited) or a poll with a deadline
- * (rt.c), never a blind sleep.
+ * (tests/lib/tlib.h), never a blind sleep.
  *
- * Environment (tests/run/meson.build): SOCKAUDIT, RT_TABLES (scratch
- * directories), RUN_BIN_DIR, RUN_SRC_DIR.
+ * Environment (tests/run/meson.build): SOCKAUDIT, RUN_WORK (where each case
+ * makes its table directory), RUN_BIN_DIR, RUN_SRC_DIR.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,13 +20,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../report/rt.h"
 #include "../tap.h"
+#include "tlib.h"
 
 #define CW   "--close-wait"
 #define IDLE "--idle"
 
 static const char *bin_dir, *src_dir;
+
+/* A fresh table directory for the case, exported as SOCKAUDIT_DIR. */
+static const char *case_dir(const char *name)
+{
+	return tlib_case_dir(tlib_env("RUN_WORK"), name);
+}
 
 static char *path2(const char *a, const char *b)
 {
@@ -64,7 +70,7 @@ static long info_int(const char *dir, const char *name, const char *key)
 
 static bool run(struct trun *r, const char *const *args)
 {
-	bool done = rt_sockaudit(r, args);
+	bool done = tlib_cli(r, args);
 
 	if (!done)
 		diag("sockaudit run did not finish");
@@ -410,7 +416,7 @@ static bool mix_run(const char *dir, const char *const *extra, struct trun *r,
 
 static void case_mix(void)
 {
-	const char *dir = rt_case_dir("mix");
+	const char *dir = case_dir("mix");
 	const char *extra[] = { "--gen-suppressions", NULL };
 	struct trun r;
 	struct mix m;
@@ -431,7 +437,7 @@ static void case_mix(void)
 
 	n = groups_of(root, "close-wait", m.cw, &g);
 	ok(n == 1 && top_fn(g) && strcmp(top_fn(g), "cw_connect") == 0 && cmd_has(g, "run-cw") &&
-	   tj_bool(g, "failing") && rt_frame_is(g, "cw_connect", "run-cw.c", m.cw_line),
+	   tj_bool(g, "failing") && tj_frame_is(g, "cw_connect", "run-cw.c", m.cw_line),
 	   "CLOSE_WAIT leak: one failing group, pid %ld, command run-cw, top frame cw_connect "
 	   "at run-cw.c:%ld", m.cw, m.cw_line);
 	n = groups_of(root, "idle", m.idle, &g);
@@ -440,7 +446,7 @@ static void case_mix(void)
 	   "in the interpreter", n, m.idle);
 	n = groups_of(root, "close-wait", m.daemon, &g);
 	ok(n == 1 && top_fn(g) && strcmp(top_fn(g), "daemon_connect") == 0 &&
-	   cmd_has(g, "run-daemon") && rt_frame_is(g, "daemon_connect", "run-daemon.c",
+	   cmd_has(g, "run-daemon") && tj_frame_is(g, "daemon_connect", "run-daemon.c",
 						   m.daemon_line),
 	   "the daemonised grandchild (pid %ld) was waited for and its leak reported at "
 	   "daemon_connect", m.daemon);
@@ -513,7 +519,7 @@ static char *extract_entry(const char *err, const char *prefix)
 
 static void case_suppress(void)
 {
-	const char *dir = rt_case_dir("suppress");
+	const char *dir = case_dir("suppress");
 	const char *gen[] = { "--gen-suppressions", NULL };
 	char *supp_path = path2(dir, "leaks.supp"), *jp = path2(dir, "run.json"), *entry;
 	const char *use[] = { "--suppressions", supp_path, NULL };
@@ -529,7 +535,7 @@ static void case_suppress(void)
 	if (!ok(entry != NULL, "an entry was generated for the cw_connect group"))
 		goto out;
 	diag("entry:\n%s", entry ? entry : "");
-	ok(rt_write_file(supp_path, entry, strlen(entry), 0644), "entry saved");
+	ok(tlib_write_file(supp_path, entry, strlen(entry), 0644), "entry saved");
 	free(entry);
 	if (!ok(mix_run(dir, use, &r, &m), "second run with --suppressions"))
 		goto out;
@@ -549,13 +555,13 @@ static void case_suppress(void)
 
 	/* A broken file is sockaudit's own error, found before CMD runs. */
 	unlink(supp_path);
-	rt_write_file(supp_path, "{\n name: x\n bogus: y\n}\n", 22, 0644);
+	tlib_write_file(supp_path, "{\n name: x\n bogus: y\n}\n", 22, 0644);
 	{
 		const char *args[] = { "run", "--suppressions", supp_path, "--", "true", NULL };
 
 		trun_free(&r);
 		run(&r, args);
-		ok(r.status == 2 && rt_err_lines(&r) == 1 && strstr(r.err, "leaks.supp:3"),
+		ok(r.status == 2 && tlib_err_lines(&r) == 1 && strstr(r.err, "leaks.supp:3"),
 		   "a bad suppression file: exit 2, one line naming file:line (%s)", r.err);
 	}
 out:
@@ -571,7 +577,7 @@ static void expect_status(const char *const *args, int want, bool one_line, cons
 	struct trun r;
 
 	run(&r, args);
-	ok(r.status == want && (!one_line || rt_err_lines(&r) == 1), "%s: exit %d (got %d)%s%s",
+	ok(r.status == want && (!one_line || tlib_err_lines(&r) == 1), "%s: exit %d (got %d)%s%s",
 	   what, want, r.status, one_line ? ", one stderr line: " : "", one_line ? r.err : "");
 	trun_free(&r);
 }
@@ -592,9 +598,9 @@ static size_t run_dirs_in(const char *dir)
 
 static void case_exit_codes(void)
 {
-	const char *dir = rt_case_dir("exit");
+	const char *dir = case_dir("exit");
 	size_t dirs_before = run_dirs_in(dir), left;
-	char *clean = rt_bin("run-clean"), *cw = rt_bin("run-cw"), *atx = rt_bin("run-atexit");
+	char *clean = tlib_path("RUN_BIN_DIR", "run-clean"), *cw = tlib_path("RUN_BIN_DIR", "run-cw"), *atx = tlib_path("RUN_BIN_DIR", "run-atexit");
 	char *info = path2(dir, "info"), *sh;
 
 	{
@@ -671,7 +677,7 @@ static json_object *bl_run(const char *dir, int variant, const char *baseline, c
 	json_object *root;
 
 	snprintf(sub, sizeof(sub), "bl%d/bl-leaker", variant);
-	exe = rt_bin(sub);
+	exe = tlib_path("RUN_BIN_DIR", sub);
 	args[n++] = "run";
 	args[n++] = CW;
 	args[n++] = "300ms";
@@ -707,7 +713,7 @@ static json_object *group_top(json_object *root, const char *fn)
 
 static void case_baseline(void)
 {
-	const char *dir = rt_case_dir("baseline");
+	const char *dir = case_dir("baseline");
 	char *a = path2(dir, "a.json"), *a2 = path2(dir, "a2.json"), *b = path2(dir, "b.json");
 	json_object *ra, *ra2, *rb, *ga, *ga2, *gb;
 	struct trun r;
@@ -790,7 +796,7 @@ static json_object *list_gc(void)
 	json_object *root = NULL;
 	struct trun r;
 
-	if (rt_sockaudit(&r, args) && r.status == 0)
+	if (tlib_cli(&r, args) && r.status == 0)
 		root = json_tokener_parse(r.out);
 	else
 		diag("list --gc: status %d: %s", r.status, r.err);
@@ -802,20 +808,20 @@ static json_object *list_gc(void)
  * once the run and every process with a table in it are gone. */
 static void case_gc(void)
 {
-	const char *dir = rt_case_dir("gc");
+	const char *dir = case_dir("gc");
 	char *hold = path2(bin_dir, "run-hold"), rdir[4200], planted[4200];
 	char *argv[] = { (char *)getenv("SOCKAUDIT"), "run", "--", hold, NULL };
 	uint64_t deadline;
 	json_object *root;
-	struct rt_proc p;
+	struct tlib_host p;
 	bool removed = false;
 	long child;
 
-	if (!ok(rt_spawn(&p, false, argv), "gc: a run of run-hold is ready")) {
+	if (!ok(tlib_host_ready(&p, false, argv), "gc: a run of run-hold is ready")) {
 		free(hold);
 		return;
 	}
-	child = rt_ready_int(&p, "pid");
+	child = tlib_ready_int(&p, "pid");
 	ok(find_run_dir(dir, rdir, sizeof(rdir)) && owner_is(rdir, p.pid),
 	   "gc: the run's directory names the run (pid %d) as its owner", (int)p.pid);
 	root = list_gc();
@@ -824,7 +830,7 @@ static void case_gc(void)
 	json_object_put(root);
 
 	kill(p.pid, SIGKILL);
-	ok(trun_reap(p.pid, 5000) >= 0 && child > 0 && kill((pid_t)child, 0) == 0,
+	ok(tlib_host_wait_exit(&p, 5000) && child > 0 && kill((pid_t)child, 0) == 0,
 	   "gc: the run killed, run-hold (pid %ld) goes on", child);
 	root = list_gc();
 	ok(root && is_dir(rdir) && tj_len(root, "run_dirs") == 0,
@@ -832,8 +838,8 @@ static void case_gc(void)
 	json_object_put(root);
 
 	/* EOF on its stdin ends run-hold. */
-	close(p.in_fd);
-	deadline = trun_now_ms() + RT_POLL_MS;
+	tlib_host_eof(&p);
+	deadline = trun_now_ms() + TLIB_POLL_MS;
 	do {
 		root = list_gc();
 		removed = root && tj_len(root, "run_dirs") == 1;
@@ -885,7 +891,7 @@ static void case_gc(void)
 		unlink(other);
 		rmdir(planted);
 	}
-	close(p.out_fd);
+	tlib_host_free(&p);
 	free(hold);
 }
 
@@ -897,16 +903,12 @@ static bool gone(long pid)
 }
 
 /* Wait up to ms for the run to end: its exit status, or -1. */
-static int run_status_within(pid_t pid, int ms)
+static int run_status_within(struct tlib_host *p, int ms)
 {
-	int st = trun_reap(pid, ms);
-
-	if (st < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return tlib_host_wait_exit(p, ms) ? tlib_exit_code(p->status) : -1;
 }
 
-/* Run directories an earlier, failed test run left in dir (rt_case_dir
+/* Run directories an earlier, failed test run left in dir (case_dir
  * removes files only): find_run_dir() must see exactly this run's. */
 static void clear_run_dirs(const char *dir)
 {
@@ -931,10 +933,10 @@ static void clear_run_dirs(const char *dir)
 }
 
 /* The run of run-stubborn (and its daemon) that the test then cancels. */
-static bool cancel_start(struct rt_proc *p, const char *how, const char *const *extra,
+static bool cancel_start(struct tlib_host *p, const char *how, const char *const *extra,
 			 long *pid, long *daemon)
 {
-	char *prog = rt_bin("run-stubborn");
+	char *prog = tlib_path("RUN_BIN_DIR", "run-stubborn");
 	char *argv[16];
 	size_t n = 0;
 
@@ -947,38 +949,35 @@ static bool cancel_start(struct rt_proc *p, const char *how, const char *const *
 	if (strcmp(how, "exit-on-term") == 0)
 		argv[n++] = "exit-on-term";
 	argv[n] = NULL;
-	if (!ok(rt_spawn(p, false, argv), "cancel (%s): the run of run-stubborn is ready", how)) {
+	if (!ok(tlib_host_ready(p, false, argv), "cancel (%s): the run of run-stubborn is ready", how)) {
 		free(prog);
 		return false;
 	}
 	free(prog);
-	*pid = rt_ready_int(p, "pid");
-	*daemon = rt_ready_int(p, "daemon");
+	*pid = tlib_ready_int(p, "pid");
+	*daemon = tlib_ready_int(p, "daemon");
 	return ok(*pid > 0 && *daemon > 0, "cancel (%s): job %ld and its daemon %ld run", how,
 		  *pid, *daemon);
 }
 
 /* Whatever a test left (it failed): kill by pid, never by the run. */
-static void cancel_cleanup(struct rt_proc *p, long pid, long daemon)
+static void cancel_cleanup(struct tlib_host *p, long pid, long daemon)
 {
 	if (pid > 0)
 		kill((pid_t)pid, SIGKILL);
 	if (daemon > 0)
 		kill((pid_t)daemon, SIGKILL);
-	kill(p->pid, SIGKILL);
-	trun_reap(p->pid, 5000);
-	close(p->in_fd);
-	close(p->out_fd);
+	tlib_host_free(p);
 }
 
 /* A cancelled run never exits 0, stops the whole tree however stubborn,
  * and leaves nothing behind. */
 static void case_cancel(void)
 {
-	const char *dir = rt_case_dir("cancel");
-	struct rt_proc p;
+	const char *dir = case_dir("cancel");
+	struct tlib_host p;
 	long pid, daemon;
-	int status, st;
+	int status;
 	char rdir[4200];
 
 	clear_run_dirs(dir);
@@ -987,11 +986,10 @@ static void case_cancel(void)
 		ok(find_run_dir(dir, rdir, sizeof(rdir)), "cancel: the run's directory exists");
 		kill(p.pid, SIGTERM);
 		/* Not an event to poll for: that it does not happen is the point. */
-		st = trun_reap(p.pid, 500);
-		ok(st < 0 && !gone(pid) && !gone(daemon),
+		ok(!tlib_host_wait_exit(&p, 500) && !gone(pid) && !gone(daemon),
 		   "cancel: after one SIGTERM the run waits for the tree that ignores it");
 		kill(p.pid, SIGTERM);
-		status = run_status_within(p.pid, RT_POLL_MS);
+		status = run_status_within(&p, TLIB_POLL_MS);
 		ok(status == 128 + SIGTERM,
 		   "cancel: a second SIGTERM ends the run with 128 + SIGTERM (%d)", status);
 		ok(gone(pid) && gone(daemon), "cancel: the job and its daemon in another session "
@@ -999,10 +997,8 @@ static void case_cancel(void)
 		ok(!is_dir(rdir), "cancel: the run's directory is removed");
 		if (status < 0)
 			cancel_cleanup(&p, pid, daemon);
-		else {
-			close(p.in_fd);
-			close(p.out_fd);
-		}
+		else
+			tlib_host_free(&p);
 	}
 
 	/* One SIGINT, and --kill-after does the rest. */
@@ -1011,17 +1007,15 @@ static void case_cancel(void)
 
 		if (cancel_start(&p, "kill-after", extra, &pid, &daemon)) {
 			kill(p.pid, SIGINT);
-			status = run_status_within(p.pid, RT_POLL_MS);
+			status = run_status_within(&p, TLIB_POLL_MS);
 			ok(status == 128 + SIGINT,
 			   "cancel: one SIGINT and --kill-after 300ms end the run with 128 + SIGINT "
 			   "(%d)", status);
 			ok(gone(pid) && gone(daemon), "cancel: ... and the tree is gone");
 			if (status < 0)
 				cancel_cleanup(&p, pid, daemon);
-			else {
-				close(p.in_fd);
-				close(p.out_fd);
-			}
+			else
+				tlib_host_free(&p);
 		}
 	}
 
@@ -1029,16 +1023,14 @@ static void case_cancel(void)
 	if (cancel_start(&p, "exit-on-term", NULL, &pid, &daemon)) {
 		kill(p.pid, SIGTERM);
 		kill(p.pid, SIGTERM);   /* the daemon ignores the first */
-		status = run_status_within(p.pid, RT_POLL_MS);
+		status = run_status_within(&p, TLIB_POLL_MS);
 		ok(status == 128 + SIGTERM,
 		   "cancel: a job that exits 0 on SIGTERM still makes the run exit 128 + SIGTERM "
 		   "(%d), never 0", status);
 		if (status < 0)
 			cancel_cleanup(&p, pid, daemon);
-		else {
-			close(p.in_fd);
-			close(p.out_fd);
-		}
+		else
+			tlib_host_free(&p);
 		ok(gone(daemon), "cancel: ... and its daemon is gone");
 	}
 }
@@ -1061,7 +1053,6 @@ int main(int argc, char **argv)
 	src_dir = getenv("RUN_SRC_DIR");
 	if (!bin_dir || !src_dir)
 		bail("RUN_BIN_DIR and RUN_SRC_DIR must be set (run through meson test)");
-	setenv("RT_BIN_DIR", bin_dir, 1);
 	if (argc != 2)
 		bail("usage: test-run CASE");
 	if (access("/usr/bin/python3", X_OK) != 0 &&
@@ -1072,7 +1063,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (strcmp(argv[1], cases[i].name) == 0) {
 			cases[i].fn();
-			return tap_done();
+			return tlib_finish(tap_done());
 		}
 	bail("unknown case %s", argv[1]);
 }
