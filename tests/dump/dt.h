@@ -1,6 +1,7 @@
-/* Helpers for the end-to-end tests of `sockaudit dump`: start dump-host
- * with or without the shim, run the sockaudit binary under a deadline, and
- * prepare table files (sparse copies, header and slot patches).
+/* The dump suite's layer on the shared harness (tests/lib/tlib.h): start
+ * dump-host with or without the shim and read its ready line, run the
+ * sockaudit binary under a deadline, and prepare table files (sparse
+ * copies, header and slot patches) and read dump's records.
  *
  * Every test is run by meson as
  *   test-dump-X <sockaudit> <dump-host> <libsockaudit.so> <build dir>
@@ -16,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "table.h"
+#include "tlib.h"
 
 /* Deadline for one sockaudit run, for dump-host's ready line and for its
  * exit: far below the 60 s meson timeout, far above what any of it needs. */
@@ -25,21 +27,12 @@
 #define DT_HOST_NOFILE 4096
 
 struct dt_host {
+	struct tlib_host h;
 	pid_t pid;               /* kept after it is reaped */
-	bool running;            /* started and not yet reaped */
-	int in;                  /* its stdin: closing it makes it exit */
-	int out;                 /* its stdout, after the ready line */
 	uint64_t starttime;
 	/* from its ready line */
 	int listen, port, client, client_port, accepted, dup, pair[2];
 	char table[4200];        /* its table (under the shim), else "" */
-};
-
-struct dt_run {
-	char *out, *err;         /* NUL-terminated, never NULL after dt_run() */
-	size_t outlen, errlen;
-	int status;              /* exit code, 128 + signal, or -1 */
-	bool timed_out;          /* killed at the deadline */
 };
 
 extern const char *dt_sockaudit;
@@ -57,22 +50,11 @@ bool dt_host_start(struct dt_host *h, bool shim);
  * be killed at the deadline. */
 int dt_host_stop(struct dt_host *h);
 
-/* Run the sockaudit binary with args (NULL-terminated, without argv[0]). */
-bool dt_run(struct dt_run *r, const char *const *args);
-void dt_run_free(struct dt_run *r);
-/* For diagnostics: at most 300 bytes of s on one line (newlines as "\n"),
- * so TAP output stays TAP. Two calls may share one printf. */
-const char *dt_oneline(const char *s);
-/* For diagnostics: "a b c". */
-const char *dt_argstr(const char *const *args);
-/* The run failed as an error must: exit status 2, nothing on stdout,
- * exactly one line on stderr, starting "sockaudit: " and containing
- * `needle` (unless NULL). Explains a mismatch with diag(). */
-bool dt_is_error(const struct dt_run *r, const char *needle);
-/* Run, then dt_is_error(). */
+/* The sockaudit binary runs with tlib_cli(), DT_DEADLINE_MS at most.
+ * Run it, then tlib_cli_error(): exit 2, one "sockaudit: " line with
+ * needle. */
 bool dt_expect_error(const char *needle, const char *const *args);
 
-bool dt_starttime(pid_t pid, uint64_t *starttime);
 /* "<dt_dir>/sockaudit.<euid>.<pid>.<starttime>" */
 void dt_table_path(char *buf, size_t len, pid_t pid, uint64_t starttime);
 /* Copy a (sparse) file, holes kept, to a new file of the given mode. */
@@ -86,7 +68,8 @@ bool dt_write_header(const char *path, const struct sa_header *h);
  * or -1. */
 int dt_proc_sockets(pid_t pid, int *fds, uint64_t *inodes, int max);
 
-/* JSON: parse (NULL with a diag), records[] entry for fd, typed members. */
+/* JSON: parse an object (NULL with a diag), records[] entry for fd, typed
+ * members. */
 json_object *dt_json_parse(const char *text);
 json_object *dt_json_record(json_object *root, int fd);
 const char *dt_json_str(json_object *o, const char *key);

@@ -207,26 +207,26 @@ static void test_files(void)
 	const char *ok_args[] = { "dump", "--table", real, NULL };
 	const char *ok_json[] = { "dump", "--json", "--table", real, NULL };
 	const char *ok_pid[] = { "dump", "--table", real, apid, NULL };
-	struct dt_run r;
+	struct trun r;
 	json_object *root;
 	int64_t v;
 
 	/* Controls: the unbroken copy is read, with or without the pid. */
-	dt_run(&r, ok_args);
-	ok(r.status == 0 && r.errlen == 0 && strstr(r.out, "FD "),
+	tlib_cli(&r, ok_args);
+	ok(r.status == 0 && r.nerr == 0 && strstr(r.out, "FD "),
 	   "control: dump --table COPY reads it (status %d)", r.status);
-	dt_run_free(&r);
-	dt_run(&r, ok_json);
+	trun_free(&r);
+	tlib_cli(&r, ok_json);
 	root = r.status == 0 ? dt_json_parse(r.out) : NULL;
 	ok(root && dt_json_int(root, "pid", &v) && v == a.pid,
 	   "control: dump --json --table COPY says pid %d", (int)a.pid);
 	if (root)
 		json_object_put(root);
-	dt_run_free(&r);
-	dt_run(&r, ok_pid);
-	ok(r.status == 0 && r.errlen == 0, "control: dump --table COPY <its pid> reads it (%s)",
-	   dt_oneline(r.err));
-	dt_run_free(&r);
+	trun_free(&r);
+	tlib_cli(&r, ok_pid);
+	ok(r.status == 0 && r.nerr == 0, "control: dump --table COPY <its pid> reads it (%s)",
+	   tlib_oneline(r.err));
+	trun_free(&r);
 
 	for (size_t i = 0; i < ARRAY_SIZE(file_cases); i++) {
 		const struct file_case *c = &file_cases[i];
@@ -354,18 +354,18 @@ static void test_planted(void)
 			ok(dt_expect_error(c->needle, json), "dump --json <pid> with %s: exit 2, one line",
 			   c->what);
 		} else {
-			struct dt_run r;
+			struct trun r;
 			json_object *root;
 			int64_t v;
 
-			dt_run(&r, json);
+			tlib_cli(&r, json);
 			root = r.status == 0 ? dt_json_parse(r.out) : NULL;
 			ok(root && dt_json_int(root, "pid", &v) && v == b.pid,
 			   "dump --json <pid> with %s: read, pid %d (status %d %s)", c->what,
-			   (int)b.pid, r.status, dt_oneline(r.err));
+			   (int)b.pid, r.status, tlib_oneline(r.err));
 			if (root)
 				json_object_put(root);
-			dt_run_free(&r);
+			trun_free(&r);
 		}
 	}
 	if (unlink(path) < 0 && errno == EISDIR)
@@ -383,7 +383,7 @@ static void test_gone(void)
 	const char *with_real[] = { "dump", "--table", real, apid, NULL };
 	const char *with_other[] = { "dump", "--table", other, apid, NULL };
 	struct sa_header h = { 0 };
-	struct dt_run r;
+	struct trun r;
 	json_object *root;
 	int64_t v;
 	pid_t child;
@@ -406,18 +406,18 @@ static void test_gone(void)
 	/* A table left at a dead pid's name is read when it is that pid's ... */
 	dt_table_path(path, sizeof(path), a.pid, a.starttime);
 	ok(dt_copy(real, path, 0600), "plant a's table back at its name");
-	dt_run(&r, json);
+	tlib_cli(&r, json);
 	root = r.status == 0 ? dt_json_parse(r.out) : NULL;
 	ok(root && dt_json_int(root, "pid", &v) && v == a.pid,
 	   "control: dump --json <dead pid> reads the table it left (status %d %s)", r.status,
-	   dt_oneline(r.err));
+	   tlib_oneline(r.err));
 	if (root)
 		json_object_put(root);
-	dt_run_free(&r);
-	dt_run(&r, with_real);
-	ok(r.status == 0 && r.errlen == 0, "control: dump --table COPY <dead pid> reads it (%s)",
-	   dt_oneline(r.err));
-	dt_run_free(&r);
+	trun_free(&r);
+	tlib_cli(&r, with_real);
+	ok(r.status == 0 && r.nerr == 0, "control: dump --table COPY <dead pid> reads it (%s)",
+	   tlib_oneline(r.err));
+	trun_free(&r);
 
 	/* ... and refused when it claims another pid. */
 	if (dt_read_header(path, &h))

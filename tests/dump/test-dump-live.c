@@ -210,16 +210,16 @@ static void check_records(json_object *root, const char *how)
 
 static json_object *dump_json(const char *const *args, const char *how)
 {
-	struct dt_run r;
+	struct trun r;
 	json_object *root = NULL;
 
-	dt_run(&r, args);
-	if (ok(r.status == 0 && r.errlen == 0, "%s: exit 0, nothing on stderr", how))
+	tlib_cli(&r, args);
+	if (ok(r.status == 0 && r.nerr == 0, "%s: exit 0, nothing on stderr", how))
 		root = dt_json_parse(r.out);
 	else
-		diag("status %d, stderr: %s", r.status, dt_oneline(r.err));
+		diag("status %d, stderr: %s", r.status, tlib_oneline(r.err));
 	ok(root != NULL, "%s: output is a JSON object", how);
-	dt_run_free(&r);
+	trun_free(&r);
 	return root;
 }
 
@@ -230,16 +230,16 @@ static void check_text(void)
 	char pidarg[16], origin[64], head[64], *line, *save = NULL;
 	const char *args[] = { "dump", pidarg, NULL };
 	const char *lines[512];
-	struct dt_run r;
+	struct trun r;
 	int seen[MAX_FDS], nseen = 0, nlines = 0;
 	bool origins = true, header = false, pidline = false, dupnote = false, stacks = true;
 
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)host.pid);
 	snprintf(head, sizeof(head), "pid %d ", (int)host.pid);
-	dt_run(&r, args);
-	if (!ok(r.status == 0 && r.errlen == 0, "text: exit 0, nothing on stderr")) {
-		diag("status %d, stderr: %s", r.status, dt_oneline(r.err));
-		dt_run_free(&r);
+	tlib_cli(&r, args);
+	if (!ok(r.status == 0 && r.nerr == 0, "text: exit 0, nothing on stderr")) {
+		diag("status %d, stderr: %s", r.status, tlib_oneline(r.err));
+		trun_free(&r);
 		return;
 	}
 	for (line = strtok_r(r.out, "\n", &save); line && nlines < 512;
@@ -302,7 +302,7 @@ static void check_text(void)
 		ok(n == nseen, "text: %d records for %d sockets in /proc/%d/fd", nseen, n,
 		   (int)host.pid);
 	}
-	dt_run_free(&r);
+	trun_free(&r);
 }
 
 int main(int argc, char **argv)

@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 	const char *json[] = { "dump", "--json", "--table", torn, NULL };
 	const char *text[] = { "dump", "--table", torn, NULL };
 	struct sa_header h;
-	struct dt_run r;
+	struct trun r;
 	json_object *root;
 	uint32_t seq, high_seq;
 	uint64_t t0;
@@ -84,11 +84,11 @@ int main(int argc, char **argv)
 		bail("cannot write the copy");
 
 	t0 = now_ms();
-	dt_run(&r, json);
+	tlib_cli(&r, json);
 	diag("dump --json took %llu ms", (unsigned long long)(now_ms() - t0));
 	ok(!r.timed_out, "dump --json --table TORN finishes within %d ms", DT_DEADLINE_MS);
-	ok(r.status == 0 && r.errlen == 0, "dump --json --table TORN: exit 0, nothing on stderr "
-	   "(status %d %s)", r.status, dt_oneline(r.err));
+	ok(r.status == 0 && r.nerr == 0, "dump --json --table TORN: exit 0, nothing on stderr "
+	   "(status %d %s)", r.status, tlib_oneline(r.err));
 	root = r.status == 0 ? dt_json_parse(r.out) : NULL;
 	if (ok(root != NULL, "its output is JSON")) {
 		ok(dt_json_int(root, "unknown_slots", &v) && v == 2, "unknown_slots 2 (got %lld)",
@@ -102,33 +102,33 @@ int main(int argc, char **argv)
 		check_ok(root, "socketpair end 1", host.pair[1], "socketpair");
 		json_object_put(root);
 	}
-	dt_run_free(&r);
+	trun_free(&r);
 
 	/* The text view has no documented layout (docs/sockaudit.1: "the
 	 * low-level view, for debugging"): these lines are cli/dump.c's, an
 	 * unknown slot printed as "%-5d (slot mid-update: unknown)" and the
 	 * counters line ending "unknown slots %zu". The fds and the count 2
 	 * are this test's own: the two slots it left mid-update above. */
-	dt_run(&r, text);
+	tlib_cli(&r, text);
 	ok(!r.timed_out && r.status == 0, "dump --table TORN (text): exit 0 in time");
 	snprintf(line, sizeof(line), "\n%-5d (slot mid-update: unknown)\n", host.client);
 	ok(strstr(r.out, line) != NULL, "text: fd %d shown mid-update", host.client);
 	snprintf(line, sizeof(line), "\n%-5d (slot mid-update: unknown)\n", high);
 	ok(strstr(r.out, line) != NULL, "text: fd %d shown mid-update", high);
 	ok(strstr(r.out, "unknown slots 2\n") != NULL, "text: \"unknown slots 2\"");
-	dt_run_free(&r);
+	trun_free(&r);
 
 	/* Control: the writer finishes; the client's record is whole again. */
 	seq++;
 	if (!dt_write_at(torn, seq_off(&h, host.client), &seq, 4))
 		bail("cannot write the copy");
-	dt_run(&r, json);
+	tlib_cli(&r, json);
 	root = r.status == 0 ? dt_json_parse(r.out) : NULL;
 	if (ok(root != NULL, "control: seq settled again, dump --json reads it")) {
 		check_ok(root, "the client, settled", host.client, "socket");
 		ok(dt_json_int(root, "unknown_slots", &v) && v == 1, "control: unknown_slots 1");
 		json_object_put(root);
 	}
-	dt_run_free(&r);
+	trun_free(&r);
 	return dt_finish(tap_done());
 }
