@@ -16,6 +16,12 @@
  * sparse (holes are never backed). Generous for a loaded CI machine. */
 #define TIMELY_MS 5000
 
+/* A program built beside this test ($HARD_BIN_DIR/name). */
+static char *bin(const char *name)
+{
+	return tlib_path("HARD_BIN_DIR", name);
+}
+
 static json_object *report_all(pid_t pid, struct trun *r)
 {
 	const char *all[] = { "--all", NULL };
@@ -51,7 +57,7 @@ static json_object *stale_at(json_object *root, int fd)
 
 static bool spawn_args(struct tlib_host *p, const char *mode, char *a1, char *a2)
 {
-	char *argv[] = { tlib_path("HARD_BIN_DIR", "sc-fdedge"), (char *)mode, a1, a2, NULL };
+	char *argv[] = { bin("sc-fdedge"), (char *)mode, a1, a2, NULL };
 
 	tlib_case_dir(tlib_env("HARD_WORK"), mode);
 	return ok(tlib_host_ready(p, true, argv), "%s: host started under the shim", mode);

@@ -17,6 +17,12 @@
 #include "../tap.h"
 #include "tlib.h"
 
+/* A program built beside this test ($HARD_BIN_DIR/name). */
+static char *bin(const char *name)
+{
+	return tlib_path("HARD_BIN_DIR", name);
+}
+
 static size_t tables_in(const char *dir)
 {
 	size_t n = 0;
@@ -78,7 +84,7 @@ static void check_report(const char *who, pid_t pid, int fd, const char *func)
  * (visit: the process is back to root) or left for root's `list --gc`. */
 static void unexplained(const char *dir, const char *mode, unsigned owner, bool left)
 {
-	char *argv[] = { tlib_path("HARD_BIN_DIR", "sc-privdrop"), (char *)mode, NULL };
+	char *argv[] = { bin("sc-privdrop"), (char *)mode, NULL };
 	const char *gc[] = { "list", "--gc", NULL };
 	char want[64];
 	struct tlib_host p;
@@ -118,7 +124,7 @@ static void unexplained(const char *dir, const char *mode, unsigned owner, bool 
 static void planted(const char *dir, bool is_dir)
 {
 	const char *mode = is_dir ? "planted-dir" : "planted-file";
-	char *argv[] = { tlib_path("HARD_BIN_DIR", "sc-privdrop"), (char *)mode, NULL };
+	char *argv[] = { bin("sc-privdrop"), (char *)mode, NULL };
 	const char *gc[] = { "list", "--gc", NULL };
 	struct tlib_host p;
 	struct trun r;
@@ -167,7 +173,7 @@ static void planted(const char *dir, bool is_dir)
 int main(void)
 {
 	const char *dir;
-	char *argv[] = { tlib_path("HARD_BIN_DIR", "sc-privdrop"), NULL };
+	char *argv[] = { bin("sc-privdrop"), NULL };
 	struct tlib_host p;
 	int worker, fd, high, wfd;
 
@@ -206,7 +212,7 @@ int main(void)
 
 	/* Dropped, then execve(): the new image adopts the table it was given. */
 	{
-		char *eargv[] = { tlib_path("HARD_BIN_DIR", "sc-privdrop"), "exec", tlib_path("HARD_BIN_DIR", "sc-fdedge"),
+		char *eargv[] = { bin("sc-privdrop"), "exec", bin("sc-fdedge"),
 				  "close-range", NULL };
 		const char *all[] = { "--all", NULL };
 		struct trun r;

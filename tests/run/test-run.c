@@ -600,7 +600,8 @@ static void case_exit_codes(void)
 {
 	const char *dir = case_dir("exit");
 	size_t dirs_before = run_dirs_in(dir), left;
-	char *clean = tlib_path("RUN_BIN_DIR", "run-clean"), *cw = tlib_path("RUN_BIN_DIR", "run-cw"), *atx = tlib_path("RUN_BIN_DIR", "run-atexit");
+	char *clean = path2(bin_dir, "run-clean"), *cw = path2(bin_dir, "run-cw");
+	char *atx = path2(bin_dir, "run-atexit");
 	char *info = path2(dir, "info"), *sh;
 
 	{
@@ -677,7 +678,7 @@ static json_object *bl_run(const char *dir, int variant, const char *baseline, c
 	json_object *root;
 
 	snprintf(sub, sizeof(sub), "bl%d/bl-leaker", variant);
-	exe = tlib_path("RUN_BIN_DIR", sub);
+	exe = path2(bin_dir, sub);
 	args[n++] = "run";
 	args[n++] = CW;
 	args[n++] = "300ms";
@@ -936,7 +937,7 @@ static void clear_run_dirs(const char *dir)
 static bool cancel_start(struct tlib_host *p, const char *how, const char *const *extra,
 			 long *pid, long *daemon)
 {
-	char *prog = tlib_path("RUN_BIN_DIR", "run-stubborn");
+	char *prog = path2(bin_dir, "run-stubborn");
 	char *argv[16];
 	size_t n = 0;
 
