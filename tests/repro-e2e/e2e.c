@@ -1,330 +1,37 @@
-/* Harness for the end-to-end leak cases: processes, logs, sockaudit runs,
- * JSON and /proc/net/tcp. See e2e.h. */
+/* The end-to-end leak cases' layer on tlib: see e2e.h. */
 #include "e2e.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../tap.h"
 
-#define E2E_MAX_PROCS 8
-
-static char case_dir[2048];
-static char tables_dir[2048 + 16];
-/* Read by the signal handler: plain pids, 0 for a free entry. */
-static volatile pid_t live[E2E_MAX_PROCS];
-
-static void pause_ms(long ms)
+void e2e_spawn(struct tlib_host *p, const char *name, char *const argv[])
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	const struct tlib_spawn how = {
+		.shim = true, .stdin_null = true, .capture_err = true, .name = name,
+	};
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	tlib_host_start(p, &how, argv);
 }
 
-const char *e2e_env(const char *name)
+char *e2e_slurp(struct tlib_host *p, bool err)
 {
-	const char *v = getenv(name);
+	char *text;
 
-	if (!v || !*v)
-		bail("%s is not set (run through meson test)", name);
-	return v;
-}
-
-static void track(pid_t pid)
-{
-	for (int i = 0; i < E2E_MAX_PROCS; i++)
-		if (!live[i]) {
-			live[i] = pid;
-			return;
-		}
-	kill(pid, SIGKILL);
-	bail("more than %d processes", E2E_MAX_PROCS);
-}
-
-static void untrack(pid_t pid)
-{
-	for (int i = 0; i < E2E_MAX_PROCS; i++)
-		if (live[i] == pid)
-			live[i] = 0;
-}
-
-static void kill_all(void)
-{
-	for (int i = 0; i < E2E_MAX_PROCS; i++)
-		if (live[i] > 0) {
-			kill(live[i], SIGKILL);
-			waitpid(live[i], NULL, 0);
-			live[i] = 0;
-		}
-}
-
-static void on_signal(int sig)
-{
-	/* Async-signal-safe: kill() and _exit() only; the children also have
-	 * PR_SET_PDEATHSIG, and the kernel reaps them once we are gone. */
-	for (int i = 0; i < E2E_MAX_PROCS; i++)
-		if (live[i] > 0)
-			kill(live[i], SIGKILL);
-	_exit(128 + sig);
-}
-
-static void rm_tree(const char *path)
-{
-	struct dirent *d;
-	DIR *dp = opendir(path);
-
-	if (dp) {
-		while ((d = readdir(dp))) {
-			char sub[8192];
-
-			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-			if (d->d_type == DT_DIR)
-				rm_tree(sub);
-			else
-				unlink(sub);
-		}
-		closedir(dp);
-	}
-	rmdir(path);
-}
-
-const char *e2e_setup(const char *name)
-{
-	const char *work = e2e_env("E2E_WORK");
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	/* The harness and sockaudit itself never run under the shim. */
-	unsetenv("LD_PRELOAD");
-	if (mkdir(work, 0755) < 0 && errno != EEXIST)
-		bail("mkdir %s: %s", work, strerror(errno));
-	snprintf(case_dir, sizeof(case_dir), "%s/%s.XXXXXX", work, name);
-	if (!mkdtemp(case_dir))
-		bail("mkdtemp %s: %s", case_dir, strerror(errno));
-	snprintf(tables_dir, sizeof(tables_dir), "%s/tables", case_dir);
-	if (mkdir(tables_dir, 0700) < 0)
-		bail("mkdir %s: %s", tables_dir, strerror(errno));
-	setenv("SOCKAUDIT_DIR", tables_dir, 1);
-	atexit(kill_all);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	diag("case directory %s (SOCKAUDIT_DIR=%s)", case_dir, tables_dir);
-	return case_dir;
-}
-
-void e2e_cleanup_dir(void)
-{
-	kill_all();
-	if (case_dir[0])
-		rm_tree(case_dir);
-}
-
-void e2e_spawn(struct e2e_proc *p, const char *name, char *const argv[])
-{
-	const char *shim = e2e_env("SOCKAUDIT_SHIM");
-	pid_t parent = getpid();
-
-	memset(p, 0, sizeof(*p));
-	p->name = name;
-	snprintf(p->out, sizeof(p->out), "%s/%s.out", case_dir, name);
-	snprintf(p->err, sizeof(p->err), "%s/%s.err", case_dir, name);
-	p->started_ms = trun_now_ms();
-	p->pid = fork();
-	if (p->pid < 0)
-		bail("fork: %s", strerror(errno));
-	if (p->pid == 0) {
-		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		/* Die with the test, whatever kills it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if (in < 0 || out < 0 || err < 0)
-			_exit(127);
-		dup2(in, STDIN_FILENO);
-		dup2(out, STDOUT_FILENO);
-		dup2(err, STDERR_FILENO);
-		setenv("LD_PRELOAD", shim, 1);
-		execv(argv[0], argv);
-		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	track(p->pid);
-	diag("%s: pid %d", name, (int)p->pid);
-}
-
-/* Reap p if it has exited; true when it is gone. */
-static bool gone(struct e2e_proc *p)
-{
-	if (p->pid <= 0)
-		return true;
-	if (waitpid(p->pid, &p->status, WNOHANG) != p->pid)
-		return false;
-	untrack(p->pid);
-	p->pid = -1;
-	return true;
-}
-
-int e2e_stop(struct e2e_proc *p, int sig)
-{
-	uint64_t deadline;
-
-	if (p->pid <= 0)
-		return p->status;
-	kill(p->pid, sig);
-	deadline = trun_now_ms() + 5000;
-	while (!gone(p)) {
-		if (trun_now_ms() >= deadline) {
-			diag("%s (pid %d) still runs 5 s after signal %d: SIGKILL", p->name,
-			     (int)p->pid, sig);
-			kill(p->pid, SIGKILL);
-			waitpid(p->pid, &p->status, 0);
-			untrack(p->pid);
-			p->pid = -1;
-			return -1;
-		}
-		pause_ms(10);
-	}
-	return p->status;
-}
-
-static char *slurp_path(const char *path)
-{
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	ssize_t k;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		for (;;) {
-			if (cap - n < 4096) {
-				cap = cap ? cap * 2 : 8192;
-				buf = realloc(buf, cap);
-				if (!buf)
-					bail("out of memory");
-			}
-			k = read(fd, buf + n, cap - n - 1);
-			if (k <= 0)
-				break;
-			n += (size_t)k;
-		}
-		close(fd);
-	}
-	if (!buf)
-		buf = malloc(1);
-	if (!buf)
+	tlib_host_pump(p, 0);
+	text = strdup(err ? p->err : p->out);
+	if (!text)
 		bail("out of memory");
-	buf[n] = '\0';
-	return buf;
-}
-
-char *e2e_slurp(struct e2e_proc *p, bool err)
-{
-	return slurp_path(err ? p->err : p->out);
-}
-
-/* Complete line starting with prefix, copied into line. */
-static bool find_line(const char *text, const char *prefix, char *line, size_t len)
-{
-	const char *s = text;
-
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-
-		if (!nl)
-			return false;
-		if (!strncmp(s, prefix, strlen(prefix))) {
-			snprintf(line, len, "%.*s", (int)(nl - s), s);
-			return true;
-		}
-		s = nl + 1;
-	}
-	return false;
-}
-
-bool e2e_wait_line(struct e2e_proc *p, bool err, const char *prefix, char *line, size_t len)
-{
-	uint64_t deadline = trun_now_ms() + E2E_WAIT_MS;
-
-	for (;;) {
-		bool dead = gone(p);
-		char *text = e2e_slurp(p, err);
-		bool found = find_line(text, prefix, line, len);
-
-		if (found || dead || trun_now_ms() >= deadline) {
-			if (!found)
-				diag("%s: no %s line starting '%s' %s; it printed: [%s]", p->name,
-				     err ? "stderr" : "stdout", prefix,
-				     dead ? "before it exited" : "in time", text);
-			free(text);
-			return found;
-		}
-		free(text);
-		pause_ms(20);
-	}
-}
-
-bool e2e_wait_lines(struct e2e_proc *p, bool err, size_t n)
-{
-	uint64_t deadline = trun_now_ms() + E2E_WAIT_MS;
-
-	for (;;) {
-		bool dead = gone(p);
-		char *text = e2e_slurp(p, err);
-		size_t lines = 0;
-
-		for (const char *s = text; (s = strchr(s, '\n')); s++)
-			lines++;
-		if (lines >= n || dead || trun_now_ms() >= deadline) {
-			if (lines < n)
-				diag("%s: %zu of %zu lines on %s %s: [%s]", p->name, lines, n,
-				     err ? "stderr" : "stdout",
-				     dead ? "before it exited" : "in time", text);
-			free(text);
-			return lines >= n;
-		}
-		free(text);
-		pause_ms(20);
-	}
-}
-
-static void track_run(pid_t pid, bool running)
-{
-	if (running)
-		track(pid);
-	else
-		untrack(pid);
-}
-
-bool e2e_sockaudit(struct trun *r, const char *const *args)
-{
-	const char *argv[32];
-	size_t n = 0;
-
-	argv[n++] = e2e_env("SOCKAUDIT");
-	for (; args && *args && n < 31; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	return trun_capture(r, argv, E2E_RUN_MS, track_run) && !r->signaled;
+	return text;
 }
 
 json_object *e2e_report(pid_t pid, bool all, struct trun *r)
@@ -337,9 +44,11 @@ json_object *e2e_report(pid_t pid, bool all, struct trun *r)
 	snprintf(spid, sizeof(spid), "%d", (int)pid);
 	if (!all)
 		args[7] = NULL;
-	if (!e2e_sockaudit(r, args))
-		return NULL;
-	root = json_tokener_parse(r->out);
+	root = tlib_cli_json(r, args);
+	if (root && r->signaled) {
+		json_object_put(root);
+		root = NULL;
+	}
 	if (!root || !tj_str_is(root, "schema", "sockaudit.report/1")) {
 		diag("report %d: exit %d, not a sockaudit.report/1 document; stderr: %s", (int)pid,
 		     r->status, r->err);
@@ -367,7 +76,7 @@ json_object *e2e_poll_report(pid_t pid, e2e_pred pred, void *arg, struct trun *r
 		}
 		json_object_put(root);
 		trun_free(r);
-		pause_ms(50);
+		tlib_pause_ms(50);
 	}
 }
 
@@ -390,13 +99,13 @@ json_object *e2e_hold_report(pid_t pid, uint64_t until_ms, e2e_pred pred, void *
 			return root;
 		json_object_put(root);
 		trun_free(r);
-		pause_ms(50);
+		tlib_pause_ms(50);
 	}
 }
 
 bool e2e_ktcp_find(unsigned lport, unsigned rport, struct e2e_ktcp *k)
 {
-	char *text = slurp_path("/proc/net/tcp");
+	char *text = tlib_slurp("/proc/net/tcp");
 	uint32_t loop = htonl(INADDR_LOOPBACK);
 	bool found = false;
 	char *line, *save = NULL;
@@ -442,7 +151,7 @@ bool e2e_ktcp_wait(unsigned lport, unsigned rport, e2e_kpred kpred, void *arg,
 				     E2E_WAIT_MS);
 			return false;
 		}
-		pause_ms(20);
+		tlib_pause_ms(20);
 	}
 }
 
@@ -465,7 +174,7 @@ bool e2e_ktcp_pair_wait(unsigned lport, unsigned rport, e2e_kpred2 kpred2, struc
 			     lport, *found_b ? e2e_tcp_state_name(b->state) : "gone", b->inode);
 			return false;
 		}
-		pause_ms(20);
+		tlib_pause_ms(20);
 	}
 }
 
@@ -488,7 +197,7 @@ const char *e2e_tcp_state_name(int state)
 /* Line n (1-based) of a file, or false. */
 static bool source_line(const char *path, long n, char *out, size_t len)
 {
-	char *text = slurp_path(path), *s = text;
+	char *text = tlib_slurp(path), *s = text;
 	bool ok_ = false;
 
 	for (long i = 1; *s; i++) {
@@ -517,7 +226,7 @@ bool e2e_frame_is(json_object *group, const char *func, const char *file, const 
 		diag("group has no frames");
 		return false;
 	}
-	snprintf(src, sizeof(src), "%s/%s", e2e_env("E2E_REPRO_SRC"), file);
+	snprintf(src, sizeof(src), "%s/%s", tlib_env("E2E_REPRO_SRC"), file);
 	if (fn && base && !strcmp(fn, func) && !strcmp(base, file) &&
 	    source_line(src, line, text, sizeof(text)) && strstr(text, call))
 		return true;

@@ -34,7 +34,7 @@
 #define TRANSPORT_OPEN  "transport: open"
 
 struct pair {
-	struct e2e_proc srv, cli;
+	struct tlib_host srv, cli;
 	char addr[64];          /* the server's 127.0.0.1:PORT */
 	char peer[64];          /* the client's 127.0.0.1:PORT, from the server's log */
 	unsigned sport, cport;
@@ -44,7 +44,7 @@ struct pair {
 
 static char *rpc_path(void)
 {
-	return (char *)e2e_env("SOCKAUDIT_RPC");
+	return (char *)tlib_env("SOCKAUDIT_RPC");
 }
 
 static unsigned port_of(const char *hostport)
@@ -85,14 +85,14 @@ static bool start_pair(struct pair *p, const char *read_timeout, const char *cli
 	memset(p, 0, sizeof(*p));
 	p->sfd = -1;
 	e2e_spawn(&p->srv, "server", srv_argv);
-	if (!e2e_wait_line(&p->srv, false, "listening on ", line, sizeof(line)))
+	if (!tlib_host_find_line(&p->srv, false, "listening on ", line, sizeof(line), E2E_WAIT_MS))
 		return false;
 	snprintf(p->addr, sizeof(p->addr), "%.63s", line + strlen("listening on "));
 	p->sport = port_of(p->addr);
 	diag("server listens on %s", p->addr);
 
 	e2e_spawn(&p->cli, "client", cli_argv);
-	if (!e2e_wait_lines(&p->cli, false, 2))
+	if (!tlib_host_wait_lines(&p->cli, false, 2, E2E_WAIT_MS))
 		return false;
 	text = e2e_slurp(&p->cli, false);
 	nth_line(text, 0, p->result, sizeof(p->result));
@@ -100,7 +100,7 @@ static bool start_pair(struct pair *p, const char *read_timeout, const char *cli
 	free(text);
 	diag("client: %s / %s", p->result, p->transport);
 
-	if (!e2e_wait_line(&p->srv, true, "accepted ", line, sizeof(line)))
+	if (!tlib_host_find_line(&p->srv, true, "accepted ", line, sizeof(line), E2E_WAIT_MS))
 		return false;
 	if (sscanf(line, "accepted %63s (fd %d)", p->peer, &p->sfd) != 2)
 		return false;
@@ -112,23 +112,32 @@ static bool start_pair(struct pair *p, const char *read_timeout, const char *cli
 /* Stop the client gracefully (SIGTERM ends its hold): its exit status. */
 static int stop_client(struct pair *p)
 {
-	int st = e2e_stop(&p->cli, SIGTERM);
+	int st = tlib_host_stop(&p->cli, SIGTERM, TLIB_GRACE_MS);
 
-	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return st >= 0 && WIFEXITED(p->cli.status) ? WEXITSTATUS(p->cli.status) : -1;
 }
 
 static void stop_server(struct pair *p)
 {
-	e2e_stop(&p->srv, SIGKILL);
+	tlib_host_stop(&p->srv, SIGKILL, TLIB_GRACE_MS);
 }
 
-static bool log_has(struct e2e_proc *proc, bool err, const char *needle)
+static bool log_has(struct tlib_host *proc, bool err, const char *needle)
 {
 	char *text = e2e_slurp(proc, err);
 	bool has = strstr(text, needle) != NULL;
 
 	free(text);
 	return has;
+}
+
+/* The server's stderr has exactly this line. */
+static bool server_logged(struct pair *p, const char *want)
+{
+	char line[512];
+
+	return tlib_host_find_line(&p->srv, true, want, line, sizeof(line), E2E_WAIT_MS) &&
+	       !strcmp(line, want);
 }
 
 /* ---- kernel predicates ---- */
@@ -222,7 +231,7 @@ static void check_flagged(json_object *root, const struct trun *r, const struct 
 	json_object *s = g ? json_object_array_get_idx(tj_get(g, "sockets"), 0) : NULL;
 	json_object *kinds = tj_get(g, "kinds");
 	char path[64];
-	int64_t age, bound = (int64_t)(r->ended_ms - w->since_ms) + E2E_JIFFY_MS;
+	int64_t age, bound = (int64_t)(r->ended_ms - w->since_ms) + TLIB_JIFFY_MS;
 	int64_t threshold = !strcmp(w->kind, "idle") ? IDLE_MS : CLOSE_WAIT_MS;
 
 	snprintf(path, sizeof(path), "summary.by_kind.%s", w->kind);
@@ -356,7 +365,7 @@ static void case_closewait(void)
 	struct e2e_ktcp kc, ks;
 	struct trun r;
 	json_object *root;
-	char want_err[512], line[512];
+	char want_err[512];
 	int cw = TCP_CLOSE_WAIT, one = 1;
 	uint64_t fin_seen;
 	bool found, fin_wait2, fin_wait2_seen, fin_wait2_early, held;
@@ -371,10 +380,10 @@ static void case_closewait(void)
 	snprintf(want_err, sizeof(want_err),
 		 "%s: error processing request: read tcp %s->%s: i/o timeout", p.peer, p.addr,
 		 p.peer);
-	ok(e2e_wait_line(&p.srv, true, want_err, line, sizeof(line)) && !strcmp(line, want_err),
+	ok(server_logged(&p, want_err),
 	   "server logs '%s'", want_err);
 	snprintf(want_err, sizeof(want_err), "closed %s (fd %d, 1 requests)", p.peer, p.sfd);
-	ok(e2e_wait_line(&p.srv, true, want_err, line, sizeof(line)) && !strcmp(line, want_err),
+	ok(server_logged(&p, want_err),
 	   "server logs '%s'", want_err);
 
 	ok(e2e_ktcp_wait(p.cport, p.sport, k_held_in, &cw, &kc, &found),
@@ -459,7 +468,7 @@ static void case_closed(void)
 	struct e2e_ktcp kc, ks;
 	struct trun r;
 	json_object *root;
-	char want[512], line[512];
+	char want[512];
 	int zero = 0, one = 1;
 	uint64_t gone_ms;
 	bool fc, fs, closed;
@@ -472,7 +481,7 @@ static void case_closed(void)
 	ok(!strcmp(p.result, OK_RESULT) && !strcmp(p.transport, TRANSPORT_OPEN),
 	   "client: '%s', '%s'", OK_RESULT, TRANSPORT_OPEN);
 	snprintf(want, sizeof(want), "closed %s (fd %d, 1 requests)", p.peer, p.sfd);
-	ok(e2e_wait_line(&p.srv, true, want, line, sizeof(line)) && !strcmp(line, want),
+	ok(server_logged(&p, want),
 	   "server logs '%s'", want);
 	if (log_has(&p.srv, true, "i/o timeout"))
 		diag("the server's read timeout fired before the client's close arrived");
@@ -520,7 +529,6 @@ int main(int argc, char **argv)
 		{ "4", case_closed },
 	};
 	char name[32];
-	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2)
@@ -529,13 +537,10 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], cases[i].name))
 			continue;
 		snprintf(name, sizeof(name), "case%s", cases[i].name);
-		e2e_setup(name);
+		tlib_case_dir(tlib_env("E2E_WORK"), name);
 		tw_overflows_at_start = tcpext_tw_overflows();
 		cases[i].run();
-		rc = tap_done();
-		if (rc == 0)
-			e2e_cleanup_dir();
-		return rc;
+		return tlib_finish(tap_done());
 	}
 	bail("unknown case '%s'", argv[1]);
 }
