@@ -322,8 +322,13 @@ void tlib_host_pump(struct tlib_host *h, int ms)
 		uint64_t now = trun_now_ms();
 		int rc;
 
-		if (h->out_fd < 0 && h->err_fd < 0)
+		if (h->out_fd < 0 && h->err_fd < 0) {
+			/* Nothing more can come: still, ms is how long the caller
+			 * meant to wait between two looks at something else. */
+			if (now < deadline)
+				tlib_pause_ms((long)(deadline - now));
 			return;
+		}
 		rc = poll(pfd, 2, now < deadline ? (int)(deadline - now) : 0);
 		if (rc < 0 && errno == EINTR)
 			continue;
@@ -512,8 +517,6 @@ static bool reap_by(struct tlib_host *h, uint64_t deadline)
 		if (trun_now_ms() >= deadline)
 			return false;
 		tlib_host_pump(h, 5);
-		if (h->out_fd < 0 && h->err_fd < 0)
-			tlib_pause_ms(5);
 	}
 	return true;
 }

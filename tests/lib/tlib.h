@@ -89,7 +89,8 @@ bool tlib_host_start(struct tlib_host *h, const struct tlib_spawn *how, char *co
 /* The common case: start argv under the shim or not and wait for its
  * "ready" line. */
 bool tlib_host_ready(struct tlib_host *h, bool shim, char *const argv[]);
-/* Collect what the host wrote, waiting up to ms (0: only what is there). */
+/* Collect what the host wrote, waiting up to ms for something to come (0:
+ * only what is there; with both pipes at their end, a pause of ms). */
 void tlib_host_pump(struct tlib_host *h, int ms);
 /* The next unread stdout line that starts with prefix, within ms; lines
  * skipped on the way are consumed and shown as diagnostics. */

@@ -1,183 +1,45 @@
-/* Helpers shared by the repro scenario tests; failures bail() the test. */
+/* The repro scenario tests' layer on tlib; failures bail() the test. */
 #include "harness.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
 
-extern char **environ;
-
 int64_t th_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)trun_now_ms();
 }
 
-void th_spawn(struct th_proc *p, char *const argv[])
+void th_spawn(struct tlib_host *p, char *const argv[])
 {
-	posix_spawn_file_actions_t fa;
-	int out[2], err[2], rc;
+	const struct tlib_spawn how = { .stdin_null = true, .capture_err = true };
 
-	memset(p, 0, sizeof(*p));
-	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
-		bail("pipe: %s", strerror(errno));
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	rc = posix_spawn(&p->pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc)
-		bail("spawn %s: %s", argv[0], strerror(rc));
-	close(out[1]);
-	close(err[1]);
-	p->out_fd = out[0];
-	p->err_fd = err[0];
-	p->out = calloc(1, 1);
-	p->err = calloc(1, 1);
-	if (!p->out || !p->err)
-		bail("out of memory");
+	if (!tlib_host_start(p, &how, argv))
+		bail("spawn %s", argv[0]);
 }
 
-static void th_append(int *fd, char **buf, size_t *len)
+void th_stop(struct tlib_host *p, int sig)
 {
-	char chunk[4096];
-	ssize_t n;
-	char *nb;
-
-	n = read(*fd, chunk, sizeof(chunk));
-	if (n < 0 && errno == EINTR)
-		return;
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		return;
-	}
-	nb = realloc(*buf, *len + (size_t)n + 1);
-	if (!nb)
-		bail("out of memory");
-	memcpy(nb + *len, chunk, (size_t)n);
-	*len += (size_t)n;
-	nb[*len] = '\0';
-	*buf = nb;
+	tlib_host_stop(p, sig, TLIB_GRACE_MS);
+	tlib_host_free(p);
 }
 
-void th_pump(struct th_proc *p, int timeout_ms)
-{
-	struct pollfd pfd[2] = {
-		{ .fd = p->out_fd, .events = POLLIN },
-		{ .fd = p->err_fd, .events = POLLIN },
-	};
-
-	if (p->out_fd < 0 && p->err_fd < 0) {
-		if (timeout_ms > 0)
-			poll(NULL, 0, timeout_ms);
-		return;
-	}
-	if (poll(pfd, 2, timeout_ms) <= 0)
-		return;
-	if (pfd[0].revents)
-		th_append(&p->out_fd, &p->out, &p->out_len);
-	if (pfd[1].revents)
-		th_append(&p->err_fd, &p->err, &p->err_len);
-}
-
-bool th_wait_output(struct th_proc *p, bool err, const char *needle,
-		    int timeout_ms)
-{
-	int64_t deadline = th_now_ms() + timeout_ms, left;
-
-	for (;;) {
-		if (strstr(err ? p->err : p->out, needle))
-			return true;
-		left = deadline - th_now_ms();
-		if (left <= 0)
-			return false;
-		if ((err ? p->err_fd : p->out_fd) < 0 && p->exited)
-			return false;
-		th_pump(p, left > 50 ? 50 : (int)left);
-		if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
-			p->exited = true;
-	}
-}
-
-bool th_wait_exit(struct th_proc *p, int timeout_ms)
-{
-	int64_t deadline = th_now_ms() + timeout_ms;
-
-	while (!p->exited) {
-		if (waitpid(p->pid, &p->status, WNOHANG) == p->pid) {
-			p->exited = true;
-			break;
-		}
-		if (th_now_ms() >= deadline)
-			return false;
-		th_pump(p, 20);
-	}
-	/* Drain what is left: the pipes close with the child. */
-	while (p->out_fd >= 0 || p->err_fd >= 0) {
-		if (th_now_ms() >= deadline)
-			return false;
-		th_pump(p, 50);
-	}
-	return true;
-}
-
-bool th_alive(struct th_proc *p)
-{
-	if (!p->exited && waitpid(p->pid, &p->status, WNOHANG) == p->pid)
-		p->exited = true;
-	return !p->exited;
-}
-
-void th_proc_free(struct th_proc *p)
-{
-	if (p->out_fd >= 0)
-		close(p->out_fd);
-	if (p->err_fd >= 0)
-		close(p->err_fd);
-	free(p->out);
-	free(p->err);
-	p->out = p->err = NULL;
-	p->out_fd = p->err_fd = -1;
-}
-
-void th_stop(struct th_proc *p, int sig)
-{
-	if (!p->exited) {
-		kill(p->pid, sig);
-		if (!th_wait_exit(p, 5000)) {
-			kill(p->pid, SIGKILL);
-			waitpid(p->pid, &p->status, 0);
-			p->exited = true;
-		}
-	}
-	th_proc_free(p);
-}
-
-uint16_t th_server_port(struct th_proc *p, int timeout_ms)
+uint16_t th_server_port(struct tlib_host *p, int timeout_ms)
 {
 	const char *prefix = "listening on 127.0.0.1:";
 	const char *s;
 	unsigned long port;
 
-	if (!th_wait_output(p, false, "\n", timeout_ms))
+	if (!tlib_host_wait(p, false, "\n", timeout_ms))
 		bail("server printed no listening line: stderr: %s", p->err);
 	s = strstr(p->out, prefix);
 	if (!s)

@@ -1,4 +1,6 @@
-/* Process and socket helpers for the repro scenario tests. */
+/* The repro scenario tests' layer on the shared harness (tests/lib/tlib.h):
+ * sockaudit-rpc processes as tlib hosts, and the wire and socket helpers
+ * the RPC's tests need. */
 #pragma once
 
 #include <stdbool.h>
@@ -6,33 +8,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* A child with its stdout and stderr collected (NUL-terminated). */
-struct th_proc {
-	pid_t pid;
-	int out_fd, err_fd;	/* -1 after EOF */
-	char *out, *err;
-	size_t out_len, err_len;
-	bool exited;
-	int status;		/* waitpid() status once exited */
-};
+#include "tlib.h"
 
-/* Start argv[0] (a path) with stdin from /dev/null; bail() on failure. */
-void th_spawn(struct th_proc *p, char *const argv[]);
-/* Collect output for up to @timeout_ms, returning early on new data. */
-void th_pump(struct th_proc *p, int timeout_ms);
-/* Wait until @needle is in stdout (@err false) or stderr (@err true). */
-bool th_wait_output(struct th_proc *p, bool err, const char *needle,
-		    int timeout_ms);
-/* Wait for the child to exit, collecting its output. */
-bool th_wait_exit(struct th_proc *p, int timeout_ms);
-/* Still running? Reaps it (status kept) if not. */
-bool th_alive(struct th_proc *p);
+/* Start argv[0] (a path) with stdin from /dev/null, stdout and stderr
+ * collected (tlib_host_pump(), tlib_host_wait(), tlib_host_wait_exit()). */
+void th_spawn(struct tlib_host *p, char *const argv[]);
 /* Signal, reap within 5 s (SIGKILL after that) and free. */
-void th_stop(struct th_proc *p, int sig);
-void th_proc_free(struct th_proc *p);
+void th_stop(struct tlib_host *p, int sig);
 
 /* Port from a server's "listening on 127.0.0.1:PORT" line; bail() if none. */
-uint16_t th_server_port(struct th_proc *p, int timeout_ms);
+uint16_t th_server_port(struct tlib_host *p, int timeout_ms);
 
 int th_count(const char *hay, const char *needle);
 /* Sockets among /proc/PID/fd. */

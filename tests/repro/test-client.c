@@ -33,27 +33,25 @@ static const char *rpc_path;
 /* argv from a NULL-terminated list; the program path comes first. */
 #define ARGV(...)	((char *[]){ (char *)rpc_path, __VA_ARGS__, NULL })
 
-static void spawn_rpc(struct th_proc *p, char **argv)
+static void spawn_rpc(struct tlib_host *p, char **argv)
 {
 	th_spawn(p, argv);
 }
 
 /* Run to completion; returns the exit code, -1 on timeout or signal. */
-static int run_rpc(struct th_proc *p, char **argv, int timeout_ms)
+static int run_rpc(struct tlib_host *p, char **argv, int timeout_ms)
 {
 	spawn_rpc(p, argv);
-	if (!th_wait_exit(p, timeout_ms)) {
+	if (!tlib_host_wait_exit(p, timeout_ms)) {
 		diag("%s %s: still running after %d ms", argv[1], argv[2],
 		     timeout_ms);
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &p->status, 0);
-		p->exited = true;
+		tlib_host_kill(p);
 		return -1;
 	}
 	return WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1;
 }
 
-static bool out_is(struct th_proc *p, const char *want)
+static bool out_is(struct tlib_host *p, const char *want)
 {
 	if (strcmp(p->out, want)) {
 		diag("stdout: [%s]", p->out);
@@ -78,7 +76,7 @@ static char *repeat(const char *s, int n)
 	return r;
 }
 
-static void start_server(struct th_proc *p, uint16_t *port, const char *cost)
+static void start_server(struct tlib_host *p, uint16_t *port, const char *cost)
 {
 	th_spawn(p, ARGV("server", "--listen", "127.0.0.1:0", "--cost",
 			 (char *)cost));
@@ -86,24 +84,24 @@ static void start_server(struct th_proc *p, uint16_t *port, const char *cost)
 }
 
 /* Wait until the server log holds exactly @want "accepted"/"closed" lines. */
-static bool wait_count(struct th_proc *srv, const char *what, int want)
+static bool wait_count(struct tlib_host *srv, const char *what, int want)
 {
 	int64_t deadline = th_now_ms() + WAIT_MS;
 
 	while (th_count(srv->err, what) < want && th_now_ms() < deadline)
-		th_pump(srv, 50);
-	th_pump(srv, 50);	/* and no more than that */
+		tlib_host_pump(srv, 50);
+	tlib_host_pump(srv, 50);	/* and no more than that */
 	if (th_count(srv->err, what) != want)
 		diag("'%s' lines: %d, want %d", what, th_count(srv->err, what),
 		     want);
 	return th_count(srv->err, what) == want;
 }
 
-static void test_against_server(struct th_proc *srv, uint16_t port,
-				struct th_proc *slow, uint16_t slow_port)
+static void test_against_server(struct tlib_host *srv, uint16_t port,
+				struct tlib_host *slow, uint16_t slow_port)
 {
 	char ep[32], slow_ep[32], *three = repeat(OK_LINES, 3);
-	struct th_proc c;
+	struct tlib_host c;
 	int64_t t0, el;
 	int rc, acc;
 
@@ -116,9 +114,9 @@ static void test_against_server(struct th_proc *srv, uint16_t port,
 	ok(rc == 0 && out_is(&c, three), "3 calls on one connection (exit %d)",
 	   rc);
 	ok(wait_count(srv, "accepted ", acc + 1) &&
-	   th_wait_output(srv, true, " 3 requests)", WAIT_MS),
+	   tlib_host_wait(srv, true, " 3 requests)", WAIT_MS),
 	   "the server saw one connection with 3 requests");
-	th_proc_free(&c);
+	tlib_host_free(&c);
 	free(three);
 
 	acc = th_count(srv->err, "accepted ");
@@ -128,14 +126,14 @@ static void test_against_server(struct th_proc *srv, uint16_t port,
 	   "2 calls with --conn-per-call (exit %d)", rc);
 	ok(wait_count(srv, "accepted ", acc + 2),
 	   "the server saw two connections");
-	th_proc_free(&c);
+	tlib_host_free(&c);
 
 	/* The timeout fires long before the handler answers: against a 60 s
 	 * handler, so that the bound on the client's whole run (process start
 	 * included, slow under ASan on a busy machine) can be generous and
 	 * still tell a working timeout from waiting the handler out. */
 	{
-		struct th_proc stuck;
+		struct tlib_host stuck;
 		uint16_t stuck_port;
 		char stuck_ep[32];
 
@@ -148,7 +146,7 @@ static void test_against_server(struct th_proc *srv, uint16_t port,
 		ok(rc == 1 && out_is(&c, "error: timeout\ntransport: open\n") &&
 		   el < 20000, "--timeout 100ms against a 60 s handler: gives up "
 		   "within 20 s (exit %d, %lld ms)", rc, (long long)el);
-		th_proc_free(&c);
+		tlib_host_free(&c);
 		ok(wait_count(&stuck, "accepted ", 1), "the 60 s server saw that call");
 		th_stop(&stuck, SIGTERM);
 	}
@@ -161,7 +159,7 @@ static void test_against_server(struct th_proc *srv, uint16_t port,
 	ok(rc == 1 && out_is(&c, "error: timeout\ntransport: open\n"),
 	   "--timeout 100ms against a 1 s handler (exit %d, %lld ms)",
 	   rc, (long long)el);
-	th_proc_free(&c);
+	tlib_host_free(&c);
 	ok(wait_count(slow, "accepted ", 1), "the slow server saw that call");
 
 	acc = th_count(slow->err, "accepted ");
@@ -172,20 +170,20 @@ static void test_against_server(struct th_proc *srv, uint16_t port,
 	   "two timed-out calls (exit %d)", rc);
 	ok(wait_count(slow, "accepted ", acc + 2),
 	   "a timed-out connection is not reused for the next call");
-	th_proc_free(&c);
+	tlib_host_free(&c);
 
 	rc = run_rpc(&c, ARGV("client", "--connect", slow_ep, "--timeout",
 			      "5s"), 10000);
 	ok(rc == 0 && out_is(&c, OK_LINES),
 	   "--timeout 5s against a 1 s handler succeeds (exit %d)", rc);
-	th_proc_free(&c);
+	tlib_host_free(&c);
 }
 
 /* --no-close and --hold: the sockets a leak audit should find. */
-static void test_hold(struct th_proc *srv, uint16_t port)
+static void test_hold(struct tlib_host *srv, uint16_t port)
 {
 	char ep[32];
-	struct th_proc c;
+	struct tlib_host c;
 	int acc, clo, socks, rc;
 	int64_t t0, el;
 
@@ -195,7 +193,7 @@ static void test_hold(struct th_proc *srv, uint16_t port)
 	clo = th_count(srv->err, "closed ");
 	spawn_rpc(&c, ARGV("client", "--connect", ep, "--calls", "2",
 			   "--conn-per-call", "--no-close"));
-	ok(th_wait_output(&c, false, OK_LINES OK_LINES, WAIT_MS),
+	ok(tlib_host_wait(&c, false, OK_LINES OK_LINES, WAIT_MS),
 	   "--no-close: both calls reported while the client holds");
 	ok(wait_count(srv, "accepted ", acc + 2), "--no-close: two connections");
 	socks = th_socket_count(c.pid);
@@ -209,18 +207,18 @@ static void test_hold(struct th_proc *srv, uint16_t port)
 		int64_t until = th_now_ms() + 300;
 
 		while (th_count(srv->err, "closed ") == clo && th_now_ms() < until)
-			th_pump(srv, (int)(until - th_now_ms()));
-		ok(est == 2 && th_count(srv->err, "closed ") == clo && th_alive(&c),
+			tlib_host_pump(srv, (int)(until - th_now_ms()));
+		ok(est == 2 && th_count(srv->err, "closed ") == clo && tlib_host_alive(&c),
 		   "--no-close: nothing closed (%d of its sockets ESTABLISHED), client "
 		   "still waiting", est);
 	}
 	kill(c.pid, SIGTERM);
-	ok(th_wait_exit(&c, WAIT_MS) && WIFEXITED(c.status) &&
+	ok(tlib_host_wait_exit(&c, WAIT_MS) && WIFEXITED(c.status) &&
 	   WEXITSTATUS(c.status) == 0,
 	   "--no-close: SIGTERM ends the client with status 0");
 	ok(wait_count(srv, "closed ", clo + 2),
 	   "the kernel closes the held sockets at exit");
-	th_proc_free(&c);
+	tlib_host_free(&c);
 
 	acc = th_count(srv->err, "accepted ");
 	t0 = th_now_ms();
@@ -232,29 +230,29 @@ static void test_hold(struct th_proc *srv, uint16_t port)
 	   (long long)el);
 	ok(wait_count(srv, "accepted ", acc + 1),
 	   "one connection for both calls");
-	th_proc_free(&c);
+	tlib_host_free(&c);
 
 	clo = th_count(srv->err, "closed ");
 	spawn_rpc(&c, ARGV("client", "--connect", ep, "--calls", "2",
 			   "--conn-per-call", "--hold", "20s"));
-	ok(th_wait_output(&c, false, OK_LINES OK_LINES, WAIT_MS) &&
+	ok(tlib_host_wait(&c, false, OK_LINES OK_LINES, WAIT_MS) &&
 	   wait_count(srv, "closed ", clo + 2),
 	   "without --no-close each connection is closed after its call");
 	socks = th_socket_count(c.pid);
-	ok(socks == 0 && th_alive(&c),
+	ok(socks == 0 && tlib_host_alive(&c),
 	   "--hold without --no-close: %d sockets left while holding", socks);
 	th_stop(&c, SIGTERM);
 
 	clo = th_count(srv->err, "closed ");
 	spawn_rpc(&c, ARGV("client", "--connect", ep, "--hold", "20s"));
-	ok(th_wait_output(&c, false, OK_LINES, WAIT_MS) &&
+	ok(tlib_host_wait(&c, false, OK_LINES, WAIT_MS) &&
 	   th_socket_count(c.pid) == 1,
 	   "--hold keeps the one open connection during the hold");
 	kill(c.pid, SIGINT);
-	ok(th_wait_exit(&c, WAIT_MS) && WIFEXITED(c.status) &&
+	ok(tlib_host_wait_exit(&c, WAIT_MS) && WIFEXITED(c.status) &&
 	   WEXITSTATUS(c.status) == 0 && wait_count(srv, "closed ", clo + 1),
 	   "SIGINT ends the hold and the client closes its connection");
-	th_proc_free(&c);
+	tlib_host_free(&c);
 }
 
 /* Play the server: accept the client's connection and read its request. */
@@ -329,7 +327,7 @@ static void test_scripted(void)
 		  1, "error: connection closed\ntransport: closed\n" },
 	};
 	struct rpc_frame f = { 0 };
-	struct th_proc c;
+	struct tlib_host c;
 	uint8_t reply[256];
 	char ep[32];
 	uint16_t port;
@@ -356,12 +354,12 @@ static void test_scripted(void)
 			close(fd);
 			fd = -1;
 		}
-		if (!th_wait_exit(&c, WAIT_MS))
+		if (!tlib_host_wait_exit(&c, WAIT_MS))
 			bail("%s: client did not exit", cases[i].name);
 		rc = WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
 		ok(rc == cases[i].rc && out_is(&c, cases[i].out),
 		   "%s: client prints the outcome (exit %d)", cases[i].name, rc);
-		th_proc_free(&c);
+		tlib_host_free(&c);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -379,12 +377,12 @@ static void test_scripted(void)
 	   "the second call on a connection has seqid 2");
 	reply[4 + 16] = 2;
 	th_send_all(fd, reply, n);
-	ok(th_wait_exit(&c, WAIT_MS) && WIFEXITED(c.status) &&
+	ok(tlib_host_wait_exit(&c, WAIT_MS) && WIFEXITED(c.status) &&
 	   WEXITSTATUS(c.status) == 0 &&
 	   out_is(&c, "ErrNo=3 PassengerDiscount=0.25\ntransport: open\n"
 		      "ErrNo=3 PassengerDiscount=0.25\ntransport: open\n"),
 	   "two calls, two results");
-	th_proc_free(&c);
+	tlib_host_free(&c);
 	close(fd);
 
 	/* A port nothing listens on: bound and held by this test, so that no
@@ -405,7 +403,7 @@ static void test_scripted(void)
 		   rc);
 	}
 	close(lfd);
-	th_proc_free(&c);
+	tlib_host_free(&c);
 	rpc_frame_free(&f);
 }
 
@@ -438,7 +436,7 @@ static void test_usage(void)
 		{ "server", "--listen", "[::1]" },
 	};
 	char *argv[10];
-	struct th_proc c;
+	struct tlib_host c;
 	size_t i, j;
 	int rc;
 
@@ -454,28 +452,28 @@ static void test_usage(void)
 		argv[j + 1] = NULL;
 		rc = run_rpc(&c, argv, WAIT_MS);
 		ok(rc == 2 && !strncmp(c.err, "sockaudit-rpc: ", 15) &&
-		   th_count(c.err, "\n") == 1 && c.out_len == 0,
+		   th_count(c.err, "\n") == 1 && c.nout == 0,
 		   "bad usage '%s' exits 2 with one line: %.*s", line,
 		   (int)strcspn(c.err, "\n"), c.err);
-		th_proc_free(&c);
+		tlib_host_free(&c);
 	}
 
 	rc = run_rpc(&c, ARGV("--help"), WAIT_MS);
 	ok(rc == 0 && strstr(c.out, "usage: sockaudit-rpc server") &&
 	   strstr(c.out, "--conn-per-call"), "--help prints usage");
-	th_proc_free(&c);
+	tlib_host_free(&c);
 	rc = run_rpc(&c, ARGV("client", "--help"), WAIT_MS);
 	ok(rc == 0 && strstr(c.out, "usage:"), "client --help prints usage");
-	th_proc_free(&c);
+	tlib_host_free(&c);
 	rc = run_rpc(&c, ARGV("--version"), WAIT_MS);
 	ok(rc == 0 && !strncmp(c.out, "sockaudit-rpc ", 14),
 	   "--version: %.*s", (int)strcspn(c.out, "\n"), c.out);
-	th_proc_free(&c);
+	tlib_host_free(&c);
 }
 
 int main(int argc, char **argv)
 {
-	struct th_proc srv, slow;
+	struct tlib_host srv, slow;
 	uint16_t port, slow_port;
 
 	if (argc != 2)
@@ -488,7 +486,7 @@ int main(int argc, char **argv)
 	test_hold(&srv, port);
 	test_scripted();
 	test_usage();
-	ok(th_alive(&srv) && th_alive(&slow), "both servers still running");
+	ok(tlib_host_alive(&srv) && tlib_host_alive(&slow), "both servers still running");
 	th_stop(&srv, SIGTERM);
 	th_stop(&slow, SIGTERM);
 	return tap_done();

@@ -34,7 +34,7 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void start_server(struct th_proc *p, uint16_t *port,
+static void start_server(struct tlib_host *p, uint16_t *port,
 			 const char *read_timeout, const char *max_frame)
 {
 	char *argv[] = {
@@ -114,19 +114,19 @@ static bool call_ok(uint16_t port, int32_t seqid, const char **why)
 }
 
 /* The server logs "closed" after our close(): give it time to catch up. */
-static bool wait_balanced(struct th_proc *srv)
+static bool wait_balanced(struct tlib_host *srv)
 {
 	int64_t deadline = th_now_ms() + WAIT_MS;
 
 	while (th_count(srv->err, "accepted ") != th_count(srv->err, "closed ")) {
 		if (th_now_ms() > deadline)
 			return false;
-		th_pump(srv, 50);
+		tlib_host_pump(srv, 50);
 	}
 	return true;
 }
 
-static void dump_log(struct th_proc *srv)
+static void dump_log(struct tlib_host *srv)
 {
 	char *line, *save = NULL, *copy = strdup(srv->err);
 
@@ -153,7 +153,7 @@ struct bad_case {
 	const char *log;	/* expected error, after "error processing request: " */
 };
 
-static void run_bad_case(struct th_proc *srv, uint16_t port,
+static void run_bad_case(struct tlib_host *srv, uint16_t port,
 			 const struct bad_case *c)
 {
 	uint8_t bytes[8192];
@@ -178,8 +178,8 @@ static void run_bad_case(struct th_proc *srv, uint16_t port,
 
 	snprintf(want, sizeof(want), "%serror processing request: %s", peer,
 		 c->log);
-	ok(th_wait_output(srv, true, want, WAIT_MS) &&
-	   th_wait_output(srv, true, closed, WAIT_MS),
+	ok(tlib_host_wait(srv, true, want, WAIT_MS) &&
+	   tlib_host_wait(srv, true, closed, WAIT_MS),
 	   "%s: logged '%s'", c->name, want);
 	lines = th_count(srv->err, peer);
 	ok(lines == 1, "%s: exactly one error line for the peer (%d)",
@@ -234,7 +234,7 @@ static char *nested_call_hex(int levels, int32_t seqid)
  * "Server behaviour") is the server's wording in repro/server.c (rpc_log)
  * and repro/wire.c (tw_strerror), pinned as the program prints it; the
  * numbers in it are the ones derived above. */
-static void test_malformed(struct th_proc *srv, uint16_t port)
+static void test_malformed(struct tlib_host *srv, uint16_t port)
 {
 	char *nested65 = nested_call_hex(65, 1);
 	const struct bad_case cases[] = {
@@ -299,12 +299,12 @@ static void test_malformed(struct th_proc *srv, uint16_t port)
 	ok(th_count(srv->err, peer) == 0,
 	   "the half-sent connection is still being waited for");
 	close(idle);
-	ok(th_wait_output(srv, true, "truncated frame: got 2 of 57 bytes",
+	ok(tlib_host_wait(srv, true, "truncated frame: got 2 of 57 bytes",
 			  WAIT_MS),
 	   "the half-sent connection is reported once it closes");
 }
 
-static void test_normal(struct th_proc *srv, uint16_t port)
+static void test_normal(struct tlib_host *srv, uint16_t port)
 {
 	uint8_t buf[4096], want[256], got[256];
 	char *nested64 = nested_call_hex(64, 41);
@@ -409,7 +409,7 @@ static void test_normal(struct th_proc *srv, uint16_t port)
 
 static void test_read_timeout(void)
 {
-	struct th_proc srv;
+	struct tlib_host srv;
 	uint8_t buf[256];
 	char want[160];
 	const char *why = "";
@@ -434,7 +434,7 @@ static void test_read_timeout(void)
 	snprintf(want, sizeof(want),
 		 "127.0.0.1:%u: error processing request: read tcp 127.0.0.1:%u->127.0.0.1:%u: i/o timeout",
 		 lport, port, lport);
-	ok(th_wait_output(&srv, true, want, WAIT_MS), "logged '%s'", want);
+	ok(tlib_host_wait(&srv, true, want, WAIT_MS), "logged '%s'", want);
 
 	/* Calls 100 ms apart: each frame gets a fresh 300 ms. */
 	fd = th_connect(port);
@@ -458,10 +458,10 @@ static void test_read_timeout(void)
 	snprintf(want, sizeof(want),
 		 "127.0.0.1:%u: error processing request: oversize frame: length 101 exceeds maximum 100",
 		 lport);
-	ok(how == TH_CLOSED_EOF && th_wait_output(&srv, true, want, WAIT_MS),
+	ok(how == TH_CLOSED_EOF && tlib_host_wait(&srv, true, want, WAIT_MS),
 	   "--max-frame 100 rejects a 101-byte frame (%s)", th_closed_str(how));
 
-	ok(th_alive(&srv) &&
+	ok(tlib_host_alive(&srv) &&
 	   !strstr(srv.err, "Sanitizer") && !strstr(srv.err, "runtime error"),
 	   "timeout server still running, no sanitizer report");
 	if (tap_failed)
@@ -471,7 +471,7 @@ static void test_read_timeout(void)
 
 int main(int argc, char **argv)
 {
-	struct th_proc srv;
+	struct tlib_host srv;
 	uint16_t port;
 	const char *why = "";
 	bool good;
@@ -487,8 +487,8 @@ int main(int argc, char **argv)
 	ok(good, "server still answers at the end (%s)",
 	   why);
 
-	ok(th_alive(&srv), "server never exited");
-	th_pump(&srv, 100);
+	ok(tlib_host_alive(&srv), "server never exited");
+	tlib_host_pump(&srv, 100);
 	ok(!strstr(srv.err, "AddressSanitizer") &&
 	   !strstr(srv.err, "runtime error") &&
 	   !strstr(srv.err, "LeakSanitizer"),
