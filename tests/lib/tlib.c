@@ -785,7 +785,7 @@ int tlib_wait_child(pid_t pid, int ms)
 
 	if (st >= 0)
 		return tlib_exit_code(st);
-	if (kill(pid, SIGKILL) == 0)
+	if (kill_child(pid))
 		waitpid(pid, NULL, 0);
 	return -1;
 }

@@ -5,18 +5,16 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../tap.h"
 #include "kernel/procfd.h"
+#include "tlib.h"
 #include "util/target.h"
 
 bool th_load(struct th_table *t, pid_t pid)
@@ -61,20 +59,7 @@ const struct sa_slot *th_find(const struct th_table *t, int fd)
 
 int th_wait_child(pid_t pid, int ms)
 {
-	int st;
-
-	for (int waited = 0; waited < ms; waited += 5) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (r < 0)
-			return -1;
-		usleep(5000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -1;
+	return tlib_wait_child(pid, ms);
 }
 
 uint64_t th_inode(int fd)
@@ -153,14 +138,7 @@ bool th_stack_has(struct th_table *t, uint32_t stack_id, const void *fn, unsigne
 
 bool th_poll(bool (*cond)(void *), void *arg, int ms)
 {
-	struct timespec ts = { 0, 5 * 1000 * 1000 };
-
-	for (int waited = 0; waited <= ms; waited += 5) {
-		if (cond(arg))
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return cond(arg);
+	return tlib_poll(cond, arg, ms);
 }
 
 void th_tcp_pair(int *lfd, int *client, int *server)

@@ -1,5 +1,6 @@
-/* Helpers for tests that run under LD_PRELOAD=libsockaudit.so and check the
- * table against the kernel's truth (/proc/<pid>/fd). */
+/* The preload tests' layer on the shared harness (tests/lib/tlib.h): for
+ * tests that run under LD_PRELOAD=libsockaudit.so and check the table
+ * against the kernel's truth (/proc/<pid>/fd). */
 #pragma once
 
 #include <stdbool.h>
@@ -26,7 +27,8 @@ bool th_exact(pid_t pid);
 /* May the shim leave this record's inode 0 (unless SOCKAUDIT_INODE_AT_OPEN)? */
 bool th_inode_optional(const struct sa_slot *s);
 /* Wait for pid with a deadline of `ms`: its exit status, 128 + the signal
- * that killed it, or -1 when it hung (then killed) or was not our child. */
+ * that killed it, or -1 when it hung (then killed) or was not our child
+ * (tlib_wait_child()). */
 int th_wait_child(pid_t pid, int ms);
 /* The socket inode at fd, 0 when not a socket. */
 uint64_t th_inode(int fd);
@@ -37,7 +39,7 @@ bool th_stack_has(struct th_table *t, uint32_t stack_id, const void *fn, unsigne
  * LD_PRELOAD, which ld.so ignores when it cannot load the file)? True when
  * the `close` the process calls resolves into it. */
 bool th_shim_loaded(void);
-/* Poll `cond` every 5 ms for up to `ms`; false on timeout. */
+/* Poll `cond` every 5 ms for up to `ms`; false on timeout (tlib_poll()). */
 bool th_poll(bool (*cond)(void *), void *arg, int ms);
 /* A connected loopback TCP pair: *client, *server (accepted); listener kept in *lfd. */
 void th_tcp_pair(int *lfd, int *client, int *server);
