@@ -274,7 +274,9 @@ bool tlib_host_start(struct tlib_host *h, const struct tlib_spawn *how, char *co
 		h->err_fd = err[0];
 	}
 	if (how->ready) {
-		if (!tlib_host_line(h, how->ready, h->ready, sizeof(h->ready), TLIB_READY_MS)) {
+		int ms = how->ready_ms ? how->ready_ms : TLIB_READY_MS;
+
+		if (!tlib_host_line(h, how->ready, h->ready, sizeof(h->ready), ms)) {
 			diag("%s (pid %d, %s the shim) never said '%s'", h->name, (int)h->pid,
 			     how->shim ? "under" : "without", how->ready);
 			tlib_host_kill(h);

@@ -62,6 +62,7 @@ struct tlib_spawn {
 	bool stdin_null;      /* stdin from /dev/null instead of a pipe */
 	bool capture_err;     /* stderr collected in err, else inherited */
 	const char *ready;    /* wait for a stdout line starting with this; NULL: none */
+	int ready_ms;         /* how long; 0: TLIB_READY_MS */
 	/* In the child just before exec (limits, ...): async-signal-safe only. */
 	void (*setup)(void *arg);
 	void *arg;
@@ -82,7 +83,7 @@ struct tlib_host {
 	char ready[1024];     /* the ready line, "" when none was asked for */
 };
 
-/* Start argv (argv[0] a path); with how->ready, wait TLIB_READY_MS for that
+/* Start argv (argv[0] a path); with how->ready, wait how->ready_ms for that
  * line (lines before it are shown as diagnostics). False, with a
  * diagnostic and the host killed, when it never came. */
 bool tlib_host_start(struct tlib_host *h, const struct tlib_spawn *how, char *const argv[]);
