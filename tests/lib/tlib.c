@@ -217,12 +217,16 @@ bool tlib_host_start(struct tlib_host *h, const struct tlib_spawn *how, char *co
 {
 	static const struct tlib_spawn plain;
 	int in[2] = { -1, -1 }, out[2], err[2] = { -1, -1 };
+	const char *shim = NULL, *name;
 	pid_t parent = getpid();
 
 	if (!how)
 		how = &plain;
+	if (how->shim)
+		shim = tlib_env("SOCKAUDIT_SHIM");
 	memset(h, 0, sizeof(*h));
-	h->name = how->name ? how->name : argv[0];
+	name = how->name ? how->name : strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	snprintf(h->name, sizeof(h->name), "%s", name);
 	h->pid = -1;
 	h->in_fd = h->out_fd = h->err_fd = -1;
 	append(&h->out, &h->nout, "", 0);
@@ -251,8 +255,8 @@ bool tlib_host_start(struct tlib_host *h, const struct tlib_spawn *how, char *co
 		move_fd(out[1], STDOUT_FILENO);
 		if (how->capture_err)
 			move_fd(err[1], STDERR_FILENO);
-		if (how->shim)
-			setenv("LD_PRELOAD", tlib_env("SOCKAUDIT_SHIM"), 1);
+		if (shim)
+			setenv("LD_PRELOAD", shim, 1);
 		else
 			unsetenv("LD_PRELOAD");
 		if (how->setup)

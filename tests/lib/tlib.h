@@ -66,11 +66,11 @@ struct tlib_spawn {
 	/* In the child just before exec (limits, ...): async-signal-safe only. */
 	void (*setup)(void *arg);
 	void *arg;
-	const char *name;     /* for messages; default argv[0] */
+	const char *name;     /* for messages; default argv[0]'s basename */
 };
 
 struct tlib_host {
-	const char *name;
+	char name[64];        /* for messages */
 	pid_t pid;            /* kept after it is reaped */
 	bool running;         /* started and not yet reaped */
 	int status;           /* waitpid() status once reaped */
