@@ -66,15 +66,10 @@ const char *sa_table_dir(void)
 int sa_reader_open(struct sa_reader *r, const char *path, uid_t expect_uid,
 		   char *err, size_t errlen)
 {
-	struct stat st;
-	const char *why;
-	int fd, rc;
-	ssize_t n;
+	int fd;
 
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-	snprintf(r->path, sizeof(r->path), "%s", path);
-
 	/* O_NONBLOCK: a FIFO planted at the name must not hang us. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
@@ -82,6 +77,20 @@ int sa_reader_open(struct sa_reader *r, const char *path, uid_t expect_uid,
 			return fail(err, errlen, -EPERM, "%s: is a symbolic link, refusing it", path);
 		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	}
+	return sa_reader_open_fd(r, fd, path, expect_uid, (uid_t)-1, err, errlen);
+}
+
+int sa_reader_open_fd(struct sa_reader *r, int fd, const char *path, uid_t expect_uid,
+		      uid_t hdr_uid, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *why;
+	int rc;
+	ssize_t n;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	snprintf(r->path, sizeof(r->path), "%s", path);
 	if (fstat(fd, &st) < 0) {
 		rc = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		goto out_close;
@@ -111,9 +120,14 @@ int sa_reader_open(struct sa_reader *r, const char *path, uid_t expect_uid,
 		rc = fail(err, errlen, -EINVAL, "%s: invalid table: %s", path, why);
 		goto out_close;
 	}
-	if (st.st_uid != r->hdr.uid) {
+	if (hdr_uid == (uid_t)-1 && st.st_uid != r->hdr.uid) {
 		rc = fail(err, errlen, -EPERM, "%s: header names uid %u but the file is owned by %u",
 			  path, r->hdr.uid, (unsigned)st.st_uid);
+		goto out_close;
+	}
+	if (hdr_uid != (uid_t)-1 && r->hdr.uid != hdr_uid) {
+		rc = fail(err, errlen, -EPERM, "%s: header names uid %u, but the process is uid %u "
+			  "in its user namespace", path, r->hdr.uid, (unsigned)hdr_uid);
 		goto out_close;
 	}
 	r->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);

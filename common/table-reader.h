@@ -44,6 +44,14 @@ struct sa_snapshot {
  *   -EFAULT changed under us (truncated). */
 int sa_reader_open(struct sa_reader *r, const char *path, uid_t expect_uid,
 		   char *err, size_t errlen);
+/* The same checks on a file the caller opened (O_NOFOLLOW|O_NONBLOCK, e.g.
+ * inside a container's root); path only names it in messages. The fd is
+ * the reader's from then on, closed on failure. expect_uid is the owner as
+ * we see it; hdr_uid the uid the header must name, which for a process in
+ * another user namespace is its euid there, not the owner we see
+ * ((uid_t)-1: the owner, as sa_reader_open). */
+int sa_reader_open_fd(struct sa_reader *r, int fd, const char *path, uid_t expect_uid,
+		      uid_t hdr_uid, char *err, size_t errlen);
 /* On failure the snapshot holds nothing (no need to finish it). */
 int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, size_t errlen);
 /* Copy stack `id` (index + 1, as in a slot). Returns the depth, 0 when the id
