@@ -219,7 +219,7 @@ static void list_entry_fill(struct list_ctx *c, struct list_result *res, int dfd
 	res->v = xrealloc(res->v, (res->n + 1) * sizeof(res->v[0]));
 	e = &res->v[res->n++];
 	memset(e, 0, sizeof(*e));
-	e->pid = pid;
+	e->pid = e->ns_pid = pid;
 	e->starttime = starttime;
 	snprintf(e->path, sizeof(e->path), "%s/%s", res->dir, name);
 	/* Same pid, another start time: the pid was reused, ours is gone. */
@@ -239,6 +239,74 @@ static void list_entry_fill(struct list_ctx *c, struct list_result *res, int dfd
 	}
 	if (c->gc)
 		list_gc(c, res, dfd, name, e);
+}
+
+/* Tables of this user's processes in our directory named with a pid
+ * namespace's pid: found by the walk, skipped by the directory scan (and
+ * never removed as "gone": the pid in their name is not ours). */
+struct ns_names {
+	char (*v)[128];
+	size_t n;
+};
+
+static bool ns_names_has(const struct ns_names *nn, const char *name)
+{
+	for (size_t i = 0; i < nn->n; i++)
+		if (strcmp(nn->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Audited processes in other pid, mount or user namespaces (containers):
+ * every one as root, the caller's own (a rootless container) otherwise.
+ * Each table is found and opened as `report` does (target.c: through
+ * /proc/<pid>/root, never leaving it). */
+static void list_ns_walk(struct list_ctx *c, struct list_result *res, struct ns_names *nn)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+
+	if (!proc)
+		return;
+	while ((d = readdir(proc))) {
+		struct target t;
+		struct list_entry *e;
+		struct sa_reader r;
+		char err[600];
+		int pid;
+
+		if (parse_pid(d->d_name, &pid) < 0 || pid == getpid())
+			continue;
+		if (!target_probe_ns(&t, pid) || (c->euid != 0 && t.uid != c->euid))
+			continue;
+		if (!t.table_in_root[0]) {
+			const char *base = strrchr(t.table, '/');
+
+			nn->v = xrealloc(nn->v, (nn->n + 1) * sizeof(nn->v[0]));
+			snprintf(nn->v[nn->n++], sizeof(nn->v[0]), "%.127s", base ? base + 1 : t.table);
+		}
+		res->v = xrealloc(res->v, (res->n + 1) * sizeof(res->v[0]));
+		e = &res->v[res->n++];
+		memset(e, 0, sizeof(*e));
+		e->pid = pid;
+		e->ns_pid = t.ns.ns_pid;
+		e->other_ns = true;
+		e->starttime = t.starttime;
+		e->alive = !target_proc_exited(pid);
+		if (t.container.runtime[0])
+			snprintf(e->container, sizeof(e->container), "%s %s", t.container.runtime,
+				 t.container.id);
+		snprintf(e->path, sizeof(e->path), "%s", t.table);
+		snprintf(e->command, sizeof(e->command), "%s", t.cmdline);
+		if (target_open_table_err(&t, &r, err, sizeof(err)) < 0) {
+			snprintf(e->error, sizeof(e->error), "%.*s", (int)sizeof(e->error) - 1, err);
+			continue;
+		}
+		e->readable = true;
+		list_count(c, e, &r);
+		sa_reader_close(&r);
+	}
+	closedir(proc);
 }
 
 static int list_entry_cmp(const void *a, const void *b)
@@ -305,6 +373,7 @@ int cmd_list(int argc, char **argv)
 {
 	struct list_ctx c;
 	struct list_result res;
+	struct ns_names nn = { 0 };
 	struct dirent *d;
 	DIR *dir;
 
@@ -316,6 +385,7 @@ int cmd_list(int argc, char **argv)
 	res.gc = c.gc;
 	res.close_wait_ms = c.opts.leak.close_wait_ms;
 	res.idle_ms = c.opts.leak.idle_ms;
+	list_ns_walk(&c, &res, &nn);
 	dir = opendir(res.dir);
 	if (!dir)
 		die("list: cannot read %s: %s", res.dir, strerror(errno));
@@ -330,7 +400,8 @@ int cmd_list(int argc, char **argv)
 			errno = 0;
 			continue;
 		}
-		if (sa_table_name_parse(d->d_name, &uid, &pid, &starttime) < 0 || uid != c.euid)
+		if (sa_table_name_parse(d->d_name, &uid, &pid, &starttime) < 0 || uid != c.euid ||
+		    ns_names_has(&nn, d->d_name))
 			continue;
 		list_entry_fill(&c, &res, dirfd(dir), d->d_name, pid, starttime);
 		errno = 0;
@@ -350,5 +421,6 @@ int cmd_list(int argc, char **argv)
 	ks_views_finish(&c.views);
 	free(res.v);
 	free(res.run_dirs);
+	free(nn.v);
 	return EXIT_CLEAN;
 }

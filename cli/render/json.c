@@ -77,6 +77,18 @@ static void process_json(struct jw *w, const struct report *rep)
 		knull(w, "generation");
 	kbool(w, "exited", rep->instrumented && (rep->hdr.flags & SA_HDR_EXITED));
 	kstr(w, "run_id", rep->instrumented && rep->hdr.run_id[0] ? rep->hdr.run_id : NULL);
+	kint(w, "ns_pid", t->ns.ns_pid);
+	kint(w, "ns_uid", t->ns.ns_euid);
+	kstr(w, "root", t->ns.other_root ? "other" : "ours");
+	jw_key(w, "container");
+	if (t->container.runtime[0]) {
+		jw_object_begin(w);
+		kstr(w, "runtime", t->container.runtime);
+		kstr(w, "id", t->container.id);
+		jw_object_end(w);
+	} else {
+		jw_null(w);
+	}
 	jw_object_end(w);
 }
 

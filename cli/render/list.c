@@ -13,24 +13,42 @@ void render_list_text(FILE *out, const struct list_result *l, bool color)
 
 	format_duration(l->close_wait_ms, cw, sizeof(cw));
 	format_duration(l->idle_ms, idle, sizeof(idle));
-	fprintf(out, "%-8s %-6s %8s %10s %8s %6s  %s\n", "PID", "STATE", "TRACKED", "UNTRACKED",
+	bool any_ns = false;
+
+	for (size_t i = 0; i < l->n; i++)
+		any_ns = any_ns || l->v[i].other_ns;
+	/* A pid namespace's own pid beside ours, only when some process has
+	 * one: the usual list stays as it was. */
+	if (any_ns)
+		fprintf(out, "%-8s %-6s ", "PID", "NSPID");
+	else
+		fprintf(out, "%-8s ", "PID");
+	fprintf(out, "%-6s %8s %10s %8s %6s  %s\n", "STATE", "TRACKED", "UNTRACKED",
 		"FLAGGED", "STALE", "COMMAND");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct list_entry *e = &l->v[i];
 
+		fprintf(out, "%-8d ", e->pid);
+		if (any_ns)
+			fprintf(out, "%-6d ", e->ns_pid);
 		if (!e->alive)
 			dead++;
 		if (!e->readable) {
-			fprintf(out, "%-8d %-6s %s%s%s\n", e->pid, e->alive ? "alive" : "gone", dim,
-				e->error, reset);
+			fprintf(out, "%-6s %s%s%s\n", e->alive ? "alive" : "gone", dim, e->error,
+				reset);
 		} else if (!e->alive) {
-			fprintf(out, "%-8d %-6s %8zu %10s %8s %6s  %s\n", e->pid, "gone", e->tracked,
-				"-", "-", "-", e->command);
+			fprintf(out, "%-6s %8zu %10s %8s %6s  %s\n", "gone", e->tracked, "-", "-",
+				"-", e->command);
 		} else {
-			fprintf(out, "%-8d %-6s %8zu %10zu %s%8zu%s %6zu  %s\n", e->pid, "alive",
-				e->tracked, e->untracked, e->flagged ? red : "", e->flagged,
+			fprintf(out, "%-6s %8zu %10zu %s%8zu%s %6zu  %s\n", "alive", e->tracked,
+				e->untracked, e->flagged ? red : "", e->flagged,
 				e->flagged ? reset : "", e->stale, e->command);
 		}
+		if (e->container[0])
+			fprintf(out, "         %scontainer %s%s\n", dim, e->container, reset);
+		else if (e->other_ns)
+			fprintf(out, "         %sin another namespace, table %s%s\n", dim, e->path,
+				reset);
 		if (e->removed)
 			fprintf(out, "         %sremoved %s%s\n", dim, e->path, reset);
 		else if (e->remove_error[0])
@@ -71,6 +89,10 @@ json_object *render_list_json(const struct list_result *l)
 
 		o = json_object_new_object();
 		json_object_object_add(o, "pid", json_object_new_int(e->pid));
+		json_object_object_add(o, "ns_pid", json_object_new_int(e->ns_pid));
+		json_object_object_add(o, "other_namespace", json_object_new_boolean(e->other_ns));
+		json_object_object_add(o, "container", e->container[0]
+				       ? json_object_new_string(e->container) : json_object_new_null());
 		json_object_object_add(o, "starttime", json_object_new_uint64(e->starttime));
 		json_object_object_add(o, "table", json_object_new_string(e->path));
 		json_object_object_add(o, "command", json_object_new_string(e->command));

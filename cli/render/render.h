@@ -31,7 +31,10 @@ json_object *render_json_sock(const struct report *rep, const struct report_sock
 
 /* `sockaudit list`: one row per audited process. */
 struct list_entry {
-	int pid;
+	int pid;                        /* as we see it */
+	int ns_pid;                     /* as it sees itself (its pid namespace) */
+	bool other_ns;                  /* found by the namespace walk (list as root) */
+	char container[160];            /* "runtime id", "" when none */
 	uint64_t starttime;
 	char path[4200];
 	char command[1024];        /* == SA_CMDLINE_MAX */

@@ -45,6 +45,13 @@ static void render_header(FILE *out, const struct report *rep, const struct styl
 	if (cmd[0])
 		fprintf(out, "  %s", cmd);
 	fputc('\n', out);
+	if (t->ns.other_pidns || t->ns.other_userns || t->ns.other_root || t->container.runtime[0]) {
+		fprintf(out, "  in its namespaces: pid %d, uid %u%s", (int)t->ns.ns_pid,
+			(unsigned)t->ns.ns_euid, t->ns.other_root ? ", its own root" : "");
+		if (t->container.runtime[0])
+			fprintf(out, "; %s container %.12s", t->container.runtime, t->container.id);
+		fputc('\n', out);
+	}
 	if (!rep->alive)
 		fprintf(out, "  %sprocess is gone%s: this is what its table held when it stopped "
 			"(not verified against the kernel)\n", YELLOW(st), RESET(st));

@@ -15,6 +15,8 @@
  */
 #include "symbolize/symbolize.h"
 
+#include "util/procns.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
@@ -83,6 +85,7 @@ struct sym_pm_module {
 struct sym_map {
 	uint64_t start, end;
 	const char *path;        /* interned, as the maps line names it */
+	uint64_t ino;            /* the inode the maps line names */
 };
 
 struct symbolizer {
@@ -101,6 +104,17 @@ struct symbolizer {
 	struct sym_frame oom_frame;
 };
 
+/* The maps lines read for path name this inode (an overlay or a bind
+ * mount shows the inode the process sees, as stat() through its root does). */
+static bool sym_maps_has_inode(const struct symbolizer *s, const char *name, uint64_t ino)
+{
+	for (size_t i = 0; i < s->nmaps; i++)
+		if (strcmp(s->maps[i].path, name) == 0)
+			return s->maps[i].ino == ino;
+	/* Not read yet (libdwfl asks while reporting): nothing to compare. */
+	return true;
+}
+
 /* Frames being collected for one address; the inline buffer covers any
  * realistic inline depth without touching malloc. */
 #define SYM_VEC_INLINE 8
@@ -113,11 +127,15 @@ struct sym_vec {
 
 /* dwfl_linux_proc_find_elf() opens the path from /proc/<pid>/maps in our
  * own mount namespace: for a process in a container that is another file (or
- * another build of it) and gives plausible wrong lines. /proc/<pid>/root/<path>
- * is the file the process mapped. Names that are not paths ([vdso: N]) are
- * left to libdwfl. A "(deleted)" file is gone from that tree too: it stays
- * unknown rather than resolve against a namesake. The symbolizer comes in the
- * module's userdata, set right after reporting (sym_create_pid). */
+ * another build of it) and gives plausible wrong lines. The file the process
+ * mapped is that path inside its root, /proc/<pid>/root, opened without
+ * ever leaving that tree (a container's links are its own to plant:
+ * procns_open_in_root), and only when it is the inode the maps line names
+ * (a file replaced since, in the container or on the host, is not). Names
+ * that are not paths ([vdso: N]) are left to libdwfl. A "(deleted)" file is
+ * gone from that tree too: it stays unknown rather than resolve against a
+ * namesake. The symbolizer comes in the module's userdata, set right after
+ * reporting (sym_create_pid). */
 static int sym_live_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 			     Dwarf_Addr base, char **file_name, Elf **elfp)
 {
@@ -130,14 +148,17 @@ static int sym_live_find_elf(Dwfl_Module *mod, void **userdata, const char *name
 		return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
 	if (!s || asprintf(&path, "/proc/%d/root%s", (int)s->pid, name) < 0)
 		return -1;
-	/* Regular files only: opening a mapped device could block. */
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-		goto fail;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO at the path cannot hang us; regular files only:
+	 * opening a mapped device could block. */
+	fd = procns_open_in_root(s->pid, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		goto fail;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !sym_maps_has_inode(s, name, st.st_ino))
+		goto fail_close;
 	*file_name = path;   /* libdwfl frees it */
 	return fd;
+fail_close:
+	close(fd);
 fail:
 	free(path);
 	return -1;
@@ -812,7 +833,7 @@ static int sym_read_maps(struct symbolizer *s)
 			s->maps = nv;
 			cap = ncap;
 		}
-		s->maps[s->nmaps++] = (struct sym_map){ start, end, path };
+		s->maps[s->nmaps++] = (struct sym_map){ start, end, path, ino };
 	}
 	if (!err && ferror(f))
 		err = errno ? errno : EIO;

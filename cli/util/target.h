@@ -3,8 +3,11 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "util/procns.h"
 
 enum target_kind {
 	TARGET_INSTRUMENTED = 0,   /* a table exists */
@@ -18,7 +21,10 @@ struct target {
 	uint64_t starttime;
 	char comm[64];
 	char cmdline[512];
-	char table[4200];          /* path, "" when none */
+	struct procns ns;          /* its namespaces (alive only; else as ours) */
+	struct procns_container container;  /* runtime "" when none */
+	char table[4200];          /* path, "" when none; /proc/<pid>/root/... in another root */
+	char table_in_root[4200];  /* in another root: the path as the process sees it */
 	char why[200];             /* no table: the plain reason */
 };
 
@@ -38,6 +44,16 @@ void proc_read_cmdline(pid_t pid, char *buf, size_t len);
 struct sa_reader;
 /* Open and validate the target's table; exits 2 with one line on failure. */
 void target_open_table(const struct target *t, struct sa_reader *r);
+/* The same, returning 0 or -errno with one line in err. */
+int target_open_table_err(const struct target *t, struct sa_reader *r, char *err, size_t errlen);
+
+/* A live process in another pid, mount or user namespace than ours, and
+ * its table: false when it is in ours (the table directory lists it) or
+ * has no table. t is filled either way. */
+bool target_probe_ns(struct target *t, pid_t pid);
+/* Look for t's table inside its root (t->ns filled); true when something
+ * is at its name (the opener judges it). */
+bool target_find_in_root(struct target *t);
 
 /* A zombie (exited, not yet reaped) still has its /proc entry and start
  * time, but no fds and no network namespace: it is gone for a report. */

@@ -1,0 +1,412 @@
+/* Processes in other namespaces, audited from ours: a scenario started
+ * with the shim in its own pid and mount namespaces with a private tmpfs on
+ * /dev/shm (what a container gets), also in its own network namespace, and
+ * in a user namespace made by an unprivileged user (a rootless container).
+ * The real `sockaudit` runs outside: report, dump and list must find the
+ * table in the container's /dev/shm under the pid and uid the process
+ * knows itself by, read its stacks, and refuse what is planted at the
+ * table's name inside the container.
+ *
+ * Needs root (unshare, mount); where CI is set a skip is a failure. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "tjson.h"
+#include "tlib.h"
+#include "trun.h"
+#include "util/procns.h"
+
+static const char *shim(void)
+{
+	const char *s = getenv("SOCKAUDIT_SHIM");
+
+	if (!s)
+		bail("SOCKAUDIT_SHIM is not set");
+	return s;
+}
+
+/* The parent of pid, from /proc/<pid>/stat; -1 when gone. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	FILE *f;
+	int ppid = -1;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+/* The descendant of root named comm (the scenario inside the namespaces),
+ * polled for with a deadline: -1 when none appeared. */
+static pid_t find_descendant(pid_t root, const char *comm)
+{
+	uint64_t deadline = trun_now_ms() + TLIB_READY_MS;
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	while (trun_now_ms() < deadline) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		pid_t found = -1;
+
+		while (d && found < 0 && (e = readdir(d))) {
+			char path[300], name[64] = "";
+			FILE *f;
+			pid_t pid = atoi(e->d_name), up;
+
+			if (pid <= 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+			f = fopen(path, "re");
+			if (!f)
+				continue;
+			if (fgets(name, sizeof(name), f))
+				name[strcspn(name, "\n")] = '\0';
+			fclose(f);
+			if (strcmp(name, comm) != 0)
+				continue;
+			for (up = parent_of(pid); up > 1 && up != root; up = parent_of(up))
+				;
+			if (up == root)
+				found = pid;
+		}
+		if (d)
+			closedir(d);
+		if (found > 0)
+			return found;
+		nanosleep(&pause, NULL);
+	}
+	return -1;
+}
+
+static pid_t ns_pid_of(pid_t pid)
+{
+	struct procns ns;
+
+	return procns_read(pid, &ns) == 0 ? ns.ns_pid : -1;
+}
+
+/* A program on PATH as a path (the harness execs argv[0] as given). */
+static char *which(const char *prog)
+{
+	const char *path = getenv("PATH");
+	static char found[8][4200];
+	static int next;
+	char *copy, *save = NULL;
+
+	copy = strdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *slot = found[next % 8];
+
+		snprintf(slot, sizeof(found[0]), "%s/%s", d, prog);
+		if (access(slot, X_OK) == 0) {
+			next++;
+			free(copy);
+			return slot;
+		}
+	}
+	free(copy);
+	bail("%s is not on PATH", prog);
+}
+
+/* Start sc-closewait under the shim inside fresh namespaces. userns: made
+ * by uid 65534 (root inside maps to it); net: its own network namespace
+ * with only loopback up. *host gets the scenario's pid as we see it. */
+static bool spawn_contained(struct tlib_host *p, bool userns, bool net, pid_t *host)
+{
+	char script[4096];
+	char *sc = tlib_path("RT_BIN_DIR", "sc-closewait");
+	char *argv[24];
+	int n = 0;
+
+	/* The scenario must not see the harness's SOCKAUDIT_DIR: its table
+	 * goes to its own /dev/shm, a tmpfs nobody else sees. */
+	snprintf(script, sizeof(script),
+		 "mount -t tmpfs -o size=8m,mode=1777 sockaudit-test /dev/shm && %s"
+		 "env -u SOCKAUDIT_DIR LD_PRELOAD='%s' \"$0\"; exit $?",
+		 net ? "ip link set lo up && " : "", shim());
+	if (userns) {
+		argv[n++] = which("setpriv");
+		argv[n++] = "--reuid=65534";
+		argv[n++] = "--regid=65534";
+		argv[n++] = "--clear-groups";
+		argv[n++] = "unshare";   /* found on PATH by setpriv */
+		argv[n++] = "--user";
+		argv[n++] = "--map-root-user";
+	} else {
+		argv[n++] = which("unshare");
+	}
+	argv[n++] = "--pid";
+	argv[n++] = "--mount";
+	argv[n++] = "--fork";
+	argv[n++] = "--mount-proc";
+	argv[n++] = "--kill-child";
+	if (net)
+		argv[n++] = "--net";
+	argv[n++] = "sh";
+	argv[n++] = "-c";
+	argv[n++] = script;
+	argv[n++] = sc;
+	argv[n] = NULL;
+	if (!tlib_host_ready(p, false, argv))
+		return false;
+	*host = find_descendant(p->pid, "sc-closewait");
+	return *host > 0;
+}
+
+static bool pred_flagged(json_object *root, void *arg)
+{
+	json_object *s = tj_grouped_sock(root, *(int *)arg);
+
+	return s && tj_bool(s, "flagged");
+}
+
+static json_object *poll_flagged(pid_t pid, int fd, struct trun *r)
+{
+	const char *cw[] = { "--close-wait", "200ms", NULL };
+	uint64_t deadline = trun_now_ms() + TLIB_POLL_MS;
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+	for (;;) {
+		json_object *root = tlib_report(pid, cw, r);
+
+		if (root && pred_flagged(root, &fd))
+			return root;
+		if (trun_now_ms() >= deadline) {
+			diag("not flagged within %d ms; exit %d, stderr: %s", TLIB_POLL_MS, r->status,
+			     r->err);
+			json_object_put(root);
+			return NULL;
+		}
+		json_object_put(root);
+		trun_free(r);
+		nanosleep(&pause, NULL);
+	}
+}
+
+static size_t entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The report, dump and list of a contained CLOSE_WAIT leak. */
+static void check_contained(const char *name, bool userns, bool net)
+{
+	const char *dir = tlib_case_dir(tlib_env("RT_TABLES"), name);
+	struct tlib_host p;
+	struct trun r;
+	json_object *root, *g, *procs;
+	pid_t host, nspid;
+	char pidarg[16], prefix[64];
+	int fd;
+	long line;
+
+	if (!ok(spawn_contained(&p, userns, net, &host), "%s: scenario ready inside its namespaces",
+		name))
+		return;
+	fd = (int)tlib_ready_int(&p, "fd");
+	line = tlib_ready_int(&p, "line");
+	nspid = ns_pid_of(host);
+	ok(nspid > 0 && nspid != host, "%s: pid %d is %d in its own pid namespace", name, (int)host,
+	   (int)nspid);
+	ok(tlib_host_command(&p, "close", "closed"), "%s: server side closed", name);
+
+	root = poll_flagged(host, fd, &r);
+	ok(root != NULL, "%s: report from outside flags the CLOSE_WAIT", name);
+	if (root) {
+		g = tj_group_with_fd(root, fd);
+		snprintf(prefix, sizeof(prefix), "/proc/%d/root/dev/shm/sockaudit.", (int)host);
+		ok(r.status == 1 && tj_bool(root, "process.instrumented") &&
+		   tj_int(root, "process.ns_pid", -1) == nspid &&
+		   tj_str_is(root, "process.root", "other") && tj_str(root, "process.table") &&
+		   strncmp(tj_str(root, "process.table"), prefix, strlen(prefix)) == 0,
+		   "%s: the table in the container's /dev/shm, named with pid %d; exit 1", name,
+		   (int)nspid);
+		ok(tj_frame_is(g, "leak_client", "sc-closewait.c", line),
+		   "%s: the stack names leak_client at sc-closewait.c:%ld", name, line);
+		ok(tj_str_is(root, "kernel.source", "sock_diag"),
+		   "%s: kernel view from the process's network namespace by sock_diag", name);
+		if (userns)
+			ok(tj_int(root, "process.uid", -1) == 65534 &&
+			   tj_int(root, "process.ns_uid", -1) == 0,
+			   "%s: uid 65534 here, 0 in its user namespace", name);
+	}
+	json_object_put(root);
+	trun_free(&r);
+	ok(entries(dir) == 0, "%s: nothing in our own table directory", name);
+
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)host);
+	{
+		const char *dump[] = { "dump", pidarg, NULL };
+		char want[64];
+
+		snprintf(want, sizeof(want), "pid %d ", (int)nspid);
+		ok(tlib_cli(&r, dump) && r.status == 0 && strstr(r.out, want) &&
+		   strstr(r.out, "/root/dev/shm/sockaudit."),
+		   "%s: dump reads the same table (exit %d)", name, r.status);
+		trun_free(&r);
+	}
+	{
+		const char *list[] = { "list", "--json", NULL };
+		json_object *e = NULL;
+
+		ok(tlib_cli(&r, list) && r.status == 0, "%s: list runs", name);
+		root = json_tokener_parse(r.out ? r.out : "");
+		procs = root ? tj_get(root, "processes") : NULL;
+		for (size_t i = 0; procs && i < json_object_array_length(procs); i++) {
+			json_object *x = json_object_array_get_idx(procs, i);
+
+			if (tj_int(x, "pid", -1) == host)
+				e = x;
+		}
+		ok(e && tj_int(e, "ns_pid", -1) == nspid && tj_bool(e, "other_namespace") &&
+		   tj_bool(e, "readable") && tj_bool(e, "alive") && tj_int(e, "tracked", -1) == 2,
+		   "%s: list shows it with pid %d and %d, readable, 2 tracked", name, (int)host,
+		   (int)nspid);
+		json_object_put(root);
+		trun_free(&r);
+	}
+	ok((tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0), "%s: scenario and its namespaces exit on EOF", name);
+}
+
+static void case_pidmnt(void)
+{
+	check_contained("pidmnt", false, false);
+}
+
+static void case_net(void)
+{
+	check_contained("net", false, true);
+}
+
+static void case_userns(void)
+{
+	check_contained("userns", true, false);
+}
+
+/* What a container can put at its table's name, seen through its root:
+ * each refused with one line and exit 2, never followed, never a hang. */
+static void case_planted(void)
+{
+	struct tlib_host p;
+	struct trun r;
+	pid_t host, nspid;
+	char shm[64], table[4300], kept[4300], pidarg[16];
+	const char *report[] = { "report", pidarg, NULL };
+	DIR *d;
+	struct dirent *e;
+	uint64_t t0;
+
+	tlib_case_dir(tlib_env("RT_TABLES"), "planted");
+	if (!ok(spawn_contained(&p, false, false, &host), "planted: scenario ready"))
+		return;
+	nspid = ns_pid_of(host);
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)host);
+	snprintf(shm, sizeof(shm), "/proc/%d/root/dev/shm", (int)host);
+	table[0] = '\0';
+	d = opendir(shm);
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, "sockaudit.", 10) == 0)
+			snprintf(table, sizeof(table), "%s/%s", shm, e->d_name);
+	if (d)
+		closedir(d);
+	if (!ok(table[0] && nspid > 0, "planted: the table is in the container's /dev/shm")) {
+		tlib_host_stop(&p, 0, TLIB_GRACE_MS);
+		return;
+	}
+	snprintf(kept, sizeof(kept), "%s/kept", shm);
+	ok(rename(table, kept) == 0, "planted: table moved aside");
+
+	/* A symbolic link at the name, to the real table and to a host file. */
+	ok(symlink("/dev/shm/kept", table) == 0, "planted: a link at the table's name");
+	ok(tlib_cli(&r, report) && r.status == 2 && tlib_err_lines(&r) == 1 &&
+	   strstr(r.err, "symbolic link"), "planted: a link is refused, one line, exit 2: %s", r.err);
+	trun_free(&r);
+	unlink(table);
+	ok(symlink("/etc/passwd", table) == 0, "planted: a link to a host file");
+	ok(tlib_cli(&r, report) && r.status == 2 && tlib_err_lines(&r) == 1 &&
+	   strstr(r.err, "symbolic link") && !strstr(r.out, "root:"),
+	   "planted: never followed out of the container: %s", r.err);
+	trun_free(&r);
+	unlink(table);
+
+	/* A FIFO: no hang. */
+	ok(mkfifo(table, 0600) == 0, "planted: a FIFO at the name");
+	t0 = trun_now_ms();
+	ok(tlib_cli(&r, report) && r.status == 2 && tlib_err_lines(&r) == 1 &&
+	   strstr(r.err, "not a regular file") && trun_now_ms() - t0 < TLIB_CLI_MS,
+	   "planted: a FIFO is refused without waiting: %s", r.err);
+	trun_free(&r);
+	unlink(table);
+
+	/* A directory, and a file with another mode. */
+	ok(mkdir(table, 0700) == 0, "planted: a directory at the name");
+	ok(tlib_cli(&r, report) && r.status == 2 && tlib_err_lines(&r) == 1,
+	   "planted: a directory is refused: %s", r.err);
+	trun_free(&r);
+	rmdir(table);
+	ok(tlib_write_file(table, "garbage", 7, 0644), "planted: a 0644 file at the name");
+	ok(tlib_cli(&r, report) && r.status == 2 && tlib_err_lines(&r) == 1 &&
+	   strstr(r.err, "mode"), "planted: a 0644 file is refused: %s", r.err);
+	trun_free(&r);
+	unlink(table);
+
+	ok(rename(kept, table) == 0, "planted: the real table back");
+	ok(tlib_cli(&r, report) && r.status == 0 && strstr(r.out, "sc-closewait"),
+	   "planted: the real table is read again (exit %d)", r.status);
+	trun_free(&r);
+	ok((tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0), "planted: scenario exits on EOF");
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+	{ "pidmnt", case_pidmnt },
+	{ "net", case_net },
+	{ "userns", case_userns },
+	{ "planted", case_planted },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc != 2)
+		bail("usage: test-ns CASE");
+	if (geteuid() != 0) {
+		if (getenv("CI") && *getenv("CI"))
+			bail("CI runs as root: this test must not skip there");
+		printf("1..0 # SKIP namespaces with a private /dev/shm need root (unshare, mount)\n");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(cases[i].name, argv[1]) == 0) {
+			cases[i].fn();
+			return tlib_finish(tap_done());
+		}
+	bail("unknown case %s", argv[1]);
+}
