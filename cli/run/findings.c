@@ -149,6 +149,9 @@ static void proc_report(struct run_state *rs, struct run_proc *p)
 	rep->tgt.pid = p->pid;
 	rep->tgt.starttime = p->starttime;
 	rep->tgt.uid = (uint32_t)geteuid();
+	procns_read_none(&rep->tgt.ns, p->pid, rep->tgt.uid);
+	rep->tgt.ns.ns_pid = p->ns_pid;
+	rep->tgt.ns.other_pidns = p->ns_pid != p->pid;
 	snprintf(rep->tgt.cmdline, sizeof(rep->tgt.cmdline), "%.*s",
 		 (int)sizeof(rep->tgt.cmdline) - 1, p->hdr.cmdline);
 	snprintf(rep->tgt.table, sizeof(rep->tgt.table), "%.*s/%.*s", 3000, rs->dir, 120,

@@ -75,7 +75,8 @@ struct run_sock {
 
 /* One process of the tree: one table in the run's directory. */
 struct run_proc {
-	int32_t pid;
+	int32_t pid;               /* as we see it */
+	int32_t ns_pid;            /* in the table's name: as it sees itself */
 	uint64_t starttime;
 	char name[128];            /* table file name */
 	bool have_hdr;

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/procns.h"
 #include "util/util.h"
 
 /* One poll: its time and one kernel view per network namespace. */
@@ -67,9 +68,17 @@ static struct run_proc *proc_get(struct run_state *rs, const char *name, int32_t
 		return p;
 	p = xcalloc(1, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->pid = pid;
+	p->pid = p->ns_pid = pid;
 	p->starttime = starttime;
 	p->reader.fd = -1;
+	/* A descendant in its own pid namespace (sharing our /dev/shm) names
+	 * its table with the pid it sees: find the one we see. */
+	{
+		pid_t host = procns_host_pid(pid, starttime);
+
+		if (host > 0)
+			p->pid = host;
+	}
 	HASH_ADD_STR(rs->by_name, name, p);
 	rs->procs = xrealloc(rs->procs, (rs->nprocs + 1) * sizeof(rs->procs[0]));
 	rs->procs[rs->nprocs++] = p;
@@ -156,9 +165,9 @@ static bool open_table(struct run_state *rs, struct run_proc *p)
 			 (int)sizeof(p->table_error) - 1, err);
 		return false;
 	}
-	if (p->reader.hdr.pid != p->pid || p->reader.hdr.starttime != p->starttime) {
+	if (p->reader.hdr.pid != p->ns_pid || p->reader.hdr.starttime != p->starttime) {
 		snprintf(p->table_error, sizeof(p->table_error),
-			 "%.200s: header names pid %d, not %d", path, p->reader.hdr.pid, p->pid);
+			 "%.200s: header names pid %d, not %d", path, p->reader.hdr.pid, p->ns_pid);
 		sa_reader_close(&p->reader);
 		return false;
 	}

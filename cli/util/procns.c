@@ -1,6 +1,7 @@
 #include "util/procns.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -11,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "table.h"
 #include "util/util.h"
 
 /* Read a small /proc file whole, NUL-terminated. Returns its length or
@@ -378,4 +380,44 @@ void procns_read_none(struct procns *ns, pid_t pid, uint32_t euid)
 	memset(ns, 0, sizeof(*ns));
 	ns->pid = ns->ns_pid = pid;
 	ns->euid = ns->ns_euid = euid;
+}
+
+static bool start_is(pid_t pid, uint64_t starttime)
+{
+	char path[64], buf[1024];
+	uint64_t st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_small(path, buf, sizeof(buf));
+	return n > 0 && sa_stat_starttime(buf, (size_t)n, &st) == 0 && st == starttime;
+}
+
+pid_t procns_host_pid(pid_t ns_pid, uint64_t starttime)
+{
+	DIR *d;
+	struct dirent *e;
+	pid_t found = -1;
+
+	if (start_is(ns_pid, starttime))
+		return ns_pid;
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while (found < 0 && (e = readdir(d))) {
+		char path[300], buf[4096];
+		pid_t outer, inner;
+		int pid;
+
+		if (parse_pid(e->d_name, &pid) < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		if (read_small(path, buf, sizeof(buf)) <= 0 ||
+		    procns_parse_nspid(buf, &outer, &inner) < 0 || inner != ns_pid || outer == inner)
+			continue;
+		if (start_is(pid, starttime))
+			found = pid;
+	}
+	closedir(d);
+	return found;
 }

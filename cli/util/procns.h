@@ -56,3 +56,9 @@ void procns_table_dir(pid_t pid, char *buf, size_t len);
 int procns_open_in_root(pid_t pid, const char *path, int flags);
 /* ns for a process whose namespaces we cannot read: all ours. */
 void procns_read_none(struct procns *ns, pid_t pid, uint32_t euid);
+
+/* The pid we see for a process that knows itself as ns_pid and started at
+ * starttime (a table's name in a directory shared with a pid namespace):
+ * ns_pid itself when that is the process, else a walk of /proc; -1 when
+ * none runs. */
+pid_t procns_host_pid(pid_t ns_pid, uint64_t starttime);
