@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +17,15 @@
 
 #include "commands.h"
 #include "render/render.h"
+#include "report/host.h"
 #include "report/inputs.h"
 #include "util/util.h"
 
 static const char report_usage[] =
 	"usage: sockaudit report [options] <pid>\n"
+	"       sockaudit report [options] -A\n"
+	"  -A, --all-processes every audited process the caller may read, in any\n"
+	"                      namespace (schema sockaudit.host/1 with --json)\n"
 	"  --json              machine-readable output (schema sockaudit.report/1)\n"
 	"  --all               list sockets that are not flagged too\n"
 	"  --close-wait D      flag CLOSE_WAIT held for at least D (default 5s)\n"
@@ -28,9 +35,10 @@ static const char report_usage[] =
 	"  --color WHEN        auto, always or never (auto honours NO_COLOR)\n"
 	"durations: 250ms, 5s, 1.5s, 1m30s, 1h (a bare number is ms)\n";
 
-static void parse_args(struct report_opts *o, int argc, char **argv, int *pid)
+static void parse_args(struct report_opts *o, int argc, char **argv, int *pid, bool *every)
 {
 	static const struct option opts[] = {
+		{ "all-processes", no_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "close-wait", required_argument, NULL, 'c' },
@@ -45,8 +53,12 @@ static void parse_args(struct report_opts *o, int argc, char **argv, int *pid)
 
 	report_opts_init(o);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jah", opts, NULL)) != -1) {
+	*every = false;
+	while ((c = getopt_long(argc, argv, ":jahA", opts, NULL)) != -1) {
 		switch (c) {
+		case 'A':
+			*every = true;
+			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -79,6 +91,12 @@ static void parse_args(struct report_opts *o, int argc, char **argv, int *pid)
 		}
 	}
 	report_opts_finish(o);
+	if (*every) {
+		if (optind != argc)
+			die("report: -A reports every audited process: no pid expected, got '%s'",
+			    argv[optind]);
+		return;
+	}
 	if (optind + 1 != argc)
 		die("report: expected one pid, got %s",
 		    optind < argc ? "more than one argument" : "nothing");
@@ -123,7 +141,10 @@ static void take_kernel(struct report *rep, struct ks_table *ks, int rc)
 	rep->other_netns = ks->other_netns;
 }
 
-static int report_run(struct report *rep)
+/* One process's report, rendered to stdout (and, json_copy given, its
+ * JSON document there too). ks: its network namespace's view, taken
+ * already (report -A), or NULL to dump it here. */
+static int report_run(struct report *rep, const struct ks_table *ks, FILE *json_copy)
 {
 	struct sa_snapshot s1, s2;
 	struct sa_reader reader = { .fd = -1 };
@@ -148,7 +169,8 @@ static int report_run(struct report *rep)
 	}
 
 	if (rep->alive) {
-		report_inputs_read(&in, t->pid, rep->instrumented ? &reader : NULL, &s1, &s2, &fds);
+		report_inputs_read_shared(&in, t->pid, rep->instrumented ? &reader : NULL, &s1, &s2,
+					  &fds, ks);
 		if (rep->instrumented)
 			rep->hdr = s2.hdr;
 		take_kernel(rep, &in.ks, in.ks_rc);
@@ -207,13 +229,16 @@ static int report_run(struct report *rep)
 		render_json(stdout, rep);
 	else
 		render_text(stdout, rep, report_use_color(rep->opts.color));
-	if (fflush(stdout) != 0 || ferror(stdout))
+	if (json_copy)
+		render_json(json_copy, rep);
+	if (fflush(stdout) != 0 || ferror(stdout) || (json_copy && fflush(json_copy) != 0))
 		die("cannot write the report: %s", strerror(errno));
 	status = rep->join.sum.flagged ? rep->opts.exit_code : EXIT_CLEAN;
 
 	/* The ks_sock pointers in the join point into ks: free it last. */
 	report_finish(rep);
-	ks_finish(&in.ks);
+	if (!in.ks_shared)
+		ks_finish(&in.ks);
 	procfd_finish(&fds);
 	sa_snapshot_finish(&s1);
 	sa_snapshot_finish(&s2);
@@ -222,13 +247,165 @@ static int report_run(struct report *rep)
 	return status;
 }
 
+/* A memfd's whole content, NUL-terminated (malloc'ed). */
+static char *memfd_text(int fd)
+{
+	off_t len = lseek(fd, 0, SEEK_END);
+	char *buf;
+	ssize_t n;
+
+	if (len < 0)
+		len = 0;
+	buf = xmalloc((size_t)len + 1);
+	n = pread(fd, buf, (size_t)len, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* A child that reads no more in this long has met something it should
+ * not wait on: killed, and its process listed as not read. */
+#define HOST_CHILD_MS 60000
+
+/* One process of report -A, in a child of its own: `report`'s own path,
+ * dying with its one line on whatever this process's table or /proc
+ * entries hold (a hostile table, an exit mid-read) without taking the
+ * others along. The child inherits the namespace's kernel view. */
+static void host_one(struct report_host *h, const struct target *t, const struct ks_table *ks)
+{
+	struct report_host_proc *p;
+	int jfd, ofd, efd, status = -1;
+	uint64_t deadline;
+	pid_t child;
+
+	h->v = xrealloc(h->v, (h->n + 1) * sizeof(h->v[0]));
+	p = &h->v[h->n++];
+	memset(p, 0, sizeof(*p));
+	p->pid = t->pid;
+	snprintf(p->comm, sizeof(p->comm), "%s", t->comm);
+	jfd = memfd_create("sockaudit-json", MFD_CLOEXEC);
+	ofd = memfd_create("sockaudit-text", MFD_CLOEXEC);
+	efd = memfd_create("sockaudit-err", MFD_CLOEXEC);
+	if (jfd < 0 || ofd < 0 || efd < 0)
+		die("report: memfd_create: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	child = fork();
+	if (child < 0)
+		die("report: fork: %s", strerror(errno));
+	if (child == 0) {
+		struct report rep;
+		FILE *json;
+
+		if (dup2(ofd, STDOUT_FILENO) < 0 || dup2(efd, STDERR_FILENO) < 0)
+			_exit(EXIT_ERROR);
+		json = fdopen(jfd, "w");
+		if (!json)
+			_exit(EXIT_ERROR);
+		memset(&rep, 0, sizeof(rep));
+		rep.opts = h->opts;
+		rep.opts.exit_code = EXIT_FLAGGED;
+		rep.tgt = *t;
+		/* Text to stdout only when text was asked for: the JSON copy
+		 * is what the host's totals come from either way. */
+		if (rep.opts.json) {
+			rep.opts.json = false;
+			if (!freopen("/dev/null", "w", stdout))
+				_exit(EXIT_ERROR);
+		}
+		exit(report_run(&rep, ks, json));
+	}
+	deadline = now_monotonic_ms() + HOST_CHILD_MS;
+	for (;;) {
+		pid_t r = waitpid(child, &status, WNOHANG);
+
+		if (r == child)
+			break;
+		if (r < 0 && errno != EINTR)
+			die("report: waitpid: %s", strerror(errno));
+		if (now_monotonic_ms() >= deadline) {
+			kill(child, SIGKILL);
+			waitpid(child, &status, 0);
+			status = -1;
+			break;
+		}
+		usleep(1000);
+	}
+	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) <= EXIT_FLAGGED) {
+		char *doc = memfd_text(jfd);
+
+		p->status = WEXITSTATUS(status);
+		p->doc = json_tokener_parse(doc);
+		free(doc);
+		if (!h->opts.json)
+			p->text = memfd_text(ofd);
+	}
+	if (!p->doc) {
+		char *err = memfd_text(efd);
+		size_t len = strlen(err);
+
+		while (len && err[len - 1] == '\n')
+			err[--len] = '\0';
+		p->status = EXIT_ERROR;
+		if (status < 0)
+			snprintf(p->error, sizeof(p->error), "no report within %d s: stopped",
+				 HOST_CHILD_MS / 1000);
+		else if (WIFSIGNALED(status))
+			snprintf(p->error, sizeof(p->error), "the report died of signal %d",
+				 WTERMSIG(status));
+		else
+			snprintf(p->error, sizeof(p->error), "%s",
+				 strncmp(err, "sockaudit: ", 11) == 0 ? err + 11 : err);
+		free(err);
+	}
+	close(jfd);
+	close(ofd);
+	close(efd);
+	report_host_count(h, p);
+}
+
+/* report -A: every audited process the caller may read (root: the host),
+ * one sock_diag dump per network namespace. */
+static int report_all(const struct report_opts *o)
+{
+	struct report_host h;
+	struct ks_views views = { 0 };
+	struct target *t;
+	size_t n;
+	int status;
+
+	memset(&h, 0, sizeof(h));
+	h.opts = *o;
+	t = target_walk(&n, geteuid() == 0);
+	/* Every view first: a namespace is dumped once, whichever of its
+	 * processes comes first, and each child inherits what it needs. */
+	for (size_t i = 0; i < n; i++)
+		ks_views_get(&views, t[i].pid);
+	h.netns = views.n;
+	for (size_t i = 0; i < n; i++)
+		host_one(&h, &t[i], ks_views_get(&views, t[i].pid));
+	if (o->json)
+		render_json_print(stdout, render_host_json(&h));
+	else
+		render_host_text(stdout, &h, report_use_color(o->color));
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("cannot write the report: %s", strerror(errno));
+	status = h.flagged ? o->exit_code : EXIT_CLEAN;
+	report_host_finish(&h);
+	ks_views_finish(&views);
+	free(t);
+	return status;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct report rep;
+	bool every;
 	int pid;
 
 	memset(&rep, 0, sizeof(rep));
-	parse_args(&rep.opts, argc, argv, &pid);
+	parse_args(&rep.opts, argc, argv, &pid, &every);
+	if (every)
+		return report_all(&rep.opts);
 	target_resolve(&rep.tgt, pid, NULL);
-	return report_run(&rep);
+	return report_run(&rep, NULL, NULL);
 }

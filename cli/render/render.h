@@ -14,6 +14,7 @@ struct report;
 
 #define RENDER_REPORT_SCHEMA "sockaudit.report/1"
 #define RENDER_LIST_SCHEMA   "sockaudit.list/1"
+#define RENDER_HOST_SCHEMA   "sockaudit.host/1"
 
 void render_text(FILE *out, const struct report *rep, bool color);
 /* Writes the report's JSON document and a newline; write errors show in
@@ -28,6 +29,11 @@ struct sym_frame;
 void render_text_frame(FILE *out, const struct sym_frame *f, bool color);
 json_object *render_json_frame(const struct sym_frame *f);
 json_object *render_json_sock(const struct report *rep, const struct report_sock *s);
+
+/* `sockaudit report -A`: every process's report and the host's summary. */
+struct report_host;
+void render_host_text(FILE *out, const struct report_host *h, bool color);
+json_object *render_host_json(const struct report_host *h);
 
 /* `sockaudit list`: one row per audited process. */
 struct list_entry {

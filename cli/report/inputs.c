@@ -135,6 +135,13 @@ static void scan_or_die(struct report_inputs *in, struct procfd_list *l)
 void report_inputs_read(struct report_inputs *in, pid_t pid, struct sa_reader *r,
 			struct sa_snapshot *s1, struct sa_snapshot *s2, struct procfd_list *fds)
 {
+	report_inputs_read_shared(in, pid, r, s1, s2, fds, NULL);
+}
+
+void report_inputs_read_shared(struct report_inputs *in, pid_t pid, struct sa_reader *r,
+			       struct sa_snapshot *s1, struct sa_snapshot *s2,
+			       struct procfd_list *fds, const struct ks_table *ks)
+{
 	memset(in, 0, sizeof(*in));
 	in->pid = pid;
 	in->reader = r;
@@ -143,7 +150,16 @@ void report_inputs_read(struct report_inputs *in, pid_t pid, struct sa_reader *r
 		snapshot_or_die(in, r, s1);
 		in->first = s1;
 	}
-	start(&in->ks_thread, &in->ks_threaded, ks_worker, in);
+	if (ks) {
+		/* The namespace's view, dumped once for every process in it:
+		 * ours to extend (ks_probe_missing), never to free. */
+		in->ks = *ks;
+		in->ks_shared = true;
+		if (in->reader)
+			start(&in->sym_thread, &in->sym_threaded, sym_worker, in);
+	} else {
+		start(&in->ks_thread, &in->ks_threaded, ks_worker, in);
+	}
 	scan_or_die(in, fds);
 	if (r)
 		snapshot_or_die(in, r, s2);

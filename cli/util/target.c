@@ -375,3 +375,44 @@ bool target_proc_exited(pid_t pid)
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
+
+struct target *target_walk(size_t *n, bool any_user)
+{
+	struct target *v = NULL;
+	uid_t euid = geteuid();
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+
+	*n = 0;
+	if (!proc)
+		die("cannot read /proc: %s", strerror(errno));
+	while ((d = readdir(proc))) {
+		struct target t;
+		int pid;
+		bool found;
+
+		if (parse_pid(d->d_name, &pid) < 0 || pid == getpid())
+			continue;
+		memset(&t, 0, sizeof(t));
+		t.pid = pid;
+		if (!proc_read_starttime(pid, &t.starttime) || procns_read(pid, &t.ns) < 0 ||
+		    (!any_user && t.ns.euid != euid) || target_proc_exited(pid))
+			continue;
+		t.alive = true;
+		t.uid = t.ns.euid;
+		if (t.ns.other_root)
+			found = target_find_in_root(&t);
+		else
+			found = sa_table_find(sa_table_dir(), t.ns.ns_euid, t.ns.ns_pid, t.starttime,
+					      t.table, sizeof(t.table)) == 0;
+		if (!found)
+			continue;
+		read_comm(pid, t.comm, sizeof(t.comm));
+		proc_read_cmdline(pid, t.cmdline, sizeof(t.cmdline));
+		target_container(&t);
+		v = xrealloc(v, (*n + 1) * sizeof(v[0]));
+		v[(*n)++] = t;
+	}
+	closedir(proc);
+	return v;
+}

@@ -58,3 +58,8 @@ bool target_find_in_root(struct target *t);
 /* A zombie (exited, not yet reaped) still has its /proc entry and start
  * time, but no fds and no network namespace: it is gone for a report. */
 bool target_proc_exited(pid_t pid);
+
+/* Every live process with a table, in any namespace: the caller's own, or
+ * (any_user: root) every user's. Sorted as /proc lists them (by pid).
+ * Returns a malloc'ed array of *n targets (tables found, not yet opened). */
+struct target *target_walk(size_t *n, bool any_user);

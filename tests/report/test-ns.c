@@ -22,6 +22,7 @@
 #include "tjson.h"
 #include "tlib.h"
 #include "trun.h"
+#include "table-reader.h"
 #include "util/procns.h"
 
 static const char *shim(void)
@@ -383,10 +384,139 @@ static void case_planted(void)
 	ok((tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0), "planted: scenario exits on EOF");
 }
 
+/* The host's document's process with that pid, or NULL. */
+static json_object *host_proc(json_object *root, pid_t pid)
+{
+	json_object *a = root ? tj_get(root, "processes") : NULL;
+
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+		json_object *x = json_object_array_get_idx(a, i);
+
+		if (tj_int(x, "process.pid", -1) == pid)
+			return x;
+	}
+	return NULL;
+}
+
+static bool host_unreadable(json_object *root, pid_t pid, const char *needle)
+{
+	json_object *a = root ? tj_get(root, "unreadable") : NULL;
+
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+		json_object *x = json_object_array_get_idx(a, i);
+
+		if (tj_int(x, "pid", -1) == pid && tj_str(x, "error") &&
+		    strstr(tj_str(x, "error"), needle))
+			return true;
+	}
+	return false;
+}
+
+/* report -A: a process in a container, one on the host, and one whose
+ * table was replaced by a file of another mode, in one run: the first two
+ * reported (the container's CLOSE_WAIT flagged, exit 1), the third listed
+ * as unreadable with the reader's reason, the host's totals. */
+static void case_all(void)
+{
+	const char *dir = tlib_case_dir(tlib_env("RT_TABLES"), "all");
+	char *idle_argv[] = { tlib_path("RT_BIN_DIR", "sc-listen"), NULL };
+	char *bad_argv[] = { tlib_path("RT_BIN_DIR", "sc-listen"), NULL };
+	const char *args[] = { "report", "-A", "--json", "--close-wait", "200ms", NULL };
+	const char *text[] = { "report", "--all-processes", "--close-wait", "200ms", NULL };
+	struct tlib_host in, out, bad;
+	struct trun r;
+	json_object *root = NULL, *x;
+	uint64_t deadline;
+	pid_t host, nspid;
+	char table[4096], copy[4200];
+	void *data;
+	size_t len;
+	int fd;
+
+	if (!ok(spawn_contained(&in, false, false, &host), "all: contained scenario ready"))
+		return;
+	fd = (int)tlib_ready_int(&in, "fd");
+	nspid = ns_pid_of(host);
+	if (!ok(tlib_host_ready(&out, true, idle_argv) && tlib_host_ready(&bad, true, bad_argv),
+		"all: two scenarios on the host"))
+		return;
+	/* bad's table becomes a 0644 copy of itself. */
+	snprintf(table, sizeof(table), "%s", dir);
+	if (sa_table_find(dir, (uint32_t)geteuid(), bad.pid, 0, table, sizeof(table)) == 0) {
+		FILE *f = fopen(table, "rb");
+
+		data = malloc(1 << 20);
+		len = f ? fread(data, 1, 1 << 20, f) : 0;
+		if (f)
+			fclose(f);
+		snprintf(copy, sizeof(copy), "%.4000s.copy", table);
+		ok(len >= 4096 && tlib_write_file(copy, data, len, 0644) && rename(copy, table) == 0,
+		   "all: one table replaced by a 0644 file");
+		free(data);
+	} else {
+		ok(false, "all: the host scenario's table not found");
+	}
+	ok(tlib_host_command(&in, "close", "closed"), "all: the contained server side closed");
+
+	/* Polled with a deadline: the CLOSE_WAIT must age past 200ms. */
+	deadline = trun_now_ms() + TLIB_POLL_MS;
+	while (tlib_cli(&r, args)) {
+		json_object *s;
+
+		root = json_tokener_parse(r.out ? r.out : "");
+		x = host_proc(root, host);
+		s = x ? tj_grouped_sock(x, fd) : NULL;
+		if (s && tj_bool(s, "flagged"))
+			break;
+		json_object_put(root);
+		root = NULL;
+		if (trun_now_ms() >= deadline) {
+			diag("not flagged in time; exit %d, stderr: %s", r.status, r.err);
+			break;
+		}
+		trun_free(&r);
+		usleep(50 * 1000);
+	}
+	ok(root != NULL, "all: the contained CLOSE_WAIT is flagged in the host's report");
+	if (root) {
+		x = host_proc(root, host);
+		ok(r.status == 1 && tj_str_is(root, "schema", "sockaudit.host/1") &&
+		   tj_int(root, "summary.flagged", -1) >= 1 &&
+		   tj_int(root, "summary.processes", -1) >= 2 &&
+		   tj_int(root, "summary.network_namespaces", -1) >= 1,
+		   "all: schema sockaudit.host/1, totals, exit 1 (exit %d)", r.status);
+		ok(x && tj_int(x, "process.ns_pid", -1) == nspid &&
+		   tj_str_is(x, "schema", "sockaudit.report/1"),
+		   "all: the contained process under both its pids, as a report document");
+		x = host_proc(root, out.pid);
+		ok(x && tj_bool(x, "process.instrumented") && tj_int(x, "summary.tracked", -1) >= 1,
+		   "all: the host process reported alongside");
+		ok(!host_proc(root, bad.pid) && host_unreadable(root, bad.pid, "mode 0644"),
+		   "all: the process with the replaced table is listed unreadable, with the reason");
+	}
+	json_object_put(root);
+	trun_free(&r);
+	ok(tlib_cli(&r, text) && r.status == 1 && strstr(r.out, "host: ") &&
+	   strstr(r.out, "could not be") && strstr(r.out, "leak_client") && r.nerr == 0,
+	   "all: text: each report, the unreadable one, the host's summary");
+	trun_free(&r);
+	{
+		const char *bad_args[] = { "report", "-A", "1", NULL };
+
+		ok(tlib_cli(&r, bad_args) && r.status == 2 && tlib_err_lines(&r) == 1,
+		   "all: -A with a pid is refused, one line, exit 2");
+		trun_free(&r);
+	}
+	tlib_host_stop(&bad, 0, TLIB_GRACE_MS);
+	ok((tlib_host_stop(&out, 0, TLIB_GRACE_MS) == 0), "all: host scenario exits");
+	ok((tlib_host_stop(&in, 0, TLIB_GRACE_MS) == 0), "all: contained scenario exits");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } cases[] = {
+	{ "all", case_all },
 	{ "pidmnt", case_pidmnt },
 	{ "net", case_net },
 	{ "userns", case_userns },

@@ -86,6 +86,8 @@ PLACES = {
     ("run", "groups[]"): ["groups[]"],
     ("run", "Added:"): ["groups[].sockets[]"],
     ("dump", None): [""],
+    ("host", None): [""],
+    ("host", "summary"): ["summary"],
     ("dump", "Each record:"): ["records[]"],
 }
 
@@ -332,8 +334,8 @@ def main():
     tap.ok(not problems, "every table of docs/report-json.md has a place")
     for p in problems:
         tap.diag(p)
-    tap.ok(sorted(doc) == ["dump", "list", "report", "run"],
-           "the document describes report, list, run and dump (%s)"
+    tap.ok(sorted(doc) == ["dump", "host", "list", "report", "run"],
+           "the document describes report, report -A, list, run and dump (%s)"
            % ", ".join(sorted(doc)))
 
     tmp = tempfile.mkdtemp(prefix="sockaudit-schema-")
@@ -352,6 +354,8 @@ def main():
         docs["report"] = cli_json(tap, cli, ["report", "--json", "--all",
                                              "--close-wait", "0ms", pid], env)
         docs["dump"] = cli_json(tap, cli, ["dump", "--json", pid], env, (0,))
+        docs["host"] = cli_json(tap, cli, ["report", "-A", "--json", "--all",
+                                           "--close-wait", "0ms"], env)
         docs["list"] = cli_json(tap, cli, ["list", "--json"], env, (0,))
 
         # A run directory whose run is gone, for list --gc's run_dirs.
@@ -379,7 +383,7 @@ def main():
                "sockaudit run --json --fail-on at-exit -- sc-schema: exit 1 "
                "(%d), one JSON document" % r.returncode)
 
-        for name in ("report", "list", "run", "dump"):
+        for name in ("report", "list", "run", "dump", "host"):
             root = docs.get(name)
             if root is None:
                 tap.ok(False, "sockaudit.%s/1: no document to check" % name)
