@@ -19,6 +19,7 @@
 #include "render/render.h"
 #include "report/host.h"
 #include "report/inputs.h"
+#include "report/peer.h"
 #include "util/util.h"
 
 static const char report_usage[] =
@@ -224,6 +225,10 @@ static int report_run(struct report *rep, const struct ks_table *ks, FILE *json_
 			.reader = rep->instrumented ? &reader : NULL,
 			.notes = &rep->notes,
 		}, rep->alive ? report_inputs_join(&in) : NULL);
+	/* After the symbol worker is joined: the peers' stacks make
+	 * symbolizers of their own. */
+	if (rep->alive && rep->have_ks)
+		report_peers_fill(rep, &in.ks);
 
 	if (rep->opts.json)
 		render_json(stdout, rep);
@@ -383,6 +388,7 @@ static int report_all(const struct report_opts *o)
 	h.netns = views.n;
 	for (size_t i = 0; i < n; i++)
 		host_one(&h, &t[i], ks_views_get(&views, t[i].pid));
+	report_host_pair(&h);
 	if (o->json)
 		render_json_print(stdout, render_host_json(&h));
 	else

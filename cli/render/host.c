@@ -25,6 +25,38 @@ void render_host_text(FILE *out, const struct report_host *h, bool color)
 		if (!p->doc)
 			fprintf(out, "pid %d (%s): not read: %s\n", (int)p->pid, p->comm, p->error);
 	}
+	if (h->npairs)
+		fprintf(out, "%sboth ends on this host%s\n", bold, reset);
+	for (size_t i = 0; i < h->npairs; i++) {
+		const struct report_host_pair *p = &h->pairs[i];
+		json_object *o = p->other, *v, *l;
+		const char *st = json_object_object_get_ex(o, "state", &v) ? json_object_get_string(v) : "?";
+		const char *addr = json_object_object_get_ex(o, "local", &v) ? json_object_get_string(v) : "?";
+
+		fprintf(out, "  %s%s%s pid %d (%s) fd %d %s %s -> %s\n", red, p->kind ? p->kind : "",
+			reset, (int)p->pid, p->comm, p->fd, p->state, p->local, p->peer);
+		if (json_object_object_get_ex(o, "held", &v) && json_object_get_boolean(v)) {
+			json_object *pid, *comm, *fd;
+
+			json_object_object_get_ex(o, "pid", &pid);
+			json_object_object_get_ex(o, "comm", &comm);
+			json_object_object_get_ex(o, "fd", &fd);
+			fprintf(out, "    other end: pid %d (%s) fd %d %s %s\n", json_object_get_int(pid),
+				json_object_get_string(comm), json_object_get_int(fd), st, addr);
+		} else {
+			fprintf(out, "    other end: %s %s, held by no process (closed, kept by the kernel)",
+				st, addr);
+			if (json_object_object_get_ex(o, "listener", &l) && l &&
+			    json_object_object_get_ex(l, "pid", &v)) {
+				json_object *comm;
+
+				json_object_object_get_ex(l, "comm", &comm);
+				fprintf(out, "; pid %d (%s) listens there", json_object_get_int(v),
+					json_object_get_string(comm));
+			}
+			fputc('\n', out);
+		}
+	}
 	fprintf(out, "%shost: %zu audited %s read%s", bold, h->read,
 		h->read == 1 ? "process" : "processes", reset);
 	if (h->failed)
@@ -80,5 +112,23 @@ json_object *render_host_json(const struct report_host *h)
 		json_object_array_add(a, e);
 	}
 	json_object_object_add(root, "unreadable", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < h->npairs; i++) {
+		const struct report_host_pair *p = &h->pairs[i];
+
+		e = json_object_new_object();
+		json_object_object_add(e, "kind", p->kind ? json_object_new_string(p->kind) : NULL);
+		o = json_object_new_object();
+		json_object_object_add(o, "pid", json_object_new_int(p->pid));
+		json_object_object_add(o, "comm", json_object_new_string(p->comm));
+		json_object_object_add(o, "fd", json_object_new_int(p->fd));
+		json_object_object_add(o, "state", json_object_new_string(p->state));
+		json_object_object_add(o, "local", json_object_new_string(p->local));
+		json_object_object_add(o, "peer", json_object_new_string(p->peer));
+		json_object_object_add(e, "flagged", o);
+		json_object_object_add(e, "other", json_object_get(p->other));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(root, "pairs", a);
 	return root;
 }

@@ -12,6 +12,7 @@
 #include "util/json-writer.h"
 #include "report/format.h"
 #include "report/model.h"
+#include "report/peer.h"
 #include "util/util.h"
 
 static void kstr(struct jw *w, const char *k, const char *v)
@@ -156,6 +157,52 @@ static void summary_json(struct jw *w, const struct report *rep)
 	jw_object_end(w);
 }
 
+static void peer_json(struct jw *w, const struct report_peer *p)
+{
+	if (!p) {
+		jw_null(w);
+		return;
+	}
+	jw_object_begin(w);
+	if (p->held) {
+		kint(w, "pid", p->pid);
+		kstr(w, "comm", p->comm);
+		kint(w, "fd", p->fd);
+	} else {
+		knull(w, "pid");
+		knull(w, "comm");
+		knull(w, "fd");
+	}
+	kstr(w, "state", p->state);
+	kstr(w, "local", p->local);
+	kbool(w, "held", p->held);
+	kbool(w, "orphan", p->orphan);
+	jw_key(w, "listener");
+	if (p->listener_pid) {
+		jw_object_begin(w);
+		kint(w, "pid", p->listener_pid);
+		kstr(w, "comm", p->listener_comm);
+		jw_object_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_key(w, "frame");
+	if (p->have_frame) {
+		jw_object_begin(w);
+		kstr(w, "stack", p->stack);
+		kstr(w, "function", p->function);
+		kstr(w, "file", p->file[0] ? p->file : NULL);
+		if (p->line)
+			kint(w, "line", p->line);
+		else
+			knull(w, "line");
+		jw_object_end(w);
+	} else {
+		jw_null(w);
+	}
+	jw_object_end(w);
+}
+
 static void sock_json(struct jw *w, const struct report *rep, const struct report_sock *s)
 {
 	char buf[200];
@@ -192,6 +239,8 @@ static void sock_json(struct jw *w, const struct report *rep, const struct repor
 	kstr(w, "kind", s->verdict.kind == LEAK_NONE ? NULL : leak_kind_name(s->verdict.kind));
 	report_sock_reason(s, &rep->opts.leak, buf, sizeof(buf));
 	kstr(w, "reason", buf[0] ? buf : NULL);
+	jw_key(w, "peer_process");
+	peer_json(w, s->peer);
 	jw_object_end(w);
 }
 

@@ -8,6 +8,7 @@
 
 #include "report/format.h"
 #include "report/model.h"
+#include "report/peer.h"
 #include "util/util.h"
 
 /* Sockets and lines listed per group/section before "and N more". */
@@ -149,6 +150,32 @@ void render_text_frame(FILE *out, const struct sym_frame *f, bool color)
 	render_frame(out, f, &st);
 }
 
+/* The other end, when it is on this host: who holds it, or that nobody
+ * does any more. */
+static void render_peer_line(FILE *out, const struct report_peer *p, const char *indent,
+			     const struct style *st)
+{
+	if (!p)
+		return;
+	fprintf(out, "%s  %sother end:%s ", indent, DIM(st), RESET(st));
+	if (p->held)
+		fprintf(out, "pid %d (%s) fd %d  %s  %s", (int)p->pid, p->comm, p->fd, p->state,
+			p->local);
+	else
+		fprintf(out, "%s  %s, held by no process (closed, kept by the kernel)", p->state,
+			p->local);
+	if (!p->held && p->listener_pid)
+		fprintf(out, "; pid %d (%s) listens on that port", (int)p->listener_pid,
+			p->listener_comm);
+	fputc('\n', out);
+	if (p->have_frame) {
+		fprintf(out, "%s    %s stack: %s", indent, p->stack, p->function);
+		if (p->file[0])
+			fprintf(out, "  %s:%d", short_file(p->file), p->line);
+		fputc('\n', out);
+	}
+}
+
 static void render_sock_line(FILE *out, const struct report *rep, const struct report_sock *s,
 			     const char *indent, const struct style *st)
 {
@@ -171,6 +198,7 @@ static void render_sock_line(FILE *out, const struct report *rep, const struct r
 		fprintf(out, "  %s%s%s", DIM(st), age, RESET(st));
 	}
 	fputc('\n', out);
+	render_peer_line(out, s->peer, indent, st);
 }
 
 static void render_group(FILE *out, const struct report *rep, const struct group *g,

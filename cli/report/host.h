@@ -23,6 +23,18 @@ struct report_host_proc {
 	char error[600];         /* status 2: the one line `report` printed */
 };
 
+/* Both ends of one flagged connection on this host: a flagged socket of a
+ * process read, and its other end (another process's socket, or an
+ * orphan the kernel keeps). */
+struct report_host_pair {
+	pid_t pid;               /* the flagged socket's */
+	char comm[64];
+	int fd;
+	char state[16], local[80], peer[80];
+	const char *kind;        /* its finding: "close-wait", "idle" */
+	json_object *other;      /* its peer_process object (borrowed from the document) */
+};
+
 struct report_host {
 	struct report_opts opts;
 	struct report_host_proc *v;
@@ -31,7 +43,13 @@ struct report_host {
 	/* Totals over the processes read. */
 	size_t read, failed, flagged_procs;
 	uint64_t tracked, untracked, flagged, stale;
+	struct report_host_pair *pairs;
+	size_t npairs;
 };
+
+/* The pairs, from the documents read (report_host_count first): each
+ * flagged socket whose other end is on this host, once per connection. */
+void report_host_pair(struct report_host *h);
 
 /* Add a process's document's numbers to the totals. */
 void report_host_count(struct report_host *h, const struct report_host_proc *p);

@@ -27,6 +27,8 @@
 #define REPORT_INODE_NONE (1ull << 63)
 
 /* One socket (one inode) the target holds, with every fd that refers to it. */
+struct report_peer;
+
 struct report_sock {
 	uint64_t inode;
 	int *fds;                  /* ascending */
@@ -46,6 +48,9 @@ struct report_sock {
 	/* Stack identity, filled by report_stacks_read(): shared by every
 	 * socket with the same one, owned by the join (report_stack_intern). */
 	const struct group_stack *stack;
+	/* The other end when it is on this host (report_peers_fill); NULL
+	 * when not TCP, or not found in the namespace's view. */
+	const struct report_peer *peer;
 };
 
 enum report_stale_why {

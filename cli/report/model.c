@@ -20,4 +20,7 @@ void report_finish(struct report *r)
 	group_set_finish(&r->groups);
 	report_join_finish(&r->join);
 	notes_finish(&r->notes);
+	free(r->peers);
+	r->peers = NULL;
+	r->npeers = 0;
 }

@@ -25,6 +25,8 @@
 #include "util/notes.h"
 #include "util/target.h"
 
+struct report_peer;   /* report/peer.h */
+
 /* The whole report (report.c builds it, render-*.c print it). */
 struct report {
 	struct report_opts opts;
@@ -39,6 +41,8 @@ struct report {
 	struct group_set groups;
 	struct report_symbols *syms;
 	struct notes notes;
+	struct report_peer *peers;       /* the sockets' other ends on this host */
+	size_t npeers;
 };
 
 void report_finish(struct report *r);

@@ -376,6 +376,23 @@ bool target_proc_exited(pid_t pid)
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
+bool target_lookup(struct target *t, pid_t pid)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	if (!proc_read_starttime(pid, &t->starttime) || procns_read(pid, &t->ns) < 0 ||
+	    target_proc_exited(pid))
+		return false;
+	t->alive = true;
+	t->uid = t->ns.euid;
+	read_comm(pid, t->comm, sizeof(t->comm));
+	proc_read_cmdline(pid, t->cmdline, sizeof(t->cmdline));
+	if (t->ns.other_root)
+		return target_find_in_root(t);
+	return sa_table_find(sa_table_dir(), t->ns.ns_euid, t->ns.ns_pid, t->starttime, t->table,
+			     sizeof(t->table)) == 0;
+}
+
 struct target *target_walk(size_t *n, bool any_user)
 {
 	struct target *v = NULL;

@@ -73,6 +73,8 @@ PLACES = {
     ("report", "frames[]"): ["groups[].frames[]"],
     ("report", "Socket objects (groups[].sockets[], untracked[])"):
         ["groups[].sockets[]", "untracked[]"],
+    ("report", "peer_process (on a socket object)"):
+        ["groups[].sockets[].peer_process"],
     ("report", "Leak rule"): [],
     ("report", "stale[]"): ["stale[]"],
     ("report", "unknown_slots, notes"): [],

@@ -1,0 +1,301 @@
+#include "kernel/peer.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct peer_key {
+	uint8_t laddr[16], paddr[16];
+	uint16_t lport, pport;
+	uint8_t v6;
+	uint8_t pad[3];
+};
+
+struct peer_entry {
+	struct peer_key key;
+	const struct ks_sock *s;
+	UT_hash_handle hh;
+};
+
+struct ks_peer_index {
+	struct peer_entry *by_ends;       /* uthash */
+	const struct ks_sock **listeners;
+	size_t nlisteners;
+};
+
+/* An address as 16 bytes and a port; an IPv4-mapped IPv6 address is the
+ * IPv4 one (the two ends of one connection may be of either family). */
+static bool addr_norm(const struct sockaddr_storage *a, uint8_t out[16], uint16_t *port,
+		      uint8_t *v6)
+{
+	memset(out, 0, 16);
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+
+		memcpy(out, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+		*v6 = 0;
+		return true;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
+
+		*port = ntohs(in6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			memcpy(out, in6->sin6_addr.s6_addr + 12, 4);
+			*v6 = 0;
+		} else {
+			memcpy(out, &in6->sin6_addr, 16);
+			*v6 = 1;
+		}
+		return true;
+	}
+	return false;
+}
+
+static bool is_tcp(const struct ks_sock *s)
+{
+	return s->protocol == IPPROTO_TCP && (s->family == AF_INET || s->family == AF_INET6);
+}
+
+static bool key_of(const struct sockaddr_storage *local, const struct sockaddr_storage *peer,
+		   struct peer_key *k)
+{
+	uint8_t v6a, v6b;
+
+	memset(k, 0, sizeof(*k));
+	if (!addr_norm(local, k->laddr, &k->lport, &v6a) ||
+	    !addr_norm(peer, k->paddr, &k->pport, &v6b) || v6a != v6b)
+		return false;
+	k->v6 = v6a;
+	return true;
+}
+
+static void index_add(struct ks_peer_index *ix, const struct ks_sock *s, bool *oom)
+{
+	struct peer_entry *e, *old;
+
+	if (!is_tcp(s))
+		return;
+	if (s->state == TCP_LISTEN) {
+		const struct ks_sock **v = realloc(ix->listeners,
+						   (ix->nlisteners + 1) * sizeof(v[0]));
+
+		if (!v) {
+			*oom = true;
+			return;
+		}
+		ix->listeners = v;
+		v[ix->nlisteners++] = s;
+		return;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		*oom = true;
+		return;
+	}
+	if (!key_of(&s->local, &s->peer, &e->key) || e->key.pport == 0) {
+		free(e);
+		return;
+	}
+	e->s = s;
+	HASH_FIND(hh, ix->by_ends, &e->key, sizeof(e->key), old);
+	if (old) {
+		free(e);
+		return;
+	}
+	HASH_ADD(hh, ix->by_ends, key, sizeof(e->key), e);
+}
+
+struct ks_peer_index *ks_peer_index_create(const struct ks_table *t)
+{
+	struct ks_peer_index *ix = calloc(1, sizeof(*ix));
+	struct ks_sock *s, *tmp;
+	bool oom = false;
+
+	if (!ix)
+		return NULL;
+	HASH_ITER(hh, t->by_inode, s, tmp)
+		index_add(ix, s, &oom);
+	HASH_ITER(hh, t->no_inode, s, tmp)
+		index_add(ix, s, &oom);
+	if (oom) {
+		ks_peer_index_destroy(ix);
+		return NULL;
+	}
+	return ix;
+}
+
+void ks_peer_index_destroy(struct ks_peer_index *ix)
+{
+	struct peer_entry *e, *tmp;
+
+	if (!ix)
+		return;
+	HASH_ITER(hh, ix->by_ends, e, tmp) {
+		HASH_DEL(ix->by_ends, e);
+		free(e);
+	}
+	free(ix->listeners);
+	free(ix);
+}
+
+const struct ks_sock *ks_peer_find(const struct ks_peer_index *ix, const struct ks_sock *s)
+{
+	struct peer_key k;
+	struct peer_entry *e;
+
+	if (!ix || !is_tcp(s) || s->state == TCP_LISTEN || !key_of(&s->peer, &s->local, &k) ||
+	    k.lport == 0)
+		return NULL;
+	HASH_FIND(hh, ix->by_ends, &k, sizeof(k), e);
+	return e && e->s != s ? e->s : NULL;
+}
+
+const struct ks_sock *ks_peer_listener(const struct ks_peer_index *ix,
+				       const struct sockaddr_storage *addr)
+{
+	static const uint8_t any[16];
+	const struct ks_sock *wild = NULL;
+	uint8_t a[16], b[16], v6a, v6b;
+	uint16_t pa, pb;
+
+	if (!ix || !addr_norm(addr, a, &pa, &v6a))
+		return NULL;
+	for (size_t i = 0; i < ix->nlisteners; i++) {
+		const struct ks_sock *l = ix->listeners[i];
+
+		if (!addr_norm(&l->local, b, &pb, &v6b) || pb != pa)
+			continue;
+		if (v6a == v6b && memcmp(a, b, 16) == 0)
+			return l;
+		/* A wildcard listener: 0.0.0.0 for IPv4, :: for both. */
+		if (memcmp(b, any, 16) == 0 && (v6b || !v6a))
+			wild = l;
+	}
+	return wild;
+}
+
+static void read_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+static int owner_cmp(const void *a, const void *b)
+{
+	const struct ks_owner *x = a, *y = b;
+
+	return (x->inode > y->inode) - (x->inode < y->inode);
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+void ks_owners_find(struct ks_owner *v, size_t n)
+{
+	DIR *proc;
+	struct dirent *d;
+	int *pids = NULL;
+	size_t npids = 0, left = n;
+
+	for (size_t i = 0; i < n; i++) {
+		v[i].pid = 0;
+		v[i].fd = -1;
+		v[i].comm[0] = '\0';
+	}
+	if (!n)
+		return;
+	qsort(v, n, sizeof(v[0]), owner_cmp);
+	proc = opendir("/proc");
+	if (!proc)
+		return;
+	while ((d = readdir(proc))) {
+		char *end;
+		long pid = strtol(d->d_name, &end, 10);
+		int *np;
+
+		if (*end || pid <= 0)
+			continue;
+		np = realloc(pids, (npids + 1) * sizeof(pids[0]));
+		if (!np)
+			break;
+		pids = np;
+		pids[npids++] = (int)pid;
+	}
+	closedir(proc);
+	qsort(pids, npids, sizeof(pids[0]), pid_cmp);
+	for (size_t p = 0; p < npids && left; p++) {
+		char path[64];
+		DIR *fds;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd", pids[p]);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (left && (d = readdir(fds))) {
+			char link[64], target[64];
+			unsigned long long ino;
+			struct ks_owner key, *o;
+			ssize_t len;
+
+			if (d->d_name[0] == '.')
+				continue;
+			snprintf(link, sizeof(link), "/proc/%d/fd/%.20s", pids[p], d->d_name);
+			len = readlink(link, target, sizeof(target) - 1);
+			if (len <= 0)
+				continue;
+			target[len] = '\0';
+			if (sscanf(target, "socket:[%llu]", &ino) != 1)
+				continue;
+			key.inode = ino;
+			o = bsearch(&key, v, n, sizeof(v[0]), owner_cmp);
+			if (!o)
+				continue;
+			/* Equal inodes sit together: give each its owner. */
+			while (o > v && o[-1].inode == ino)
+				o--;
+			for (; o < v + n && o->inode == ino; o++)
+				if (!o->pid) {
+					o->pid = pids[p];
+					o->fd = atoi(d->d_name);
+					read_comm(o->pid, o->comm, sizeof(o->comm));
+					left--;
+				}
+		}
+		closedir(fds);
+	}
+	free(pids);
+}
+
+const char *ks_tcp_state_name(int state)
+{
+	static const char *const names[] = {
+		[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT",
+		[TCP_SYN_RECV] = "SYN_RECV", [TCP_FIN_WAIT1] = "FIN_WAIT_1",
+		[TCP_FIN_WAIT2] = "FIN_WAIT_2", [TCP_TIME_WAIT] = "TIME_WAIT",
+		[TCP_CLOSE] = "CLOSE", [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+		[TCP_LAST_ACK] = "LAST_ACK", [TCP_LISTEN] = "LISTEN", [TCP_CLOSING] = "CLOSING",
+	};
+
+	if (state > 0 && (size_t)state < sizeof(names) / sizeof(names[0]) && names[state])
+		return names[state];
+	return "UNKNOWN";
+}

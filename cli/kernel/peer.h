@@ -1,0 +1,38 @@
+/* peer: the other end of a TCP connection when it is on this host. In one
+ * network namespace's view, the socket whose local address is this one's
+ * peer and whose peer is this one's local address; the process and fd that
+ * hold a socket (one walk of /proc/<pid>/fd for all the inodes asked);
+ * the socket listening on a port. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kernel/kstate.h"
+
+struct ks_peer_index;
+
+/* Index a view's TCP sockets by their two ends. NULL when out of memory. */
+struct ks_peer_index *ks_peer_index_create(const struct ks_table *t);
+void ks_peer_index_destroy(struct ks_peer_index *ix);   /* accepts NULL */
+/* The socket at the other end of s (a TCP connection, not a listener),
+ * held or orphaned; NULL when the view has none. */
+const struct ks_sock *ks_peer_find(const struct ks_peer_index *ix, const struct ks_sock *s);
+/* The socket listening on addr's port (on that address or a wildcard). */
+const struct ks_sock *ks_peer_listener(const struct ks_peer_index *ix,
+				       const struct sockaddr_storage *addr);
+
+struct ks_owner {
+	uint64_t inode;          /* asked */
+	pid_t pid;               /* 0: no process we may look at holds it */
+	int fd;
+	char comm[64];
+};
+/* Fill each owner's pid, fd and comm: one walk of every /proc/<pid>/fd we
+ * may read, the lowest pid first. */
+void ks_owners_find(struct ks_owner *v, size_t n);
+
+/* "FIN_WAIT_2" style name of a TCP state. */
+const char *ks_tcp_state_name(int state);

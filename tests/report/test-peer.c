@@ -1,0 +1,289 @@
+/* Both ends of a connection on one host, with the bundled RPC as two
+ * processes (docs/repro.md). Case 1 (the server has no read timeout): both
+ * ends held and idle; each side's report names the other end's pid, fd,
+ * state and the code that opened it. Case 2 (`--read-timeout 200ms`): the
+ * server gives up and closes; the client's socket sits in CLOSE_WAIT and
+ * its report says the other end is an orphaned FIN_WAIT_2 no process holds,
+ * on the port the server listens on; `report -A` pairs the two ends in one
+ * finding. Every wait is a poll with a deadline. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "tjson.h"
+#include "tlib.h"
+#include "trun.h"
+
+static pid_t children[4];
+static size_t nchildren;
+
+static void kill_children(void)
+{
+	for (size_t i = 0; i < nchildren; i++)
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			trun_reap(children[i], 5000);
+			children[i] = 0;
+		}
+	nchildren = 0;
+}
+
+/* Start argv under the shim, stdout and stderr to files. */
+static pid_t start(char *const argv[], const char *out, const char *err)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		bail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int n = open("/dev/null", O_RDONLY);
+
+		if (o < 0 || e < 0 || n < 0 || dup2(n, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(127);
+		setenv("LD_PRELOAD", getenv("SOCKAUDIT_SHIM"), 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	children[nchildren++] = pid;
+	return pid;
+}
+
+/* Poll file for a line containing pat; copy the rest of that line after
+ * pat into rest. False when it did not appear in time. */
+static bool wait_line(const char *file, const char *pat, char *rest, size_t len)
+{
+	uint64_t deadline = trun_now_ms() + TLIB_READY_MS;
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	while (trun_now_ms() < deadline) {
+		char line[1024];
+		FILE *f = fopen(file, "r");
+
+		while (f && fgets(line, sizeof(line), f)) {
+			char *p = strstr(line, pat);
+
+			if (!p)
+				continue;
+			if (rest) {
+				snprintf(rest, len, "%s", p + strlen(pat));
+				rest[strcspn(rest, "\n")] = '\0';
+			}
+			fclose(f);
+			return true;
+		}
+		if (f)
+			fclose(f);
+		nanosleep(&pause, NULL);
+	}
+	diag("no '%s' in %s within %d ms", pat, file, TLIB_READY_MS);
+	return false;
+}
+
+/* The first socket of the report that is flagged and has a peer. */
+static json_object *flagged_with_peer(json_object *root)
+{
+	json_object *groups = tj_get(root, "groups");
+
+	for (size_t g = 0; groups && g < json_object_array_length(groups); g++) {
+		json_object *socks = tj_get(json_object_array_get_idx(groups, g), "sockets");
+
+		for (size_t k = 0; socks && k < json_object_array_length(socks); k++) {
+			json_object *s = json_object_array_get_idx(socks, k), *p;
+
+			p = tj_get(s, "peer_process");
+			if (tj_bool(s, "flagged") && p && !json_object_is_type(p, json_type_null))
+				return s;
+		}
+	}
+	return NULL;
+}
+
+static json_object *poll_peer(pid_t pid, const char *const *extra, struct trun *r)
+{
+	uint64_t deadline = trun_now_ms() + TLIB_POLL_MS;
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
+
+	for (;;) {
+		json_object *root = tlib_report(pid, extra, r);
+
+		if (root && flagged_with_peer(root))
+			return root;
+		if (trun_now_ms() >= deadline) {
+			diag("no flagged socket with a peer within %d ms; exit %d, stderr: %s",
+			     TLIB_POLL_MS, r->status, r->err);
+			json_object_put(root);
+			return NULL;
+		}
+		json_object_put(root);
+		trun_free(r);
+		nanosleep(&pause, NULL);
+	}
+}
+
+static void paths(const char *dir, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+/* Case 1: the two ends held, idle: each report names the other. */
+static void case_idle(void)
+{
+	const char *dir = tlib_case_dir(tlib_env("RT_TABLES"), "peer-idle");
+	char *rpc = tlib_path("RT_BIN_DIR", "../../repro/sockaudit-rpc");
+	char so[4200], se[4200], co[4200], ce[4200], addr[128];
+	const char *extra[] = { "--idle", "1s", NULL };
+	pid_t server, client;
+	struct trun r;
+	json_object *root, *s, *p;
+
+	paths(dir, "server.out", so, sizeof(so));
+	paths(dir, "server.err", se, sizeof(se));
+	paths(dir, "client.out", co, sizeof(co));
+	paths(dir, "client.err", ce, sizeof(ce));
+	{
+		char *argv[] = { rpc, "server", "--listen", "127.0.0.1:0", "--cost", "100ms", NULL };
+
+		server = start(argv, so, se);
+	}
+	if (!ok(wait_line(so, "listening on ", addr, sizeof(addr)), "idle: server listening"))
+		return;
+	{
+		char *argv[] = { rpc, "client", "--connect", addr, "--timeout", "2s", "--no-close",
+				 "--hold", "60s", NULL };
+
+		client = start(argv, co, ce);
+	}
+	ok(wait_line(co, "transport:", NULL, 0), "idle: the client made its call and holds");
+
+	root = poll_peer(client, extra, &r);
+	s = root ? flagged_with_peer(root) : NULL;
+	p = s ? tj_get(s, "peer_process") : NULL;
+	ok(p && tj_int(p, "pid", -1) == server && tj_bool(p, "held") &&
+	   tj_str_is(p, "state", "ESTABLISHED") && tj_int(p, "fd", -1) >= 0 &&
+	   tj_str_is(p, "comm", "sockaudit-rpc"),
+	   "idle: the client's report names the server's end: pid %d, fd, ESTABLISHED",
+	   (int)server);
+	ok(p && tj_str_is(p, "frame.function", "rpc_server_accept_loop"),
+	   "idle: and the code that opened it: rpc_server_accept_loop (%s)",
+	   p ? tj_str(p, "frame.function") : "none");
+	json_object_put(root);
+	trun_free(&r);
+
+	root = poll_peer(server, extra, &r);
+	s = root ? flagged_with_peer(root) : NULL;
+	p = s ? tj_get(s, "peer_process") : NULL;
+	ok(p && tj_int(p, "pid", -1) == client && tj_bool(p, "held") &&
+	   tj_str_is(p, "frame.function", "rpc_client_connect"),
+	   "idle: the server's report names the client's end: pid %d at rpc_client_connect",
+	   (int)client);
+	json_object_put(root);
+	trun_free(&r);
+	{
+		char pid[16];
+		const char *text[] = { "report", "--idle", "1s", pid, NULL };
+
+		snprintf(pid, sizeof(pid), "%d", (int)client);
+		ok(tlib_cli(&r, text) && r.status == 1 && strstr(r.out, "other end: pid ") &&
+		   strstr(r.out, "rpc_server_accept_loop"),
+		   "idle: the text report has a line for the other end under the socket");
+		trun_free(&r);
+	}
+	kill_children();
+}
+
+/* Case 2: the server times out and closes: CLOSE_WAIT against an orphaned
+ * FIN_WAIT_2; report -A pairs them. */
+static void case_closewait(void)
+{
+	const char *dir = tlib_case_dir(tlib_env("RT_TABLES"), "peer-cw");
+	char *rpc = tlib_path("RT_BIN_DIR", "../../repro/sockaudit-rpc");
+	char so[4200], se[4200], co[4200], ce[4200], addr[128];
+	const char *extra[] = { "--close-wait", "300ms", NULL };
+	pid_t server, client;
+	struct trun r;
+	json_object *root, *s, *p, *pairs, *pair = NULL;
+
+	paths(dir, "server.out", so, sizeof(so));
+	paths(dir, "server.err", se, sizeof(se));
+	paths(dir, "client.out", co, sizeof(co));
+	paths(dir, "client.err", ce, sizeof(ce));
+	{
+		char *argv[] = { rpc, "server", "--listen", "127.0.0.1:0", "--read-timeout", "200ms",
+				 "--cost", "100ms", NULL };
+
+		server = start(argv, so, se);
+	}
+	if (!ok(wait_line(so, "listening on ", addr, sizeof(addr)), "cw: server listening"))
+		return;
+	{
+		char *argv[] = { rpc, "client", "--connect", addr, "--timeout", "2s", "--no-close",
+				 "--hold", "60s", NULL };
+
+		client = start(argv, co, ce);
+	}
+	ok(wait_line(co, "transport:", NULL, 0) && wait_line(se, "i/o timeout", NULL, 0),
+	   "cw: the client made its call, the server timed out");
+
+	root = poll_peer(client, extra, &r);
+	s = root ? flagged_with_peer(root) : NULL;
+	p = s ? tj_get(s, "peer_process") : NULL;
+	ok(s && tj_str_is(s, "state", "CLOSE_WAIT") && p && !tj_bool(p, "held") &&
+	   tj_bool(p, "orphan") && tj_str_is(p, "state", "FIN_WAIT_2") &&
+	   tj_int(p, "listener.pid", -1) == server,
+	   "cw: the client's CLOSE_WAIT: the other end is an orphaned FIN_WAIT_2, on the port "
+	   "pid %d listens on", (int)server);
+	json_object_put(root);
+	trun_free(&r);
+	{
+		const char *all[] = { "report", "-A", "--json", "--close-wait", "300ms", NULL };
+		const char *text[] = { "report", "-A", "--close-wait", "300ms", NULL };
+		char want[64];
+
+		ok(tlib_cli(&r, all) && r.status == 1, "cw: report -A flags (exit %d)", r.status);
+		root = json_tokener_parse(r.out ? r.out : "");
+		pairs = root ? tj_get(root, "pairs") : NULL;
+		for (size_t i = 0; pairs && i < json_object_array_length(pairs); i++) {
+			json_object *x = json_object_array_get_idx(pairs, i);
+
+			if (tj_int(x, "flagged.pid", -1) == client)
+				pair = x;
+		}
+		ok(pair && tj_str_is(pair, "kind", "close-wait") &&
+		   tj_str_is(pair, "flagged.state", "CLOSE_WAIT") &&
+		   tj_str_is(pair, "other.state", "FIN_WAIT_2") &&
+		   tj_int(pair, "other.listener.pid", -1) == server,
+		   "cw: report -A pairs the client's CLOSE_WAIT with the server's FIN_WAIT_2");
+		json_object_put(root);
+		trun_free(&r);
+		snprintf(want, sizeof(want), "pid %d (sockaudit-rpc) listens there", (int)server);
+		ok(tlib_cli(&r, text) && r.status == 1 && strstr(r.out, "both ends on this host") &&
+		   strstr(r.out, want), "cw: text: the pair under 'both ends on this host'");
+		trun_free(&r);
+	}
+	kill_children();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2)
+		bail("usage: test-peer idle|closewait");
+	if (!getenv("SOCKAUDIT_SHIM"))
+		bail("SOCKAUDIT_SHIM is not set");
+	atexit(kill_children);
+	if (strcmp(argv[1], "idle") == 0)
+		case_idle();
+	else if (strcmp(argv[1], "closewait") == 0)
+		case_closewait();
+	else
+		bail("unknown case %s", argv[1]);
+	return tlib_finish(tap_done());
+}
