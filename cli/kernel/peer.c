@@ -197,7 +197,7 @@ static void read_comm(pid_t pid, char *buf, size_t len)
 	fclose(f);
 }
 
-static int owner_cmp(const void *a, const void *b)
+int ks_owner_cmp(const void *a, const void *b)
 {
 	const struct ks_owner *x = a, *y = b;
 
@@ -209,7 +209,7 @@ static int pid_cmp(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-void ks_owners_find(struct ks_owner *v, size_t n)
+void ks_owners_find(struct ks_owner *v, size_t n, pid_t skip)
 {
 	DIR *proc;
 	struct dirent *d;
@@ -223,7 +223,7 @@ void ks_owners_find(struct ks_owner *v, size_t n)
 	}
 	if (!n)
 		return;
-	qsort(v, n, sizeof(v[0]), owner_cmp);
+	qsort(v, n, sizeof(v[0]), ks_owner_cmp);
 	proc = opendir("/proc");
 	if (!proc)
 		return;
@@ -232,7 +232,7 @@ void ks_owners_find(struct ks_owner *v, size_t n)
 		long pid = strtol(d->d_name, &end, 10);
 		int *np;
 
-		if (*end || pid <= 0)
+		if (*end || pid <= 0 || pid == skip)
 			continue;
 		np = realloc(pids, (npids + 1) * sizeof(pids[0]));
 		if (!np)
@@ -266,7 +266,7 @@ void ks_owners_find(struct ks_owner *v, size_t n)
 			if (sscanf(target, "socket:[%llu]", &ino) != 1)
 				continue;
 			key.inode = ino;
-			o = bsearch(&key, v, n, sizeof(v[0]), owner_cmp);
+			o = bsearch(&key, v, n, sizeof(v[0]), ks_owner_cmp);
 			if (!o)
 				continue;
 			/* Equal inodes sit together: give each its owner. */

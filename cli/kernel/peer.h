@@ -31,8 +31,10 @@ struct ks_owner {
 	char comm[64];
 };
 /* Fill each owner's pid, fd and comm: one walk of every /proc/<pid>/fd we
- * may read, the lowest pid first. */
-void ks_owners_find(struct ks_owner *v, size_t n);
+ * may read but skip's (whose fds the caller has), the lowest pid first.
+ * Sorts v by inode (ks_owner_cmp: bsearch it after). */
+void ks_owners_find(struct ks_owner *v, size_t n, pid_t skip);
+int ks_owner_cmp(const void *a, const void *b);
 
 /* "FIN_WAIT_2" style name of a TCP state. */
 const char *ks_tcp_state_name(int state);

@@ -24,57 +24,147 @@ static bool shim_or_libc(const char *module)
 	return strstr(base, "libsockaudit") || strstr(base, "libc.so");
 }
 
-/* The first frame of the peer's record outside the shim and libc. */
-static void peer_frame(struct report_peer *p)
-{
-	struct target t;
+/* What one audited peer process gives: its table read once, a symbolizer
+ * made once, and each stack's first frame resolved once (a process holding
+ * thousands of connections to itself asks for each of them). */
+struct peer_src {
+	pid_t pid;
+	bool ok;
 	struct sa_reader r;
 	struct sa_snapshot snap;
-	struct symbolizer *sym = NULL;
-	uint64_t frames[SA_MAX_FRAMES];
-	uint32_t id = 0, depth;
+	struct symbolizer *sym;
+	struct peer_frame_cache {
+		uint32_t id;
+		bool have;
+		char function[128], file[256];
+		int line;
+	} *frames;
+	size_t nframes;
+};
+
+static struct peer_src *src_get(struct peer_src **v, size_t *n, pid_t pid)
+{
+	struct peer_src *s;
+	struct target t;
 	char err[600];
 
-	if (!target_lookup(&t, p->pid) || target_open_table_err(&t, &r, err, sizeof(err)) < 0)
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].pid == pid)
+			return &(*v)[i];
+	*v = xrealloc(*v, (*n + 1) * sizeof((*v)[0]));
+	s = &(*v)[(*n)++];
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	s->r.fd = -1;
+	if (!target_lookup(&t, pid) || target_open_table_err(&t, &s->r, err, sizeof(err)) < 0)
+		return s;
+	if (sa_reader_snapshot(&s->r, &s->snap, err, sizeof(err)) < 0) {
+		sa_reader_close(&s->r);
+		return s;
+	}
+	s->ok = true;
+	return s;
+}
+
+static void src_finish(struct peer_src *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].ok) {
+			sa_snapshot_finish(&v[i].snap);
+			sa_reader_close(&v[i].r);
+		}
+		sym_destroy(v[i].sym);
+		free(v[i].frames);
+	}
+	free(v);
+}
+
+static const struct sa_slot *src_slot(const struct peer_src *s, int fd)
+{
+	size_t lo = 0, hi = s->snap.nrecs;
+
+	/* Records come by fd, ascending. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct sa_record *rec = &s->snap.recs[mid];
+
+		if (rec->slot.fd == fd)
+			return rec->status == SA_REC_OK && rec->slot.used ? &rec->slot : NULL;
+		if (rec->slot.fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The first frame of the peer's record outside the shim and libc. */
+static void peer_frame(struct peer_src *s, struct report_peer *p)
+{
+	const struct sa_slot *sl = s->ok ? src_slot(s, p->fd) : NULL;
+	uint64_t frames[SA_MAX_FRAMES];
+	struct peer_frame_cache *c = NULL;
+	uint32_t id, depth;
+
+	if (!sl)
 		return;
-	if (sa_reader_snapshot(&r, &snap, err, sizeof(err)) < 0)
-		goto out_close;
-	for (size_t i = 0; i < snap.nrecs; i++) {
-		const struct sa_slot *sl = &snap.recs[i].slot;
+	id = sl->connect_stack ? sl->connect_stack : sl->open_stack;
+	if (!id)
+		return;
+	snprintf(p->stack, sizeof(p->stack), "%s", sl->connect_stack ? "connect" : "open");
+	for (size_t i = 0; i < s->nframes && !c; i++)
+		if (s->frames[i].id == id)
+			c = &s->frames[i];
+	if (!c) {
+		s->frames = xrealloc(s->frames, (s->nframes + 1) * sizeof(s->frames[0]));
+		c = &s->frames[s->nframes++];
+		memset(c, 0, sizeof(*c));
+		c->id = id;
+		depth = sa_reader_stack(&s->r, id, frames);
+		if (depth && !s->sym)
+			s->sym = sym_create_pid(s->pid);
+		for (uint32_t i = 0; s->sym && i < depth && !c->have; i++) {
+			const struct sym_frame *f;
+			size_t n;
 
-		if (snap.recs[i].status != SA_REC_OK || !sl->used || sl->fd != p->fd)
-			continue;
-		id = sl->connect_stack ? sl->connect_stack : sl->open_stack;
-		snprintf(p->stack, sizeof(p->stack), "%s", sl->connect_stack ? "connect" : "open");
+			sym_resolve(s->sym, frames[i], &f, &n);
+			if (!n || shim_or_libc(f[n - 1].module))
+				continue;
+			c->have = true;
+			snprintf(c->function, sizeof(c->function), "%s",
+				 f[0].function ? f[0].function : "??");
+			snprintf(c->file, sizeof(c->file), "%s", f[0].file ? f[0].file : "");
+			c->line = f[0].line;
+		}
 	}
-	sa_snapshot_finish(&snap);
-	depth = id ? sa_reader_stack(&r, id, frames) : 0;
-	if (depth)
-		sym = sym_create_pid(p->pid);
-	for (uint32_t i = 0; sym && i < depth && !p->have_frame; i++) {
-		const struct sym_frame *f;
-		size_t n;
+	p->have_frame = c->have;
+	memcpy(p->function, c->function, sizeof(p->function));
+	memcpy(p->file, c->file, sizeof(p->file));
+	p->line = c->line;
+}
 
-		sym_resolve(sym, frames[i], &f, &n);
-		if (!n || shim_or_libc(f[n - 1].module))
-			continue;
-		p->have_frame = true;
-		snprintf(p->function, sizeof(p->function), "%s", f[0].function ? f[0].function : "??");
-		snprintf(p->file, sizeof(p->file), "%s", f[0].file ? f[0].file : "");
-		p->line = f[0].line;
-	}
-	sym_destroy(sym);
-out_close:
-	sa_reader_close(&r);
+struct held_fd {
+	uint64_t inode;
+	int fd;
+};
+
+static int held_cmp(const void *a, const void *b)
+{
+	const struct held_fd *x = a, *y = b;
+
+	return (x->inode > y->inode) - (x->inode < y->inode);
 }
 
 void report_peers_fill(struct report *rep, const struct ks_table *ks)
 {
 	struct report_join *j = &rep->join;
 	struct ks_peer_index *ix;
-	struct ks_owner *own;
+	struct ks_owner *own = NULL;
+	struct held_fd *mine;
+	struct peer_src *srcs = NULL;
 	const struct ks_sock **peer_of;
-	size_t n = 0, nown = 0;
+	size_t n = 0, nown = 0, nmine = 0, nsrcs = 0;
+	pid_t self = rep->tgt.pid;
 
 	if (!ks || !j->nsocks)
 		return;
@@ -87,10 +177,18 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 			n++;
 	if (!n)
 		goto out;
+	/* Our own sockets by inode: a process connected to itself (or two
+	 * threads of one service) needs no walk of /proc to be named. */
+	mine = xcalloc(j->nsocks, sizeof(mine[0]));
+	for (size_t i = 0; i < j->nsocks; i++)
+		if (j->socks[i].held && j->socks[i].nfds && j->socks[i].ks)
+			mine[nmine++] = (struct held_fd){ j->socks[i].ks->inode, j->socks[i].fds[0] };
+	qsort(mine, nmine, sizeof(mine[0]), held_cmp);
 	rep->peers = xcalloc(n, sizeof(rep->peers[0]));
 	own = xcalloc(2 * n, sizeof(own[0]));
 	for (size_t i = 0; i < j->nsocks; i++) {
 		const struct ks_sock *ps = peer_of[i], *l;
+		struct held_fd key = { ps ? ps->inode : 0, 0 };
 		struct report_peer *p;
 
 		if (!ps)
@@ -100,37 +198,64 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 		snprintf(p->state, sizeof(p->state), "%s", ks_tcp_state_name(ps->state));
 		ks_format_addr(&ps->local, p->local, sizeof(p->local));
 		p->orphan = ps->inode == 0;
-		if (ps->inode)
-			own[nown++].inode = ps->inode;
-		l = ks_peer_listener(ix, &ps->local);
-		if (l && l->inode)
-			own[nown++].inode = l->inode;
+		if (ps->inode) {
+			const struct held_fd *h = bsearch(&key, mine, nmine, sizeof(mine[0]),
+							  held_cmp);
+
+			if (h) {
+				p->held = true;
+				p->pid = self;
+				p->fd = h->fd;
+				snprintf(p->comm, sizeof(p->comm), "%s", rep->tgt.comm);
+			} else {
+				own[nown++].inode = ps->inode;
+			}
+		}
+		l = ps->inode ? NULL : ks_peer_listener(ix, &ps->local);
+		if (l && l->inode) {
+			key.inode = l->inode;
+			if (bsearch(&key, mine, nmine, sizeof(mine[0]), held_cmp)) {
+				p->listener_pid = self;
+				snprintf(p->listener_comm, sizeof(p->listener_comm), "%s",
+					 rep->tgt.comm);
+			} else {
+				own[nown++].inode = l->inode;
+			}
+		}
 	}
-	ks_owners_find(own, nown);
+	free(mine);
+	ks_owners_find(own, nown, self);
 	for (size_t i = 0, k = 0; i < j->nsocks; i++) {
 		const struct ks_sock *ps = peer_of[i], *l;
+		struct ks_owner key, *o;
 		struct report_peer *p;
 
 		if (!ps)
 			continue;
 		p = &rep->peers[k++];
-		l = ks_peer_listener(ix, &ps->local);
-		for (size_t o = 0; o < nown; o++) {
-			if (ps->inode && own[o].inode == ps->inode && own[o].pid && !p->held) {
+		if (!p->held && ps->inode) {
+			key.inode = ps->inode;
+			o = bsearch(&key, own, nown, sizeof(own[0]), ks_owner_cmp);
+			if (o && o->pid) {
 				p->held = true;
-				p->pid = own[o].pid;
-				p->fd = own[o].fd;
-				snprintf(p->comm, sizeof(p->comm), "%s", own[o].comm);
+				p->pid = o->pid;
+				p->fd = o->fd;
+				snprintf(p->comm, sizeof(p->comm), "%s", o->comm);
 			}
-			if (l && l->inode && own[o].inode == l->inode && own[o].pid &&
-			    !p->listener_pid) {
-				p->listener_pid = own[o].pid;
-				snprintf(p->listener_comm, sizeof(p->listener_comm), "%s", own[o].comm);
+		}
+		l = ps->inode ? NULL : ks_peer_listener(ix, &ps->local);
+		if (!p->listener_pid && l && l->inode) {
+			key.inode = l->inode;
+			o = bsearch(&key, own, nown, sizeof(own[0]), ks_owner_cmp);
+			if (o && o->pid) {
+				p->listener_pid = o->pid;
+				snprintf(p->listener_comm, sizeof(p->listener_comm), "%s", o->comm);
 			}
 		}
 		if (p->held)
-			peer_frame(p);
+			peer_frame(src_get(&srcs, &nsrcs, p->pid), p);
 	}
+	src_finish(srcs, nsrcs);
 	free(own);
 out:
 	free(peer_of);
