@@ -275,35 +275,39 @@ static char *memfd_text(int fd)
  * dying with its one line on whatever this process's table or /proc
  * entries hold (a hostile table, an exit mid-read) without taking the
  * others along. The child inherits the namespace's kernel view. */
-static void host_one(struct report_host *h, const struct target *t, const struct ks_table *ks)
-{
-	struct report_host_proc *p;
-	int jfd, ofd, efd, status = -1;
+struct host_child {
+	size_t idx;              /* into h->v */
+	pid_t pid;
+	int jfd, ofd, efd;
 	uint64_t deadline;
-	pid_t child;
+};
 
-	h->v = xrealloc(h->v, (h->n + 1) * sizeof(h->v[0]));
-	p = &h->v[h->n++];
+static void host_start(struct report_host *h, size_t idx, const struct target *t,
+		       const struct ks_table *ks, struct host_child *c)
+{
+	struct report_host_proc *p = &h->v[idx];
+
 	memset(p, 0, sizeof(*p));
 	p->pid = t->pid;
 	snprintf(p->comm, sizeof(p->comm), "%s", t->comm);
-	jfd = memfd_create("sockaudit-json", MFD_CLOEXEC);
-	ofd = memfd_create("sockaudit-text", MFD_CLOEXEC);
-	efd = memfd_create("sockaudit-err", MFD_CLOEXEC);
-	if (jfd < 0 || ofd < 0 || efd < 0)
+	c->idx = idx;
+	c->jfd = memfd_create("sockaudit-json", MFD_CLOEXEC);
+	c->ofd = memfd_create("sockaudit-text", MFD_CLOEXEC);
+	c->efd = memfd_create("sockaudit-err", MFD_CLOEXEC);
+	if (c->jfd < 0 || c->ofd < 0 || c->efd < 0)
 		die("report: memfd_create: %s", strerror(errno));
 	fflush(stdout);
 	fflush(stderr);
-	child = fork();
-	if (child < 0)
+	c->pid = fork();
+	if (c->pid < 0)
 		die("report: fork: %s", strerror(errno));
-	if (child == 0) {
+	if (c->pid == 0) {
 		struct report rep;
 		FILE *json;
 
-		if (dup2(ofd, STDOUT_FILENO) < 0 || dup2(efd, STDERR_FILENO) < 0)
+		if (dup2(c->ofd, STDOUT_FILENO) < 0 || dup2(c->efd, STDERR_FILENO) < 0)
 			_exit(EXIT_ERROR);
-		json = fdopen(jfd, "w");
+		json = fdopen(c->jfd, "w");
 		if (!json)
 			_exit(EXIT_ERROR);
 		memset(&rep, 0, sizeof(rep));
@@ -319,33 +323,25 @@ static void host_one(struct report_host *h, const struct target *t, const struct
 		}
 		exit(report_run(&rep, ks, json));
 	}
-	deadline = now_monotonic_ms() + HOST_CHILD_MS;
-	for (;;) {
-		pid_t r = waitpid(child, &status, WNOHANG);
+	c->deadline = now_monotonic_ms() + HOST_CHILD_MS;
+}
 
-		if (r == child)
-			break;
-		if (r < 0 && errno != EINTR)
-			die("report: waitpid: %s", strerror(errno));
-		if (now_monotonic_ms() >= deadline) {
-			kill(child, SIGKILL);
-			waitpid(child, &status, 0);
-			status = -1;
-			break;
-		}
-		usleep(1000);
-	}
+/* Collect a child that ended with status (-1: killed for taking too long). */
+static void host_collect(struct report_host *h, struct host_child *c, int status)
+{
+	struct report_host_proc *p = &h->v[c->idx];
+
 	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) <= EXIT_FLAGGED) {
-		char *doc = memfd_text(jfd);
+		char *doc = memfd_text(c->jfd);
 
 		p->status = WEXITSTATUS(status);
 		p->doc = json_tokener_parse(doc);
 		free(doc);
 		if (!h->opts.json)
-			p->text = memfd_text(ofd);
+			p->text = memfd_text(c->ofd);
 	}
 	if (!p->doc) {
-		char *err = memfd_text(efd);
+		char *err = memfd_text(c->efd);
 		size_t len = strlen(err);
 
 		while (len && err[len - 1] == '\n')
@@ -362,10 +358,37 @@ static void host_one(struct report_host *h, const struct target *t, const struct
 				 strncmp(err, "sockaudit: ", 11) == 0 ? err + 11 : err);
 		free(err);
 	}
-	close(jfd);
-	close(ofd);
-	close(efd);
-	report_host_count(h, p);
+	close(c->jfd);
+	close(c->ofd);
+	close(c->efd);
+	c->pid = 0;
+}
+
+/* Wait until one of the running children ends (or overstays); returns its
+ * slot. */
+static size_t host_wait_one(struct report_host *h, struct host_child *run, size_t nrun)
+{
+	for (;;) {
+		int status;
+		pid_t r = waitpid(-1, &status, WNOHANG);
+
+		for (size_t i = 0; r > 0 && i < nrun; i++)
+			if (run[i].pid == r) {
+				host_collect(h, &run[i], status);
+				return i;
+			}
+		if (r < 0 && errno != EINTR && errno != ECHILD)
+			die("report: waitpid: %s", strerror(errno));
+		for (size_t i = 0; i < nrun; i++)
+			if (run[i].pid > 0 && now_monotonic_ms() >= run[i].deadline) {
+				kill(run[i].pid, SIGKILL);
+				waitpid(run[i].pid, &status, 0);
+				host_collect(h, &run[i], -1);
+				return i;
+			}
+		if (r == 0)
+			usleep(500);
+	}
 }
 
 /* report -A: every audited process the caller may read (root: the host),
@@ -384,10 +407,36 @@ static int report_all(const struct report_opts *o)
 	/* Every view first: a namespace is dumped once, whichever of its
 	 * processes comes first, and each child inherits what it needs. */
 	for (size_t i = 0; i < n; i++)
-		ks_views_get(&views, t[i].pid);
+		report_peers_prepare(ks_views_get(&views, t[i].pid));
 	h.netns = views.n;
-	for (size_t i = 0; i < n; i++)
-		host_one(&h, &t[i], ks_views_get(&views, t[i].pid));
+	/* As many children at once as there are CPUs (at most 8): most of a
+	 * report is reading /proc and symbols, one process's at a time. */
+	{
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		size_t width = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus, nrun = 0, next = 0;
+		struct host_child run[8];
+
+		memset(run, 0, sizeof(run));
+		h.v = xcalloc(n ? n : 1, sizeof(h.v[0]));
+		h.n = n;
+		while (next < n || nrun) {
+			size_t slot;
+
+			if (next < n && nrun < width) {
+				for (slot = 0; run[slot].pid > 0; slot++)
+					;
+				host_start(&h, next, &t[next], ks_views_get(&views, t[next].pid),
+					   &run[slot]);
+				next++;
+				nrun++;
+				continue;
+			}
+			host_wait_one(&h, run, width);
+			nrun--;
+		}
+		for (size_t i = 0; i < n; i++)
+			report_host_count(&h, &h.v[i]);
+	}
 	report_host_pair(&h);
 	if (o->json)
 		render_json_print(stdout, render_host_json(&h));

@@ -155,10 +155,40 @@ static int held_cmp(const void *a, const void *b)
 	return (x->inode > y->inode) - (x->inode < y->inode);
 }
 
+/* Indexes made ahead of time (report -A, before its children fork), by the
+ * view's hash head: a child's copy of the view has the same head and the
+ * same sockets. */
+static struct {
+	const void *head;
+	struct ks_peer_index *ix;
+} prepared[64];
+static size_t nprepared;
+
+void report_peers_prepare(const struct ks_table *ks)
+{
+	if (!ks || nprepared == sizeof(prepared) / sizeof(prepared[0]))
+		return;
+	for (size_t i = 0; i < nprepared; i++)
+		if (prepared[i].head == ks->by_inode)
+			return;
+	prepared[nprepared].head = ks->by_inode;
+	prepared[nprepared].ix = ks_peer_index_create(ks);
+	if (prepared[nprepared].ix)
+		nprepared++;
+}
+
+static struct ks_peer_index *prepared_for(const struct ks_table *ks)
+{
+	for (size_t i = 0; i < nprepared; i++)
+		if (prepared[i].head == ks->by_inode)
+			return prepared[i].ix;
+	return NULL;
+}
+
 void report_peers_fill(struct report *rep, const struct ks_table *ks)
 {
 	struct report_join *j = &rep->join;
-	struct ks_peer_index *ix;
+	struct ks_peer_index *ix, *shared;
 	struct ks_owner *own = NULL;
 	struct held_fd *mine;
 	struct peer_src *srcs = NULL;
@@ -168,7 +198,8 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 
 	if (!ks || !j->nsocks)
 		return;
-	ix = ks_peer_index_create(ks);
+	shared = prepared_for(ks);
+	ix = shared ? shared : ks_peer_index_create(ks);
 	if (!ix)
 		return;
 	peer_of = xcalloc(j->nsocks, sizeof(peer_of[0]));
@@ -259,5 +290,6 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 	free(own);
 out:
 	free(peer_of);
-	ks_peer_index_destroy(ix);
+	if (!shared)
+		ks_peer_index_destroy(ix);
 }

@@ -30,6 +30,9 @@ struct report_peer {
 };
 
 struct report;
+/* Index a view once for every report made from it later in this process
+ * or its children (report -A); kept until exit. */
+void report_peers_prepare(const struct ks_table *ks);
 /* Fill rep->peers and each socket's peer from ks (the view the report
  * joined with). */
 void report_peers_fill(struct report *rep, const struct ks_table *ks);
