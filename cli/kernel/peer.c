@@ -285,6 +285,17 @@ void ks_owners_find(struct ks_owner *v, size_t n, pid_t skip)
 	free(pids);
 }
 
+bool ks_addr_is_loopback(const struct sockaddr_storage *a)
+{
+	uint8_t b[16], v6;
+	uint16_t port;
+	static const uint8_t one[16] = { [15] = 1 };
+
+	if (!addr_norm(a, b, &port, &v6))
+		return false;
+	return v6 ? memcmp(b, one, 16) == 0 : b[0] == 127;
+}
+
 const char *ks_tcp_state_name(int state)
 {
 	static const char *const names[] = {

@@ -36,5 +36,7 @@ struct ks_owner {
 void ks_owners_find(struct ks_owner *v, size_t n, pid_t skip);
 int ks_owner_cmp(const void *a, const void *b);
 
+/* 127.0.0.0/8, ::1 or an IPv4-mapped 127/8: never leaves its namespace. */
+bool ks_addr_is_loopback(const struct sockaddr_storage *a);
 /* "FIN_WAIT_2" style name of a TCP state. */
 const char *ks_tcp_state_name(int state);

@@ -177,6 +177,7 @@ static void peer_json(struct jw *w, const struct report_peer *p)
 	kstr(w, "local", p->local);
 	kbool(w, "held", p->held);
 	kbool(w, "orphan", p->orphan);
+	kstr(w, "netns", p->other_netns ? "other" : "same");
 	jw_key(w, "listener");
 	if (p->listener_pid) {
 		jw_object_begin(w);

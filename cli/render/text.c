@@ -164,6 +164,8 @@ static void render_peer_line(FILE *out, const struct report_peer *p, const char 
 	else
 		fprintf(out, "%s  %s, held by no process (closed, kept by the kernel)", p->state,
 			p->local);
+	if (p->other_netns)
+		fputs(", in another network namespace", out);
 	if (!p->held && p->listener_pid)
 		fprintf(out, "; pid %d (%s) listens on that port", (int)p->listener_pid,
 			p->listener_comm);

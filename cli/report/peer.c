@@ -193,6 +193,7 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 	struct held_fd *mine;
 	struct peer_src *srcs = NULL;
 	const struct ks_sock **peer_of;
+	bool *other;
 	size_t n = 0, nown = 0, nmine = 0, nsrcs = 0;
 	pid_t self = rep->tgt.pid;
 
@@ -203,9 +204,22 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 	if (!ix)
 		return;
 	peer_of = xcalloc(j->nsocks, sizeof(peer_of[0]));
-	for (size_t i = 0; i < j->nsocks; i++)
-		if (j->socks[i].ks && (peer_of[i] = ks_peer_find(ix, j->socks[i].ks)))
-			n++;
+	other = xcalloc(j->nsocks, sizeof(other[0]));
+	for (size_t i = 0; i < j->nsocks; i++) {
+		const struct ks_sock *k = j->socks[i].ks;
+
+		if (!k)
+			continue;
+		peer_of[i] = ks_peer_find(ix, k);
+		/* Another namespace's view (report -A, as root): a loopback
+		 * address never leaves its namespace, and would match another
+		 * namespace's own loopback connections. */
+		for (size_t v = 0; !peer_of[i] && v < nprepared; v++)
+			if (prepared[v].ix != ix && !ks_addr_is_loopback(&k->peer) &&
+			    (peer_of[i] = ks_peer_find(prepared[v].ix, k)))
+				other[i] = true;
+		n += peer_of[i] != NULL;
+	}
 	if (!n)
 		goto out;
 	/* Our own sockets by inode: a process connected to itself (or two
@@ -226,6 +240,7 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 			continue;
 		p = &rep->peers[rep->npeers++];
 		j->socks[i].peer = p;
+		p->other_netns = other[i];
 		snprintf(p->state, sizeof(p->state), "%s", ks_tcp_state_name(ps->state));
 		ks_format_addr(&ps->local, p->local, sizeof(p->local));
 		p->orphan = ps->inode == 0;
@@ -242,7 +257,7 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 				own[nown++].inode = ps->inode;
 			}
 		}
-		l = ps->inode ? NULL : ks_peer_listener(ix, &ps->local);
+		l = ps->inode || other[i] ? NULL : ks_peer_listener(ix, &ps->local);
 		if (l && l->inode) {
 			key.inode = l->inode;
 			if (bsearch(&key, mine, nmine, sizeof(mine[0]), held_cmp)) {
@@ -274,7 +289,7 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 				snprintf(p->comm, sizeof(p->comm), "%s", o->comm);
 			}
 		}
-		l = ps->inode ? NULL : ks_peer_listener(ix, &ps->local);
+		l = ps->inode || other[i] ? NULL : ks_peer_listener(ix, &ps->local);
 		if (!p->listener_pid && l && l->inode) {
 			key.inode = l->inode;
 			o = bsearch(&key, own, nown, sizeof(own[0]), ks_owner_cmp);
@@ -290,6 +305,7 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 	free(own);
 out:
 	free(peer_of);
+	free(other);
 	if (!shared)
 		ks_peer_index_destroy(ix);
 }

@@ -20,6 +20,7 @@ struct report_peer {
 	char state[16];            /* "FIN_WAIT_2" */
 	char local[80];            /* its own address (our peer) */
 	bool orphan;               /* no inode: closed by its process, kept by the kernel */
+	bool other_netns;          /* found in another network namespace's view (report -A) */
 	pid_t listener_pid;        /* the process listening on its port; 0 when none seen */
 	char listener_comm[64];
 	bool have_frame;           /* held by an audited process: its record's code */
@@ -31,7 +32,10 @@ struct report_peer {
 
 struct report;
 /* Index a view once for every report made from it later in this process
- * or its children (report -A); kept until exit. */
+ * or its children (report -A); kept until exit. A socket whose other end
+ * is not in its own view is then looked for in the others' (a connection
+ * between two network namespaces, over a veth or a bridge without address
+ * translation), unless its peer is a loopback address. */
 void report_peers_prepare(const struct ks_table *ks);
 /* Fill rep->peers and each socket's peer from ks (the view the report
  * joined with). */

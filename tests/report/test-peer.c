@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,10 +273,174 @@ static void case_closewait(void)
 	kill_children();
 }
 
+/* A program on PATH as a path. */
+static const char *which(const char *prog)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
+	static char p[4][64];
+	static int next;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *slot = p[next % 4];
+
+		snprintf(slot, sizeof(p[0]), "%s/%s", dirs[i], prog);
+		if (access(slot, X_OK) == 0) {
+			next++;
+			return slot;
+		}
+	}
+	bail("%s not found", prog);
+}
+
+/* pid's network namespace is not ours. */
+static bool other_netns(pid_t pid)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	return stat("/proc/self/ns/net", &a) == 0 && stat(path, &b) == 0 &&
+	       (a.st_dev != b.st_dev || a.st_ino != b.st_ino);
+}
+
+/* The process document of pid in a sockaudit.host/1 document. */
+static json_object *host_proc(json_object *root, pid_t pid)
+{
+	json_object *a = root ? tj_get(root, "processes") : NULL;
+
+	for (size_t i = 0; a && i < json_object_array_length(a); i++)
+		if (tj_int(json_object_array_get_idx(a, i), "process.pid", -1) == pid)
+			return json_object_array_get_idx(a, i);
+	return NULL;
+}
+
+/* Case 1 across two network namespaces joined by a veth pair (root): the
+ * client in one, the server in the other. report -A, which has both
+ * views, names the server's end from the client's socket, and pairs them. */
+static void case_netns(void)
+{
+	char *rpc = tlib_path("RT_BIN_DIR", "../../repro/sockaudit-rpc");
+	const char *shim = getenv("SOCKAUDIT_SHIM");
+	char sscript[1024], cscript[1024], line[256], spid[16], cpid[16];
+	const char *all[] = { "report", "-A", "--json", "--idle", "1s", NULL };
+	struct tlib_spawn how = { .shim = false, .capture_err = true };
+	struct tlib_host server, client;
+	struct trun r;
+	json_object *root = NULL, *s = NULL, *p, *pairs;
+	uint64_t deadline;
+	const char *port;
+
+	if (geteuid() != 0) {
+		if ((getenv("CI") && *getenv("CI")) || tap_strict())
+			bail("root is needed, and no skip is allowed under CI or SOCKAUDIT_STRICT=1");
+		printf("1..0 # SKIP network namespaces and a veth pair need root\n");
+		exit(0);
+	}
+	tlib_case_dir(tlib_env("RT_TABLES"), "peer-netns");
+	snprintf(sscript, sizeof(sscript),
+		 "read go && ip link set lo up && ip addr add 10.213.7.2/24 dev vb && "
+		 "ip link set vb up && exec env LD_PRELOAD='%s' \"$0\" server "
+		 "--listen 10.213.7.2:0 --cost 100ms", shim);
+	snprintf(cscript, sizeof(cscript),
+		 "read port && ip link set lo up && ip addr add 10.213.7.1/24 dev va && "
+		 "ip link set va up && exec env LD_PRELOAD='%s' \"$0\" client "
+		 "--connect 10.213.7.2:$port --timeout 2s --no-close --hold 60s", shim);
+	{
+		char *sargv[] = { (char *)which("unshare"), "--net", "sh", "-c", sscript, rpc, NULL };
+		char *cargv[] = { (char *)which("unshare"), "--net", "sh", "-c", cscript, rpc, NULL };
+
+		if (!ok(tlib_host_start(&server, &how, sargv) && tlib_host_start(&client, &how, cargv),
+			"netns: two shells in network namespaces of their own"))
+			return;
+	}
+	/* Each shell execs its way to the RPC: the pid stays. */
+	snprintf(spid, sizeof(spid), "%d", (int)server.pid);
+	snprintf(cpid, sizeof(cpid), "%d", (int)client.pid);
+	{
+		/* Both ends of the pair made in one step, straight into the two
+		 * namespaces: nothing is added to ours. The namespaces exist
+		 * once unshare has exec'd the shell: retried until then. */
+		const char *veth[] = { which("ip"), "link", "add", "va", "netns", cpid, "type", "veth",
+				       "peer", "name", "vb", "netns", spid, NULL };
+		bool made = false;
+
+		/* Not before both are in namespaces of their own: "netns PID"
+		 * of a process still in ours would put the link in ours. */
+		deadline = trun_now_ms() + TLIB_READY_MS;
+		while (!(other_netns(server.pid) && other_netns(client.pid)) &&
+		       trun_now_ms() < deadline)
+			tlib_pause_ms(20);
+		if (!ok(other_netns(server.pid) && other_netns(client.pid),
+			"netns: both shells are in network namespaces of their own"))
+			return;
+		while (!made && trun_now_ms() < deadline) {
+			made = trun_capture(&r, veth, TLIB_CLI_MS, NULL) && r.status == 0;
+			if (!made)
+				diag("ip link add: %s", r.err);
+			trun_free(&r);
+			if (!made)
+				tlib_pause_ms(50);
+		}
+		if (!ok(made, "netns: a veth pair between them"))
+			return;
+	}
+	ok(tlib_host_command(&server, "go", NULL) &&
+	   tlib_host_find_line(&server, false, "listening on ", line, sizeof(line), TLIB_READY_MS),
+	   "netns: server listening on 10.213.7.2 (%s)", line);
+	port = strrchr(line, ':');
+	ok(port && tlib_host_command(&client, port + 1, NULL) &&
+	   tlib_host_wait(&client, false, "transport:", TLIB_READY_MS),
+	   "netns: the client made its call across and holds its connection");
+	tlib_host_pump(&client, 0);
+	tlib_host_pump(&server, 0);
+	if (!strstr(client.out, "transport:"))
+		diag("client: %s%s; server: %s", client.out, client.err, server.err);
+
+	deadline = trun_now_ms() + TLIB_POLL_MS;
+	while (tlib_cli(&r, all)) {
+		root = json_tokener_parse(r.out ? r.out : "");
+		s = flagged_with_peer(host_proc(root, client.pid));
+		if (s || trun_now_ms() >= deadline)
+			break;
+		json_object_put(root);
+		root = NULL;
+		trun_free(&r);
+		tlib_pause_ms(100);
+	}
+	p = s ? tj_get(s, "peer_process") : NULL;
+	ok(p && tj_str_is(p, "netns", "other") && tj_int(p, "pid", -1) == server.pid &&
+	   tj_str_is(p, "state", "ESTABLISHED") &&
+	   tj_str_is(p, "frame.function", "rpc_server_accept_loop"),
+	   "netns: report -A names the server's end in the other namespace, with its stack");
+	pairs = root ? tj_get(root, "pairs") : NULL;
+	s = NULL;
+	for (size_t i = 0; pairs && i < json_object_array_length(pairs); i++) {
+		json_object *x = json_object_array_get_idx(pairs, i);
+
+		if (tj_int(x, "flagged.pid", -1) == client.pid ||
+		    tj_int(x, "flagged.pid", -1) == server.pid)
+			s = x;
+	}
+	ok(s && tj_int(s, "other.pid", -1) ==
+		(tj_int(s, "flagged.pid", -1) == client.pid ? server.pid : client.pid),
+	   "netns: and pairs the two ends once");
+	json_object_put(root);
+	trun_free(&r);
+	{
+		const char *one[] = { "report", "--json", "--idle", "1s", cpid, NULL };
+
+		root = tlib_cli_json(&r, one);
+		s = root ? flagged_with_peer(root) : NULL;
+		ok(root && !s, "netns: report <pid> alone has one view: no other end named");
+		json_object_put(root);
+		trun_free(&r);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
-		bail("usage: test-peer idle|closewait");
+		bail("usage: test-peer idle|closewait|netns");
 	if (!getenv("SOCKAUDIT_SHIM"))
 		bail("SOCKAUDIT_SHIM is not set");
 	atexit(kill_children);
@@ -283,6 +448,8 @@ int main(int argc, char **argv)
 		case_idle();
 	else if (strcmp(argv[1], "closewait") == 0)
 		case_closewait();
+	else if (strcmp(argv[1], "netns") == 0)
+		case_netns();
 	else
 		bail("unknown case %s", argv[1]);
 	return tlib_finish(tap_done());
