@@ -251,6 +251,7 @@ static void frame_json(struct jw *w, const struct sym_frame *f)
 	jw_key(w, "addr");
 	jw_hex(w, f->addr);
 	kstr(w, "function", f->function);
+	kstr(w, "linkage", f->linkage);
 	kstr(w, "file", f->file);
 	if (f->line)
 		kint(w, "line", f->line);

@@ -25,8 +25,31 @@ static const char *basename_of(const char *path)
 
 /* DWARF names files relative to the build directory ("../src/x.c"): drop
  * the climb, keep the rest of the path. */
+/* Rust's standard library as its DWARF names it: "/rustc/<commit>/library/
+ * std/src/net/tcp.rs" (rustup's toolchains) or "/usr/src/rustc-1.63.0/
+ * library/..." (Debian's): shown from "library/", as the library's own
+ * path, which Debian's rustc already gives some frames. */
+static const char *rust_std_file(const char *file)
+{
+	const char *rest, *slash;
+
+	if (strncmp(file, "/rustc/", 7) == 0)
+		rest = file + 7;
+	else if (strncmp(file, "/usr/src/rustc-", 15) == 0)
+		rest = file + 15;
+	else
+		return file;
+	/* Only the commit or the version sits between the prefix and library/. */
+	slash = strchr(rest, '/');
+	if (!slash || slash == rest || strncmp(slash, "/library/", 9) != 0)
+		return file;
+	return slash + 1;
+}
+
 static const char *short_file(const char *file)
 {
+	if (file)
+		file = rust_std_file(file);
 	while (file && strncmp(file, "../", 3) == 0)
 		file += 3;
 	while (file && strncmp(file, "./", 2) == 0)

@@ -266,7 +266,10 @@ static bool path_match(const char *glob, const char *path)
 
 bool supp_frame_match(const struct supp_frame *p, const struct sym_frame *f)
 {
-	if (p->fun && (!f->function || fnmatch(p->fun, f->function, 0) != 0))
+	/* The readable name, or the linkage name of a C++ or Rust frame (what
+	 * valgrind's suppressions name). */
+	if (p->fun && (!f->function || fnmatch(p->fun, f->function, 0) != 0) &&
+	    (!f->linkage || fnmatch(p->fun, f->linkage, 0) != 0))
 		return false;
 	if (p->file && !path_match(p->file, f->file))
 		return false;

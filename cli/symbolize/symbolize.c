@@ -14,6 +14,7 @@
  * Not thread-safe: libdwfl handles are not, and the cache has no lock.
  */
 #include "symbolize/symbolize.h"
+#include "symbolize/demangle.h"
 
 #include "util/procns.h"
 
@@ -242,9 +243,10 @@ static struct sym_frame *sym_vec_push(struct sym_vec *v)
 /* The source-level name of a subprogram or inlined instance, following
  * DW_AT_abstract_origin and DW_AT_specification (dwarf_attr_integrate), which
  * is where an inlined instance or an out-of-line clone keeps its name. A
- * mangled C++ linkage name wins so such frames match the symbol table; any
- * other linkage name is an asm label (glibc's __GI_lfind for lfind) and the
- * DW_AT_name is what the source says. */
+ * mangled C++ or Rust linkage name wins (sym_name() demangles it: it says
+ * the namespace, type and, for C++, the overload where DW_AT_name is the bare
+ * "open"); any other linkage name is an asm label (glibc's __GI_lfind for
+ * lfind) and the DW_AT_name is what the source says. */
 static const char *sym_die_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute attr;
@@ -253,7 +255,7 @@ static const char *sym_die_name(Dwarf_Die *die)
 	link = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
 	if (!link)
 		link = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
-	if (link && strncmp(link, "_Z", 2) == 0)
+	if (sym_is_mangled(link))
 		return link;
 	name = dwarf_diename(die);
 	return name ? name : link;
@@ -725,6 +727,21 @@ unknown:
 	v->n = 1;
 }
 
+/* A frame named by a linkage name gets the readable name in `function` and
+ * keeps the raw one in `linkage`. */
+static void sym_demangle_frame(struct symbolizer *s, struct sym_frame *f)
+{
+	char *d = sym_demangle(f->function);
+
+	if (!d)
+		return;
+	f->linkage = f->function;
+	f->function = sym_intern(s, d);
+	free(d);
+	if (!f->function)   /* out of memory: the raw name is still a name */
+		f->function = f->linkage;
+}
+
 void sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out, size_t *n)
 {
 	struct sym_entry *e;
@@ -736,6 +753,8 @@ void sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **o
 
 	sym_vec_init(&v);
 	sym_compute(s, addr, &v);
+	for (size_t i = 0; i < v.n; i++)
+		sym_demangle_frame(s, &v.v[i]);
 	e = malloc(sizeof(*e) + v.n * sizeof(e->frames[0]));
 	if (!e) {
 		/* Best effort without memory: the real frame alone, in a slot

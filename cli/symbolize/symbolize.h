@@ -14,7 +14,8 @@
 
 struct sym_frame {
 	uint64_t addr;         /* the raw address asked for */
-	const char *function;  /* NULL when unknown */
+	const char *function;  /* NULL when unknown; C++ and Rust names demangled */
+	const char *linkage;   /* the mangled linkage name `function` was made from, else NULL */
 	const char *file;      /* NULL when no debug info */
 	int line;              /* 0 when unknown */
 	const char *module;    /* path of the module, NULL when no module maps it */

@@ -29,10 +29,12 @@ static const struct {
 	{ "}\n", -1, ":1: '}' without '{'" },
 };
 
-/* leak_client <- main <- __libc_start_call_main */
+/* leak_client <- feed::Client::open(int) <- main <- __libc_start_call_main */
 static const struct sym_frame stack[] = {
 	{ .function = "leak_client", .file = "/src/net/client.c", .line = 10,
 	  .module = "/build/prog" },
+	{ .function = "feed::Client::open(int)", .linkage = "_ZN4feed6Client4openEi",
+	  .file = "/src/feed.cc", .line = 20, .module = "/build/prog" },
 	{ .function = "main", .file = "/src/main.c", .line = 3, .module = "/build/prog" },
 	{ .function = "__libc_start_call_main", .module = "/lib/libc.so.6" },
 };
@@ -56,6 +58,10 @@ static const struct {
 	{ "command: *prog*\n top: fun=leak_client", RUN_KIND_CLOSE_WAIT, true },
 	{ "command: *python*\n top: fun=leak_client", RUN_KIND_CLOSE_WAIT, false },
 	{ "frame: fun=main\n frame: fun=nothere", RUN_KIND_CLOSE_WAIT, false },
+	/* C++ and Rust: the readable name or the linkage name */
+	{ "frame: fun=feed::Client::open*", RUN_KIND_CLOSE_WAIT, true },
+	{ "frame: fun=_ZN4feed6Client4open*", RUN_KIND_CLOSE_WAIT, true },
+	{ "frame: fun=_ZN4feed6Client5close*", RUN_KIND_CLOSE_WAIT, false },
 };
 
 int main(void)
@@ -84,7 +90,7 @@ int main(void)
 		if (!ok(supp_load_text(&s, "m.supp", text, err, sizeof(err)) == 0, "match case %zu "
 			"parses", i))
 			continue;
-		e = supp_match(&s, match_cases[i].kind, cmds, 1, stack, 3);
+		e = supp_match(&s, match_cases[i].kind, cmds, 1, stack, 4);
 		ok((e != NULL) == match_cases[i].match, "'%s' %s %s", match_cases[i].entry,
 		   match_cases[i].match ? "matches" : "does not match",
 		   run_kind_name((enum run_kind)match_cases[i].kind));
@@ -97,12 +103,12 @@ int main(void)
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
 
-		supp_print(f, "gen", "close-wait", stack, 3);
+		supp_print(f, "gen", "close-wait", stack, 4);
 		fclose(f);
 		ok(supp_load_text(&s, "gen", buf, err, sizeof(err)) == 0 && s.n == 1 &&
-		   supp_match(&s, RUN_KIND_CLOSE_WAIT, cmds, 1, stack, 3) &&
-		   !supp_match(&s, RUN_KIND_IDLE, cmds, 1, stack, 3) &&
-		   !supp_match(&s, RUN_KIND_CLOSE_WAIT, cmds, 1, stack + 1, 2),
+		   supp_match(&s, RUN_KIND_CLOSE_WAIT, cmds, 1, stack, 4) &&
+		   !supp_match(&s, RUN_KIND_IDLE, cmds, 1, stack, 4) &&
+		   !supp_match(&s, RUN_KIND_CLOSE_WAIT, cmds, 1, stack + 1, 3),
 		   "a generated entry round-trips and matches only its kind and stack:\n%s", buf);
 		free(buf);
 		supp_set_finish(&s);

@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""Language frames end to end (TAP): real programs leak one connection from
+each of two functions, on lines marked LEAK-A and LEAK-B in their source;
+`sockaudit report` and `sockaudit run` must show two groups, each naming its
+function as the language spells it and the marked file:line.
+
+usage: test-lang.py CASE SOCKAUDIT SHIM SOURCE-DIR [PROGRAM...]
+
+CASE says what runs and what the frames must say (CASES below). A program
+prints a line starting with "ready" once its leaks are held and exits on EOF
+on stdin; given the extra argument "exit" it leaves at once instead.
+"""
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+WAIT_S = 20
+
+
+class Tap:
+    def __init__(self):
+        self.count = 0
+        self.failed = 0
+
+    def ok(self, cond, msg):
+        self.count += 1
+        if not cond:
+            self.failed += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.count, msg), flush=True)
+        return cond
+
+    def diag(self, msg):
+        for line in str(msg).splitlines() or [""]:
+            print("# " + line, flush=True)
+
+    def done(self):
+        print("1..%d" % self.count, flush=True)
+        return 1 if self.failed else 0
+
+
+def bail(why):
+    print("Bail out! " + why, flush=True)
+    sys.exit(1)
+
+
+def marked_line(path, mark):
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.rstrip().endswith(mark):
+                return n
+    bail("%s: no line marked %s" % (path, mark))
+
+
+# case -> source file, and for LEAK-A / LEAK-B: the function the frame on that
+# line must name, and the prefix of its linkage name (None: not mangled).
+CASES = {
+    "cpp": ("leak.cpp",
+            {"LEAK-A": ("feed::Client::open(int)", "_ZN4feed6Client4open"),
+             "LEAK-B": ("int feed::reconnect<long>(sockaddr_in const&, long)",
+                        "_ZN4feed9reconnectIlEEiRK11sockaddr_inT_")}),
+    "rust": ("leak.rs",
+             {"LEAK-A": ("leak::feed::Client::open", "_ZN4leak4feed6Client4open17h"),
+              "LEAK-B": ("leak::feed::reconnect", "_ZN4leak4feed9reconnect17h")}),
+    "rust-v0": ("leak.rs",
+                {"LEAK-A": ("<leak::feed::Client>::open", "_R"),
+                 "LEAK-B": ("leak::feed::reconnect::<u32>", "_R")}),
+}
+
+
+class Prog:
+    """A program under the shim, stopped at its "ready" line."""
+
+    def __init__(self, argv, env):
+        self.p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.ready = None
+        deadline = time.monotonic() + WAIT_S
+        buf = b""
+        while b"\n" not in buf and time.monotonic() < deadline:
+            r, _, _ = select.select([self.p.stdout], [], [], 0.2)
+            if r:
+                chunk = os.read(self.p.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                buf += chunk
+        line = buf.split(b"\n")[0].decode(errors="replace")
+        if line.startswith("ready"):
+            self.ready = line
+
+    def finish(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        return self.p.returncode
+
+
+def frames_at(doc, base, line):
+    """(group, frame) pairs of every frame on base:line."""
+    out = []
+    for g in doc.get("groups", []):
+        for f in g.get("frames", []):
+            if f.get("file") and os.path.basename(f["file"]) == base and f.get("line") == line:
+                out.append((g, f))
+    return out
+
+
+def check_frames(tap, what, doc, src, expect):
+    base = os.path.basename(src)
+    groups = []
+    for mark, (function, linkage) in sorted(expect.items()):
+        line = marked_line(src, mark)
+        hits = frames_at(doc, base, line)
+        if not tap.ok(len(hits) == 1, "%s: one frame at %s:%d (%s)" % (what, base, line, mark)):
+            tap.diag(json.dumps(doc.get("groups", []), indent=1)[:6000])
+            continue
+        g, f = hits[0]
+        groups.append(id(g))
+        tap.ok(f.get("function") == function,
+               "%s: %s:%d names %s (got %r)" % (what, base, line, function, f.get("function")))
+        if linkage is None:
+            tap.ok(f.get("linkage") is None, "%s: %s has no linkage name" % (what, function))
+        else:
+            tap.ok((f.get("linkage") or "").startswith(linkage),
+                   "%s: linkage of %s starts %s (got %r)" % (what, function, linkage,
+                                                             f.get("linkage")))
+    tap.ok(len(groups) == 2 and groups[0] != groups[1],
+           "%s: the two call sites are two groups" % what)
+
+
+def main():
+    if len(sys.argv) < 5:
+        bail("usage: test-lang.py CASE SOCKAUDIT SHIM SOURCE-DIR [PROGRAM...]")
+    case, sockaudit, shim, srcdir = sys.argv[1:5]
+    progs = sys.argv[5:]
+    if case not in CASES:
+        bail("unknown case " + case)
+    srcname, expect = CASES[case]
+    src = os.path.join(srcdir, srcname)
+    tap = Tap()
+    tmp = tempfile.mkdtemp(prefix="sockaudit-lang-")
+    try:
+        env = dict(os.environ, SOCKAUDIT_DIR=tmp, LD_PRELOAD=shim)
+        cli_env = dict(os.environ, SOCKAUDIT_DIR=tmp)
+        cli_env.pop("LD_PRELOAD", None)
+        prog = Prog(progs, env)
+        if not tap.ok(prog.ready is not None, "%s: the program is ready" % case):
+            prog.finish()
+            tap.diag(prog.p.stderr.read().decode(errors="replace"))
+            return tap.done()
+        pid = str(prog.p.pid)
+        r = subprocess.run([sockaudit, "report", "--json", "--all", pid], env=cli_env,
+                           capture_output=True, timeout=60)
+        tap.ok(r.returncode == 0, "report --json exits 0 (%d)" % r.returncode)
+        try:
+            doc = json.loads(r.stdout)
+        except ValueError:
+            doc = {}
+            tap.diag(r.stderr.decode(errors="replace"))
+        check_frames(tap, "report --json", doc, src, expect)
+        r = subprocess.run([sockaudit, "report", "--all", "--color", "never", pid],
+                           env=cli_env, capture_output=True, timeout=60)
+        text = r.stdout.decode(errors="replace")
+        for mark, (function, _) in sorted(expect.items()):
+            want = "%s:%d" % (os.path.basename(src), marked_line(src, mark))
+            tap.ok(any(function in ln and want in ln for ln in text.splitlines()),
+                   "report text: %s at %s" % (function, want)) or tap.diag(text[:4000])
+        tap.ok(prog.finish() == 0, "%s: the program exits 0 under the shim" % case)
+
+        # run: the same leaks, held at exit.
+        out = os.path.join(tmp, "run.json")
+        sarif = os.path.join(tmp, "run.sarif")
+        r = subprocess.run([sockaudit, "run", "--preload", shim, "--fail-on", "at-exit",
+                            "--json", out, "--sarif", sarif, "--color", "never", "--"] +
+                           progs + ["exit"], env=cli_env, capture_output=True, timeout=120)
+        tap.ok(r.returncode == 1, "run --fail-on at-exit fails (%d)" % r.returncode) or \
+            tap.diag(r.stderr.decode(errors="replace"))
+        try:
+            with open(out, encoding="utf-8") as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            doc = {}
+            tap.diag("run.json: %s" % e)
+        check_frames(tap, "run --json", doc, src, expect)
+        try:
+            with open(sarif, encoding="utf-8") as f:
+                stext = f.read()
+        except OSError:
+            stext = ""
+        for mark, (function, _) in sorted(expect.items()):
+            tap.ok(json.dumps(function)[1:-1] in stext, "run --sarif names %s" % function)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
