@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "kernel/kstate.h"
+#include "report/lframe.h"
 #include "table-reader.h"
 #include "util/target.h"
 #include "util/util.h"
@@ -64,6 +65,34 @@ static json_object *frames_json(struct sa_reader *r, uint32_t id)
 	return a;
 }
 
+/* A language frame as "python:file:line:function", "?" when unreadable. */
+static void lang_text(struct sa_reader *r, uint64_t entry, char *buf, size_t len)
+{
+	struct report_lframe lf;
+
+	if (!report_lframe_read(r, entry, &lf))
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%s:%s:%d:%s", lf.language, lf.file, lf.line, lf.function);
+}
+
+static json_object *lang_json(struct sa_reader *r, uint32_t id)
+{
+	uint64_t frames[SA_MAX_FRAMES];
+	uint32_t n = sa_reader_stack(r, id, frames);
+	json_object *a;
+	char buf[2 * LFRAME_TEXT_MAX + 32];
+
+	if (!id)
+		return json_object_new_null();
+	a = json_object_new_array();
+	for (uint32_t i = 0; i < n && sa_frame_is_lang(frames[i]); i++) {
+		lang_text(r, frames[i], buf, sizeof(buf));
+		json_object_array_add(a, json_object_new_string(buf));
+	}
+	return a;
+}
+
 static void print_frames(struct sa_reader *r, const char *what, uint32_t id)
 {
 	uint64_t frames[SA_MAX_FRAMES];
@@ -72,8 +101,16 @@ static void print_frames(struct sa_reader *r, const char *what, uint32_t id)
 	if (!id)
 		return;
 	printf("    %s:", what);
-	for (uint32_t i = 0; i < n; i++)
-		printf(" 0x%llx", (unsigned long long)frames[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		char buf[2 * LFRAME_TEXT_MAX + 32];
+
+		if (!sa_frame_is_lang(frames[i])) {
+			printf(" 0x%llx", (unsigned long long)frames[i]);
+			continue;
+		}
+		lang_text(r, frames[i], buf, sizeof(buf));
+		printf(" %s", buf);
+	}
 	printf("%s\n", n ? "" : " (stack not readable)");
 }
 
@@ -88,6 +125,7 @@ static json_object *counters_json(const struct sa_counters *c)
 	json_object_object_add(o, "missed", json_object_new_uint64(c->missed));
 	json_object_object_add(o, "reserve_failed", json_object_new_uint64(c->reserve_failed));
 	json_object_object_add(o, "stale_cleared", json_object_new_uint64(c->stale_cleared));
+	json_object_object_add(o, "overflow_lframe", json_object_new_uint64(c->overflow_lframe));
 	return o;
 }
 
@@ -146,6 +184,8 @@ static void dump_json(struct sa_reader *r, const struct sa_snapshot *s)
 			? json_object_new_int(sl->exit_state) : json_object_new_null());
 		json_object_object_add(o, "open_stack", frames_json(r, sl->open_stack));
 		json_object_object_add(o, "connect_stack", frames_json(r, sl->connect_stack));
+		json_object_object_add(o, "open_lang", lang_json(r, sl->open_stack));
+		json_object_object_add(o, "connect_lang", lang_json(r, sl->connect_stack));
 		json_object_array_add(recs, o);
 	}
 	json_object_object_add(root, "records", recs);

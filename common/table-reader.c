@@ -271,6 +271,31 @@ uint32_t sa_reader_stack(struct sa_reader *r, uint32_t id, uint64_t frames[SA_MA
 	return depth;
 }
 
+bool sa_reader_lframe(struct sa_reader *r, uint64_t entry, struct sa_lframe *out)
+{
+	sigjmp_buf jb;
+	const struct sa_lframe *e;
+	uint64_t idx = entry & ~SA_FRAME_LANG;
+	volatile bool ok = false;
+
+	if (!sa_frame_is_lang(entry) || idx >= r->hdr.nlframes)
+		return false;
+	e = (const void *)(r->map + r->hdr.lframes_off + idx * sizeof(*e));
+	if (sigsetjmp(jb, 1)) {
+		guard_jb = NULL;
+		return false;
+	}
+	guard_jb = &jb;
+	if (atomic_load_explicit((const _Atomic uint32_t *)&e->state, memory_order_acquire) ==
+	    SA_ENTRY_READY) {
+		memcpy(out, (const void *)e, sizeof(*out));
+		ok = true;
+	}
+	guard_jb = NULL;
+	return ok && out->file_len <= SA_LFRAME_FILE_MAX && out->func_len <= SA_LFRAME_FUNC_MAX &&
+	       sa_lang_name(out->lang) != NULL;
+}
+
 size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max)
 {
 	sigjmp_buf jb;

@@ -57,6 +57,11 @@ int sa_reader_snapshot(struct sa_reader *r, struct sa_snapshot *s, char *err, si
 /* Copy stack `id` (index + 1, as in a slot). Returns the depth, 0 when the id
  * is 0, out of range, or not published. */
 uint32_t sa_reader_stack(struct sa_reader *r, uint32_t id, uint64_t frames[SA_MAX_FRAMES]);
+/* Copy the language frame a stack entry names (SA_FRAME_LANG | index).
+ * False when the entry is not such a frame, out of range, not published,
+ * or its lengths or language are out of range. Its bytes are still
+ * hostile: anything but NUL-free UTF-8 may be in them. */
+bool sa_reader_lframe(struct sa_reader *r, uint64_t entry, struct sa_lframe *out);
 /* Copy the published modules; returns how many (<= max). */
 size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max);
 void sa_snapshot_finish(struct sa_snapshot *s);

@@ -23,6 +23,8 @@ uint64_t sa_layout(struct sa_header *h, uint32_t nslots)
 	h->slot_size = sizeof(struct sa_slot);
 	h->stack_size = sizeof(struct sa_stack);
 	h->module_size = sizeof(struct sa_module);
+	h->lframe_size = sizeof(struct sa_lframe);
+	h->nlframes = SA_NLFRAMES;
 	h->nmodules = SA_NMODULES;
 	h->nstacks = SA_NSTACKS;
 	h->nslots = nslots;
@@ -31,6 +33,8 @@ uint64_t sa_layout(struct sa_header *h, uint32_t nslots)
 	off = align_up(off + (uint64_t)SA_NMODULES * sizeof(struct sa_module), 4096);
 	h->stacks_off = off;
 	off = align_up(off + (uint64_t)SA_NSTACKS * sizeof(struct sa_stack), 4096);
+	h->lframes_off = off;
+	off = align_up(off + (uint64_t)SA_NLFRAMES * sizeof(struct sa_lframe), 4096);
 	h->slots_off = off;
 	off = align_up(off + (uint64_t)nslots * sizeof(struct sa_slot), 4096);
 	h->file_size = off;
@@ -131,7 +135,7 @@ static int regions_disjoint(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen
 
 const char *sa_header_check(const struct sa_header *h, uint64_t file_size)
 {
-	uint64_t mlen, slen, tlen;
+	uint64_t mlen, slen, tlen, llen;
 
 	if (file_size < SA_HEADER_SIZE)
 		return "file shorter than a header";
@@ -142,7 +146,8 @@ const char *sa_header_check(const struct sa_header *h, uint64_t file_size)
 	if (h->abi_version < SA_ABI_COMPAT)
 		return "table written by an older, incompatible sockaudit";
 	if (h->header_size != SA_HEADER_SIZE || h->slot_size != sizeof(struct sa_slot) ||
-	    h->stack_size != sizeof(struct sa_stack) || h->module_size != sizeof(struct sa_module))
+	    h->stack_size != sizeof(struct sa_stack) || h->module_size != sizeof(struct sa_module) ||
+	    h->lframe_size != sizeof(struct sa_lframe))
 		return "record sizes do not match this sockaudit";
 	if (h->file_size != file_size)
 		return "file size does not match its header";
@@ -152,6 +157,8 @@ const char *sa_header_check(const struct sa_header *h, uint64_t file_size)
 		return "stack count out of range";
 	if (h->nmodules > 1u << 16)
 		return "module count out of range";
+	if (h->nlframes == 0 || h->nlframes > 1u << 20 || (h->nlframes & (h->nlframes - 1)))
+		return "language frame count out of range";
 	if (h->depth == 0 || h->depth > SA_MAX_FRAMES)
 		return "stack depth out of range";
 	if (h->pid <= 0)
@@ -162,14 +169,20 @@ const char *sa_header_check(const struct sa_header *h, uint64_t file_size)
 		return "stack region out of bounds";
 	if (!region_ok(h->slots_off, h->nslots, h->slot_size, file_size))
 		return "slot region out of bounds";
+	if (!region_ok(h->lframes_off, h->nlframes, h->lframe_size, file_size))
+		return "language frame region out of bounds";
 	mlen = (uint64_t)h->nmodules * h->module_size;
 	slen = (uint64_t)h->nstacks * h->stack_size;
 	tlen = (uint64_t)h->nslots * h->slot_size;
+	llen = (uint64_t)h->nlframes * h->lframe_size;
 	if (!regions_disjoint(h->modules_off, mlen, h->stacks_off, slen) ||
 	    !regions_disjoint(h->modules_off, mlen, h->slots_off, tlen) ||
-	    !regions_disjoint(h->stacks_off, slen, h->slots_off, tlen))
+	    !regions_disjoint(h->stacks_off, slen, h->slots_off, tlen) ||
+	    !regions_disjoint(h->lframes_off, llen, h->modules_off, mlen) ||
+	    !regions_disjoint(h->lframes_off, llen, h->stacks_off, slen) ||
+	    !regions_disjoint(h->lframes_off, llen, h->slots_off, tlen))
 		return "regions overlap";
-	if (h->modules_off % 8 || h->stacks_off % 8 || h->slots_off % 8)
+	if (h->modules_off % 8 || h->stacks_off % 8 || h->slots_off % 8 || h->lframes_off % 8)
 		return "misaligned region";
 	if (memchr(h->run_id, '\0', sizeof(h->run_id)) == NULL ||
 	    memchr(h->cmdline, '\0', sizeof(h->cmdline)) == NULL)
@@ -189,6 +202,26 @@ uint64_t sa_stack_hash(const uint64_t *frames, uint32_t depth)
 		h ^= h >> 29;
 	}
 	return h ? h : 1;
+}
+
+uint32_t sa_lframe_hash(unsigned lang, uint32_t line, uint32_t column, const char *file,
+			size_t file_len, const char *func, size_t func_len)
+{
+	uint32_t h = 0x811c9dc5u ^ lang;   /* FNV-1a, 32 bits */
+
+	h = (h ^ line) * 0x01000193u;
+	h = (h ^ column) * 0x01000193u;
+	for (size_t i = 0; i < file_len; i++)
+		h = (h ^ (uint8_t)file[i]) * 0x01000193u;
+	h = (h ^ 0xffu) * 0x01000193u;   /* "a" "bc" differs from "ab" "c" */
+	for (size_t i = 0; i < func_len; i++)
+		h = (h ^ (uint8_t)func[i]) * 0x01000193u;
+	return h ? h : 1;
+}
+
+const char *sa_lang_name(unsigned lang)
+{
+	return lang == SA_LANG_PYTHON ? "python" : NULL;
 }
 
 const char *sa_origin_name(unsigned origin)

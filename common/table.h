@@ -7,6 +7,7 @@
  *   offset 0            struct sa_header        (SA_HEADER_SIZE bytes)
  *   modules_off         struct sa_module  [nmodules]   append-only log
  *   stacks_off          struct sa_stack   [nstacks]    open-addressed hash set
+ *   lframes_off         struct sa_lframe  [nlframes]   open-addressed hash set
  *   slots_off           struct sa_slot    [nslots]     indexed by fd
  *
  * Concurrency: every slot is a seqlock (seq odd while a writer owns it).
@@ -22,8 +23,8 @@
 #include <stdint.h>
 
 #define SA_MAGIC            0x5449445541434f53ULL   /* "SOCAUDIT" little-endian */
-#define SA_ABI_VERSION      1u   /* bumped on any layout change */
-#define SA_ABI_COMPAT       1u   /* bumped when an older reader may not read it */
+#define SA_ABI_VERSION      2u   /* bumped on any layout change */
+#define SA_ABI_COMPAT       2u   /* bumped when an older reader may not read it */
 
 #define SA_HEADER_SIZE      4096u
 #define SA_MAX_FRAMES       32u  /* frames stored per stack (SOCKAUDIT_DEPTH caps it) */
@@ -37,6 +38,31 @@
 #define SA_NSTACKS          4096u       /* power of two */
 #define SA_NMODULES         512u
 #define SA_STACK_PROBES     64u         /* then the stack counts as overflow */
+#define SA_NLFRAMES         4096u       /* power of two */
+#define SA_LFRAME_PROBES    64u         /* then the frame counts as overflow */
+#define SA_LFRAME_FILE_MAX  168u        /* bytes of a language frame's file kept */
+#define SA_LFRAME_FUNC_MAX  64u         /* bytes of its function name kept */
+
+/* A stack entry with this bit set is not a return address (user space never
+ * has it) but a language frame: its low 32 bits index the lframe set. Such
+ * entries come first in a stack, innermost first, then the native frames. */
+#define SA_FRAME_LANG       (1ull << 63)
+
+static inline bool sa_frame_is_lang(uint64_t v)
+{
+	return (v & SA_FRAME_LANG) != 0;
+}
+
+/* Languages of sa_lframe.lang */
+enum sa_lang {
+	SA_LANG_NONE = 0,
+	SA_LANG_PYTHON,
+	SA_LANG_MAX,
+};
+
+/* sa_lframe.flags */
+#define SA_LFRAME_FILE_TRUNC 0x01u /* the file was longer: its leading bytes were dropped */
+#define SA_LFRAME_FUNC_TRUNC 0x02u /* the function name was longer: its tail was dropped */
 
 /* Slot origins: how the process came to hold the fd. */
 enum sa_origin {
@@ -75,7 +101,8 @@ struct sa_counters {
 	uint64_t missed;         /* slot busy for too long: update dropped */
 	uint64_t reserve_failed; /* posix_fallocate failed (e.g. /dev/shm full) */
 	uint64_t stale_cleared;  /* records dropped at fork/exec adoption: fd gone */
-	uint64_t reserved[9];
+	uint64_t overflow_lframe;/* language frames not stored (set full): left out of the stack */
+	uint64_t reserved[8];
 };
 
 struct sa_header {
@@ -108,6 +135,9 @@ struct sa_header {
 	char run_id[SA_RUN_ID_MAX];  /* SOCKAUDIT_RUN_ID, NUL-terminated, "" outside a run */
 	char cmdline[SA_CMDLINE_MAX];/* argv joined by spaces, NUL-terminated, truncated */
 	struct sa_counters counters;
+	uint64_t lframes_off;
+	uint32_t nlframes;
+	uint32_t lframe_size;    /* == sizeof(struct sa_lframe) */
 };
 
 /* One record per fd. 128 bytes: slot[fd]. */
@@ -142,6 +172,23 @@ struct sa_stack {
 	uint64_t frames[SA_MAX_FRAMES];  /* raw return addresses, innermost first */
 };
 
+/* One frame of a language runtime (a Python function at a line), interned
+ * once and published like a stack. The strings are bytes as the runtime
+ * gave them, not NUL-terminated, and hostile to a reader like the rest. */
+struct sa_lframe {
+	uint32_t state;          /* SA_ENTRY_* */
+	uint32_t hash;           /* of everything below; never 0 */
+	uint8_t lang;            /* enum sa_lang */
+	uint8_t flags;           /* SA_LFRAME_* */
+	uint16_t file_len;       /* bytes used in file[] */
+	uint16_t func_len;       /* bytes used in func[] */
+	uint16_t column;         /* 0 = unknown */
+	uint32_t line;           /* 0 = unknown */
+	uint32_t pad0;
+	char file[SA_LFRAME_FILE_MAX];
+	char func[SA_LFRAME_FUNC_MAX];
+};
+
 struct sa_module {
 	uint32_t state;          /* SA_ENTRY_* */
 	uint32_t generation;     /* image generation that had this module */
@@ -157,6 +204,8 @@ _Static_assert(sizeof(struct sa_header) <= SA_HEADER_SIZE, "header fits its page
 _Static_assert(sizeof(struct sa_slot) == 128, "slot is 128 bytes");
 _Static_assert(sizeof(struct sa_stack) == 280, "stack entry size");
 _Static_assert(sizeof(struct sa_module) == 312, "module entry size");
+_Static_assert(sizeof(struct sa_lframe) == 256, "language frame entry size");
+_Static_assert((SA_NLFRAMES & (SA_NLFRAMES - 1)) == 0, "lframe set is a power of two");
 _Static_assert((SA_NSTACKS & (SA_NSTACKS - 1)) == 0, "stack set is a power of two");
 
 /* Layout for a table of `nslots` slots; returns the file size. */
@@ -174,6 +223,11 @@ const char *sa_header_check(const struct sa_header *h, uint64_t file_size);
 
 /* Stack hash used for deduplication; never returns 0. */
 uint64_t sa_stack_hash(const uint64_t *frames, uint32_t depth);
+/* Language frame hash (lang, line, column, file, function); never 0. */
+uint32_t sa_lframe_hash(unsigned lang, uint32_t line, uint32_t column, const char *file,
+			size_t file_len, const char *func, size_t func_len);
+/* "python", or NULL for an unknown language. */
+const char *sa_lang_name(unsigned lang);
 
 const char *sa_origin_name(unsigned origin);
 

@@ -557,11 +557,20 @@ static uint64_t build_header(struct sa_header *h, const struct built_params *bp)
 		offs[k] = region_start(end, bp->spacing);
 		end = offs[k] + sizes[k];
 	}
+	/* The language frame set, one entry, after the three. */
+	h->lframes_off = region_start(end, bp->spacing);
+	end = h->lframes_off + sizeof(struct sa_lframe);
 	if (bp->spacing == 1)
 		end = align(end, PAGE);
 
-	memset(h, 0, sizeof(*h));
-	sa_layout(h, 1);        /* magic, versions and record sizes */
+	{
+		uint64_t lframes_off = h->lframes_off;
+
+		memset(h, 0, sizeof(*h));
+		sa_layout(h, 1);        /* magic, versions and record sizes */
+		h->lframes_off = lframes_off;
+	}
+	h->nlframes = 1;
 	h->modules_off = offs[0];
 	h->stacks_off = offs[1];
 	h->slots_off = offs[2];

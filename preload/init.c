@@ -3,6 +3,7 @@
 #include "init.h"
 
 #include "capture.h"
+#include "lang.h"
 #include "process.h"
 #include "real.h"
 #include "record.h"
@@ -130,6 +131,7 @@ void shim_init(void)
 	shim_scan_fds();
 	pthread_atfork(NULL, NULL, atfork_child);
 	atomic_store(&shim.state, SHIM_READY);
+	shim_lang_init();
 	shim_busy--;
 	return;
 off:

@@ -56,6 +56,37 @@ static bool old_stack_backed(const struct sa_header *old_hdr, uint32_t id)
 	return old_backed(off, sizeof(struct sa_stack));
 }
 
+/* Language frames of an inherited stack name entries of the parent's
+ * table: copy each into ours (dropping those that cannot be read). Returns
+ * the new depth. */
+static uint32_t remap_lang(uint64_t *frames, uint32_t d, const uint8_t *old_base,
+			   const struct sa_header *old_hdr)
+{
+	uint32_t o = 0;
+
+	for (uint32_t i = 0; i < d; i++) {
+		uint64_t idx = frames[i] & ~SA_FRAME_LANG, off, v;
+		const struct sa_lframe *e;
+
+		if (!sa_frame_is_lang(frames[i])) {
+			frames[o++] = frames[i];
+			continue;
+		}
+		if (idx >= old_hdr->nlframes)
+			continue;
+		off = old_hdr->lframes_off + idx * sizeof(*e);
+		if (!old_backed(off, sizeof(*e)))
+			continue;
+		e = (const struct sa_lframe *)(old_base + off);
+		if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != SA_ENTRY_READY)
+			continue;
+		v = shim_lframe_copy(e);
+		if (v)
+			frames[o++] = v;
+	}
+	return o;
+}
+
 /* In a forked child: the mapping still shows the parent's table (MAP_SHARED),
  * so a close here would erase the parent's record. Make our own table, copy
  * the records whose fd we really inherited (same inode), then drop the
@@ -94,6 +125,7 @@ int shim_fork_child(int32_t pid)
 		shim.nslots = 0;
 		shim.slots = NULL;
 		shim.stacks = NULL;
+		shim.lframes = NULL;
 		shim.modules = NULL;
 		shim.hdr = NULL;
 		shim.base = NULL;
@@ -153,6 +185,7 @@ int shim_fork_child(int32_t pid)
 			    old_stack_backed(old_hdr, rec.open_stack) &&
 			    (d = old_stacks[rec.open_stack - 1].depth) <= SA_MAX_FRAMES) {
 				memcpy(frames, old_stacks[rec.open_stack - 1].frames, d * 8);
+				d = remap_lang(frames, d, old_base, old_hdr);
 				rec.open_stack = d ? shim_stack_intern(frames, d) : 0;
 			} else {
 				rec.open_stack = 0;
@@ -161,6 +194,7 @@ int shim_fork_child(int32_t pid)
 			    old_stack_backed(old_hdr, rec.connect_stack) &&
 			    (d = old_stacks[rec.connect_stack - 1].depth) <= SA_MAX_FRAMES) {
 				memcpy(frames, old_stacks[rec.connect_stack - 1].frames, d * 8);
+				d = remap_lang(frames, d, old_base, old_hdr);
 				rec.connect_stack = d ? shim_stack_intern(frames, d) : 0;
 			} else {
 				rec.connect_stack = 0;

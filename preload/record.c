@@ -5,6 +5,7 @@
 
 #include "capture.h"
 #include "gate.h"
+#include "lang.h"
 #include "util.h"
 #include "writer.h"
 
@@ -95,9 +96,13 @@ void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_
 	}
 	set_peer(&rec, peer, peerlen);
 	depth = shim_capture(frames, shim.depth);
+	if (shim_lang_on && origin == SA_ORIGIN_SOCKET)
+		depth = shim_lang_merge(SHIM_LANG_OPEN, frames, depth, shim.depth);
 	if (depth)
 		rec.open_stack = shim_stack_intern(frames, depth);
 	shim_slot_write(fd, &rec);
+	if (shim_lang_on)
+		shim_lang_note(fd, origin, rec.open_ns);
 unbusy:
 	shim_busy--;
 out:
@@ -151,6 +156,10 @@ void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	rec.flags |= SA_SLOT_CONNECTED;
 	rec.connect_ns = shim_now_ns();
 	depth = shim_capture(frames, shim.depth);
+	if (shim_lang_on) {
+		depth = shim_lang_merge(SHIM_LANG_CONNECT, frames, depth, shim.depth);
+		shim_lang_note(fd, SA_ORIGIN_NONE, 0);
+	}
 	rec.connect_stack = depth ? shim_stack_intern(frames, depth) : 0;
 	shim_slot_write(fd, &rec);
 	shim_busy--;

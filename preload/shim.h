@@ -109,6 +109,7 @@ struct shim {
 	struct sa_header *hdr;
 	struct sa_slot *slots;
 	struct sa_stack *stacks;
+	struct sa_lframe *lframes;
 	struct sa_module *modules;
 	uint32_t nslots;
 	uint32_t depth;

@@ -64,6 +64,7 @@ static void map_globals(uint8_t *base, uint64_t size, const struct stat *st)
 	shim.table_ino = (uint64_t)st->st_ino;
 	shim.modules = (struct sa_module *)(base + h->modules_off);
 	shim.stacks = (struct sa_stack *)(base + h->stacks_off);
+	shim.lframes = (struct sa_lframe *)(base + h->lframes_off);
 	shim.slots = (struct sa_slot *)(base + h->slots_off);
 	shim.nslots = h->nslots;
 	shim.hdr = (struct sa_header *)base;

@@ -226,6 +226,84 @@ uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth)
 	return 0;
 }
 
+/* Language frames: interned like stacks (EMPTY -> BUSY -> READY, never
+ * changed afterwards), so that a frame shared by many stacks is stored once
+ * and a stack entry is one word. */
+static uint64_t lframe_store(unsigned lang, const char *file, size_t file_len, const char *func,
+			     size_t func_len, uint32_t line, uint32_t column, uint8_t flags)
+{
+	uint32_t h, mask;
+
+	if (!shim_table_live() || !shim.hdr->nlframes)
+		return 0;
+	h = sa_lframe_hash(lang, line, column, file, file_len, func, func_len);
+	mask = shim.hdr->nlframes - 1;
+	for (uint32_t i = 0; i < SA_LFRAME_PROBES; i++) {
+		uint32_t idx = (h + i) & mask;
+		struct sa_lframe *e = &shim.lframes[idx];
+		_Atomic uint32_t *state = (_Atomic uint32_t *)&e->state;
+		uint64_t off = shim.hdr->lframes_off + (uint64_t)idx * sizeof(*e);
+		uint32_t v;
+
+		if (!backed(off, sizeof(*e)) && !shim_reserve(off, sizeof(*e)))
+			break;
+		v = atomic_load_explicit(state, memory_order_acquire);
+		if (v == SA_ENTRY_READY) {
+			if (e->hash == h && e->lang == lang && e->line == line &&
+			    e->column == column && e->flags == flags && e->file_len == file_len &&
+			    e->func_len == func_len && memcmp(e->file, file, file_len) == 0 &&
+			    memcmp(e->func, func, func_len) == 0)
+				return SA_FRAME_LANG | idx;
+			continue;
+		}
+		if (v != SA_ENTRY_EMPTY ||
+		    !atomic_compare_exchange_strong_explicit(state, &v, SA_ENTRY_BUSY,
+							     memory_order_acquire,
+							     memory_order_relaxed))
+			continue;
+		e->hash = h;
+		e->lang = (uint8_t)lang;
+		e->flags = flags;
+		e->file_len = (uint16_t)file_len;
+		e->func_len = (uint16_t)func_len;
+		e->column = (uint16_t)column;
+		e->line = line;
+		memcpy(e->file, file, file_len);
+		memcpy(e->func, func, func_len);
+		atomic_store_explicit(state, SA_ENTRY_READY, memory_order_release);
+		return SA_FRAME_LANG | idx;
+	}
+	shim_counter_add(&shim.hdr->counters.overflow_lframe);
+	return 0;
+}
+
+uint64_t shim_lframe_intern(unsigned lang, const char *file, size_t file_len, const char *func,
+			    size_t func_len, uint32_t line, uint32_t column)
+{
+	uint8_t flags = 0;
+
+	if (file_len > SA_LFRAME_FILE_MAX) {
+		/* The end of a path says the most: keep it. */
+		file += file_len - SA_LFRAME_FILE_MAX;
+		file_len = SA_LFRAME_FILE_MAX;
+		flags |= SA_LFRAME_FILE_TRUNC;
+	}
+	if (func_len > SA_LFRAME_FUNC_MAX) {
+		func_len = SA_LFRAME_FUNC_MAX;
+		flags |= SA_LFRAME_FUNC_TRUNC;
+	}
+	return lframe_store(lang, file, file_len, func, func_len, line, column > 0xffff ? 0 : column,
+			    flags);
+}
+
+uint64_t shim_lframe_copy(const struct sa_lframe *e)
+{
+	if (e->file_len > SA_LFRAME_FILE_MAX || e->func_len > SA_LFRAME_FUNC_MAX)
+		return 0;
+	return lframe_store(e->lang, e->file, e->file_len, e->func, e->func_len, e->line,
+			    e->column, e->flags & (SA_LFRAME_FILE_TRUNC | SA_LFRAME_FUNC_TRUNC));
+}
+
 /* --- module log ---------------------------------------------------------- */
 
 static void copy_str(char *dst, size_t len, const char *src)
@@ -368,7 +446,7 @@ void shim_modules_note(const uint64_t *frames, uint32_t depth)
 		char exe[SA_PATH_MAX];
 		const char *path;
 
-		if (module_known(frames[i]))
+		if (sa_frame_is_lang(frames[i]) || module_known(frames[i]))
 			continue;
 		if (_dl_find_object((void *)(uintptr_t)(frames[i] - 1), &fo) != 0)
 			continue;

@@ -10,6 +10,13 @@ bool shim_slot_used(int fd) SHIM_HIDDEN;
 /* family, type, protocol of fd's record; false when it has none. */
 bool shim_slot_kind(int fd, int kind[3]) SHIM_HIDDEN;
 uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth) SHIM_HIDDEN;
+/* A language frame into the lframe set: the stack entry that names it
+ * (SA_FRAME_LANG | index), or 0 when it could not be stored (counted). The
+ * file keeps its tail and the function its head when they are too long. */
+uint64_t shim_lframe_intern(unsigned lang, const char *file, size_t file_len, const char *func,
+			    size_t func_len, uint32_t line, uint32_t column) SHIM_HIDDEN;
+/* The same for an entry of another table (a forked child's parent's). */
+uint64_t shim_lframe_copy(const struct sa_lframe *e) SHIM_HIDDEN;
 void shim_modules_log_all(void) SHIM_HIDDEN;
 void shim_modules_note(const uint64_t *frames, uint32_t depth) SHIM_HIDDEN;
 void shim_counter_add(uint64_t *counter) SHIM_HIDDEN;

@@ -121,6 +121,7 @@ static void counters_json(struct jw *w, const struct sa_counters *c)
 	kuint(w, "missed", c->missed);
 	kuint(w, "reserve_failed", c->reserve_failed);
 	kuint(w, "stale_cleared", c->stale_cleared);
+	kuint(w, "overflow_lframe", c->overflow_lframe);
 	jw_object_end(w);
 }
 
@@ -252,6 +253,7 @@ static void frame_json(struct jw *w, const struct sym_frame *f)
 	jw_hex(w, f->addr);
 	kstr(w, "function", f->function);
 	kstr(w, "linkage", f->linkage);
+	kstr(w, "language", f->language ? f->language : "native");
 	kstr(w, "file", f->file);
 	if (f->line)
 		kint(w, "line", f->line);

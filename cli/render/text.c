@@ -161,6 +161,8 @@ static void render_frame(FILE *out, const struct sym_frame *f, const struct styl
 	fprintf(out, "      %s%-28s%s %s", CYAN(st), f->function ? f->function : "??", RESET(st), loc);
 	if (f->module && file)
 		fprintf(out, "  %s%s%s", DIM(st), basename_of(f->module), RESET(st));
+	if (f->language)
+		fprintf(out, "  %s[%s]%s", DIM(st), f->language, RESET(st));
 	if (f->inlined)
 		fprintf(out, "  %s(inlined)%s", DIM(st), RESET(st));
 	fputc('\n', out);
@@ -263,7 +265,7 @@ static void render_group(FILE *out, const struct report *rep, const struct group
 		for (size_t i = 0; i < g->nframes; i++)
 			render_frame(out, &g->frames[i], st);
 		if (g->trimmed)
-			fprintf(out, "      %s(%zu %s of libc and the shim above these)%s\n", DIM(st),
+			fprintf(out, "      %s(%zu %s of libc, the shim or a language runtime left out)%s\n", DIM(st),
 				g->trimmed, plural(g->trimmed, "frame", "frames"), RESET(st));
 	}
 	for (size_t i = 0; i < g->n && i < RENDER_MAX_SOCKS; i++)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/lframe.h"
 #include "util/util.h"
 
 struct report_symbols {
@@ -40,6 +41,8 @@ struct report_symbols {
 	} *pm;
 	size_t npm;
 	bool noted_pm;
+	struct report_lframe **lf;      /* language frames the groups point into */
+	size_t nlf;
 };
 
 static bool module_is(const char *module, const char *name)
@@ -165,39 +168,95 @@ static struct symbolizer *symbolizer_for(struct notes *notes, struct report_symb
 	return pm_symbolizer(notes, rs, generation);
 }
 
+static void push_frames(struct sym_frame **all, size_t *n, size_t *cap,
+			const struct sym_frame *f, size_t k)
+{
+	if (*n + k > *cap) {
+		*cap = (*n + k) * 2;
+		*all = xrealloc(*all, *cap * sizeof((*all)[0]));
+	}
+	memcpy(&(*all)[*n], f, k * sizeof((*all)[0]));
+	*n += k;
+}
+
+/* A language frame of the table as a frame; its strings live in rs. */
+static struct sym_frame lang_frame(struct report_symbols *rs, uint64_t entry)
+{
+	struct sym_frame f = { .addr = entry };
+	struct report_lframe *lf = xcalloc(1, sizeof(*lf));
+
+	if (!rs->r || !report_lframe_read(rs->r, entry, lf)) {
+		free(lf);
+		return f;
+	}
+	rs->lf = xrealloc(rs->lf, (rs->nlf + 1) * sizeof(rs->lf[0]));
+	rs->lf[rs->nlf++] = lf;
+	f.language = lf->language;
+	f.function = lf->function[0] ? lf->function : NULL;
+	f.file = lf->file[0] ? lf->file : NULL;
+	f.line = lf->line;
+	f.column = lf->column;
+	return f;
+}
+
+/* A runtime's own library at the innermost end of a language stack: a
+ * Python frame of the standard library (".../lib/python3.11/socket.py",
+ * not ".../dist-packages/..."), the way libc's entry points are trimmed
+ * from a native stack: the first frame shown is then the program's. */
+static bool runtime_frame(const struct sym_frame *f)
+{
+	return f->language && strcmp(f->language, "python") == 0 && f->file &&
+	       strstr(f->file, "/lib/python3") && !strstr(f->file, "-packages/");
+}
+
+/* A stack is its language frames (a runtime's, innermost first), then the
+ * native ones: the language frames are all shown; the native part is
+ * trimmed of the shim's and libc's leading frames and of those below the
+ * program's own code, as a native stack is. */
 static void resolve_group(struct notes *notes, struct report_symbols *rs, struct group *g)
 {
 	const struct group_stack *st = g->stack;
 	struct symbolizer *s = symbolizer_for(notes, rs, st->generation);
-	struct sym_frame *all = NULL;
-	size_t n = 0, cap = 0, trim;
-	uint32_t below = below_count(s, st->frames, st->depth);
+	struct sym_frame *all = NULL, *native = NULL;
+	size_t n = 0, cap = 0, nn = 0, ncap = 0, trim, ltrim = 0;
+	uint32_t nlang = 0, below;
 
-	for (uint32_t i = 0; i < st->depth - below; i++) {
+	while (nlang < st->depth && sa_frame_is_lang(st->frames[nlang]))
+		nlang++;
+	below = below_count(s, st->frames + nlang, st->depth - nlang);
+	for (uint32_t i = 0; i < nlang; i++) {
+		struct sym_frame f = lang_frame(rs, st->frames[i]);
+
+		push_frames(&all, &n, &cap, &f, 1);
+	}
+	while (ltrim < n && runtime_frame(&all[ltrim]))
+		ltrim++;
+	if (ltrim == n)
+		ltrim = 0;   /* the runtime's code alone: show it */
+	for (uint32_t i = nlang; i < st->depth - below; i++) {
 		const struct sym_frame *out;
 		struct sym_frame raw = { .addr = st->frames[i] };
 		size_t k = 1;
 
-		if (s)
+		if (s && !sa_frame_is_lang(st->frames[i]))
 			sym_resolve(s, st->frames[i], &out, &k);
 		else
 			out = &raw;
-		if (s && s == rs->live && rs->live_early && !out[k - 1].module)
+		if (s && s == rs->live && rs->live_early && !out[k - 1].module &&
+		    !sa_frame_is_lang(st->frames[i]))
 			rs->live_missed = true;
-		if (n + k > cap) {
-			cap = (n + k) * 2;
-			all = xrealloc(all, cap * sizeof(all[0]));
-		}
-		memcpy(&all[n], out, k * sizeof(all[0]));
-		n += k;
+		push_frames(&native, &nn, &ncap, out, k);
 	}
-	trim = report_trim_count(all, n);
-	g->trimmed = trim;
+	trim = report_trim_count(native, nn);
+	if (nn > trim)
+		push_frames(&all, &n, &cap, native + trim, nn - trim);
+	free(native);
+	g->trimmed = trim + ltrim;
 	g->trimmed_below = below;
-	g->nframes = n - trim;
+	g->nframes = n - ltrim;
 	g->frames = xcalloc(g->nframes ? g->nframes : 1, sizeof(g->frames[0]));
 	if (g->nframes)
-		memcpy(g->frames, all + trim, g->nframes * sizeof(g->frames[0]));
+		memcpy(g->frames, all + ltrim, g->nframes * sizeof(g->frames[0]));
 	free(all);
 }
 
@@ -210,12 +269,17 @@ static void prepare_stacks(struct report_symbols *rs, struct sa_reader *r,
 	for (size_t i = 0; i < n; i++) {
 		uint32_t depth = sa_reader_stack(r, stack_ids[i], frames);
 
-		depth -= below_count(rs->live, frames, depth);
-		for (uint32_t f = 0; f < depth; f++) {
+		uint32_t f = 0;
+
+		while (f < depth && sa_frame_is_lang(frames[f]))
+			f++;
+		depth -= below_count(rs->live, frames + f, depth - f);
+		for (; f < depth; f++) {
 			const struct sym_frame *out;
 			size_t k;
 
-			sym_resolve(rs->live, frames[f], &out, &k);
+			if (!sa_frame_is_lang(frames[f]))
+				sym_resolve(rs->live, frames[f], &out, &k);
 		}
 	}
 }
@@ -305,5 +369,8 @@ void report_symbols_destroy(struct report_symbols *rs)
 		sym_destroy(rs->pm[i].s);
 	free(rs->pm);
 	free(rs->mods);
+	for (size_t i = 0; i < rs->nlf; i++)
+		free(rs->lf[i]);
+	free(rs->lf);
 	free(rs);
 }

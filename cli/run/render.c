@@ -111,7 +111,7 @@ static void render_group(FILE *out, const struct run_state *rs, const struct run
 		for (size_t i = 0; i < first->nframes; i++)
 			render_text_frame(out, &first->frames[i], st->color);
 		if (first->trimmed)
-			fprintf(out, "      %s(%zu %s of libc and the shim above these)%s\n", DIM(st),
+			fprintf(out, "      %s(%zu %s of libc, the shim or a language runtime left out)%s\n", DIM(st),
 				first->trimmed, plural(first->trimmed, "frame", "frames"), RESET(st));
 	}
 	for (size_t i = 0; i < g->nm; i++)

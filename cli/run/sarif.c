@@ -180,8 +180,13 @@ static json_object *code_flows(const struct group *g, const char *cwd)
 		const char *mod = f->module ? strrchr(f->module, '/') : NULL;
 
 		mod = mod ? mod + 1 : (f->module ? f->module : "?");
-		snprintf(msg, sizeof(msg), "%s (%s+0x%llx)%s", f->function ? f->function : "??", mod,
-			 (unsigned long long)f->module_offset, f->inlined ? " inlined" : "");
+		if (f->language)
+			snprintf(msg, sizeof(msg), "%s (%s)", f->function ? f->function : "??",
+				 f->language);
+		else
+			snprintf(msg, sizeof(msg), "%s (%s+0x%llx)%s", f->function ? f->function : "??",
+				 mod, (unsigned long long)f->module_offset,
+				 f->inlined ? " inlined" : "");
 		if (f->file)
 			add(loc, "physicalLocation", phys(f->file, f->line, cwd));
 		add(loc, "message", text(msg));

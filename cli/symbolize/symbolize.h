@@ -21,6 +21,10 @@ struct sym_frame {
 	const char *module;    /* path of the module, NULL when no module maps it */
 	uint64_t module_offset;/* addr - module load bias (for "module+0x1234") */
 	bool inlined;          /* this frame was inlined into the next one */
+	/* A language runtime's frame (report/lframe.h): "python"; NULL for
+	 * native code. Such a frame has no module; `addr` is its table entry. */
+	const char *language;
+	int column;            /* 0 when unknown */
 };
 
 /* A module seen in a process, for post-mortem symbolization. */

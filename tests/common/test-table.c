@@ -206,6 +206,8 @@ static void test_layout(void)
 #define R_OVERLAP  "regions overlap"
 #define R_ALIGN    "misaligned region"
 #define R_STRING   "unterminated string in header"
+#define R_NLFR     "language frame count out of range"
+#define R_LFRREG   "language frame region out of bounds"
 
 /* Hooks: corruptions that depend on the layout or touch more than a field.
  * `size` is the file size the check is given. */
@@ -218,7 +220,13 @@ HOOK(file_empty) { *size = 0; }
 HOOK(file_100) { *size = h->file_size = 100; }
 HOOK(file_header_less_1) { *size = h->file_size = SA_HEADER_SIZE - 1; }
 HOOK(file_header_only) { *size = h->file_size = SA_HEADER_SIZE; }
-HOOK(nstacks_double) { h->nstacks = SA_NSTACKS * 2; }
+HOOK(nstacks_double) { h->nstacks = SA_NSTACKS * 8; }
+HOOK(lfr_at_eof) { h->lframes_off = h->file_size; }
+HOOK(lfr_wraps) { h->lframes_off = UINT64_MAX - region_len(h->nlframes, h->lframe_size) + 1; }
+HOOK(lfr_on_stk) { h->lframes_off = h->stacks_off; }
+HOOK(lfr_on_slot) { h->slots_off = h->lframes_off; }
+HOOK(lfr_on_mod) { h->lframes_off = h->modules_off; }
+HOOK(lfr_plus_4) { h->nlframes /= 2; h->lframes_off += 4; }
 HOOK(mod_at_eof) { h->modules_off = h->file_size; }
 HOOK(mod_past_eof) { h->modules_off = h->file_size - 8; }
 HOOK(mod_wraps) { h->modules_off = UINT64_MAX - region_len(h->nmodules, h->module_size) + 1; }
@@ -289,7 +297,19 @@ static const struct mutation {
 	{ "nstacks UINT32_MAX", SET(nstacks, UINT32_MAX), .reason = R_NSTACKS },
 	{ "nstacks 2048", SET(nstacks, SA_NSTACKS / 2), .reason = NULL },
 	{ "nstacks 1", SET(nstacks, 1), .reason = NULL },
-	{ "nstacks doubled, beyond the file", .hook = nstacks_double, .reason = R_STKREG },
+	{ "nstacks x8, beyond the file", .hook = nstacks_double, .reason = R_STKREG },
+	{ "lframe_size 255", SET(lframe_size, 255), .reason = R_SIZES },
+	{ "nlframes 0", SET(nlframes, 0), .reason = R_NLFR },
+	{ "nlframes 4095", SET(nlframes, SA_NLFRAMES - 1), .reason = R_NLFR },
+	{ "nlframes 2^21", SET(nlframes, 1u << 21), .reason = R_NLFR },
+	{ "nlframes 2048", SET(nlframes, SA_NLFRAMES / 2), .reason = NULL },
+	{ "lframes_off 0", SET(lframes_off, 0), .reason = R_LFRREG },
+	{ "lframes_off at EOF", .hook = lfr_at_eof, .reason = R_LFRREG },
+	{ "lframes_off wraps", .hook = lfr_wraps, .reason = R_LFRREG },
+	{ "lframes_off + 4", .hook = lfr_plus_4, .reason = R_ALIGN },
+	{ "lframes on the stacks", .hook = lfr_on_stk, .reason = R_OVERLAP },
+	{ "slots on the lframes", .hook = lfr_on_slot, .reason = R_OVERLAP },
+	{ "lframes on the modules", .hook = lfr_on_mod, .reason = R_OVERLAP },
 	{ "nmodules 2^16 + 1", SET(nmodules, (1u << 16) + 1), .reason = R_NMODULES },
 	{ "nmodules 0", SET(nmodules, 0), .reason = NULL },
 	{ "depth 0", SET(depth, 0), .reason = R_DEPTH },

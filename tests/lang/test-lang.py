@@ -59,6 +59,10 @@ def marked_line(path, mark):
 
 # case -> source file, and for LEAK-A / LEAK-B: the function the frame on that
 # line must name, and the prefix of its linkage name (None: not mangled).
+def py_case(mode, fa, fb):
+    return ("leak.py", {"LEAK-A-" + mode: (fa, None), "LEAK-B-" + mode: (fb, None)})
+
+
 CASES = {
     "cpp": ("leak.cpp",
             {"LEAK-A": ("feed::Client::open(int)", "_ZN4feed6Client4open"),
@@ -70,6 +74,14 @@ CASES = {
     "rust-v0": ("leak.rs",
                 {"LEAK-A": ("<leak::feed::Client>::open", "_R"),
                  "LEAK-B": ("leak::feed::reconnect::<u32>", "_R")}),
+    "python-socket": py_case("socket", "socket_a", "Client.open_b"),
+    "python-http": py_case("http", "http_a", "http_b"),
+    "python-urllib": py_case("urllib", "urllib_a", "urllib_b"),
+    "python-requests": py_case("requests", "requests_a", "requests_b"),
+    "python-accept": py_case("accept", "accept_a", "accept_b"),
+    "python-threads": py_case("socket", "socket_a", "Client.open_b"),
+    "python-fork": py_case("socket", "socket_a", "Client.open_b"),
+    "python-embed": py_case("socket", "socket_a", "Client.open_b"),
 }
 
 
@@ -92,6 +104,11 @@ class Prog:
         line = buf.split(b"\n")[0].decode(errors="replace")
         if line.startswith("ready"):
             self.ready = line
+            # "ready pid=N": the process to audit is another (a child).
+            self.pid = self.p.pid
+            for word in line.split():
+                if word.startswith("pid="):
+                    self.pid = int(word[4:])
 
     def finish(self):
         try:
@@ -114,6 +131,29 @@ def frames_at(doc, base, line):
             if f.get("file") and os.path.basename(f["file"]) == base and f.get("line") == line:
                 out.append((g, f))
     return out
+
+
+def same_behaviour(tap, case, argv, shim):
+    """A program that meets socket errors and dies of an exception: the same
+    output and exit status with and without the shim (also in Python's
+    development mode, where the shim adds no hook)."""
+    for extra in ([], ["-X", "dev"]):
+        cmd = argv[:1] + extra + argv[1:]
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        env.pop("LD_PRELOAD", None)
+        plain = subprocess.run(cmd, env=env, capture_output=True, timeout=60)
+        env["LD_PRELOAD"] = shim
+        shimmed = subprocess.run(cmd, env=env, capture_output=True, timeout=60)
+        tag = " ".join(extra) or "default"
+        tap.ok(plain.returncode == shimmed.returncode and plain.returncode == 1,
+               "%s (%s): exit status %d with the shim, %d without" %
+               (case, tag, shimmed.returncode, plain.returncode))
+        tap.ok(plain.stdout == shimmed.stdout and plain.stderr == shimmed.stderr,
+               "%s (%s): the same output with and without the shim" % (case, tag)) or \
+            tap.diag("without:\n%s%s\nwith:\n%s%s" % (
+                plain.stdout.decode(errors="replace"), plain.stderr.decode(errors="replace"),
+                shimmed.stdout.decode(errors="replace"),
+                shimmed.stderr.decode(errors="replace")))
 
 
 def check_frames(tap, what, doc, src, expect):
@@ -159,7 +199,7 @@ def main():
             prog.finish()
             tap.diag(prog.p.stderr.read().decode(errors="replace"))
             return tap.done()
-        pid = str(prog.p.pid)
+        pid = str(prog.pid)
         r = subprocess.run([sockaudit, "report", "--json", "--all", pid], env=cli_env,
                            capture_output=True, timeout=60)
         tap.ok(r.returncode == 0, "report --json exits 0 (%d)" % r.returncode)
@@ -200,6 +240,8 @@ def main():
             stext = ""
         for mark, (function, _) in sorted(expect.items()):
             tap.ok(json.dumps(function)[1:-1] in stext, "run --sarif names %s" % function)
+        if case == "python-socket":
+            same_behaviour(tap, case, [progs[0], os.path.join(srcdir, "behave.py")], shim)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return tap.done()

@@ -129,20 +129,31 @@ static const char *top_fn(json_object *g)
 	return tj_str(aget(g, "frames", 0), "function");
 }
 
-/* Debian's python3 has no symbols for its static functions: the top
- * frames are "??" in python3.x, the interpreter's exported entry points
- * below them are named. */
+/* The Python frames come first, the top one in run-idle.py; then the
+ * native ones. Debian's python3 has no symbols for its static functions:
+ * the top native frames are "??" in python3.x, the interpreter's exported
+ * entry points below them are named. */
 static bool python_stack(json_object *g)
 {
-	const char *mod = tj_str(aget(g, "frames", 0), "module");
-	const char *base = mod ? strrchr(mod, '/') : NULL;
+	const char *lang = tj_str(aget(g, "frames", 0), "language");
+	const char *file = tj_str(aget(g, "frames", 0), "file");
+	const char *mod = NULL, *base;
 	bool named = false;
 
+	if (!lang || strcmp(lang, "python") || !file || !strstr(file, "run-idle.py")) {
+		diag("python stack: top frame %s in %s", lang ? lang : "(none)",
+		     file ? file : "(none)");
+		return false;
+	}
 	for (size_t i = 0; i < tj_len(g, "frames"); i++) {
 		const char *fn = tj_str(aget(g, "frames", i), "function");
+		const char *l = tj_str(aget(g, "frames", i), "language");
 
+		if (!mod && l && strcmp(l, "native") == 0)
+			mod = tj_str(aget(g, "frames", i), "module");
 		named |= fn && strncmp(fn, "Py", 2) == 0;
 	}
+	base = mod ? strrchr(mod, '/') : NULL;
 	base = base ? base + 1 : mod;
 	if (!base || (strncmp(base, "python3", 7) && strncmp(base, "libpython3", 10)) || !named) {
 		diag("python stack: top module %s, named Py* frame %s", mod ? mod : "(none)",

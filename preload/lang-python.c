@@ -1,0 +1,221 @@
+/* CPython: the .py file, line and function of the code that opens or
+ * connects a socket, through CPython's public C API looked up at run time
+ * (never linked): an audit hook (PEP 578) on "socket.__new__" and
+ * "socket.connect", and the frame API. docs/design.md ("Language frames:
+ * Python") gives the rules this relies on; in short:
+ *
+ *   - The hook is registered from our constructor, before the interpreter
+ *     is initialized (PySys_AddAuditHook allows it), and only when the raw
+ *     allocator that will free its entry at finalization is malloc: a debug
+ *     allocator (PYTHONMALLOC=*debug, -X dev, PYTHONDEVMODE, a debug build)
+ *     aborts the interpreter at exit on an entry malloc'ed before it was
+ *     set (measured with Debian's 3.11). Then there is no hook.
+ *   - CPython calls the hook with the GIL held, from the thread raising the
+ *     event, and stops calling it once finalization clears the hooks.
+ *   - The hook returns 0, never raises, and leaves no exception behind: it
+ *     does nothing when one is already set (not ours), and clears only what
+ *     its own calls set. It calls no Python code: the frame API, attribute
+ *     reads of code objects (a type user code cannot subclass) and UTF-8
+ *     views of str objects. Each new reference is released.
+ *   - Re-entry (a garbage collection run by an allocation below, running a
+ *     finalizer that makes a socket) returns at once.
+ *   - It takes no lock and writes only thread-local memory and the table.
+ */
+#include "lang.h"
+
+#include "gate.h"
+#include "writer.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#define PY_MAX_FRAMES SA_MAX_FRAMES
+
+typedef void PyObject;   /* never dereferenced here */
+typedef int (*py_hook_fn)(const char *event, PyObject *args, void *data);
+
+struct py_allocator {    /* PyMemAllocatorEx */
+	void *ctx;
+	void *(*malloc)(void *, size_t);
+	void *(*calloc)(void *, size_t, size_t);
+	void *(*realloc)(void *, void *, size_t);
+	void (*free)(void *, void *);
+};
+
+static struct {
+	int (*add_audit_hook)(py_hook_fn, void *);
+	void *(*thread_state)(void);                /* current tstate or NULL, no checks */
+	PyObject *(*get_frame)(void);               /* borrowed */
+	PyObject *(*frame_back)(PyObject *);        /* new reference */
+	PyObject *(*frame_code)(PyObject *);        /* new reference */
+	int (*frame_line)(PyObject *);
+	PyObject *(*getattr)(PyObject *, const char *);   /* new reference */
+	const char *(*utf8)(PyObject *, ssize_t *);
+	void (*decref)(PyObject *);
+	PyObject *(*err_occurred)(void);
+	void (*err_clear)(void);
+	bool no_qualname;                           /* before 3.11: co_name */
+} py;
+
+static __thread int py_in_hook __attribute__((tls_model("initial-exec")));
+
+/* A str attribute of a code object as UTF-8; NULL (no exception left) when
+ * it cannot be had. *obj holds the reference to release. */
+static const char *code_str(PyObject *code, const char *attr, PyObject **obj, size_t *len)
+{
+	ssize_t n = 0;
+	const char *s;
+
+	*obj = py.getattr(code, attr);
+	if (!*obj) {
+		py.err_clear();
+		return NULL;
+	}
+	s = py.utf8(*obj, &n);
+	if (!s || n < 0) {
+		py.err_clear();
+		return NULL;
+	}
+	*len = (size_t)n;
+	return s;
+}
+
+static uint64_t frame_entry(PyObject *frame, bool *is_accept)
+{
+	PyObject *code = py.frame_code(frame), *file_obj = NULL, *func_obj = NULL;
+	const char *file, *func = NULL;
+	size_t file_len = 0, func_len = 0;
+	int line;
+	uint64_t e;
+
+	if (!code) {
+		py.err_clear();
+		return 0;
+	}
+	line = py.frame_line(frame);
+	file = code_str(code, "co_filename", &file_obj, &file_len);
+	if (!py.no_qualname) {
+		func = code_str(code, "co_qualname", &func_obj, &func_len);
+		if (!func && !func_obj)
+			py.no_qualname = true;
+	}
+	if (!func) {
+		py.decref(func_obj);
+		func = code_str(code, "co_name", &func_obj, &func_len);
+	}
+	/* socket.accept() and socketpair() of socket.py wrap an fd the C
+	 * call made before the event. */
+	if (func && ((func_len == 13 && memcmp(func, "socket.accept", 13) == 0) ||
+		     (func_len == 10 && memcmp(func, "socketpair", 10) == 0)))
+		*is_accept = true;
+	e = shim_lframe_intern(SA_LANG_PYTHON, file ? file : "?", file ? file_len : 1,
+			       func ? func : "?", func ? func_len : 1,
+			       line > 0 ? (uint32_t)line : 0, 0);
+	py.decref(func_obj);
+	py.decref(file_obj);
+	py.decref(code);
+	return e;
+}
+
+static int py_hook(const char *event, PyObject *args, void *data)
+{
+	uint64_t lf[PY_MAX_FRAMES];
+	PyObject *frame, *owned = NULL;
+	unsigned op;
+	uint32_t n = 0, max;
+	bool is_accept = false;
+
+	(void)args;
+	(void)data;
+	if (event[0] != 's' || strncmp(event, "socket.", 7) != 0)
+		return 0;
+	if (strcmp(event + 7, "__new__") == 0)
+		op = SHIM_LANG_OPEN;
+	else if (strcmp(event + 7, "connect") == 0)
+		op = SHIM_LANG_CONNECT;
+	else
+		return 0;
+	if (py_in_hook || shim_busy || !shim_writable_open() || !py.thread_state() ||
+	    py.err_occurred())
+		return 0;
+	py_in_hook = 1;
+	max = shim.depth < PY_MAX_FRAMES ? shim.depth : PY_MAX_FRAMES;
+	frame = py.get_frame();
+	while (frame && n < max) {
+		uint64_t e = frame_entry(frame, &is_accept);
+		PyObject *back;
+
+		if (e)
+			lf[n++] = e;
+		back = py.frame_back(frame);
+		py.decref(owned);
+		owned = frame = back;
+	}
+	py.decref(owned);
+	/* What the frame API may have set (an allocation failure) is ours. */
+	if (py.err_occurred())
+		py.err_clear();
+	if (n) {
+		if (op == SHIM_LANG_OPEN && is_accept && shim_lang_noted())
+			shim_lang_attach(lf, n);
+		else
+			shim_lang_pending(op, lf, n);
+	}
+	py_in_hook = 0;
+	return 0;
+}
+
+/* Would the interpreter free the hook's entry with a debug allocator? Its
+ * own rules (Python/preconfig.c): PYTHONMALLOC naming a debug allocator,
+ * PYTHONDEVMODE, -X dev, or a debug build. Read from the environment and
+ * the command line (argv as the table's header holds it); an embedding
+ * program that asks for a debug allocator in its PyConfig is not seen. */
+static bool py_debug_allocator(void)
+{
+	const char *m = getenv("PYTHONMALLOC"), *dev = getenv("PYTHONDEVMODE");
+	const char *cmd = shim.hdr ? shim.hdr->cmdline : "";
+
+	if ((m && strstr(m, "debug")) || (dev && *dev))
+		return true;
+	if (strstr(cmd, "-Xdev") || strstr(cmd, "-X dev") || strstr(cmd, "-X=dev"))
+		return true;
+	/* Only a debug build (Py_DEBUG) exports its reference total. */
+	return dlsym(RTLD_DEFAULT, "_Py_RefTotal") != NULL;
+}
+
+#define PY_SYM(field, name) \
+	((*(void **)&py.field = dlsym(RTLD_DEFAULT, name)) != NULL)
+
+void shim_python_init(void)
+{
+	struct py_allocator raw;
+	void (*get_allocator)(int, struct py_allocator *);
+	int (*initialized)(void);
+
+	if (!PY_SYM(add_audit_hook, "PySys_AddAuditHook"))
+		return;
+	if (!PY_SYM(thread_state, "_PyThreadState_UncheckedGet") &&
+	    !PY_SYM(thread_state, "PyThreadState_GetUnchecked"))
+		return;
+	if (!PY_SYM(get_frame, "PyEval_GetFrame") || !PY_SYM(frame_back, "PyFrame_GetBack") ||
+	    !PY_SYM(frame_code, "PyFrame_GetCode") || !PY_SYM(frame_line, "PyFrame_GetLineNumber") ||
+	    !PY_SYM(getattr, "PyObject_GetAttrString") || !PY_SYM(utf8, "PyUnicode_AsUTF8AndSize") ||
+	    !PY_SYM(decref, "Py_DecRef") || !PY_SYM(err_occurred, "PyErr_Occurred") ||
+	    !PY_SYM(err_clear, "PyErr_Clear"))
+		return;
+	*(void **)&initialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+	*(void **)&get_allocator = dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
+	/* Registered after initialization, the entry would be allocated by the
+	 * interpreter's own allocator, but a hook added then is not ours to add
+	 * without its lock: we run from a constructor, so this is only a
+	 * library loaded into a running interpreter, which we leave alone. */
+	if (!initialized || initialized() || !get_allocator)
+		return;
+	get_allocator(0 /* PYMEM_DOMAIN_RAW */, &raw);
+	if (raw.malloc == NULL || py_debug_allocator())
+		return;
+	if (py.add_audit_hook(py_hook, NULL) == 0)
+		shim_lang_on = true;
+}

@@ -1,0 +1,38 @@
+/* Language frames (lang.c): what a language runtime's hook (lang-python.c)
+ * hands to the records the wrappers make on the same thread. */
+#pragma once
+
+#include "shim.h"
+
+/* What a runtime hook says the thread is about to do. */
+enum shim_lang_op {
+	SHIM_LANG_NONE = 0,
+	SHIM_LANG_OPEN,      /* socket() */
+	SHIM_LANG_CONNECT,   /* connect() */
+};
+
+/* The runtime hook: lf[0..n) (SA_FRAME_LANG entries, innermost first) are
+ * the language stack of the `op` this thread is about to make. */
+void shim_lang_pending(unsigned op, const uint64_t *lf, uint32_t n) SHIM_HIDDEN;
+/* The runtime hook, for a socket object made around an fd the thread has
+ * just accepted (or got from socketpair()): put lf in front of that
+ * record's open stack. False when the thread has no such fd. */
+bool shim_lang_attach(const uint64_t *lf, uint32_t n) SHIM_HIDDEN;
+/* Whether the thread has such an fd (the hook then decides). */
+bool shim_lang_noted(void) SHIM_HIDDEN;
+
+/* record.c: the native stack frames[0..n) of an `op` becomes the pending
+ * language frames followed by as many native frames as fit in max; returns
+ * the new depth. Costs one thread-local load when nothing is pending. */
+uint32_t shim_lang_merge(unsigned op, uint64_t *frames, uint32_t n, uint32_t max) SHIM_HIDDEN;
+/* record.c: fd was just recorded by accept() or socketpair(); every other
+ * record forgets such fds. */
+void shim_lang_note(int fd, unsigned origin, uint64_t open_ns) SHIM_HIDDEN;
+
+/* Start-up: find the runtimes loaded in this process and hook them. */
+void shim_lang_init(void) SHIM_HIDDEN;
+/* True once a runtime hook is installed: only then does record.c ask. */
+extern bool shim_lang_on SHIM_HIDDEN;
+
+/* lang-python.c */
+void shim_python_init(void) SHIM_HIDDEN;
