@@ -240,9 +240,32 @@ void shim_adopt_exec(void)
 	}
 }
 
+/* At exit, is the record's socket still at its fd? A socket closed where
+ * no wrapper sees it (a raw close instruction, io_uring) leaves a record
+ * whose fd is closed, holds no socket, another socket (inode, when known),
+ * or one of another family or type. */
+static bool exit_holds(int fd, const struct sa_slot *rec)
+{
+	struct sa_slot copy = *rec;
+	int v;
+	socklen_t l = sizeof(v);
+
+	if (!fd_holds(fd, &copy))
+		return false;
+	if (!rec->family)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) == 0 && v != rec->family)
+		return false;
+	l = sizeof(v);
+	return !(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l) == 0 && v != rec->type);
+}
+
 /* Normal exit. Under `sockaudit run` the table stays for the gate to read,
- * with each TCP socket's state at this moment; otherwise it is removed. The
- * mapping is never unmapped: later destructors and threads still close. */
+ * with each TCP socket's state at this moment, and without the records of
+ * sockets the process no longer holds (counted in stale_cleared): `run`
+ * must never list at exit a socket that was closed, however it was closed.
+ * Otherwise the table is removed. The mapping is never unmapped: later
+ * destructors and threads still close. */
 void shim_exit(void)
 {
 	if (atomic_load(&shim.state) != SHIM_READY || !shim.guard ||
@@ -260,6 +283,11 @@ void shim_exit(void)
 		if (!shim_slot_used((int)fd) ||
 		    !sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used)
 			continue;
+		if (!exit_holds((int)fd, &rec)) {
+			shim_slot_clear((int)fd);
+			shim_counter_add(&shim.hdr->counters.stale_cleared);
+			continue;
+		}
 		if ((rec.family != AF_INET && rec.family != AF_INET6) ||
 		    getsockopt((int)fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0)
 			continue;

@@ -41,6 +41,7 @@ void shim_real_resolve(void)
 	RESOLVE(setresuid);
 	RESOLVE(vfork);
 	RESOLVE(clone);
+	RESOLVE(syscall);
 	/* Without fcntl64 (older libc) both names mean the same call. */
 	if (!shim_real.fcntl64)
 		shim_real.fcntl64 = shim_real.fcntl;

@@ -52,9 +52,11 @@ struct shim_real {
 	int (*seteuid)(uid_t);
 	int (*setreuid)(uid_t, uid_t);
 	int (*setresuid)(uid_t, uid_t, uid_t);
-	/* Never called from C: vfork.c's trampolines jump to them. */
+	/* Never called from C: the trampolines (vfork.c, wrap-syscall.c)
+	 * jump to them. */
 	void *vfork;
 	void *clone;
+	void *syscall;
 };
 
 enum shim_state {

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
+#include "../raw-syscall.h"
 #include "../report/sc.h"
 
 static int cmd_fd = STDIN_FILENO, say_fd = STDOUT_FILENO;
@@ -140,7 +141,7 @@ static int mode_close_range(void)
 	}
 	if (last != first + 4)
 		sc_die("sockets not contiguous (%d..%d)", first, last);
-	rc = syscall(SYS_close_range, (unsigned)first, (unsigned)last, 0);
+	rc = raw_syscall3(SYS_close_range, first, last, 0);
 	for (int fd = first; fd <= last; fd++)
 		closed += fcntl(fd, F_GETFD) < 0 && errno == EBADF;
 	say("ready first=%d last=%d rc=%ld closed=%d", first, last, rc, closed);

@@ -179,21 +179,90 @@ def check_frames(tap, what, doc, src, expect):
            "%s: the two call sites are two groups" % what)
 
 
+def run_json(tap, sockaudit, shim, env, tmp, argv, fail_on):
+    """`sockaudit run --fail-on fail_on --json` of argv: (status, stdout, doc)."""
+    out = os.path.join(tmp, "run-%d.json" % len(os.listdir(tmp)))
+    r = subprocess.run([sockaudit, "run", "--preload", shim, "--fail-on", fail_on, "--json",
+                        out, "--color", "never", "--"] + argv, env=env, capture_output=True,
+                       timeout=120)
+    try:
+        with open(out, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        doc = {}
+        tap.diag("%s: %s; stderr: %s" % (out, e, r.stderr.decode(errors="replace")))
+    return r.returncode, r.stdout.decode(errors="replace"), doc, r.stderr
+
+
+def case_rawclose(tap, sockaudit, shim, src, progs, env, cli_env, tmp):
+    """Closes through libc's syscall() are closes; at exit, a socket closed
+    where nothing could see it is not "open at exit"."""
+    line = marked_line(src, "LEAK-E")
+    prog = Prog(progs, env)
+    if not tap.ok(prog.ready is not None, "rawclose: the program is ready"):
+        prog.finish()
+        tap.diag(prog.p.stderr.read().decode(errors="replace"))
+        return
+    r = subprocess.run([sockaudit, "report", "--json", "--all", str(prog.pid)], env=cli_env,
+                       capture_output=True, timeout=60)
+    try:
+        doc = json.loads(r.stdout)
+    except ValueError:
+        doc = {}
+    summ = doc.get("summary", {})
+    tap.ok(summ.get("sockets") == 1 and len(frames_at(doc, os.path.basename(src), line)) == 1,
+           "report: one socket held, the one opened at LEAK-E (%r)" % summ.get("sockets"))
+    tap.ok(summ.get("stale") == 1,
+           "report: only the raw instruction's close left a stale record; syscall(SYS_close) "
+           "and syscall(SYS_close_range) were seen (%r stale)" % summ.get("stale")) or \
+        tap.diag(json.dumps(doc.get("stale"), indent=1))
+    tap.ok(prog.finish() == 0, "rawclose: exits 0 under the shim (syscall()'s value and errno "
+           "unchanged)")
+    rc, _, doc, _ = run_json(tap, sockaudit, shim, cli_env, tmp, progs + ["exit"], "at-exit")
+    groups = doc.get("groups", [])
+    tap.ok(rc == 1 and len(groups) == 1 and
+           len(frames_at(doc, os.path.basename(src), line)) == 1,
+           "run --fail-on at-exit: one group, the socket still open (%d, %d groups)" %
+           (rc, len(groups))) or tap.diag(json.dumps(groups, indent=1)[:4000])
+
+
+def case_node(tap, sockaudit, shim, src, progs, env, cli_env, tmp):
+    """A Node.js program that destroyed its sockets passes the gate; one
+    that keeps a connection fails it, at the line that made it."""
+    rc, out, doc, err = run_json(tap, sockaudit, shim, cli_env, tmp, progs,
+                                 "close-wait,idle,at-exit")
+    tap.ok(rc == 0 and out.strip() == "clean" and doc.get("groups") == [],
+           "run --fail-on close-wait,idle,at-exit -- node clean.js: exit 0, nothing listed "
+           "(%d, %r)" % (rc, out.strip())) or tap.diag(err.decode(errors="replace")[:4000])
+    rc, out, doc, err = run_json(tap, sockaudit, shim, cli_env, tmp, progs + ["keep"],
+                                 "close-wait,idle,at-exit")
+    socks = sum(len(g.get("sockets", [])) for g in doc.get("groups", []))
+    tap.ok(rc == 1 and out.strip() == "kept" and socks >= 1,
+           "the same program keeping its connection fails at exit (%d, %d sockets)" %
+           (rc, socks)) or tap.diag(err.decode(errors="replace")[:4000])
+
+
 def main():
     if len(sys.argv) < 5:
         bail("usage: test-lang.py CASE SOCKAUDIT SHIM SOURCE-DIR [PROGRAM...]")
     case, sockaudit, shim, srcdir = sys.argv[1:5]
     progs = sys.argv[5:]
-    if case not in CASES:
+    special = {"rawclose": ("rawclose.c", case_rawclose), "node": ("clean.js", case_node)}
+    if case not in CASES and case not in special:
         bail("unknown case " + case)
-    srcname, expect = CASES[case]
-    src = os.path.join(srcdir, srcname)
     tap = Tap()
     tmp = tempfile.mkdtemp(prefix="sockaudit-lang-")
     try:
         env = dict(os.environ, SOCKAUDIT_DIR=tmp, LD_PRELOAD=shim)
         cli_env = dict(os.environ, SOCKAUDIT_DIR=tmp)
         cli_env.pop("LD_PRELOAD", None)
+        if case in special:
+            srcname, fn = special[case]
+            fn(tap, sockaudit, shim, os.path.join(srcdir, srcname), progs, env, cli_env,
+               tmp)
+            return tap.done()
+        srcname, expect = CASES[case]
+        src = os.path.join(srcdir, srcname)
         prog = Prog(progs, env)
         if not tap.ok(prog.ready is not None, "%s: the program is ready" % case):
             prog.finish()

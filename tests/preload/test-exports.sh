@@ -17,14 +17,15 @@ exported=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TWiV]$/ {print $3}' | sed 
 allowed=$(sed -n '/global:/,/local:/p' "$map" | tr ' \t;' '\n\n\n' | grep -E '^[A-Za-z_][A-Za-z0-9_]*$' | grep -v -e '^global$' -e '^local$' | sort -u) ||
 	{ echo "Bail out! no global: names in $map"; exit 1; }
 [ -n "$exported" ] || { echo "Bail out! nm found no exported symbols in $lib"; exit 1; }
-# The vfork and clone trampolines (preload/vfork.c) exist on x86_64 and
-# aarch64 only; elsewhere the shim checks the pid always.
+# The vfork, clone and syscall trampolines (preload/vfork.c,
+# preload/wrap-syscall.c) exist on x86_64 and aarch64 only; elsewhere the
+# shim checks the pid always and does not see syscall(SYS_close).
 trampolines=0
 machine=$(readelf -h "$lib" | sed -n 's/^ *Machine: *//p') && [ -n "$machine" ] ||
 	{ echo "Bail out! readelf -h $lib shows no Machine"; exit 1; }
 case $machine in
 *X86-64* | *AArch64*) trampolines=1 ;;
-*) allowed=$(echo "$allowed" | grep -vx -e vfork -e clone) ;;
+*) allowed=$(echo "$allowed" | grep -vx -e vfork -e clone -e syscall) ;;
 esac
 if [ "$exported" = "$allowed" ]; then
 	echo "ok 1 - exported symbols are exactly the allow-list ($(echo "$allowed" | wc -l) names)"
@@ -50,13 +51,13 @@ else
 	# Assembly symbols: without .type/.size they would be NOTYPE, 0 bytes.
 	syms=$(readelf -W --dyn-syms "$lib") || { echo "Bail out! readelf --dyn-syms $lib failed"; exit 1; }
 	bad=$(echo "$syms" |
-		awk '$8 == "vfork" || $8 == "clone" {print $8, $3, $4, $6}' |
+		awk '$8 == "vfork" || $8 == "clone" || $8 == "syscall" {print $8, $3, $4, $6}' |
 		awk '$3 != "FUNC" || $2 == 0 || $4 != "DEFAULT"')
-	n=$(echo "$syms" | awk '$8 == "vfork" || $8 == "clone"' | wc -l)
-	if [ -z "$bad" ] && [ "$n" -eq 2 ]; then
-		echo "ok 3 - vfork and clone trampolines are sized default-visibility functions"
+	n=$(echo "$syms" | awk '$8 == "vfork" || $8 == "clone" || $8 == "syscall"' | wc -l)
+	if [ -z "$bad" ] && [ "$n" -eq 3 ]; then
+		echo "ok 3 - vfork, clone and syscall trampolines are sized default-visibility functions"
 	else
-		echo "not ok 3 - vfork/clone trampoline symbols are malformed"
-		readelf -W --dyn-syms "$lib" | grep -w -e vfork -e clone | sed 's/^/# /'
+		echo "not ok 3 - vfork/clone/syscall trampoline symbols are malformed"
+		readelf -W --dyn-syms "$lib" | grep -w -e vfork -e clone -e syscall | sed 's/^/# /'
 	fi
 fi

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 
+#include "../raw-syscall.h"
 #include "sc.h"
 
 int main(void)
@@ -18,7 +19,7 @@ int main(void)
 	if (a < 0 || connect(a, (const struct sockaddr *)&to, sizeof(to)) < 0)
 		sc_die("socket/connect");
 	b = socket(AF_INET, SOCK_DGRAM, 0);
-	if (b < 0 || syscall(SYS_close, a) != 0 || syscall(SYS_close, b) != 0)
+	if (b < 0 || raw_syscall3(SYS_close, a, 0, 0) != 0 || raw_syscall3(SYS_close, b, 0, 0) != 0)
 		sc_die("raw close");
 	a2 = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
 	b2 = (int)syscall(SYS_socket, AF_UNIX, SOCK_DGRAM, 0);

@@ -7,6 +7,7 @@
  * under `sockaudit run` (stdin at EOF) it exits holding them (at-exit). */
 #include <sys/syscall.h>
 
+#include "../raw-syscall.h"
 #include "sc.h"
 
 __attribute__((noinline))
@@ -39,7 +40,7 @@ int main(void)
 	if (raw < 0 || connect(raw, (const struct sockaddr *)&dns, sizeof(dns)) < 0)
 		sc_die("raw socket");
 	stale = socket(AF_INET, SOCK_DGRAM, 0);
-	if (stale < 0 || syscall(SYS_close, stale) != 0 || pipe(p) != 0)
+	if (stale < 0 || raw_syscall3(SYS_close, stale, 0, 0) != 0 || pipe(p) != 0)
 		sc_die("stale");
 	sc_say("ready cw=%d est=%d raw=%d stale=%d pipe=%d", cw, est, raw, stale, p[0]);
 	while (sc_command(cmd, sizeof(cmd)))
