@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../raw-syscall.h"
+#include "../../raw-syscall.h"
 
 static int udp(void)
 {

@@ -1,0 +1,409 @@
+/* Language frames end to end: real programs (C++, Rust, Python, the
+ * machine's node) leak one connection from each of two functions, on lines
+ * marked LEAK-A and LEAK-B in their source; `sockaudit report` and
+ * `sockaudit run` (JSON, text, SARIF) must show two groups, each naming its
+ * function as the language spells it at the marked file:line. And closes
+ * made outside close() (libuv's syscall(SYS_close), a raw instruction).
+ *
+ * usage: test-lang CASE PROGRAM [ARGS...]   (one case per test, see
+ * meson.build). A program prints "ready [pid=N]" once its leaks are held
+ * (pid: the process to audit, when it is a child) and exits on EOF on
+ * stdin; given the extra argument "exit" it leaves at once, leaks held.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../tap.h"
+#include "tlib.h"
+
+#define MAX_ARGS 16
+
+struct expect {
+	const char *mark;       /* the line in the source ends with it */
+	const char *function;   /* as the report must name it */
+	const char *linkage;    /* prefix of the linkage name; NULL: none */
+};
+
+struct lang_case {
+	const char *name;
+	const char *src;        /* in LANG_SRC_DIR */
+	struct expect e[2];
+};
+
+static const struct lang_case cases[] = {
+	{ "cpp", "leak.cpp", {
+		{ "LEAK-A", "feed::Client::open(int)", "_ZN4feed6Client4open" },
+		{ "LEAK-B", "int feed::reconnect<long>(sockaddr_in const&, long)",
+		  "_ZN4feed9reconnectIlEEiRK11sockaddr_inT_" } } },
+	{ "rust", "leak.rs", {
+		{ "LEAK-A", "leak::feed::Client::open", "_ZN4leak4feed6Client4open17h" },
+		{ "LEAK-B", "leak::feed::reconnect", "_ZN4leak4feed9reconnect17h" } } },
+	{ "rust-v0", "leak.rs", {
+		{ "LEAK-A", "<leak::feed::Client>::open", "_R" },
+		{ "LEAK-B", "leak::feed::reconnect::<u32>", "_R" } } },
+#define PY(name, mode, a, b) \
+	{ name, "leak.py", { { "LEAK-A-" mode, a, NULL }, { "LEAK-B-" mode, b, NULL } } }
+	PY("python-socket", "socket", "socket_a", "Client.open_b"),
+	PY("python-http", "http", "http_a", "http_b"),
+	PY("python-urllib", "urllib", "urllib_a", "urllib_b"),
+	PY("python-requests", "requests", "requests_a", "requests_b"),
+	PY("python-accept", "accept", "accept_a", "accept_b"),
+	PY("python-threads", "socket", "socket_a", "Client.open_b"),
+	PY("python-fork", "socket", "socket_a", "Client.open_b"),
+	PY("python-embed", "socket", "socket_a", "Client.open_b"),
+#undef PY
+};
+
+static char *src_path(const char *name)
+{
+	return tlib_path("LANG_SRC_DIR", name);
+}
+
+/* The line of src whose text ends with mark; bails when there is none. */
+static long marked_line(const char *src, const char *mark)
+{
+	char *path = src_path(src), line[1024];
+	FILE *f = fopen(path, "re");
+	long n = 0;
+
+	if (!f)
+		bail("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line), mlen = strlen(mark);
+
+		n++;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == ' '))
+			line[--len] = '\0';
+		if (len >= mlen && strcmp(line + len - mlen, mark) == 0) {
+			fclose(f);
+			free(path);
+			return n;
+		}
+	}
+	bail("%s: no line marked %s", path, mark);
+	return -1;
+}
+
+static const char *base_of(const char *p)
+{
+	const char *b = p ? strrchr(p, '/') : NULL;
+
+	return b ? b + 1 : p;
+}
+
+/* How many frames of doc's groups are at base:line; the last one found. */
+static size_t frames_at(json_object *doc, const char *base, long line, json_object **group,
+			json_object **frame)
+{
+	json_object *groups = tj_get(doc, "groups");
+	size_t n = 0;
+
+	for (size_t i = 0; groups && i < json_object_array_length(groups); i++) {
+		json_object *g = json_object_array_get_idx(groups, i);
+		json_object *fr = tj_get(g, "frames");
+
+		for (size_t k = 0; fr && k < json_object_array_length(fr); k++) {
+			json_object *f = json_object_array_get_idx(fr, k);
+			const char *file = tj_str(f, "file");
+
+			if (file && strcmp(base_of(file), base) == 0 && tj_int(f, "line", -1) == line) {
+				n++;
+				*group = g;
+				*frame = f;
+			}
+		}
+	}
+	return n;
+}
+
+static void check_frames(const char *what, json_object *doc, const struct lang_case *c)
+{
+	json_object *groups[2] = { NULL, NULL };
+
+	for (int i = 0; i < 2; i++) {
+		const struct expect *e = &c->e[i];
+		long line = marked_line(c->src, e->mark);
+		json_object *g = NULL, *f = NULL;
+		const char *fn, *link;
+
+		if (!ok(frames_at(doc, c->src, line, &g, &f) == 1, "%s: one frame at %s:%ld (%s)",
+			what, c->src, line, e->mark)) {
+			diag("%s", tlib_oneline(json_object_to_json_string(tj_get(doc, "groups"))));
+			continue;
+		}
+		groups[i] = g;
+		fn = tj_str(f, "function");
+		link = tj_str(f, "linkage");
+		ok(fn && strcmp(fn, e->function) == 0, "%s: %s:%ld names %s (got %s)", what, c->src,
+		   line, e->function, fn ? fn : "null");
+		if (e->linkage)
+			ok(link && strncmp(link, e->linkage, strlen(e->linkage)) == 0,
+			   "%s: the linkage name of %s starts %s (got %s)", what, e->function,
+			   e->linkage, link ? link : "null");
+		else
+			ok(!link && tj_str_is(f, "language", "python"),
+			   "%s: %s is a python frame without a linkage name", what, e->function);
+	}
+	ok(groups[0] && groups[1] && groups[0] != groups[1], "%s: the two call sites are two groups",
+	   what);
+}
+
+/* argv of the case's program, with "exit" after it when leave. */
+static void prog_argv(char **out, char **prog, int nprog, bool leave)
+{
+	int n = 0;
+
+	for (int i = 0; i < nprog && n < MAX_ARGS - 2; i++)
+		out[n++] = prog[i];
+	if (leave)
+		out[n++] = "exit";
+	out[n] = NULL;
+}
+
+/* `sockaudit run --fail-on fail_on --json J [--sarif S] -- argv`. */
+static json_object *run_json(struct trun *r, char **argv, const char *fail_on, char **sarif_text)
+{
+	const char *args[MAX_ARGS + 16];
+	char json[4096], sarif[4096];
+	json_object *doc;
+	int n = 0;
+	static int seq;
+
+	snprintf(json, sizeof(json), "%s/run-%d.json", tlib_dir(), seq);
+	snprintf(sarif, sizeof(sarif), "%s/run-%d.sarif", tlib_dir(), seq++);
+	args[n++] = "run";
+	args[n++] = "--preload";
+	args[n++] = tlib_env("SOCKAUDIT_SHIM");
+	args[n++] = "--fail-on";
+	args[n++] = fail_on;
+	args[n++] = "--json";
+	args[n++] = json;
+	args[n++] = "--sarif";
+	args[n++] = sarif;
+	args[n++] = "--color";
+	args[n++] = "never";
+	args[n++] = "--";
+	for (int i = 0; argv[i] && n < MAX_ARGS + 15; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	tlib_cli(r, args);
+	doc = json_object_from_file(json);
+	if (!doc)
+		diag("%s: no JSON; stderr: %s", json, tlib_oneline(r->err));
+	if (sarif_text) {
+		FILE *f = fopen(sarif, "re");
+		size_t len = 0;
+
+		*sarif_text = NULL;
+		if (f) {
+			FILE *m = open_memstream(sarif_text, &len);
+			char buf[4096];
+			size_t k;
+
+			while (m && (k = fread(buf, 1, sizeof(buf), f)) > 0)
+				fwrite(buf, 1, k, m);
+			if (m)
+				fclose(m);
+			fclose(f);
+		}
+	}
+	return doc;
+}
+
+/* The audited pid: "ready pid=N" names another process (a child). */
+static pid_t audited(const struct tlib_host *h)
+{
+	long pid = tlib_ready_int(h, "pid");
+
+	return pid > 0 ? (pid_t)pid : h->pid;
+}
+
+/* Socket errors the program handles, an audit hook of its own, threads, an
+ * uncaught exception: the same output and exit status with and without the
+ * shim, also in Python's development mode, where the shim adds no hook. */
+static void same_behaviour(const char *python)
+{
+	char *script = src_path("behave.py");
+
+	for (int dev = 0; dev < 2; dev++) {
+		char *plain[] = { (char *)python, script, NULL };
+		char *devmode[] = { (char *)python, "-X", "dev", script, NULL };
+		char **argv = dev ? devmode : plain;
+		struct tlib_host h[2];
+		const char *tag = dev ? "-X dev" : "default";
+		int code[2];
+
+		for (int s = 0; s < 2; s++) {
+			struct tlib_spawn how = { .shim = s == 1, .stdin_null = true,
+						  .capture_err = true };
+
+			if (!tlib_host_start(&h[s], &how, argv) || !tlib_host_wait_exit(&h[s], 30000))
+				code[s] = -1;
+			else
+				code[s] = tlib_exit_code(h[s].status);
+		}
+		ok(code[0] == 1 && code[1] == code[0], "behave.py (%s): exit status %d with the shim, "
+		   "%d without", tag, code[1], code[0]);
+		if (!ok(strcmp(h[0].out, h[1].out) == 0 && strcmp(h[0].err, h[1].err) == 0,
+			"behave.py (%s): the same output with and without the shim", tag))
+			diag("without: %s %s\nwith: %s %s", tlib_oneline(h[0].out),
+			     tlib_oneline(h[0].err), tlib_oneline(h[1].out), tlib_oneline(h[1].err));
+		tlib_host_free(&h[0]);
+		tlib_host_free(&h[1]);
+	}
+	free(script);
+}
+
+static void case_frames(const struct lang_case *c, char **prog, int nprog)
+{
+	char *argv[MAX_ARGS], pid[16], *sarif = NULL;
+	const char *all[] = { "--all", NULL };
+	struct tlib_host h;
+	struct trun r;
+	json_object *doc;
+
+	prog_argv(argv, prog, nprog, false);
+	if (!ok(tlib_host_ready(&h, true, argv), "%s: the program is ready", c->name))
+		return;
+	doc = tlib_report(audited(&h), all, &r);
+	ok(doc && r.status == 0, "report --json exits 0 (%d)", r.status);
+	check_frames("report --json", doc, c);
+	json_object_put(doc);
+	trun_free(&r);
+
+	snprintf(pid, sizeof(pid), "%d", (int)audited(&h));
+	{
+		const char *args[] = { "report", "--all", "--color", "never", pid, NULL };
+
+		tlib_cli(&r, args);
+	}
+	for (int i = 0; i < 2; i++) {
+		char want[256];
+		bool found = false;
+
+		snprintf(want, sizeof(want), "%s:%ld", c->src, marked_line(c->src, c->e[i].mark));
+		for (const char *line = r.out; *line;) {
+			size_t len = strcspn(line, "\n");
+			char buf[2048];
+
+			snprintf(buf, sizeof(buf), "%.*s", (int)len, line);
+			found |= strstr(buf, c->e[i].function) && strstr(buf, want);
+			line += len + (line[len] == '\n');
+		}
+		if (!ok(found, "report text: %s at %s", c->e[i].function, want))
+			diag("%s", tlib_oneline(r.out));
+	}
+	trun_free(&r);
+	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "%s: the program exits 0 under the shim",
+	   c->name);
+	tlib_host_free(&h);
+
+	/* run: the same leaks, held at exit. */
+	prog_argv(argv, prog, nprog, true);
+	doc = run_json(&r, argv, "at-exit", &sarif);
+	ok(r.status == 1, "run --fail-on at-exit fails (%d)", r.status);
+	check_frames("run --json", doc, c);
+	for (int i = 0; i < 2; i++)
+		ok(sarif && strstr(sarif, c->e[i].function), "run --sarif names %s", c->e[i].function);
+	free(sarif);
+	json_object_put(doc);
+	trun_free(&r);
+	if (strcmp(c->name, "python-socket") == 0)
+		same_behaviour(prog[0]);
+}
+
+/* Closes through libc's syscall() are closes; at exit, a socket closed
+ * where nothing could see it is not "open at exit". */
+static void case_rawclose(char **prog, int nprog)
+{
+	long line = marked_line("rawclose.c", "LEAK-E");
+	const char *all[] = { "--all", NULL };
+	char *argv[MAX_ARGS];
+	json_object *doc, *g, *f;
+	struct tlib_host h;
+	struct trun r;
+
+	prog_argv(argv, prog, nprog, false);
+	if (!ok(tlib_host_ready(&h, true, argv), "rawclose: the program is ready"))
+		return;
+	doc = tlib_report(h.pid, all, &r);
+	ok(doc && tj_int(doc, "summary.sockets", -1) == 1 &&
+	   frames_at(doc, "rawclose.c", line, &g, &f) == 1,
+	   "report: one socket held, the one opened at LEAK-E (%lld)",
+	   (long long)tj_int(doc, "summary.sockets", -1));
+	ok(tj_int(doc, "summary.stale", -1) == 1,
+	   "report: only the raw instruction's close left a stale record; syscall(SYS_close) "
+	   "and syscall(SYS_close_range) were seen (%lld stale)",
+	   (long long)tj_int(doc, "summary.stale", -1));
+	json_object_put(doc);
+	trun_free(&r);
+	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0,
+	   "rawclose: exits 0 under the shim (syscall()'s value and errno unchanged)");
+	tlib_host_free(&h);
+
+	prog_argv(argv, prog, nprog, true);
+	doc = run_json(&r, argv, "at-exit", NULL);
+	ok(r.status == 1 && tj_len(doc, "groups") == 1 &&
+	   frames_at(doc, "rawclose.c", line, &g, &f) == 1,
+	   "run --fail-on at-exit: one group, the socket still open (%d, %zu groups)", r.status,
+	   tj_len(doc, "groups"));
+	json_object_put(doc);
+	trun_free(&r);
+}
+
+/* A Node.js program that destroyed its sockets passes the gate; the same
+ * program keeping a connection fails it. */
+static void case_node(char **prog, int nprog)
+{
+	char *argv[MAX_ARGS];
+	json_object *doc;
+	struct trun r;
+	size_t socks = 0;
+
+	prog_argv(argv, prog, nprog, false);
+	doc = run_json(&r, argv, "close-wait,idle,at-exit", NULL);
+	ok(r.status == 0 && strcmp(r.out, "clean\n") == 0 && doc && tj_len(doc, "groups") == 0,
+	   "run --fail-on close-wait,idle,at-exit -- node clean.js: exit 0, nothing listed (%d, "
+	   "%zu groups)", r.status, tj_len(doc, "groups"));
+	json_object_put(doc);
+	trun_free(&r);
+
+	argv[nprog] = "keep";
+	argv[nprog + 1] = NULL;
+	doc = run_json(&r, argv, "close-wait,idle,at-exit", NULL);
+	for (size_t i = 0; i < tj_len(doc, "groups"); i++)
+		socks += tj_len(json_object_array_get_idx(tj_get(doc, "groups"), i), "sockets");
+	ok(r.status == 1 && strcmp(r.out, "kept\n") == 0 && socks >= 1,
+	   "the same program keeping its connection fails at exit (%d, %zu sockets)", r.status,
+	   socks);
+	json_object_put(doc);
+	trun_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+	const char *name;
+
+	if (argc < 3)
+		bail("usage: test-lang CASE PROGRAM [ARGS...]");
+	name = argv[1];
+	tlib_case_dir(tlib_env("LANG_WORK"), name);
+	if (strcmp(name, "rawclose") == 0) {
+		case_rawclose(argv + 2, argc - 2);
+		return tlib_finish(tap_done());
+	}
+	if (strcmp(name, "node") == 0) {
+		case_node(argv + 2, argc - 2);
+		return tlib_finish(tap_done());
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(cases[i].name, name) == 0) {
+			case_frames(&cases[i], argv + 2, argc - 2);
+			return tlib_finish(tap_done());
+		}
+	bail("unknown case %s", name);
+	return 1;
+}
