@@ -221,7 +221,11 @@ uint32_t sa_lframe_hash(unsigned lang, uint32_t line, uint32_t column, const cha
 
 const char *sa_lang_name(unsigned lang)
 {
-	return lang == SA_LANG_PYTHON ? "python" : NULL;
+	switch (lang) {
+	case SA_LANG_PYTHON: return "python";
+	case SA_LANG_NODE: return "node";
+	default: return NULL;
+	}
 }
 
 const char *sa_origin_name(unsigned origin)

@@ -57,6 +57,7 @@ static inline bool sa_frame_is_lang(uint64_t v)
 enum sa_lang {
 	SA_LANG_NONE = 0,
 	SA_LANG_PYTHON,
+	SA_LANG_NODE,
 	SA_LANG_MAX,
 };
 

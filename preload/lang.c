@@ -88,11 +88,47 @@ bool shim_lang_noted(void)
 	return lt_mine() && lt.nnoted > 0;
 }
 
-bool shim_lang_attach(const uint64_t *lf, uint32_t n)
+/* Put lf in front of the native frames of fd's open stack (connect false)
+ * or connect stack. `ns`, when not 0, must be the record's open time: the
+ * very record the wrapper made. A stack that has language frames already
+ * keeps them: the first to name a socket wins. */
+static void attach(int fd, uint64_t ns, bool connect, const uint64_t *lf, uint32_t n)
 {
 	uint64_t frames[SA_MAX_FRAMES];
 	struct sa_slot rec;
-	uint32_t depth = 0, m;
+	uint32_t depth = 0, m, id;
+
+	if (shim_busy || !shim_writable() || !shim_slot_used(fd) ||
+	    !sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used ||
+	    (ns && rec.open_ns != ns))
+		return;
+	connect = connect && (rec.flags & SA_SLOT_CONNECTED);
+	id = connect ? rec.connect_stack : rec.open_stack;
+	shim_busy++;
+	m = n < shim.depth ? n : shim.depth;
+	memcpy(frames, lf, m * sizeof(*lf));
+	if (id && id <= shim.hdr->nstacks) {
+		const struct sa_stack *st = &shim.stacks[id - 1];
+
+		/* Our own entry, published before the record that names it. */
+		if (__atomic_load_n(&st->state, __ATOMIC_ACQUIRE) != SA_ENTRY_READY ||
+		    st->depth > SA_MAX_FRAMES || (st->depth && sa_frame_is_lang(st->frames[0])))
+			goto out;
+		depth = st->depth < shim.depth - m ? st->depth : shim.depth - m;
+		memcpy(frames + m, st->frames, depth * sizeof(*frames));
+	}
+	id = shim_stack_intern(frames, m + depth);
+	if (connect)
+		rec.connect_stack = id;
+	else
+		rec.open_stack = id;
+	shim_slot_write(fd, &rec);
+out:
+	shim_busy--;
+}
+
+bool shim_lang_attach(const uint64_t *lf, uint32_t n)
+{
 	uint64_t ns;
 	int fd;
 
@@ -103,27 +139,69 @@ bool shim_lang_attach(const uint64_t *lf, uint32_t n)
 	lt.nnoted--;
 	memmove(lt.noted_fd, lt.noted_fd + 1, lt.nnoted * sizeof(lt.noted_fd[0]));
 	memmove(lt.noted_ns, lt.noted_ns + 1, lt.nnoted * sizeof(lt.noted_ns[0]));
-	/* The very record the wrapper made: same fd, same open time. */
-	if (shim_busy || !shim_writable() || !shim_slot_used(fd) ||
-	    !sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used ||
-	    rec.open_ns != ns)
-		return true;
-	shim_busy++;
-	m = n < shim.depth ? n : shim.depth;
-	memcpy(frames, lf, m * sizeof(*lf));
-	if (rec.open_stack && rec.open_stack <= shim.hdr->nstacks) {
-		const struct sa_stack *st = &shim.stacks[rec.open_stack - 1];
-
-		/* Our own entry, published before the record that names it. */
-		if (__atomic_load_n(&st->state, __ATOMIC_ACQUIRE) == SA_ENTRY_READY &&
-		    st->depth <= SA_MAX_FRAMES && !(st->depth && sa_frame_is_lang(st->frames[0])))
-			depth = st->depth < shim.depth - m ? st->depth : shim.depth - m;
-		memcpy(frames + m, st->frames, depth * sizeof(*frames));
-	}
-	rec.open_stack = shim_stack_intern(frames, m + depth);
-	shim_slot_write(fd, &rec);
-	shim_busy--;
+	attach(fd, ns, false, lf, n);
 	return true;
+}
+
+/* A decimal of at most 9 digits at *p, then `end`; -1 when not. */
+static long num(const char **p, char end)
+{
+	long v = 0;
+	int k = 0;
+
+	while (**p >= '0' && **p <= '9' && k < 9) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		k++;
+	}
+	if (!k || **p != end)
+		return -1;
+	(*p)++;
+	return v;
+}
+
+/* "<fd>/c/" then frames "<line>\t<column>\t<function>\t<file>\n",
+ * innermost first (sockaudit-node.js). Read up to the NUL, at most
+ * PATH_MAX bytes; anything malformed ends the list there. */
+void shim_lang_node(const char *path)
+{
+	const char *p = path + sizeof(SHIM_NODE_PREFIX) - 1, *end = path + 4096;
+	uint64_t lf[SA_MAX_FRAMES];
+	uint32_t n = 0;
+	long fd;
+	bool connect;
+
+	if ((fd = num(&p, '/')) < 0 || (p[0] != 'c' && p[0] != 'o') || p[1] != '/')
+		return;
+	connect = p[0] == 'c';
+	p += 2;
+	while (n < SA_MAX_FRAMES && p < end && *p) {
+		const char *func, *file;
+		size_t func_len, file_len;
+		long line, col;
+		uint64_t e;
+
+		if ((line = num(&p, '\t')) < 0 || (col = num(&p, '\t')) < 0)
+			break;
+		func = p;
+		while (p < end && *p && *p != '\t')
+			p++;
+		if (p >= end || *p != '\t')
+			break;
+		func_len = (size_t)(p++ - func);
+		file = p;
+		while (p < end && *p && *p != '\n')
+			p++;
+		if (p >= end || *p != '\n')
+			break;
+		file_len = (size_t)(p++ - file);
+		e = shim_lframe_intern(SA_LANG_NODE, file, file_len, func, func_len,
+				       (uint32_t)line, (uint32_t)col);
+		if (e)
+			lf[n++] = e;
+	}
+	if (n)
+		attach((int)fd, 0, connect, lf, n);
 }
 
 void shim_lang_init(void)

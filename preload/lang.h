@@ -21,6 +21,11 @@ bool shim_lang_attach(const uint64_t *lf, uint32_t n) SHIM_HIDDEN;
 /* Whether the thread has such an fd (the hook then decides). */
 bool shim_lang_noted(void) SHIM_HIDDEN;
 
+/* Node.js: the path of a stat() that sockaudit-node.js makes to hand over
+ * the JavaScript frames of a connected socket (wrap-syscall.c sees it). */
+#define SHIM_NODE_PREFIX "/.sockaudit-frames/1/"
+void shim_lang_node(const char *path) SHIM_HIDDEN;
+
 /* record.c: the native stack frames[0..n) of an `op` becomes the pending
  * language frames followed by as many native frames as fit in max; returns
  * the new depth. Costs one thread-local load when nothing is pending. */

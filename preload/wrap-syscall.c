@@ -13,12 +13,14 @@
  * architectures have no trampoline and do not export syscall. */
 #include "wrap-syscall.h"
 
+#include "lang.h"
 #include "record.h"
 #include "util.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <linux/close_range.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 static long no_syscall(void)
@@ -41,6 +43,15 @@ __attribute__((used)) void *shim_syscall_prepare(long nr, long a1, long a2, long
 		if (!(flags & CLOSE_RANGE_CLOEXEC) &&
 		    !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) && first <= last)
 			shim_forget_range(first, last);
+#ifdef SYS_statx
+	} else if (unlikely(nr == SYS_statx) && a2 &&
+		   strncmp((const char *)a2, SHIM_NODE_PREFIX, sizeof(SHIM_NODE_PREFIX) - 1) == 0) {
+		/* sockaudit-node.js handing over a socket's JavaScript frames. */
+		int saved = errno;
+
+		shim_lang_node((const char *)a2);
+		errno = saved;
+#endif
 	}
 	real = shim_real.syscall;
 	if (unlikely(!real)) {

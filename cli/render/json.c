@@ -254,6 +254,10 @@ static void frame_json(struct jw *w, const struct sym_frame *f)
 	kstr(w, "function", f->function);
 	kstr(w, "linkage", f->linkage);
 	kstr(w, "language", f->language ? f->language : "native");
+	if (f->column)
+		kint(w, "column", f->column);
+	else
+		knull(w, "column");
 	kstr(w, "file", f->file);
 	if (f->line)
 		kint(w, "line", f->line);

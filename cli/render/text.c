@@ -151,7 +151,9 @@ static void render_frame(FILE *out, const struct sym_frame *f, const struct styl
 	char loc[512];
 	const char *file = short_file(f->file);
 
-	if (file)
+	if (file && f->column)
+		snprintf(loc, sizeof(loc), "%s:%d:%d", file, f->line, f->column);
+	else if (file)
 		snprintf(loc, sizeof(loc), "%s:%d", file, f->line);
 	else if (f->module)
 		snprintf(loc, sizeof(loc), "%s+0x%llx", basename_of(f->module),

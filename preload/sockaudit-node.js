@@ -1,0 +1,103 @@
+// sockaudit's Node.js frames: loaded with `node --require` (sockaudit run
+// adds it to NODE_OPTIONS; by hand: NODE_OPTIONS=--require=<libdir>/
+// sockaudit-node.js with LD_PRELOAD=libsockaudit.so). For every client
+// socket net makes (net.connect, http.Agent, ...) it keeps the JavaScript
+// stack of the call, and once the socket is connected hands it, with the
+// socket's fd, to libsockaudit.so, which stores the frames in front of the
+// record's native ones (docs/design.md, "Language frames: Node.js").
+//
+// The hand-over is a stat() of a path that does not exist,
+// "/.sockaudit-frames/1/<fd>/c/<frames>", which libuv makes through libc's
+// syscall() function, where the library reads it: a JavaScript program has
+// no other way to reach a preloaded C library without an addon. Without
+// the library the stat() just finds nothing. Nothing here throws into the
+// program or changes what it sees: errors are swallowed, the program's own
+// stack trace settings are put back.
+'use strict';
+
+const dc = require('diagnostics_channel');
+const fs = require('fs');
+
+const PREFIX = '/.sockaudit-frames/1/';
+const MAX_FRAMES = 24;
+const MAX_PATH = 4000;
+
+function callSites() {
+  const prepare = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
+  const holder = {};
+  try {
+    Error.prepareStackTrace = (_, sites) => sites;
+    Error.stackTraceLimit = MAX_FRAMES + 16;
+    Error.captureStackTrace(holder, callSites);
+    return Array.isArray(holder.stack) ? holder.stack : [];
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+}
+
+function clean(s) {
+  return String(s).replace(/[\t\n\0]/g, ' ');
+}
+
+// The program's frames: Node's own (node:net, node:internal/...) and this
+// file's are left out.
+function frames() {
+  const out = [];
+  for (const site of callSites()) {
+    const file = site.getFileName();
+    if (!file || file.startsWith('node:') || file === __filename)
+      continue;
+    let fn = site.getFunctionName() || site.getMethodName() || '<anonymous>';
+    const type = site.getTypeName();
+    if (type && type !== 'Object' && !site.isToplevel() && !fn.startsWith(type + '.'))
+      fn = type + '.' + fn;
+    out.push(`${site.getLineNumber() || 0}\t${site.getColumnNumber() || 0}\t${clean(fn)}\t` +
+             `${clean(file)}\n`);
+    if (out.length === MAX_FRAMES)
+      break;
+  }
+  return out;
+}
+
+function handOver(fd, lines) {
+  let path = `${PREFIX}${fd}/c/`;
+  for (const line of lines) {
+    if (path.length + line.length > MAX_PATH)
+      break;
+    path += line;
+  }
+  try {
+    fs.statSync(path, { throwIfNoEntry: false });
+  } catch {
+    // ENAMETOOLONG and the like: the library has read it already.
+  }
+}
+
+function onClientSocket(message) {
+  try {
+    const socket = message && message.socket;
+    if (!socket || typeof socket.once !== 'function')
+      return;
+    const lines = frames();
+    if (!lines.length)
+      return;
+    socket.once('connect', () => {
+      try {
+        const fd = socket._handle && socket._handle.fd;
+        if (Number.isInteger(fd) && fd >= 0)
+          handOver(fd, lines);
+      } catch {
+        // never into the program
+      }
+    });
+  } catch {
+    // never into the program
+  }
+}
+
+if (typeof dc.subscribe === 'function')
+  dc.subscribe('net.client.socket', onClientSocket);
+else
+  dc.channel('net.client.socket').subscribe(onClientSocket);
