@@ -173,9 +173,10 @@ struct sa_stack {
 	uint64_t frames[SA_MAX_FRAMES];  /* raw return addresses, innermost first */
 };
 
-/* One frame of a language runtime (a Python function at a line), interned
- * once and published like a stack. The strings are bytes as the runtime
- * gave them, not NUL-terminated, and hostile to a reader like the rest. */
+/* One frame of a language runtime (a Python or JavaScript function at a
+ * line), interned once and published like a stack. The strings are bytes
+ * as the runtime gave them, not NUL-terminated, and hostile to a reader
+ * like the rest. */
 struct sa_lframe {
 	uint32_t state;          /* SA_ENTRY_* */
 	uint32_t hash;           /* of everything below; never 0 */
@@ -227,7 +228,7 @@ uint64_t sa_stack_hash(const uint64_t *frames, uint32_t depth);
 /* Language frame hash (lang, line, column, file, function); never 0. */
 uint32_t sa_lframe_hash(unsigned lang, uint32_t line, uint32_t column, const char *file,
 			size_t file_len, const char *func, size_t func_len);
-/* "python", or NULL for an unknown language. */
+/* "python", "node", or NULL for an unknown language. */
 const char *sa_lang_name(unsigned lang);
 
 const char *sa_origin_name(unsigned origin);
