@@ -147,6 +147,8 @@ static void dump_json(struct sa_reader *r, const struct sa_snapshot *s)
 	json_object_object_add(root, "run_id", json_object_new_string(h->run_id));
 	json_object_object_add(root, "exited", json_object_new_boolean(h->flags & SA_HDR_EXITED));
 	json_object_object_add(root, "forked", json_object_new_boolean(h->flags & SA_HDR_FORKED));
+	json_object_object_add(root, "writer", json_object_new_string(
+		h->flags & SA_HDR_RECORDER ? "recorder" : "shim"));
 	json_object_object_add(root, "nslots", json_object_new_int64(h->nslots));
 	json_object_object_add(root, "depth", json_object_new_int64(h->depth));
 	json_object_object_add(root, "counters", counters_json(&h->counters));
@@ -202,9 +204,10 @@ static void dump_text(struct sa_reader *r, const struct sa_snapshot *s)
 	char peer[160], age[32], ino[24];
 
 	printf("table %s\n", r->path);
-	printf("pid %d  ppid %d  uid %u  generation %u%s%s\n", h->pid, h->ppid, h->uid,
+	printf("pid %d  ppid %d  uid %u  generation %u%s%s%s\n", h->pid, h->ppid, h->uid,
 	       h->generation, h->flags & SA_HDR_EXITED ? "  exited" : "",
-	       h->flags & SA_HDR_FORKED ? "  forked" : "");
+	       h->flags & SA_HDR_FORKED ? "  forked" : "",
+	       h->flags & SA_HDR_RECORDER ? "  written by sockaudit trace" : "");
 	printf("cmdline %s\n", h->cmdline);
 	if (h->run_id[0])
 		printf("run %s\n", h->run_id);

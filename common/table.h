@@ -88,6 +88,7 @@ enum sa_origin {
 #define SA_HDR_UNDER_RUN    0x01u  /* written under `sockaudit run`: kept after exit */
 #define SA_HDR_EXITED       0x02u  /* the process ran its exit path */
 #define SA_HDR_FORKED       0x04u  /* this process is a forked child */
+#define SA_HDR_RECORDER     0x08u  /* written by `sockaudit trace` (kernel recorder), not the shim */
 
 /* Publication states of stacks and modules. */
 #define SA_ENTRY_EMPTY 0u

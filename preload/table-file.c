@@ -180,9 +180,13 @@ static int table_adopt(void)
 	}
 	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	    sa_header_check(&h, (uint64_t)st.st_size) != NULL || h.uid != shim.uid ||
-	    h.pid != shim.pid || h.starttime != shim.starttime) {
+	    h.pid != shim.pid || h.starttime != shim.starttime || (h.flags & SA_HDR_RECORDER)) {
 		/* Ours by name, owner and mode but not a table we can read:
-		 * an older sockaudit's. Replace it. */
+		 * an older sockaudit's. Replace it. Also replaced: the table
+		 * `sockaudit trace` wrote for an earlier image the shim did
+		 * not run in; a new file, so that the recorder, which checks
+		 * the name still leads to its file, stops writing it and two
+		 * writers never share one table. */
 		syscall(SYS_close, fd);
 		if (unlink(shim.path) < 0)
 			return -EPERM;

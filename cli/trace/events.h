@@ -1,0 +1,44 @@
+/* events: what the recorder's kernel programs (recorder.bpf.c) send to user
+ * space (recorder.c) through the ring buffer. Shared by the BPF object and
+ * the CLI: plain fixed-size types only, no pointers. */
+#pragma once
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TR_MAX_FRAMES 32   /* == SA_MAX_FRAMES */
+#define TR_PEER_MAX   64   /* == SA_PEER_MAX */
+#define TR_MAX_PROCS  8192 /* processes recorded at once */
+
+enum tr_kind {
+	TR_SOCKET = 1,    /* fd: a new socket (socket()) */
+	TR_SOCKETPAIR,    /* fd and fd2: both ends */
+	TR_ACCEPT,        /* fd accepted on fd2 */
+	TR_DUP,           /* fd is now the socket fd2 was (dup*, fcntl F_DUPFD*) */
+	TR_NOTSOCK,       /* fd now names something that is not a socket (dup2 over it) */
+	TR_CONNECT,       /* connect(fd) succeeded or is in progress */
+	TR_CLOSE,         /* close(fd) of a socket, before the call */
+	TR_CLOSE_RANGE,   /* close_range(fd, fd2, flags), before the call */
+	TR_FORK,          /* tgid forked the process fd */
+	TR_EXEC,          /* tgid replaced its image */
+	TR_EXIT,          /* the last thread of tgid exited; status in fd2 */
+};
+
+struct tr_event {
+	__u32 kind;
+	__u32 tgid;
+	__u32 tid;
+	__s32 fd;
+	__s32 fd2;
+	__u32 flags;          /* close_range's flags */
+	__u16 family;
+	__u16 type;
+	__u16 protocol;
+	__u16 peer_len;
+	__u32 nframes;
+	__u64 inode;          /* of the socket at fd, 0 when not known */
+	__u64 mono_ns;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u8 peer[TR_PEER_MAX];
+	__u64 frames[TR_MAX_FRAMES];  /* user stack, innermost first */
+};

@@ -1,0 +1,412 @@
+/* trace/procs: events to table records (see procs.h). Record semantics
+ * follow the shim's (docs/design.md, "struct sa_slot"): a socket, accept or
+ * socketpair record with its open stack; a dup copies its source's record;
+ * connect adds the peer and its stack; a close clears the slot; a forked
+ * child inherits its parent's records; exec keeps the sockets still open. */
+#include "trace/procs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uthash.h>
+
+#include "trace/writer.h"
+#include "util/target.h"
+#include "util/util.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1u << 2)
+#endif
+
+enum owner {
+	OWN_NONE = 0,   /* no table yet: nothing recorded so far */
+	OWN_RECORDER,   /* ours */
+	OWN_SHIM,       /* the shim writes its table: left alone */
+	OWN_OTHER,      /* another recorder's table, or the process is gone */
+};
+
+struct proc {
+	pid_t pid;
+	pid_t ppid;
+	enum owner owner;
+	bool forked;
+	uint64_t nlost;     /* events lost, as last set */
+	struct tr_table t;
+	UT_hash_handle hh;
+};
+
+struct tr_procs {
+	char dir[4096];
+	struct proc *procs;
+	int64_t mono_to_real;   /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	pid_t exited[256];
+	int nexited;
+};
+
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct tr_procs *tr_procs_create(const char *dir)
+{
+	struct tr_procs *p = xcalloc(1, sizeof(*p));
+
+	snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	p->mono_to_real = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	return p;
+}
+
+static void proc_free(struct tr_procs *p, struct proc *pr, bool remove)
+{
+	HASH_DEL(p->procs, pr);
+	if (pr->owner == OWN_RECORDER)
+		tr_table_close(&pr->t, remove);
+	free(pr);
+}
+
+void tr_procs_destroy(struct tr_procs *p)
+{
+	struct proc *pr, *tmp;
+
+	if (!p)
+		return;
+	HASH_ITER(hh, p->procs, pr, tmp)
+		proc_free(p, pr, true);
+	free(p);
+}
+
+static struct proc *proc_get(struct tr_procs *p, pid_t pid)
+{
+	struct proc *pr;
+
+	HASH_FIND_INT(p->procs, &pid, pr);
+	if (pr)
+		return pr;
+	pr = xcalloc(1, sizeof(*pr));
+	pr->pid = pid;
+	pr->t.fd = -1;
+	HASH_ADD_INT(p->procs, pid, pr);
+	return pr;
+}
+
+/* The table this process's records go to, or NULL when they are not ours
+ * to write. Made on first need. */
+static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
+{
+	struct rlimit rl = { 0 };
+	uint64_t start;
+	uint32_t uid;
+	int rc;
+
+	if (pr->owner == OWN_RECORDER) {
+		if (tr_table_still_ours(&pr->t))
+			return &pr->t;
+		/* The shim replaced it at an exec: the process is its now. */
+		tr_table_close(&pr->t, false);
+		pr->owner = OWN_SHIM;
+		return NULL;
+	}
+	if (pr->owner != OWN_NONE)
+		return NULL;
+	if (!proc_read_starttime(pr->pid, &start) || !proc_read_euid(pr->pid, &uid)) {
+		pr->owner = OWN_OTHER;   /* gone before we could name its table */
+		return NULL;
+	}
+	if (prlimit(pr->pid, RLIMIT_NOFILE, NULL, &rl) != 0 || rl.rlim_max == RLIM_INFINITY)
+		rl.rlim_max = SA_MAX_SLOTS;
+	rc = tr_table_create(&pr->t, p->dir, pr->pid, uid, start, pr->ppid,
+			     rl.rlim_max > SA_MAX_SLOTS ? SA_MAX_SLOTS : (uint32_t)rl.rlim_max);
+	if (rc == -EEXIST) {
+		pr->owner = tr_table_is_recorders(pr->t.path) ? OWN_OTHER : OWN_SHIM;
+		return NULL;
+	}
+	if (rc < 0) {
+		warnx_("trace: cannot make the table of process %d: %s", (int)pr->pid,
+		       strerror(-rc));
+		pr->owner = OWN_OTHER;
+		return NULL;
+	}
+	pr->owner = OWN_RECORDER;
+	if (pr->forked)
+		pr->t.hdr->flags |= SA_HDR_FORKED;
+	return &pr->t;
+}
+
+static uint64_t real_ns(const struct tr_procs *p, uint64_t mono)
+{
+	return (uint64_t)((int64_t)mono + p->mono_to_real);
+}
+
+static void put_peer(struct sa_slot *s, const struct tr_event *ev)
+{
+	s->peer_len = ev->peer_len;
+	memcpy(s->peer, ev->peer, sizeof(s->peer));
+	if (ev->peer_len > SA_PEER_MAX)
+		s->flags |= SA_SLOT_PEER_TRUNC;
+}
+
+static void record_open(struct tr_procs *p, struct tr_table *t, const struct tr_event *ev,
+			int fd, unsigned origin, int dup_of, uint32_t stack)
+{
+	struct sa_slot s = { 0 };
+
+	s.used = 1;
+	s.origin = (uint8_t)origin;
+	s.inode = origin == SA_ORIGIN_SOCKETPAIR ? 0 : ev->inode;
+	s.fd = fd;
+	s.family = ev->family;
+	s.type = ev->type;
+	s.protocol = ev->protocol;
+	s.dup_of = dup_of;
+	s.tid = ev->tid;
+	s.open_stack = stack;
+	s.generation = t->hdr->generation;
+	s.open_ns = real_ns(p, ev->mono_ns);
+	if (origin == SA_ORIGIN_ACCEPT)
+		put_peer(&s, ev);
+	tr_table_put(t, fd, &s);
+}
+
+static void on_dup(struct tr_procs *p, struct tr_table *t, const struct tr_event *ev)
+{
+	struct sa_slot s;
+	uint32_t stack = tr_table_stack(t, (const uint64_t *)ev->frames, ev->nframes);
+
+	if (!tr_table_get(t, ev->fd2, &s)) {
+		/* A socket opened before recording began. */
+		record_open(p, t, ev, ev->fd, SA_ORIGIN_DUP, ev->fd2, stack);
+		return;
+	}
+	s.origin = SA_ORIGIN_DUP;
+	s.dup_of = ev->fd2;
+	s.fd = ev->fd;
+	s.tid = ev->tid;
+	s.open_stack = stack;
+	s.generation = t->hdr->generation;
+	s.open_ns = real_ns(p, ev->mono_ns);
+	if (ev->inode)
+		s.inode = ev->inode;
+	tr_table_put(t, ev->fd, &s);
+}
+
+static void on_connect(struct tr_procs *p, struct tr_table *t, const struct tr_event *ev)
+{
+	struct sa_slot s;
+
+	if (!tr_table_get(t, ev->fd, &s)) {
+		memset(&s, 0, sizeof(s));
+		s.used = 1;
+		s.origin = SA_ORIGIN_INHERIT_START;
+		s.dup_of = -1;
+		s.tid = ev->tid;
+		s.generation = t->hdr->generation;
+	}
+	s.flags |= SA_SLOT_CONNECTED;
+	put_peer(&s, ev);
+	s.connect_stack = tr_table_stack(t, (const uint64_t *)ev->frames, ev->nframes);
+	s.connect_ns = real_ns(p, ev->mono_ns);
+	tr_table_put(t, ev->fd, &s);
+}
+
+static void on_close_range(struct tr_table *t, const struct tr_event *ev)
+{
+	uint32_t last = (uint32_t)ev->fd2;
+
+	/* With CLOSE_RANGE_CLOEXEC nothing closes now; exec drops them. */
+	if (ev->flags & CLOSE_RANGE_CLOEXEC || ev->fd < 0)
+		return;
+	if (last >= t->hdr->nslots)
+		last = t->hdr->nslots - 1;
+	for (uint32_t fd = (uint32_t)ev->fd; fd <= last; fd++)
+		tr_table_clear(t, (int)fd);
+}
+
+/* Is fd of pid still the socket with this inode (0: any socket)? */
+static bool fd_is_socket(pid_t pid, int fd, uint64_t inode)
+{
+	char path[64], link[64];
+	unsigned long long ino;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	if (sscanf(link, "socket:[%llu]", &ino) != 1)
+		return false;
+	return inode == 0 || ino == inode;
+}
+
+/* A new image: records of sockets still open carry over (their stacks
+ * are the earlier image's), the close-on-exec ones are gone. */
+static void on_exec(struct tr_procs *p, struct proc *pr, struct tr_table *t)
+{
+	uint32_t n = t->hdr->nslots;
+	struct sa_slot s;
+
+	t->hdr->generation++;
+	for (uint32_t fd = 0; fd < n; fd++) {
+		if (!tr_table_get(t, (int)fd, &s))
+			continue;
+		if (!fd_is_socket(pr->pid, (int)fd, s.inode)) {
+			tr_table_clear(t, (int)fd);
+			__atomic_fetch_add(&t->hdr->counters.stale_cleared, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		s.origin = SA_ORIGIN_INHERIT_EXEC;
+		tr_table_put(t, (int)fd, &s);
+	}
+	proc_read_cmdline(pr->pid, t->hdr->cmdline, sizeof(t->hdr->cmdline));
+}
+
+static void on_fork(struct tr_procs *p, struct proc *parent, const struct tr_event *ev)
+{
+	struct proc *child = proc_get(p, (pid_t)ev->fd);
+	struct tr_table *pt, *ct;
+	uint64_t frames[SA_MAX_FRAMES];
+	struct sa_slot s;
+
+	child->ppid = parent->pid;
+	child->forked = true;
+	if (parent->owner == OWN_SHIM) {
+		child->owner = OWN_SHIM;
+		return;
+	}
+	if (parent->owner != OWN_RECORDER || !(pt = table_of(p, parent)))
+		return;
+	ct = NULL;
+	for (uint32_t fd = 0; fd < pt->hdr->nslots; fd++) {
+		if (!tr_table_get(pt, (int)fd, &s))
+			continue;
+		if (!ct && !(ct = table_of(p, child)))
+			return;
+		if (s.open_stack) {
+			uint32_t d = tr_table_stack_get(pt, s.open_stack, frames);
+			s.open_stack = tr_table_stack(ct, frames, d);
+		}
+		if (s.connect_stack) {
+			uint32_t d = tr_table_stack_get(pt, s.connect_stack, frames);
+			s.connect_stack = tr_table_stack(ct, frames, d);
+		}
+		s.origin = SA_ORIGIN_INHERIT_FORK;
+		s.generation = ct->hdr->generation;
+		tr_table_put(ct, (int)fd, &s);
+	}
+}
+
+static void on_proc_exit(struct tr_procs *p, struct proc *pr, const struct tr_event *ev)
+{
+	int code = ev->fd2;
+
+	if (pr->owner == OWN_RECORDER && tr_table_still_ours(&pr->t)) {
+		pr->t.hdr->exit_status = code & 0x7f ? 128 + (code & 0x7f) : (code >> 8) & 0xff;
+		pr->t.hdr->exited_ns = real_ns(p, ev->mono_ns);
+		__atomic_or_fetch(&pr->t.hdr->flags, SA_HDR_EXITED, __ATOMIC_RELEASE);
+	}
+	if (p->nexited < (int)(sizeof(p->exited) / sizeof(p->exited[0])))
+		p->exited[p->nexited++] = pr->pid;
+	/* As the shim does at exit outside `run`: the table goes with it. */
+	proc_free(p, pr, true);
+}
+
+void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
+{
+	struct proc *pr = proc_get(p, (pid_t)ev->tgid);
+	struct tr_table *t;
+
+	switch (ev->kind) {
+	case TR_FORK:
+		on_fork(p, pr, ev);
+		return;
+	case TR_EXIT:
+		on_proc_exit(p, pr, ev);
+		return;
+	case TR_EXEC:
+		if (pr->owner == OWN_RECORDER && (t = table_of(p, pr)))
+			on_exec(p, pr, t);
+		return;
+	case TR_CLOSE:
+	case TR_CLOSE_RANGE:
+	case TR_NOTSOCK:
+		/* Nothing to clear in a table not made yet. */
+		if (pr->owner != OWN_RECORDER)
+			return;
+		break;
+	default:
+		break;
+	}
+	t = table_of(p, pr);
+	if (!t)
+		return;
+	switch (ev->kind) {
+	case TR_SOCKET:
+		record_open(p, t, ev, ev->fd, SA_ORIGIN_SOCKET, -1,
+			    tr_table_stack(t, (const uint64_t *)ev->frames, ev->nframes));
+		break;
+	case TR_ACCEPT:
+		record_open(p, t, ev, ev->fd, SA_ORIGIN_ACCEPT, ev->fd2,
+			    tr_table_stack(t, (const uint64_t *)ev->frames, ev->nframes));
+		break;
+	case TR_SOCKETPAIR: {
+		uint32_t stack = tr_table_stack(t, (const uint64_t *)ev->frames, ev->nframes);
+
+		record_open(p, t, ev, ev->fd, SA_ORIGIN_SOCKETPAIR, ev->fd2, stack);
+		record_open(p, t, ev, ev->fd2, SA_ORIGIN_SOCKETPAIR, ev->fd, stack);
+		break;
+	}
+	case TR_DUP:
+		on_dup(p, t, ev);
+		break;
+	case TR_CONNECT:
+		on_connect(p, t, ev);
+		break;
+	case TR_CLOSE:
+	case TR_NOTSOCK:
+		tr_table_clear(t, ev->fd);
+		break;
+	case TR_CLOSE_RANGE:
+		on_close_range(t, ev);
+		break;
+	default:
+		break;
+	}
+}
+
+void tr_procs_set_lost(struct tr_procs *p, uint64_t (*lost)(void *, pid_t), void *arg)
+{
+	struct proc *pr, *tmp;
+
+	HASH_ITER(hh, p->procs, pr, tmp) {
+		uint64_t n;
+
+		if (pr->owner != OWN_RECORDER)
+			continue;
+		n = lost(arg, pr->pid);
+		/* An event lost in the kernel is an update dropped: `missed`. */
+		if (n > pr->nlost) {
+			__atomic_fetch_add(&pr->t.hdr->counters.missed, n - pr->nlost,
+					   __ATOMIC_RELAXED);
+			pr->nlost = n;
+		}
+	}
+}
+
+int tr_procs_take_exited(struct tr_procs *p, pid_t *out, int max)
+{
+	int n = p->nexited < max ? p->nexited : max;
+
+	memcpy(out, p->exited, (size_t)n * sizeof(*out));
+	memmove(p->exited, p->exited + n, (size_t)(p->nexited - n) * sizeof(*out));
+	p->nexited -= n;
+	return n;
+}

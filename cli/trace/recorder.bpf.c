@@ -1,0 +1,387 @@
+/* recorder.bpf.c: the kernel half of `sockaudit trace`. Programs on the
+ * socket-lifecycle system calls and on the scheduler's fork, exec and exit
+ * tracepoints, filtered in the kernel to the process trees being recorded
+ * (the `tracked` map: tgid -> 1), send one struct tr_event per change
+ * through a ring buffer. The user stack of each open and connect is taken
+ * here by frame pointers (bpf_get_stack with BPF_F_USER_STACK).
+ *
+ * Attach points: BTF-typed raw tracepoints (tp_btf) only: raw_syscalls'
+ * sys_enter/sys_exit and the scheduler's fork, exec and exit. They attach
+ * by name with bpf(BPF_RAW_TRACEPOINT_OPEN): no tracefs, no perf events,
+ * no BPF trampoline, and every link is an fd of the recorder, so a killed
+ * recorder leaves nothing attached. Compiled once against the kernel's BTF
+ * (CO-RE).
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define S_IFMT   0170000
+#define S_IFSOCK 0140000
+#define F_DUPFD          0
+#define F_DUPFD_CLOEXEC  1030
+#define EINPROGRESS      115
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TR_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tracked SEC(".maps");
+
+/* Events the ring buffer had no room for, per process (user space adds
+ * them to the table's `missed` counter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TR_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+static __always_inline bool is_tracked(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+}
+
+static __always_inline void count_lost(__u32 tgid)
+{
+	__u64 one = 1, *v = bpf_map_lookup_elem(&lost, &tgid);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	else
+		bpf_map_update_elem(&lost, &tgid, &one, BPF_NOEXIST);
+}
+
+static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
+{
+	struct tr_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!ev) {
+		count_lost(tgid);
+		return NULL;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->tgid = tgid;
+	ev->tid = (__u32)id;
+	ev->mono_ns = bpf_ktime_get_ns();
+	return ev;
+}
+
+/* The file at fd in the current task's table, or NULL. */
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* Fill family, type, protocol and inode of the socket at fd; false when fd
+ * is not a socket. */
+static __always_inline bool sock_info(int fd, struct tr_event *ev)
+{
+	struct file *f = fd_file(fd);
+	struct socket *sock;
+	struct sock *sk;
+	umode_t mode;
+
+	if (!f)
+		return false;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return false;
+	ev->inode = BPF_CORE_READ(f, f_inode, i_ino);
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (sk) {
+		ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		ev->type = BPF_CORE_READ(sk, sk_type);
+		ev->protocol = BPF_CORE_READ(sk, sk_protocol);
+	}
+	return true;
+}
+
+static __always_inline bool fd_is_socket(int fd)
+{
+	struct file *f = fd_file(fd);
+
+	return f && (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
+}
+
+static __always_inline void take_stack(void *ctx, struct tr_event *ev)
+{
+	long n = bpf_get_stack(ctx, ev->frames, sizeof(ev->frames), BPF_F_USER_STACK);
+
+	ev->nframes = n > 0 ? (__u32)(n / sizeof(__u64)) : 0;
+}
+
+/* Fixed sizes only (a variable size is hard to keep verifiable across
+ * compilers): the whole 64 bytes, or, when they cross into an unmapped
+ * page, a sockaddr_in6 or a sockaddr_in. Bytes past len are not used. */
+static __always_inline void read_peer(struct tr_event *ev, const void *addr, __s64 len)
+{
+	if (!addr || len <= 0)
+		return;
+	ev->peer_len = len > 0xffff ? 0xffff : (__u16)len;
+	if (bpf_probe_read_user(ev->peer, TR_PEER_MAX, addr) == 0)
+		return;
+	if (bpf_probe_read_user(ev->peer, 28, addr) == 0)
+		return;
+	bpf_probe_read_user(ev->peer, 16, addr);
+}
+
+/* A new socket (or a dup of one) at fd: one event, with the stack. */
+static __always_inline void emit_open(void *ctx, __u32 kind, int fd, int fd2)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct tr_event *ev;
+
+	if (!is_tracked(tgid))
+		return;
+	ev = event_new(kind, tgid);
+	if (!ev)
+		return;
+	ev->fd = fd;
+	ev->fd2 = fd2;
+	if (!sock_info(fd, ev)) {
+		if (kind != TR_DUP) {
+			bpf_ringbuf_discard(ev, 0);
+			return;
+		}
+		ev->kind = TR_NOTSOCK;
+		bpf_ringbuf_submit(ev, 0);
+		return;
+	}
+	take_stack(ctx, ev);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* x86-64 system call numbers (asm/unistd_64.h: part of the kernel ABI). */
+#define NR_close        3
+#define NR_dup          32
+#define NR_dup2         33
+#define NR_socket       41
+#define NR_connect      42
+#define NR_accept       43
+#define NR_socketpair   53
+#define NR_fcntl        72
+#define NR_accept4      288
+#define NR_dup3         292
+#define NR_close_range  436
+
+static __always_inline void on_socketpair(void *ctx, const struct pt_regs *regs, __u32 tgid)
+{
+	int sv[2] = { -1, -1 };
+	struct tr_event *ev;
+
+	if (bpf_probe_read_user(sv, sizeof(sv), (void *)BPF_CORE_READ(regs, r10)) != 0)
+		return;
+	ev = event_new(TR_SOCKETPAIR, tgid);
+	if (!ev)
+		return;
+	ev->fd = sv[0];
+	ev->fd2 = sv[1];
+	sock_info(sv[0], ev);
+	take_stack(ctx, ev);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void on_accept(void *ctx, const struct pt_regs *regs, long ret, __u32 tgid)
+{
+	struct tr_event *ev;
+	int alen = 0;
+	void *addr;
+
+	ev = event_new(TR_ACCEPT, tgid);
+	if (!ev)
+		return;
+	ev->fd = (int)ret;
+	ev->fd2 = (int)BPF_CORE_READ(regs, di);
+	sock_info((int)ret, ev);
+	addr = (void *)BPF_CORE_READ(regs, si);
+	if (addr && bpf_probe_read_user(&alen, sizeof(alen), (void *)BPF_CORE_READ(regs, dx)) == 0)
+		read_peer(ev, addr, alen);
+	take_stack(ctx, ev);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void on_connect(void *ctx, const struct pt_regs *regs, __u32 tgid)
+{
+	struct tr_event *ev = event_new(TR_CONNECT, tgid);
+
+	if (!ev)
+		return;
+	ev->fd = (int)BPF_CORE_READ(regs, di);
+	read_peer(ev, (void *)BPF_CORE_READ(regs, si), (int)BPF_CORE_READ(regs, dx));
+	take_stack(ctx, ev);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* The raw system call tracepoints: fentry/fexit on the syscall entry
+ * points would fire for the calls we want only, but BPF trampolines are
+ * not available on every kernel (this one refuses them), while raw
+ * tracepoints attach by name wherever BPF does. The cost: one compare per
+ * system call of every process while recording, and a hash lookup for the
+ * eleven calls below. At exit the saved user registers still hold the
+ * arguments (orig_ax the call's number). */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	long id = BPF_CORE_READ(regs, orig_ax);
+	__u32 tgid;
+
+	switch (id) {
+	case NR_socket: case NR_socketpair: case NR_accept: case NR_accept4: case NR_connect:
+	case NR_dup: case NR_dup2: case NR_dup3: case NR_fcntl:
+		break;
+	default:
+		return 0;
+	}
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!is_tracked(tgid))
+		return 0;
+	if (id == NR_connect) {
+		if (ret == 0 || ret == -EINPROGRESS)
+			on_connect(ctx, regs, tgid);
+		return 0;
+	}
+	if (ret < 0)
+		return 0;
+	switch (id) {
+	case NR_socket:
+		emit_open(ctx, TR_SOCKET, (int)ret, -1);
+		break;
+	case NR_socketpair:
+		on_socketpair(ctx, regs, tgid);
+		break;
+	case NR_accept:
+	case NR_accept4:
+		on_accept(ctx, regs, ret, tgid);
+		break;
+	case NR_fcntl: {
+		unsigned long cmd = BPF_CORE_READ(regs, si);
+
+		if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+			break;
+	}
+		/* fallthrough */
+	case NR_dup:
+	case NR_dup2:
+	case NR_dup3:
+		emit_open(ctx, TR_DUP, (int)ret, (int)BPF_CORE_READ(regs, di));
+		break;
+	}
+	return 0;
+}
+
+/* Closes are sent before the call, as the shim clears before the real
+ * close: after it, another thread may already hold the same number for a
+ * new socket whose event would then come first. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 tgid;
+	struct tr_event *ev;
+	int fd;
+
+	if (id != NR_close && id != NR_close_range)
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!is_tracked(tgid))
+		return 0;
+	fd = (int)BPF_CORE_READ(regs, di);
+	if (id == NR_close) {
+		if (!fd_is_socket(fd))
+			return 0;
+		ev = event_new(TR_CLOSE, tgid);
+		if (!ev)
+			return 0;
+		ev->fd = fd;
+		take_stack(ctx, ev);
+	} else {
+		ev = event_new(TR_CLOSE_RANGE, tgid);
+		if (!ev)
+			return 0;
+		ev->fd = fd;
+		ev->fd2 = (int)BPF_CORE_READ(regs, si);
+		ev->flags = (__u32)BPF_CORE_READ(regs, dx);
+	}
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+	struct tr_event *ev;
+
+	/* A new thread joins its process; only a new process is news. */
+	if (child->pid != child->tgid || !is_tracked(ptgid))
+		return 0;
+	bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+	ev = event_new(TR_FORK, ptgid);
+	if (!ev)
+		return 0;
+	ev->fd = (int)ctgid;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid)
+{
+	__u32 tgid = p->tgid;
+	struct tr_event *ev;
+
+	if (!is_tracked(tgid))
+		return 0;
+	ev = event_new(TR_EXEC, tgid);
+	if (ev)
+		bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	struct tr_event *ev;
+	int code;
+
+	/* signal->live is already decremented here: 0 means the whole
+	 * thread group is gone. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid))
+		return 0;
+	bpf_map_delete_elem(&tracked, &tgid);
+	code = BPF_CORE_READ(p, signal, group_exit_code);
+	if (!code)
+		code = BPF_CORE_READ(p, exit_code);
+	ev = event_new(TR_EXIT, tgid);
+	if (!ev)
+		return 0;
+	ev->fd = -1;
+	ev->fd2 = code;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}

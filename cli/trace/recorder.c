@@ -1,0 +1,154 @@
+/* trace/recorder: libbpf around the generated skeleton. The programs attach
+ * through BTF (fentry/fexit, tp_btf): no tracefs is needed, and every link
+ * is an fd of this process, so nothing stays attached once it is gone,
+ * however it ends. */
+#include "trace/recorder.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "recorder.skel.h"
+#include "util/util.h"
+
+#define CAP_SYS_ADMIN 21
+#define CAP_PERFMON   38
+#define CAP_BPF       39
+
+struct tr_recorder {
+	struct recorder_bpf *skel;
+	struct ring_buffer *rb;
+	tr_event_fn fn;
+	void *arg;
+};
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* libbpf's own chatter only on request: the CLI says one line. */
+	if (!getenv("SOCKAUDIT_BPF_DEBUG"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void tr_missing_caps(uint64_t cap_eff, char *out, size_t len)
+{
+	bool admin = cap_eff & (1ull << CAP_SYS_ADMIN);
+	bool bpf = admin || (cap_eff & (1ull << CAP_BPF));
+	bool perfmon = admin || (cap_eff & (1ull << CAP_PERFMON));
+
+	snprintf(out, len, "%s%s%s", bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "",
+		 perfmon ? "" : "CAP_PERFMON");
+}
+
+static uint64_t cap_eff_self(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	uint64_t v = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %lx", &v) == 1)
+			break;
+	return v;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct tr_recorder *r = ctx;
+
+	if (size >= sizeof(struct tr_event))
+		r->fn(r->arg, data);
+	return 0;
+}
+
+struct tr_recorder *tr_recorder_create(tr_event_fn fn, void *arg, char *err, size_t len)
+{
+	struct tr_recorder *r;
+	char missing[64];
+	int rc;
+
+	tr_missing_caps(cap_eff_self(), missing, sizeof(missing));
+	if (missing[0]) {
+		snprintf(err, len, "recording needs %s (run as root, or give sockaudit "
+			 "cap_bpf,cap_perfmon+ep)", missing);
+		return NULL;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		snprintf(err, len, "this kernel has no BTF (/sys/kernel/btf/vmlinux: %s): "
+			 "the recorder needs CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
+		return NULL;
+	}
+	libbpf_set_print(libbpf_log);
+	r = xcalloc(1, sizeof(*r));
+	r->fn = fn;
+	r->arg = arg;
+	r->skel = recorder_bpf__open_and_load();
+	if (!r->skel) {
+		snprintf(err, len, "cannot load the recorder's kernel programs: %s "
+			 "(SOCKAUDIT_BPF_DEBUG=1 shows the verifier's log)", strerror(errno));
+		goto fail;
+	}
+	rc = recorder_bpf__attach(r->skel);
+	if (rc) {
+		snprintf(err, len, "cannot attach the recorder's kernel programs: %s",
+			 strerror(-rc));
+		goto fail;
+	}
+	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_event, r, NULL);
+	if (!r->rb) {
+		snprintf(err, len, "cannot map the recorder's ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return r;
+fail:
+	tr_recorder_destroy(r);
+	return NULL;
+}
+
+void tr_recorder_destroy(struct tr_recorder *r)
+{
+	if (!r)
+		return;
+	ring_buffer__free(r->rb);
+	recorder_bpf__destroy(r->skel);
+	free(r);
+}
+
+int tr_recorder_track(struct tr_recorder *r, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid, one = 1;
+
+	if (bpf_map__update_elem(r->skel->maps.tracked, &key, sizeof(key), &one, sizeof(one),
+				 BPF_ANY) != 0)
+		return -errno;
+	return 0;
+}
+
+int tr_recorder_poll(struct tr_recorder *r, int timeout_ms)
+{
+	return ring_buffer__poll(r->rb, timeout_ms);
+}
+
+uint64_t tr_recorder_lost(struct tr_recorder *r, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+	uint64_t v = 0;
+
+	if (bpf_map__lookup_elem(r->skel->maps.lost, &key, sizeof(key), &v, sizeof(v), 0) != 0)
+		return 0;
+	return v;
+}
+
+void tr_recorder_forget(struct tr_recorder *r, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+
+	bpf_map__delete_elem(r->skel->maps.lost, &key, sizeof(key), 0);
+	bpf_map__delete_elem(r->skel->maps.tracked, &key, sizeof(key), 0);
+}

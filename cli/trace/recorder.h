@@ -1,0 +1,32 @@
+/* trace/recorder: load the kernel programs (recorder.bpf.c, through the
+ * skeleton meson generates), attach them, say which processes to record,
+ * and hand each event to a callback. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "trace/events.h"
+
+struct tr_recorder;
+
+typedef void (*tr_event_fn)(void *arg, const struct tr_event *ev);
+
+/* NULL with a one-line reason in err (missing privileges named, no BTF). */
+struct tr_recorder *tr_recorder_create(tr_event_fn fn, void *arg, char *err, size_t len);
+void tr_recorder_destroy(struct tr_recorder *r);
+/* Record pid and (from now on) every process it forks. 0 or -errno. */
+int tr_recorder_track(struct tr_recorder *r, pid_t pid);
+/* Wait up to timeout_ms for events and deliver them; returns how many, or
+ * -errno (-EINTR when a signal came). */
+int tr_recorder_poll(struct tr_recorder *r, int timeout_ms);
+/* Events of pid the ring buffer had no room for so far. */
+uint64_t tr_recorder_lost(struct tr_recorder *r, pid_t pid);
+/* Forget pid's lost count (it exited). */
+void tr_recorder_forget(struct tr_recorder *r, pid_t pid);
+
+/* The capabilities the recorder needs that this process lacks, as
+ * "CAP_BPF and CAP_PERFMON", or "" when it has them. Pure over the
+ * effective capability mask (tested from a table). */
+void tr_missing_caps(uint64_t cap_eff, char *out, size_t len);

@@ -1,0 +1,127 @@
+/* trace/session: the recorder's main loop around one command (session.h).
+ *
+ * CMD is forked first and waits on a pipe; its pid goes into the kernel's
+ * `tracked` map before it is let go, so nothing it does is missed. The
+ * loop polls the ring buffer and reaps CMD; once CMD is reaped, whatever
+ * the ring buffer still holds is applied, and the recorder ends: the
+ * tables it wrote are removed with it (nothing would keep them current). */
+#include "trace/session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "table-reader.h"
+#include "trace/procs.h"
+#include "trace/recorder.h"
+#include "util/util.h"
+
+static volatile sig_atomic_t child_pid;
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+}
+
+static void on_event(void *arg, const struct tr_event *ev)
+{
+	tr_procs_event(arg, ev);
+}
+
+static uint64_t lost_of(void *arg, pid_t pid)
+{
+	return tr_recorder_lost(arg, pid);
+}
+
+static void forget_exited(struct tr_recorder *r, struct tr_procs *p)
+{
+	pid_t gone[64];
+	int n;
+
+	while ((n = tr_procs_take_exited(p, gone, 64)) > 0)
+		for (int i = 0; i < n; i++)
+			tr_recorder_forget(r, gone[i]);
+}
+
+int tr_session_run(char **argv)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	struct tr_recorder *r;
+	struct tr_procs *p;
+	struct sigaction sa = { .sa_handler = forward };
+	int go[2], failed[2], st = 0, err = 0, rc;
+	char msg[512];
+	pid_t pid;
+	ssize_t n;
+
+	p = tr_procs_create(sa_table_dir());
+	r = tr_recorder_create(on_event, p, msg, sizeof(msg));
+	if (!r)
+		die("trace: %s", msg);
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(failed, O_CLOEXEC) < 0)
+		die("trace: pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die("trace: fork: %s", strerror(errno));
+	if (pid == 0) {
+		char c;
+
+		close(go[1]);
+		close(failed[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execvp(argv[0], argv);
+		err = errno;
+		if (write(failed[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(failed[1]);
+	rc = tr_recorder_track(r, pid);
+	if (rc < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		die("trace: cannot record process %d: %s", (int)pid, strerror(-rc));
+	}
+	child_pid = pid;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	if (write(go[1], "g", 1) != 1)
+		die("trace: cannot start %s: %s", argv[0], strerror(errno));
+	close(go[1]);
+	n = read(failed[0], &err, sizeof(err));
+	close(failed[0]);
+	if (n == (ssize_t)sizeof(err)) {
+		waitpid(pid, NULL, 0);
+		tr_procs_destroy(p);
+		tr_recorder_destroy(r);
+		die("trace: cannot run %s: %s", argv[0], strerror(err));
+	}
+	for (;;) {
+		pid_t w;
+
+		rc = tr_recorder_poll(r, 100);
+		if (rc < 0 && rc != -EINTR)
+			die("trace: reading the recorder's events: %s", strerror(-rc));
+		tr_procs_set_lost(p, lost_of, r);
+		forget_exited(r, p);
+		w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			die("trace: waitpid: %s", strerror(errno));
+	}
+	child_pid = 0;
+	/* CMD's last events were sent before it could be reaped. */
+	while (tr_recorder_poll(r, 0) > 0)
+		;
+	tr_procs_destroy(p);
+	tr_recorder_destroy(r);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

@@ -1,0 +1,259 @@
+/* trace/writer: the recorder writes a table as the shim does (see
+ * writer.h): created O_EXCL|O_NOFOLLOW, mode 0600, owned by the process's
+ * euid; pages backed with fallocate before their first write, so a full
+ * /dev/shm costs records (counted), never a SIGBUS in the recorder. */
+#include "trace/writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+#define PAGE 4096u
+
+static bool page_backed(const struct tr_table *t, uint64_t page)
+{
+	return (t->backed[page >> 6] >> (page & 63)) & 1;
+}
+
+/* Back every page of [off, off + len); false (counted) when one cannot be. */
+static bool back(struct tr_table *t, uint64_t off, uint64_t len)
+{
+	for (uint64_t p = off / PAGE; p <= (off + len - 1) / PAGE; p++) {
+		if (page_backed(t, p))
+			continue;
+		if (fallocate(t->fd, 0, (off_t)(p * PAGE), PAGE) != 0) {
+			__atomic_fetch_add(&t->hdr->counters.reserve_failed, 1, __ATOMIC_RELAXED);
+			return false;
+		}
+		t->backed[p >> 6] |= 1ull << (p & 63);
+	}
+	return true;
+}
+
+static bool readable(const struct tr_table *t, uint64_t off, uint64_t len)
+{
+	for (uint64_t p = off / PAGE; p <= (off + len - 1) / PAGE; p++)
+		if (!page_backed(t, p))
+			return false;
+	return true;
+}
+
+static void read_cmdline(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, out, len - 1);
+	close(fd);
+	if (n <= 0) {
+		out[0] = '\0';
+		return;
+	}
+	while (n > 0 && out[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
+	out[n] = '\0';
+}
+
+int tr_table_create(struct tr_table *t, const char *dir, pid_t pid, uint32_t uid,
+		    uint64_t starttime, pid_t ppid, uint32_t nslots)
+{
+	struct sa_header layout = { 0 };
+	char name[96];
+	struct stat st;
+	uint64_t size;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	/* As the shim: the process's hard fd limit, within the ABI's bounds. */
+	if (nslots < 1024)
+		nslots = 1024;
+	if (nslots > SA_MAX_SLOTS)
+		nslots = SA_MAX_SLOTS;
+	size = sa_layout(&layout, nslots);
+	if (sa_table_name(name, sizeof(name), uid, pid, starttime) != 0)
+		return -EINVAL;
+	snprintf(t->path, sizeof(t->path), "%s/%s", dir, name);
+	t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (t->fd < 0)
+		return -errno;
+	if (fchmod(t->fd, 0600) < 0 || (uid != geteuid() && fchown(t->fd, uid, (gid_t)-1) < 0) ||
+	    ftruncate(t->fd, (off_t)size) < 0 || fstat(t->fd, &st) < 0)
+		goto fail;
+	t->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+	if (t->base == MAP_FAILED) {
+		t->base = NULL;
+		goto fail;
+	}
+	t->size = size;
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
+	t->backed = xcalloc((size / PAGE + 63) / 64, sizeof(uint64_t));
+	t->hdr = (struct sa_header *)t->base;
+	if (fallocate(t->fd, 0, 0, PAGE) != 0)
+		goto fail;
+	t->backed[0] = 1;
+	*t->hdr = layout;
+	t->hdr->depth = SA_MAX_FRAMES;
+	t->hdr->uid = uid;
+	t->hdr->pid = pid;
+	t->hdr->ppid = ppid;
+	t->hdr->starttime = starttime;
+	t->hdr->generation = 1;
+	t->hdr->flags = SA_HDR_RECORDER;
+	t->hdr->exit_status = -1;
+	t->hdr->created_ns = now_realtime_ns();
+	read_cmdline(pid, t->hdr->cmdline, sizeof(t->hdr->cmdline));
+	t->slots = (struct sa_slot *)(t->base + layout.slots_off);
+	t->stacks = (struct sa_stack *)(t->base + layout.stacks_off);
+	return 0;
+
+fail:
+	err = errno ? errno : EIO;
+	unlink(t->path);
+	tr_table_close(t, false);
+	return -err;
+}
+
+bool tr_table_still_ours(const struct tr_table *t)
+{
+	struct stat st;
+
+	return t->base && lstat(t->path, &st) == 0 && st.st_dev == t->dev && st.st_ino == t->ino;
+}
+
+void tr_table_close(struct tr_table *t, bool remove)
+{
+	if (remove && tr_table_still_ours(t))
+		unlink(t->path);
+	if (t->base)
+		munmap(t->base, t->size);
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->backed);
+	t->base = NULL;
+	t->hdr = NULL;
+	t->backed = NULL;
+	t->fd = -1;
+}
+
+uint32_t tr_table_stack(struct tr_table *t, const uint64_t *frames, uint32_t depth)
+{
+	uint64_t hash;
+	uint32_t mask = t->hdr->nstacks - 1;
+
+	if (depth == 0)
+		return 0;
+	if (depth > SA_MAX_FRAMES)
+		depth = SA_MAX_FRAMES;
+	hash = sa_stack_hash(frames, depth);
+	for (uint32_t probe = 0; probe < SA_STACK_PROBES; probe++) {
+		uint32_t i = (uint32_t)(hash + probe) & mask;
+		uint64_t off = t->hdr->stacks_off + (uint64_t)i * sizeof(struct sa_stack);
+		struct sa_stack *s = &t->stacks[i];
+
+		if (!readable(t, off, sizeof(*s))) {
+			if (!back(t, off, sizeof(*s)))
+				break;
+		}
+		if (s->state == SA_ENTRY_READY) {
+			if (s->hash == hash && s->depth == depth &&
+			    memcmp(s->frames, frames, depth * sizeof(frames[0])) == 0)
+				return i + 1;
+			continue;
+		}
+		s->depth = depth;
+		s->hash = hash;
+		s->generation = t->hdr->generation;
+		memcpy(s->frames, frames, depth * sizeof(frames[0]));
+		__atomic_store_n(&s->state, SA_ENTRY_READY, __ATOMIC_RELEASE);
+		return i + 1;
+	}
+	__atomic_fetch_add(&t->hdr->counters.overflow_stack, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+uint32_t tr_table_stack_get(const struct tr_table *t, uint32_t id, uint64_t *frames)
+{
+	const struct sa_stack *s;
+
+	if (id == 0 || id > t->hdr->nstacks)
+		return 0;
+	s = &t->stacks[id - 1];
+	if (s->state != SA_ENTRY_READY)
+		return 0;
+	memcpy(frames, s->frames, s->depth * sizeof(frames[0]));
+	return s->depth;
+}
+
+static uint64_t slot_off(const struct tr_table *t, int fd)
+{
+	return t->hdr->slots_off + (uint64_t)fd * sizeof(struct sa_slot);
+}
+
+void tr_table_put(struct tr_table *t, int fd, const struct sa_slot *src)
+{
+	struct sa_slot *s;
+	uint32_t seq;
+
+	if (fd < 0 || (uint32_t)fd >= t->hdr->nslots || !back(t, slot_off(t, fd), sizeof(*s))) {
+		__atomic_fetch_add(&t->hdr->counters.overflow_fd, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	s = &t->slots[fd];
+	seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seq, seq | 1u, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy((uint8_t *)s + sizeof(s->seq), (const uint8_t *)src + sizeof(src->seq),
+	       sizeof(*s) - sizeof(s->seq));
+	s->fd = fd;
+	__atomic_store_n(&s->seq, (seq | 1u) + 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&t->hdr->counters.records, 1, __ATOMIC_RELAXED);
+}
+
+bool tr_table_get(const struct tr_table *t, int fd, struct sa_slot *out)
+{
+	if (fd < 0 || (uint32_t)fd >= t->hdr->nslots || !readable(t, slot_off(t, fd), sizeof(*out)))
+		return false;
+	*out = t->slots[fd];   /* the only writer is this thread */
+	return out->used;
+}
+
+void tr_table_clear(struct tr_table *t, int fd)
+{
+	struct sa_slot empty = { .dup_of = -1 };
+	struct sa_slot cur;
+
+	if (!tr_table_get(t, fd, &cur))
+		return;
+	tr_table_put(t, fd, &empty);
+}
+
+bool tr_table_is_recorders(const char *path)
+{
+	struct sa_header h;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	n = pread(fd, &h, sizeof(h), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(h) && h.magic == SA_MAGIC && (h.flags & SA_HDR_RECORDER);
+}

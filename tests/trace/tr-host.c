@@ -1,0 +1,129 @@
+/* A C program for `sockaudit trace` tests, run without the shim: it opens
+ * one socket by every path the recorder follows, says "ready k=v ...",
+ * then obeys commands on stdin until EOF.
+ *
+ *   tr-host hold [CODE]     the sockets below; exit CODE (0) at EOF
+ *   tr-host fork            a connected client, then fork: the child says
+ *                           ready (child=PID c=FD) and both wait for EOF
+ *   tr-host exec-shim SHIM  a socket; once the recorder made this process's
+ *                           table, exec "hold" with LD_PRELOAD=SHIM
+ *
+ * Commands: "close FD" (answers "closed FD").
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../report/sc.h"
+
+__attribute__((noinline))
+static int tr_client(const struct sockaddr_in *a)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0)
+		sc_die("client");
+	return fd;
+}
+
+static void serve(int code)
+{
+	char cmd[64];
+	int fd;
+
+	while (sc_command(cmd, sizeof(cmd))) {
+		if (sscanf(cmd, "close %d", &fd) == 1) {
+			close(fd);
+			sc_say("closed %d", fd);
+		}
+	}
+	exit(code);
+}
+
+static void hold(int code)
+{
+	struct sockaddr_in a;
+	int l = sc_listener(&a), c, d, e, s, sp[2], u, x;
+
+	c = tr_client(&a);
+	d = dup(c);
+	e = fcntl(c, F_DUPFD_CLOEXEC, 40);
+	s = accept(l, NULL, NULL);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
+		sc_die("socketpair");
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	/* Opened and closed: never recorded as held. */
+	x = socket(AF_INET, SOCK_DGRAM, 0);
+	close(x);
+	/* A dup2 onto 50, then a file over it: 50 holds no socket. */
+	if (dup2(c, 50) != 50 || dup2(open("/dev/null", O_RDONLY), 50) != 50)
+		sc_die("dup2");
+	if (d < 0 || e < 0 || s < 0 || u < 0)
+		sc_die("open");
+	sc_say("ready pid=%d port=%d l=%d c=%d d=%d e=%d s=%d sp0=%d sp1=%d u=%d", (int)getpid(),
+	       ntohs(a.sin_port), l, c, d, e, s, sp[0], sp[1], u);
+	serve(code);
+}
+
+static void forked(void)
+{
+	struct sockaddr_in a;
+	int l = sc_listener(&a), c = tr_client(&a), st;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		sc_die("fork");
+	if (pid == 0) {
+		sc_say("ready child=%d c=%d l=%d", (int)getpid(), c, l);
+		serve(0);
+	}
+	waitpid(pid, &st, 0);
+	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 3);
+}
+
+/* Wait (at most 10 s) until a table of this process is in $SOCKAUDIT_DIR. */
+static void wait_table(void)
+{
+	const char *dir = getenv("SOCKAUDIT_DIR");
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "sockaudit.%u.%d.", (unsigned)geteuid(), (int)getpid());
+	for (int i = 0; i < 1000; i++) {
+		DIR *d = opendir(dir ? dir : "/dev/shm");
+		struct dirent *e;
+		bool found = false;
+
+		while (d && (e = readdir(d)))
+			found |= strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+		if (d)
+			closedir(d);
+		if (found)
+			return;
+		nanosleep(&pause, NULL);
+	}
+	sc_die("no table made for this process");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "hold") == 0)
+		hold(argc >= 3 ? atoi(argv[2]) : 0);
+	if (argc >= 2 && strcmp(argv[1], "fork") == 0)
+		forked();
+	if (argc >= 3 && strcmp(argv[1], "exec-shim") == 0) {
+		char *args[] = { argv[0], (char *)"hold", NULL };
+
+		if (socket(AF_INET, SOCK_STREAM, 0) < 0)
+			sc_die("socket");
+		wait_table();
+		setenv("LD_PRELOAD", argv[2], 1);
+		execv("/proc/self/exe", args);
+		sc_die("exec");
+	}
+	fprintf(stderr, "usage: tr-host hold [CODE] | fork | exec-shim SHIM\n");
+	return 2;
+}
