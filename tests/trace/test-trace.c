@@ -304,6 +304,108 @@ static void case_shim(void)
 	free(host);
 }
 
+/* The group (and its frame) whose stack passes through func, or NULL. */
+static json_object *group_with_func(json_object *root, const char *func, json_object **frame)
+{
+	size_t ng = tj_len(root, "groups");
+
+	for (size_t i = 0; i < ng; i++) {
+		json_object *g = json_object_array_get_idx(tj_get(root, "groups"), i);
+		size_t nf = tj_len(g, "frames");
+
+		for (size_t f = 0; f < nf; f++) {
+			json_object *fr = json_object_array_get_idx(tj_get(g, "frames"), f);
+
+			if (tj_str_is(fr, "function", func)) {
+				*frame = fr;
+				return g;
+			}
+		}
+	}
+	return NULL;
+}
+
+static bool frame_at(json_object *fr, const char *base, long line)
+{
+	const char *file = tj_str(fr, "file");
+	const char *slash = file ? strrchr(file, '/') : NULL;
+
+	return file && strcmp(slash ? slash + 1 : file, base) == 0 && tj_int(fr, "line", -1) == line;
+}
+
+static bool has_dial_hold(json_object *root, void *arg)
+{
+	json_object *fr;
+
+	return group_with_func(root, "main.dialHold", &fr) != NULL;
+}
+
+/* A Go program (CGO_ENABLED=0: static, its own system calls): report
+ * names the Go functions and lines that dialled, from its DWARF. */
+static void case_go(void)
+{
+	const char *leaky = getenv("TR_GO_LEAKY");
+	char *argv[] = { sockaudit, (char *)"trace", (char *)"--", (char *)leaky, NULL };
+	const char *extra[] = { "--all", NULL };
+	json_object *root = NULL, *g, *fr;
+	struct rt_proc p;
+	struct trun r;
+	long hold_line, leak_line;
+	pid_t pid;
+
+	rt_case_dir("go");
+	if (!leaky || !*leaky) {
+		ok(false, "the Go test program was built (install golang-go)");
+		return;
+	}
+	if (!ok(rt_spawn(&p, false, argv), "the Go program runs under trace"))
+		return;
+	pid = (pid_t)rt_ready_int(&p, "pid");
+	hold_line = rt_ready_int(&p, "hold_line");
+	leak_line = rt_ready_int(&p, "leak_line");
+	{
+		uint64_t deadline = trun_now_ms() + RT_POLL_MS;
+		struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+		for (;;) {
+			root = rt_report(pid, extra, &r);
+			if (root && has_dial_hold(root, NULL))
+				break;
+			json_object_put(root);
+			root = NULL;
+			if (trun_now_ms() >= deadline) {
+				diag("no main.dialHold frame in %d ms; exit %d: %s", RT_POLL_MS,
+				     r.status, r.err);
+				break;
+			}
+			trun_free(&r);
+			nanosleep(&pause, NULL);
+		}
+		trun_free(&r);
+	}
+	if (!ok(root != NULL, "report --json %d has the Go stacks", (int)pid)) {
+		rt_kill(&p);
+		return;
+	}
+	ok(tj_int(root, "summary.untracked", -1) == 0 && tj_int(root, "summary.tracked", -1) == 8,
+	   "8 sockets held (listener, 3 clients, 4 accepted), all tracked (tracked %lld, "
+	   "untracked %lld)", (long long)tj_int(root, "summary.tracked", -1),
+	   (long long)tj_int(root, "summary.untracked", -1));
+	g = group_with_func(root, "main.dialHold", &fr);
+	ok(g && frame_at(fr, "main.go", hold_line) && tj_int(g, "count", -1) == 1,
+	   "main.dialHold main.go:%ld, one socket", hold_line);
+	g = group_with_func(root, "main.dialAndForget", &fr);
+	ok(g && frame_at(fr, "main.go", leak_line) && tj_int(g, "count", -1) == 2,
+	   "main.dialAndForget main.go:%ld, two sockets", leak_line);
+	ok(!group_with_func(root, "main.dialAndClose", &fr),
+	   "the connection closed by main.dialAndClose is not held");
+	g = group_with_func(root, "main.main.func1", &fr);
+	ok(g && tj_int(g, "count", -1) == 4 && tj_str_is(g, "stack", "open"),
+	   "the 4 accepted sockets under the accepting goroutine");
+	json_object_put(root);
+	ok(finish(&p) == 0, "trace exits 0 with the Go program");
+}
+
 static void case_badinput(void)
 {
 	struct {
@@ -353,6 +455,8 @@ int main(int argc, char **argv)
 		case_fork();
 	else if (strcmp(argv[1], "shim") == 0)
 		case_shim();
+	else if (strcmp(argv[1], "go") == 0)
+		case_go();
 	else if (strcmp(argv[1], "badinput") == 0)
 		case_badinput();
 	else
