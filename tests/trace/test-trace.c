@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "../tap.h"
 #include "../report/rt.h"
 
@@ -406,6 +408,127 @@ static void case_go(void)
 	ok(finish(&p) == 0, "trace exits 0 with the Go program");
 }
 
+/* Without the capabilities: one line naming what is missing, exit 2, and
+ * CMD never started (nothing was loaded or attached before the check). */
+static void case_noprivs(void)
+{
+	const char *dir = rt_case_dir("noprivs");
+	struct {
+		const char *runner[8];
+		const char *says;
+	} cases[] = {
+		{ { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", NULL },
+		  "needs CAP_BPF and CAP_PERFMON" },
+		{ { "/usr/bin/setpriv", "--inh-caps=-all", "--bounding-set=-bpf,-perfmon,-sys_admin",
+		    NULL }, "needs CAP_BPF and CAP_PERFMON" },
+		{ { "/usr/bin/setpriv", "--inh-caps=-all", "--bounding-set=-perfmon,-sys_admin",
+		    NULL }, "needs CAP_PERFMON (" },
+	};
+	char marker[4200];
+	const char *args[] = { "trace", "--", "/usr/bin/touch", marker, NULL };
+
+	snprintf(marker, sizeof(marker), "%s/ran", dir);
+	if (access("/usr/bin/setpriv", X_OK) != 0) {
+		ok(false, "setpriv (util-linux) is there to drop privileges");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct trun r;
+
+		rt_set_runner(cases[i].runner);
+		rt_sockaudit(&r, args);
+		ok(r.status == 2 && rt_err_lines(&r) == 1 && strstr(r.err, cases[i].says) &&
+		   access(marker, F_OK) != 0,
+		   "%s %s: exit 2, one line \"%s\", CMD not run (exit %d: %s)", cases[i].runner[1],
+		   cases[i].runner[2], cases[i].says, r.status, r.err);
+		trun_free(&r);
+	}
+	rt_set_runner(NULL);
+}
+
+/* The BPF link and program ids pid holds fds of (its fdinfo). */
+static size_t bpf_ids(pid_t pid, const char *key, uint32_t *ids, size_t max)
+{
+	char path[64], fpath[400], line[256];
+	struct dirent *e;
+	size_t n = 0, klen = strlen(key);
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
+	dir = opendir(path);
+	while (dir && (e = readdir(dir))) {
+		FILE *f;
+
+		snprintf(fpath, sizeof(fpath), "%s/%s", path, e->d_name);
+		f = fopen(fpath, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (strncmp(line, key, klen) == 0 && n < max)
+				ids[n++] = (uint32_t)strtoul(line + klen, NULL, 10);
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+/* How many of these ids still name a live link (or program). */
+static size_t alive(const uint32_t *ids, size_t n, bool links)
+{
+	size_t live = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int fd = links ? bpf_link_get_fd_by_id(ids[i]) : bpf_prog_get_fd_by_id(ids[i]);
+
+		if (fd >= 0) {
+			live++;
+			close(fd);
+		}
+	}
+	return live;
+}
+
+/* A recorder killed with SIGKILL runs no cleanup: its links and programs
+ * must go with its fds, and CMD keeps running unrecorded. */
+static void case_sigkill(void)
+{
+	uint32_t links[64], progs[64];
+	size_t nlinks, nprogs, left_links = 0, left_progs = 0;
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	struct rt_proc p;
+	uint64_t deadline;
+	pid_t host;
+	int st;
+
+	rt_case_dir("sigkill");
+	if (!ok(start(&p, "hold", NULL, NULL), "tr-host hold under trace"))
+		return;
+	host = (pid_t)rt_ready_int(&p, "pid");
+	nlinks = bpf_ids(p.pid, "link_id:", links, 64);
+	nprogs = bpf_ids(p.pid, "prog_id:", progs, 64);
+	ok(nlinks >= 5 && alive(links, nlinks, true) == nlinks,
+	   "the recorder holds its links as fds (%zu)", nlinks);
+	kill(p.pid, SIGKILL);
+	st = trun_reap(p.pid, RT_RUN_MS);
+	ok(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the recorder died of SIGKILL");
+	/* The kernel frees them once the last reference goes (RCU): poll. */
+	deadline = trun_now_ms() + RT_POLL_MS;
+	while (trun_now_ms() < deadline) {
+		left_links = alive(links, nlinks, true);
+		left_progs = alive(progs, nprogs, false);
+		if (!left_links && !left_progs)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	ok(left_links == 0 && left_progs == 0,
+	   "nothing stays attached: %zu of %zu links, %zu of %zu programs left", left_links,
+	   nlinks, left_progs, nprogs);
+	ok(kill(host, 0) == 0, "CMD is still running, unrecorded");
+	kill(host, SIGKILL);
+	close(p.in_fd);
+	close(p.out_fd);
+}
+
 static void case_badinput(void)
 {
 	struct {
@@ -457,6 +580,10 @@ int main(int argc, char **argv)
 		case_shim();
 	else if (strcmp(argv[1], "go") == 0)
 		case_go();
+	else if (strcmp(argv[1], "sigkill") == 0)
+		case_sigkill();
+	else if (strcmp(argv[1], "noprivs") == 0)
+		case_noprivs();
 	else if (strcmp(argv[1], "badinput") == 0)
 		case_badinput();
 	else
