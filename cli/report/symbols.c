@@ -7,9 +7,10 @@
  *     from before an execve() (their generation is not the table's), one
  *     symbolizer per generation (sym_create_modules: build-id checked).
  * The symbolizer caches each address, so a frame shared by many groups is
- * resolved once. Leading frames of the shim and of libc's wrappers are
- * trimmed: the first frame shown is the caller's own code; so are the
- * frames below it that start the program or the thread (below_count).
+ * resolved once. Leading frames of the shim and of libc's wrappers, and of
+ * the Go packages that make a Go program's system calls, are trimmed: the
+ * first frame shown is the caller's own code; so are the frames below it
+ * that start the program, the thread (below_count) or the goroutine.
  */
 #include "report/symbols.h"
 
@@ -87,11 +88,44 @@ static uint32_t below_count(struct symbolizer *s, const uint64_t *frames, uint32
 	return n ? depth - n : 0;
 }
 
+bool report_go_syscall_frame(const char *fn)
+{
+	static const char *const exact[] = { "runtime", "syscall", "net", "os",
+					     "golang.org/x/sys/unix" };
+	const char *slash, *dot;
+	size_t len;
+
+	if (!fn)
+		return false;
+	/* The package path ends at the first '.' after its last '/'. */
+	slash = strrchr(fn, '/');
+	dot = strchr(slash ? slash : fn, '.');
+	if (!dot || dot == fn)
+		return false;
+	len = (size_t)(dot - fn);
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strlen(exact[i]) == len && strncmp(fn, exact[i], len) == 0)
+			return true;
+	return strncmp(fn, "runtime/internal/", 17) == 0 || strncmp(fn, "internal/", 9) == 0;
+}
+
+size_t report_go_below_count(const struct sym_frame *f, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && f[n - 1 - k].function &&
+	       (strcmp(f[n - 1 - k].function, "runtime.goexit") == 0 ||
+		strcmp(f[n - 1 - k].function, "runtime.main") == 0 ||
+		strcmp(f[n - 1 - k].function, "runtime.mstart") == 0))
+		k++;
+	return k == n ? 0 : k;
+}
+
 size_t report_trim_count(const struct sym_frame *f, size_t n)
 {
 	size_t i = 0;
 
-	while (i < n && trim_module(f[i].module))
+	while (i < n && (trim_module(f[i].module) || report_go_syscall_frame(f[i].function)))
 		i++;
 	/* A stack made entirely of libc (a callback from inside it): showing
 	 * libc beats showing nothing. */
@@ -218,7 +252,7 @@ static void resolve_group(struct notes *notes, struct report_symbols *rs, struct
 	const struct group_stack *st = g->stack;
 	struct symbolizer *s = symbolizer_for(notes, rs, st->generation);
 	struct sym_frame *all = NULL, *native = NULL;
-	size_t n = 0, cap = 0, nn = 0, ncap = 0, trim, ltrim = 0;
+	size_t n = 0, cap = 0, nn = 0, ncap = 0, trim, ltrim = 0, go_below;
 	uint32_t nlang = 0, below;
 
 	while (nlang < st->depth && sa_frame_is_lang(st->frames[nlang]))
@@ -248,11 +282,13 @@ static void resolve_group(struct notes *notes, struct report_symbols *rs, struct
 		push_frames(&native, &nn, &ncap, out, k);
 	}
 	trim = report_trim_count(native, nn);
-	if (nn > trim)
-		push_frames(&all, &n, &cap, native + trim, nn - trim);
+	/* Go's goroutine start is found by name, once resolved. */
+	go_below = report_go_below_count(native + trim, nn - trim);
+	if (nn > trim + go_below)
+		push_frames(&all, &n, &cap, native + trim, nn - trim - go_below);
 	free(native);
 	g->trimmed = trim + ltrim;
-	g->trimmed_below = below;
+	g->trimmed_below = below + go_below;
 	g->nframes = n - ltrim;
 	g->frames = xcalloc(g->nframes ? g->nframes : 1, sizeof(g->frames[0]));
 	if (g->nframes)

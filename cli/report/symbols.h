@@ -40,5 +40,15 @@ struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, st
 struct report_symbols *report_symbols_resolve_prepared(struct group_set *gs,
 						       const struct report_symbols_in *in,
 						       struct report_symbols *prep);
-/* How many leading frames belong to the shim or libc (0 when all do). */
+/* How many leading frames belong to the shim, libc or the Go packages that
+ * make a Go program's system calls (0 when all do). */
 size_t report_trim_count(const struct sym_frame *f, size_t n);
+/* The function (a Go symbol, "net.(*netFD).connect") is in one of the Go
+ * packages below a program's own code on the way to a socket system call:
+ * runtime, runtime/internal/..., syscall, internal/..., net, os,
+ * golang.org/x/sys/unix. Pure. */
+bool report_go_syscall_frame(const char *function);
+/* How many of the outermost frames are Go's goroutine start
+ * (runtime.goexit, runtime.main, runtime.mstart), not shown as libc's
+ * start is not. Pure. */
+size_t report_go_below_count(const struct sym_frame *f, size_t n);

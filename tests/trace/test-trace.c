@@ -396,6 +396,10 @@ static void case_go(void)
 	g = group_with_func(root, "main.dialHold", &fr);
 	ok(g && frame_at(fr, "main.go", hold_line) && tj_int(g, "count", -1) == 1,
 	   "main.dialHold main.go:%ld, one socket", hold_line);
+	ok(g && tj_str_is(g, "title", "main.dialHold") && tj_int(g, "frames_trimmed", 0) > 5 &&
+	   tj_int(g, "frames_trimmed_below", 0) == 2,
+	   "Go's net, syscall and runtime frames above it and the goroutine start below "
+	   "are trimmed (title %s)", tj_str(g, "title"));
 	g = group_with_func(root, "main.dialAndForget", &fr);
 	ok(g && frame_at(fr, "main.go", leak_line) && tj_int(g, "count", -1) == 2,
 	   "main.dialAndForget main.go:%ld, two sockets", leak_line);
