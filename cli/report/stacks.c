@@ -69,6 +69,9 @@ static const struct group_stack *stack_of(struct report_join *j, const struct re
 		if (st)
 			return st;
 	}
+	/* The recorder attached to a running process: it says so plainly. */
+	if (s->rec.origin == SA_ORIGIN_INHERIT_START && (hdr->flags & SA_HDR_RECORDER))
+		return report_stack_none(j, "opened before recording");
 	if (s->rec.origin == SA_ORIGIN_INHERIT_START)
 		return report_stack_none(j, "%s", origin);
 	if (ids[0] || ids[1])

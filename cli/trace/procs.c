@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -317,6 +318,52 @@ static void on_proc_exit(struct tr_procs *p, struct proc *pr, const struct tr_ev
 		p->exited[p->nexited++] = pr->pid;
 	/* As the shim does at exit outside `run`: the table goes with it. */
 	proc_free(p, pr, true);
+}
+
+int tr_procs_adopt(struct tr_procs *p, pid_t pid)
+{
+	struct proc *pr = proc_get(p, pid);
+	char path[64], link[64], fpath[400];
+	struct tr_table *t = NULL;
+	struct dirent *e;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		unsigned long long ino;
+		struct sa_slot s = { 0 };
+		ssize_t len;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		fd = atoi(e->d_name);
+		snprintf(fpath, sizeof(fpath), "%s/%s", path, e->d_name);
+		len = readlink(fpath, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%llu]", &ino) != 1)
+			continue;
+		if (!t && !(t = table_of(p, pr)))
+			break;
+		s.used = 1;
+		s.origin = SA_ORIGIN_INHERIT_START;
+		s.inode = ino;
+		s.fd = fd;
+		s.dup_of = -1;
+		s.generation = t->hdr->generation;
+		/* Opened before now; when exactly is not known. */
+		s.open_ns = now_realtime_ns();
+		tr_table_put(t, fd, &s);
+		n++;
+	}
+	closedir(dir);
+	return n;
 }
 
 void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)

@@ -17,6 +17,9 @@ struct tr_procs *tr_procs_create(const char *dir);
 /* Remove every table the recorder still writes (their processes are no
  * longer recorded) and free everything. */
 void tr_procs_destroy(struct tr_procs *p);
+/* Record the sockets pid holds now (per /proc/<pid>/fd) as opened before
+ * recording: no stack. Returns how many, or -errno when pid is gone. */
+int tr_procs_adopt(struct tr_procs *p, pid_t pid);
 /* Apply one event. */
 void tr_procs_event(struct tr_procs *p, const struct tr_event *ev);
 /* Set each table's count of events lost in the kernel (lost(pid)). */

@@ -4,7 +4,9 @@
  * `tracked` map before it is let go, so nothing it does is missed. The
  * loop polls the ring buffer and reaps CMD; once CMD is reaped, whatever
  * the ring buffer still holds is applied, and the recorder ends: the
- * tables it wrote are removed with it (nothing would keep them current). */
+ * tables it wrote are removed with it (nothing would keep them current).
+ * Attached to a running process (--pid), it runs until a signal asks it to
+ * stop or the process is gone. */
 #include "trace/session.h"
 
 #include <errno.h>
@@ -17,14 +19,21 @@
 #include "table-reader.h"
 #include "trace/procs.h"
 #include "trace/recorder.h"
+#include "util/target.h"
 #include "util/util.h"
 
 static volatile sig_atomic_t child_pid;
+static volatile sig_atomic_t stop_signal;
 
 static void forward(int sig)
 {
 	if (child_pid > 0)
 		kill((pid_t)child_pid, sig);
+}
+
+static void stop(int sig)
+{
+	stop_signal = sig;
 }
 
 static void on_event(void *arg, const struct tr_event *ev)
@@ -124,4 +133,50 @@ int tr_session_run(char **argv)
 	tr_procs_destroy(p);
 	tr_recorder_destroy(r);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int tr_session_attach(pid_t pid)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = stop };
+	uint64_t start, again;
+	struct tr_recorder *r;
+	struct tr_procs *p;
+	char msg[512];
+	int rc;
+
+	if (!proc_read_starttime(pid, &start))
+		die("trace: no process %d", (int)pid);
+	p = tr_procs_create(sa_table_dir());
+	r = tr_recorder_create(on_event, p, msg, sizeof(msg));
+	if (!r)
+		die("trace: %s", msg);
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	/* Track first, then read what it holds: a socket opened in between
+	 * is in both, and its event (applied after) wins. */
+	rc = tr_recorder_track(r, pid);
+	if (rc < 0)
+		die("trace: cannot record process %d: %s", (int)pid, strerror(-rc));
+	rc = tr_procs_adopt(p, pid);
+	if (rc < 0 || !proc_read_starttime(pid, &again) || again != start) {
+		tr_procs_destroy(p);
+		tr_recorder_destroy(r);
+		die("trace: process %d exited while attaching", (int)pid);
+	}
+	while (!stop_signal) {
+		rc = tr_recorder_poll(r, 100);
+		if (rc < 0 && rc != -EINTR)
+			die("trace: reading the recorder's events: %s", strerror(-rc));
+		tr_procs_set_lost(p, lost_of, r);
+		forget_exited(r, p);
+		if (!proc_read_starttime(pid, &again) || again != start || target_proc_exited(pid))
+			break;
+	}
+	while (tr_recorder_poll(r, 0) > 0)
+		;
+	tr_procs_destroy(p);
+	tr_recorder_destroy(r);
+	return 0;
 }

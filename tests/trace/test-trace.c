@@ -8,6 +8,7 @@
  * and must run them. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,6 +413,69 @@ static void case_go(void)
 	ok(finish(&p) == 0, "trace exits 0 with the Go program");
 }
 
+static bool inherited_c(json_object *d, void *arg)
+{
+	json_object *rec = record(d, *(long *)arg);
+
+	return rec && tj_str_is(rec, "origin", "inherited-start");
+}
+
+/* trace --pid: a running program's sockets are recorded as opened before
+ * recording (no stack), its later calls as usual; SIGINT ends the
+ * recorder (exit 0), which removes its table. */
+static void case_attach(void)
+{
+	const char *dir = rt_case_dir("attach");
+	char *host = rt_bin("tr-host");
+	char *hargv[] = { host, (char *)"hold", NULL };
+	const char *extra[] = { "--all", NULL };
+	struct rt_proc h;
+	json_object *d, *root, *g;
+	char pidbuf[16], cmd[32];
+	struct trun r;
+	long c, dfd;
+	pid_t tracer;
+	int st;
+
+	if (!ok(rt_spawn(&h, false, hargv), "tr-host runs without the shim or the recorder"))
+		return;
+	c = rt_ready_int(&h, "c");
+	dfd = rt_ready_int(&h, "d");
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)h.pid);
+	tracer = fork();
+	if (tracer == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		execl(sockaudit, sockaudit, "trace", "--pid", pidbuf, (char *)NULL);
+		_exit(127);
+	}
+	d = poll_dump(h.pid, inherited_c, &c);
+	ok(d && record(d, dfd) && tj_str_is(d, "writer", "recorder"),
+	   "trace --pid %d: the sockets it held are recorded (inherited-start)", (int)h.pid);
+	json_object_put(d);
+	root = rt_report(h.pid, extra, &r);
+	g = root ? rt_group_with_fd(root, (int)c) : NULL;
+	ok(g && tj_str_is(g, "no_stack", "opened before recording"),
+	   "report says they were opened before recording (%s)", g ? tj_str(g, "no_stack") : "-");
+	json_object_put(root);
+	trun_free(&r);
+	snprintf(cmd, sizeof(cmd), "close %ld", c);
+	rt_command(&h, cmd, "closed");
+	d = poll_dump(h.pid, lacks_fd, &c);
+	ok(d != NULL, "a close after attaching clears the record");
+	json_object_put(d);
+	kill(tracer, SIGINT);
+	st = trun_reap(tracer, RT_RUN_MS);
+	if (st < 0)
+		kill(tracer, SIGKILL), waitpid(tracer, NULL, 0);
+	ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGINT ends trace --pid, exit 0");
+	ok(tables_in(dir) == 0, "its table went with the recorder (%zu left)", tables_in(dir));
+	ok(rt_stop(&h), "the program was not disturbed: exits 0");
+	free(host);
+}
+
 /* Without the capabilities: one line naming what is missing, exit 2, and
  * CMD never started (nothing was loaded or attached before the check). */
 static void case_noprivs(void)
@@ -535,16 +599,22 @@ static void case_sigkill(void)
 
 static void case_badinput(void)
 {
+	char freepid[16];
 	struct {
-		const char *args[5];
+		const char *args[6];
 		const char *says;
 	} cases[] = {
 		{ { "trace", NULL }, "no command" },
 		{ { "trace", "--bogus", "--", "true", NULL }, "unknown option" },
 		{ { "trace", "--", "/nonexistent/cmd", NULL }, "cannot run" },
+		{ { "trace", "--pid", "0x12", NULL }, "wants a process id" },
+		{ { "trace", "--pid", NULL }, "needs a value" },
+		{ { "trace", "--pid", "1", "--", "true", NULL }, "exclude each other" },
+		{ { "trace", "--pid", freepid, NULL }, "no process" },
 	};
 
 	rt_case_dir("badinput");
+	snprintf(freepid, sizeof(freepid), "%d", (int)rt_free_pid());
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct trun r;
 
@@ -584,6 +654,8 @@ int main(int argc, char **argv)
 		case_shim();
 	else if (strcmp(argv[1], "go") == 0)
 		case_go();
+	else if (strcmp(argv[1], "attach") == 0)
+		case_attach();
 	else if (strcmp(argv[1], "sigkill") == 0)
 		case_sigkill();
 	else if (strcmp(argv[1], "noprivs") == 0)
