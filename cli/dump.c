@@ -126,7 +126,37 @@ static json_object *counters_json(const struct sa_counters *c)
 	json_object_object_add(o, "reserve_failed", json_object_new_uint64(c->reserve_failed));
 	json_object_object_add(o, "stale_cleared", json_object_new_uint64(c->stale_cleared));
 	json_object_object_add(o, "overflow_lframe", json_object_new_uint64(c->overflow_lframe));
+	json_object_object_add(o, "rescued", json_object_new_uint64(c->rescued));
 	return o;
+}
+
+/* The GC-rescued closes the table keeps, most recent first. */
+static json_object *rescued_json(struct sa_reader *r)
+{
+	struct sa_rescued v[SA_RESCUED_MAX];
+	json_object *a = json_object_new_array();
+	uint64_t total;
+	size_t n = sa_reader_rescued(r, v, SA_RESCUED_MAX, &total);
+	char peer[160];
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		const struct sa_slot *sl = &v[i].slot;
+
+		peer_string(sl, peer, sizeof(peer));
+		json_object_object_add(o, "fd", json_object_new_int(sl->fd));
+		json_object_object_add(o, "inode", sl->inode ? json_object_new_uint64(sl->inode)
+							      : json_object_new_null());
+		json_object_object_add(o, "peer", sl->peer_len ? json_object_new_string(peer)
+							       : json_object_new_null());
+		json_object_object_add(o, "open_ns", json_object_new_uint64(sl->open_ns));
+		json_object_object_add(o, "close_ns", json_object_new_uint64(v[i].close_ns));
+		json_object_object_add(o, "generation", json_object_new_int64(sl->generation));
+		json_object_object_add(o, "open_stack", frames_json(r, sl->open_stack));
+		json_object_object_add(o, "connect_stack", frames_json(r, sl->connect_stack));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 static void dump_json(struct sa_reader *r, const struct sa_snapshot *s)
@@ -191,9 +221,33 @@ static void dump_json(struct sa_reader *r, const struct sa_snapshot *s)
 		json_object_array_add(recs, o);
 	}
 	json_object_object_add(root, "records", recs);
+	json_object_object_add(root, "rescued", rescued_json(r));
 	puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
+}
+
+static void dump_rescued_text(struct sa_reader *r)
+{
+	struct sa_rescued v[SA_RESCUED_MAX];
+	uint64_t total;
+	size_t n = sa_reader_rescued(r, v, SA_RESCUED_MAX, &total);
+	char peer[160], held[32];
+
+	if (!total)
+		return;
+	printf("closed by Go's garbage collector: %llu (the last %zu)\n", (unsigned long long)total,
+	       n);
+	for (size_t i = 0; i < n; i++) {
+		const struct sa_slot *sl = &v[i].slot;
+
+		peer_string(sl, peer, sizeof(peer));
+		format_duration(v[i].close_ns > sl->open_ns ? (v[i].close_ns - sl->open_ns) / 1000000
+							    : 0, held, sizeof(held));
+		printf("%-5d held %s  %s\n", sl->fd, held, peer);
+		print_frames(r, "open", sl->open_stack);
+		print_frames(r, "connect", sl->connect_stack);
+	}
 }
 
 static void dump_text(struct sa_reader *r, const struct sa_snapshot *s)
@@ -242,6 +296,7 @@ static void dump_text(struct sa_reader *r, const struct sa_snapshot *s)
 		print_frames(r, "open", sl->open_stack);
 		print_frames(r, "connect", sl->connect_stack);
 	}
+	dump_rescued_text(r);
 }
 
 int cmd_dump(int argc, char **argv)

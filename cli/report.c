@@ -229,6 +229,14 @@ static int report_run(struct report *rep, const struct ks_table *ks, FILE *json_
 	 * symbolizers of their own. */
 	if (rep->alive && rep->have_ks)
 		report_peers_fill(rep, &in.ks);
+	if (rep->instrumented)
+		report_rescued_read(&rep->rescued, &reader, &(struct report_symbols_in){
+				.pid = rep->tgt.pid,
+				.alive = rep->alive,
+				.generation = rep->hdr.generation,
+				.reader = &reader,
+				.notes = &rep->notes,
+			});
 
 	if (rep->opts.json)
 		render_json(stdout, rep);
@@ -238,7 +246,8 @@ static int report_run(struct report *rep, const struct ks_table *ks, FILE *json_
 		render_json(json_copy, rep);
 	if (fflush(stdout) != 0 || ferror(stdout) || (json_copy && fflush(json_copy) != 0))
 		die("cannot write the report: %s", strerror(errno));
-	status = rep->join.sum.flagged ? rep->opts.exit_code : EXIT_CLEAN;
+	/* A socket the collector closed was leaked too. */
+	status = rep->join.sum.flagged || rep->rescued.total ? rep->opts.exit_code : EXIT_CLEAN;
 
 	/* The ks_sock pointers in the join point into ks: free it last. */
 	report_finish(rep);

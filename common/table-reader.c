@@ -296,6 +296,44 @@ bool sa_reader_lframe(struct sa_reader *r, uint64_t entry, struct sa_lframe *out
 	       sa_lang_name(out->lang) != NULL;
 }
 
+size_t sa_reader_rescued(struct sa_reader *r, struct sa_rescued *out, size_t max,
+			 uint64_t *total)
+{
+	const struct sa_header *h = (const void *)r->map;
+	sigjmp_buf jb;
+	volatile size_t n = 0;
+	uint64_t count;
+
+	*total = 0;
+	if (sigsetjmp(jb, 1)) {
+		guard_jb = NULL;
+		return n;
+	}
+	guard_jb = &jb;
+	count = atomic_load_explicit((const _Atomic uint64_t *)&h->counters.rescued,
+				     memory_order_acquire);
+	*total = count;
+	for (uint64_t k = 0; k < SA_RESCUED_MAX && k < count && n < max; k++) {
+		const struct sa_rescued *e = &h->rescued[(count - 1 - k) % SA_RESCUED_MAX];
+		const _Atomic uint32_t *seqp = (const _Atomic uint32_t *)&e->slot.seq;
+
+		for (int tries = 0; tries < 64; tries++) {
+			uint32_t s1 = atomic_load_explicit(seqp, memory_order_acquire);
+
+			if (s1 == 0 || (s1 & 1))
+				continue;
+			memcpy(&out[n], (const void *)e, sizeof(out[n]));
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(seqp, memory_order_relaxed) == s1) {
+				n++;
+				break;
+			}
+		}
+	}
+	guard_jb = NULL;
+	return n;
+}
+
 size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max)
 {
 	sigjmp_buf jb;

@@ -62,6 +62,11 @@ uint32_t sa_reader_stack(struct sa_reader *r, uint32_t id, uint64_t frames[SA_MA
  * or its lengths or language are out of range. Its bytes are still
  * hostile: anything but NUL-free UTF-8 may be in them. */
 bool sa_reader_lframe(struct sa_reader *r, uint64_t entry, struct sa_lframe *out);
+/* Copy the GC-rescued closes the table keeps (counters.rescued says how
+ * many there were in all), most recent first, each a consistent copy (an
+ * entry mid-update is skipped). Returns how many (<= max). */
+size_t sa_reader_rescued(struct sa_reader *r, struct sa_rescued *out, size_t max,
+			 uint64_t *total);
 /* Copy the published modules; returns how many (<= max). */
 size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max);
 void sa_snapshot_finish(struct sa_snapshot *s);

@@ -38,6 +38,7 @@
 #define SA_NSTACKS          4096u       /* power of two */
 #define SA_NMODULES         512u
 #define SA_STACK_PROBES     64u         /* then the stack counts as overflow */
+#define SA_RESCUED_MAX      16u         /* GC-rescued closes kept (the most recent) */
 #define SA_NLFRAMES         4096u       /* power of two */
 #define SA_LFRAME_PROBES    64u         /* then the frame counts as overflow */
 #define SA_LFRAME_FILE_MAX  168u        /* bytes of a language frame's file kept */
@@ -104,7 +105,43 @@ struct sa_counters {
 	uint64_t reserve_failed; /* posix_fallocate failed (e.g. /dev/shm full) */
 	uint64_t stale_cleared;  /* records dropped at fork/exec adoption: fd gone */
 	uint64_t overflow_lframe;/* language frames not stored (set full): left out of the stack */
-	uint64_t reserved[8];
+	uint64_t rescued;        /* sockets closed by Go's garbage collector (a finalizer on
+				  * runtime.runfinq), not by the program: sa_header.rescued
+				  * keeps the last SA_RESCUED_MAX. Written by the recorder. */
+	uint64_t reserved[7];
+};
+
+/* One record per fd. 128 bytes: slot[fd]. */
+struct sa_slot {
+	uint32_t seq;            /* seqlock: odd while being written */
+	uint8_t used;            /* 1: a socket is recorded at this fd */
+	uint8_t origin;          /* enum sa_origin */
+	uint8_t flags;           /* SA_SLOT_* */
+	uint8_t exit_state;      /* TCP state at exit, with SA_SLOT_EXIT_STATE */
+	uint64_t inode;          /* st_ino of the socket */
+	int32_t fd;
+	uint16_t family;
+	uint16_t type;           /* SOCK_STREAM..., without SOCK_NONBLOCK/CLOEXEC */
+	uint16_t protocol;
+	uint16_t peer_len;       /* bytes the peer address had (may exceed SA_PEER_MAX) */
+	int32_t dup_of;          /* source fd for SA_ORIGIN_DUP, else -1 */
+	uint32_t tid;            /* thread that opened it */
+	uint32_t open_stack;     /* stack index + 1; 0 = none */
+	uint32_t connect_stack;  /* stack index + 1; 0 = none */
+	uint32_t generation;     /* image generation whose modules resolve the stacks */
+	uint64_t open_ns;        /* CLOCK_REALTIME of the open */
+	uint64_t connect_ns;     /* CLOCK_REALTIME of connect(), 0 = none */
+	uint8_t peer[SA_PEER_MAX];  /* connect()/accept() peer sockaddr, truncated */
+};
+
+/* A socket the program dropped and Go's garbage collector closed (its
+ * finalizer ran on runtime.runfinq): the record it had, and when it went.
+ * Entry (n - 1) % SA_RESCUED_MAX holds the n-th (counters.rescued = n);
+ * slot.seq is the seqlock of the whole entry, as for a slot. */
+struct sa_rescued {
+	struct sa_slot slot;     /* the socket's record at the close (fd, stacks, open_ns, peer) */
+	uint64_t close_ns;       /* CLOCK_REALTIME of the close */
+	uint64_t pad0;
 };
 
 struct sa_header {
@@ -140,29 +177,7 @@ struct sa_header {
 	uint64_t lframes_off;
 	uint32_t nlframes;
 	uint32_t lframe_size;    /* == sizeof(struct sa_lframe) */
-};
-
-/* One record per fd. 128 bytes: slot[fd]. */
-struct sa_slot {
-	uint32_t seq;            /* seqlock: odd while being written */
-	uint8_t used;            /* 1: a socket is recorded at this fd */
-	uint8_t origin;          /* enum sa_origin */
-	uint8_t flags;           /* SA_SLOT_* */
-	uint8_t exit_state;      /* TCP state at exit, with SA_SLOT_EXIT_STATE */
-	uint64_t inode;          /* st_ino of the socket */
-	int32_t fd;
-	uint16_t family;
-	uint16_t type;           /* SOCK_STREAM..., without SOCK_NONBLOCK/CLOEXEC */
-	uint16_t protocol;
-	uint16_t peer_len;       /* bytes the peer address had (may exceed SA_PEER_MAX) */
-	int32_t dup_of;          /* source fd for SA_ORIGIN_DUP, else -1 */
-	uint32_t tid;            /* thread that opened it */
-	uint32_t open_stack;     /* stack index + 1; 0 = none */
-	uint32_t connect_stack;  /* stack index + 1; 0 = none */
-	uint32_t generation;     /* image generation whose modules resolve the stacks */
-	uint64_t open_ns;        /* CLOCK_REALTIME of the open */
-	uint64_t connect_ns;     /* CLOCK_REALTIME of connect(), 0 = none */
-	uint8_t peer[SA_PEER_MAX];  /* connect()/accept() peer sockaddr, truncated */
+	struct sa_rescued rescued[SA_RESCUED_MAX];  /* zero in the shim's tables */
 };
 
 struct sa_stack {
@@ -207,6 +222,7 @@ _Static_assert(sizeof(struct sa_header) <= SA_HEADER_SIZE, "header fits its page
 _Static_assert(sizeof(struct sa_slot) == 128, "slot is 128 bytes");
 _Static_assert(sizeof(struct sa_stack) == 280, "stack entry size");
 _Static_assert(sizeof(struct sa_module) == 312, "module entry size");
+_Static_assert(sizeof(struct sa_rescued) == 144, "rescued entry size");
 _Static_assert(sizeof(struct sa_lframe) == 256, "language frame entry size");
 _Static_assert((SA_NLFRAMES & (SA_NLFRAMES - 1)) == 0, "lframe set is a power of two");
 _Static_assert((SA_NSTACKS & (SA_NSTACKS - 1)) == 0, "stack set is a power of two");

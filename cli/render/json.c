@@ -383,6 +383,52 @@ static void stale_json(struct jw *w, const struct report_stale *s)
 	jw_object_end(w);
 }
 
+/* "rescued": closes by Go's garbage collector (finding kind `rescued`). */
+static void rescued_json(struct jw *w, const struct report *rep)
+{
+	const struct report_rescued_set *rs = &rep->rescued;
+	uint64_t now = now_realtime_ns();
+
+	jw_object_begin(w);
+	kuint(w, "total", rs->total);
+	kuint(w, "shown", rs->n);
+	jw_key(w, "sockets");
+	jw_array_begin(w);
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct sa_rescued *e = &rs->v[i].e;
+		const struct group *g = &rs->groups.v[i];
+		char peer[160];
+
+		report_slot_peer(&e->slot, peer, sizeof(peer));
+		jw_object_begin(w);
+		kstr(w, "kind", "rescued");
+		kint(w, "fd", e->slot.fd);
+		if (e->slot.inode)
+			kuint(w, "inode", e->slot.inode);
+		else
+			knull(w, "inode");
+		kstr(w, "peer", peer);
+		kuint(w, "open_ns", e->slot.open_ns);
+		kuint(w, "close_ns", e->close_ns);
+		kuint(w, "held_ms", e->close_ns > e->slot.open_ns ?
+		      (e->close_ns - e->slot.open_ns) / 1000000 : 0);
+		kuint(w, "closed_ago_ms", now > e->close_ns ? (now - e->close_ns) / 1000000 : 0);
+		kstr(w, "stack", g->stack->depth ? g->stack->kind : NULL);
+		kstr(w, "no_stack", g->stack->depth ? NULL : g->stack->nostack);
+		kstr(w, "title", g->nframes && g->frames[0].function ? g->frames[0].function : "??");
+		kuint(w, "frames_trimmed", g->trimmed);
+		kuint(w, "frames_trimmed_below", g->trimmed_below);
+		jw_key(w, "frames");
+		jw_array_begin(w);
+		for (size_t f = 0; f < g->nframes; f++)
+			frame_json(w, &g->frames[f]);
+		jw_array_end(w);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+	jw_object_end(w);
+}
+
 void render_json(FILE *out, const struct report *rep)
 {
 	const struct report_join *j = &rep->join;
@@ -405,6 +451,8 @@ void render_json(FILE *out, const struct report *rep)
 	for (size_t i = 0; i < rep->groups.n; i++)
 		group_json(&w, rep, &rep->groups.v[i]);
 	jw_array_end(&w);
+	jw_key(&w, "rescued");
+	rescued_json(&w, rep);
 	jw_key(&w, "untracked");
 	jw_array_begin(&w);
 	for (size_t i = 0; i < j->nsocks; i++)

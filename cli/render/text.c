@@ -314,6 +314,62 @@ static void render_untracked(FILE *out, const struct report *rep, const struct s
 	}
 }
 
+static bool same_stack(const struct group_stack *a, const struct group_stack *b)
+{
+	return a->depth == b->depth && a->generation == b->generation &&
+	       memcmp(a->frames, b->frames, a->depth * sizeof(a->frames[0])) == 0;
+}
+
+/* Sockets Go's garbage collector closed (finding kind `rescued`): one
+ * block per open stack, the frames once, then each socket. */
+static void render_rescued(FILE *out, const struct report *rep, const struct style *st)
+{
+	const struct report_rescued_set *rs = &rep->rescued;
+	uint64_t now = now_realtime_ns();
+	bool shown[SA_RESCUED_MAX] = { false };
+
+	if (!rs->total)
+		return;
+	fprintf(out, "\n%s%sFLAGGED rescued%s  %llu %s closed by Go's garbage collector, not by "
+		"the program (dropped without Close; a finalizer closed %s)",
+		BOLD(st), RED(st), RESET(st), (unsigned long long)rs->total,
+		plural((size_t)rs->total, "socket", "sockets"), rs->total == 1 ? "it" : "them");
+	if (rs->total > rs->n)
+		fprintf(out, "; the last %zu:", rs->n);
+	fputc('\n', out);
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct group *g = &rs->groups.v[i];
+		size_t count = 0;
+
+		if (shown[i])
+			continue;
+		for (size_t k = i; k < rs->n; k++)
+			count += same_stack(&rs->v[k].stack, &rs->v[i].stack);
+		if (!g->stack->depth) {
+			fprintf(out, "  %s(no stack: %s)%s\n", DIM(st), g->stack->nostack, RESET(st));
+		} else {
+			fprintf(out, "  %zu %s, open stack:\n", count, plural(count, "socket", "sockets"));
+			for (size_t f = 0; f < g->nframes; f++)
+				render_frame(out, &g->frames[f], st);
+		}
+		for (size_t k = i; k < rs->n; k++) {
+			const struct sa_rescued *e = &rs->v[k].e;
+			char peer[160], held[32], ago[32];
+
+			if (!same_stack(&rs->v[k].stack, &rs->v[i].stack))
+				continue;
+			shown[k] = true;
+			report_slot_peer(&e->slot, peer, sizeof(peer));
+			format_duration(e->close_ns > e->slot.open_ns ?
+					(e->close_ns - e->slot.open_ns) / 1000000 : 0, held, sizeof(held));
+			format_duration(now > e->close_ns ? (now - e->close_ns) / 1000000 : 0, ago,
+					sizeof(ago));
+			fprintf(out, "    fd %d  -> %s  held %s, closed %s ago\n", e->slot.fd, peer, held,
+				ago);
+		}
+	}
+}
+
 static void render_stale(FILE *out, const struct report *rep, const struct style *st)
 {
 	const struct report_join *j = &rep->join;
@@ -350,6 +406,7 @@ void render_text(FILE *out, const struct report *rep, bool color)
 	render_summary(out, rep, &st);
 	for (size_t i = 0; i < rep->groups.n; i++)
 		render_group(out, rep, &rep->groups.v[i], &st);
+	render_rescued(out, rep, &st);
 	render_untracked(out, rep, &st);
 	render_stale(out, rep, &st);
 	if (rep->join.nunknown) {
@@ -363,7 +420,11 @@ void render_text(FILE *out, const struct report *rep, bool color)
 		fputc('\n', out);
 	for (size_t i = 0; i < rep->notes.n; i++)
 		fprintf(out, "%snote:%s %s\n", YELLOW(&st), RESET(&st), rep->notes.v[i]);
-	if (s->flagged)
+	if (rep->rescued.total)
+		fprintf(out, "\n%s%zu %s flagged, %llu rescued by the garbage collector%s\n",
+			RED(&st), s->flagged, plural(s->flagged, "socket", "sockets"),
+			(unsigned long long)rep->rescued.total, RESET(&st));
+	else if (s->flagged)
 		fprintf(out, "\n%s%zu %s flagged%s\n", RED(&st), s->flagged,
 			plural(s->flagged, "socket", "sockets"), RESET(&st));
 	else

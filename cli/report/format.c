@@ -19,14 +19,22 @@ void report_sock_local(const struct report_sock *s, char *buf, size_t len)
 
 void report_sock_peer(const struct report_sock *s, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
-	size_t n;
-
 	if (s->ks) {
 		ks_format_addr(&s->ks->peer, buf, len);
 		return;
 	}
-	n = s->tracked ? s->rec.peer_len : 0;
+	if (!s->tracked) {
+		snprintf(buf, len, "*");
+		return;
+	}
+	report_slot_peer(&s->rec, buf, len);
+}
+
+void report_slot_peer(const struct sa_slot *rec, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	size_t n = rec->peer_len;
+
 	if (n > SA_PEER_MAX)
 		n = SA_PEER_MAX;
 	if (n < sizeof(sa_family_t)) {
@@ -34,7 +42,7 @@ void report_sock_peer(const struct report_sock *s, char *buf, size_t len)
 		return;
 	}
 	memset(&ss, 0, sizeof(ss));
-	memcpy(&ss, s->rec.peer, n);
+	memcpy(&ss, rec->peer, n);
 	ks_format_addr(&ss, buf, len);
 }
 

@@ -8,6 +8,8 @@
 
 void report_sock_local(const struct report_sock *s, char *buf, size_t len);
 void report_sock_peer(const struct report_sock *s, char *buf, size_t len);
+/* The peer a record holds (connect or accept), "*" when none. */
+void report_slot_peer(const struct sa_slot *rec, char *buf, size_t len);
 /* "ESTABLISHED", "LISTEN", "UNCONN", ..., "UNKNOWN" without a kernel view. */
 const char *report_sock_state(const struct report_sock *s);
 /* "tcp", "tcp6", "udp", "udp6", "unix/stream", "unix/dgram", "netlink", ... */

@@ -17,6 +17,7 @@ void report_finish(struct report *r)
 		return;
 	report_symbols_destroy(r->syms);
 	r->syms = NULL;
+	report_rescued_finish(&r->rescued);
 	group_set_finish(&r->groups);
 	report_join_finish(&r->join);
 	notes_finish(&r->notes);

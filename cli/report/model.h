@@ -20,6 +20,7 @@
 #include "report/group.h"
 #include "report/join.h"
 #include "report/opts.h"
+#include "report/rescued.h"
 #include "report/symbols.h"
 #include "table.h"
 #include "util/notes.h"
@@ -40,6 +41,7 @@ struct report {
 	struct report_join join;
 	struct group_set groups;
 	struct report_symbols *syms;
+	struct report_rescued_set rescued;  /* closes by Go's garbage collector */
 	struct notes notes;
 	struct report_peer *peers;       /* the sockets' other ends on this host */
 	size_t npeers;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "trace/gosym.h"
 #include "trace/writer.h"
 #include "util/target.h"
 #include "util/util.h"
@@ -37,6 +38,8 @@ struct proc {
 	enum owner owner;
 	bool forked;
 	uint64_t nlost;     /* events lost, as last set */
+	int gc_known;       /* 0: not looked up; 1: runfinq at [gc_lo, gc_hi); -1: none */
+	uint64_t gc_lo, gc_hi;
 	struct tr_table t;
 	UT_hash_handle hh;
 };
@@ -218,6 +221,33 @@ static void on_connect(struct tr_procs *p, struct tr_table *t, const struct tr_e
 	tr_table_put(t, ev->fd, &s);
 }
 
+/* Did Go's finalizer goroutine (runtime.runfinq) make this close? The
+ * program dropped the socket and the garbage collector closed it. */
+static bool closed_by_gc(struct proc *pr, const struct tr_event *ev)
+{
+	if (!pr->gc_known)
+		pr->gc_known = tr_gosym_range(pr->pid, "runtime.runfinq", &pr->gc_lo, &pr->gc_hi)
+			? 1 : -1;
+	if (pr->gc_known < 0)
+		return false;
+	for (uint32_t i = 0; i < ev->nframes && i < TR_MAX_FRAMES; i++)
+		if (ev->frames[i] >= pr->gc_lo && ev->frames[i] < pr->gc_hi)
+			return true;
+	return false;
+}
+
+static void on_close(struct tr_procs *p, struct proc *pr, struct tr_table *t,
+		     const struct tr_event *ev)
+{
+	struct sa_slot s;
+
+	if (!tr_table_get(t, ev->fd, &s))
+		return;
+	if (closed_by_gc(pr, ev))
+		tr_table_rescued(t, &s, real_ns(p, ev->mono_ns));
+	tr_table_clear(t, ev->fd);
+}
+
 static void on_close_range(struct tr_table *t, const struct tr_event *ev)
 {
 	uint32_t last = (uint32_t)ev->fd2;
@@ -256,6 +286,7 @@ static void on_exec(struct tr_procs *p, struct proc *pr, struct tr_table *t)
 	struct sa_slot s;
 
 	t->hdr->generation++;
+	pr->gc_known = 0;   /* another executable */
 	for (uint32_t fd = 0; fd < n; fd++) {
 		if (!tr_table_get(t, (int)fd, &s))
 			continue;
@@ -418,6 +449,8 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 		on_connect(p, t, ev);
 		break;
 	case TR_CLOSE:
+		on_close(p, pr, t, ev);
+		break;
 	case TR_NOTSOCK:
 		tr_table_clear(t, ev->fd);
 		break;

@@ -43,6 +43,9 @@ void tr_table_put(struct tr_table *t, int fd, const struct sa_slot *src);
 /* Copy of slot[fd]; false when fd is out of range or never written. */
 bool tr_table_get(const struct tr_table *t, int fd, struct sa_slot *out);
 void tr_table_clear(struct tr_table *t, int fd);
+/* Keep `rec` (the record of a socket Go's garbage collector just closed)
+ * in the header's ring of the most recent ones; counts it. */
+void tr_table_rescued(struct tr_table *t, const struct sa_slot *rec, uint64_t close_ns);
 /* The stack at index+1 `id` into frames; returns its depth (0: none). */
 uint32_t tr_table_stack_get(const struct tr_table *t, uint32_t id, uint64_t *frames);
 

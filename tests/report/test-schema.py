@@ -77,6 +77,8 @@ PLACES = {
         ["groups[].sockets[].peer_process"],
     ("report", "Leak rule"): [],
     ("report", "stale[]"): ["stale[]"],
+    ("report", "rescued"): ["rescued"],
+    ("report", "rescued.sockets[]"): ["rescued.sockets[]"],
     ("report", "unknown_slots, notes"): [],
     ("list", None): ["processes[]"],          # the first, headless table
     ("list", "run_dirs"): ["run_dirs[]"],     # the table after run_dirs
@@ -92,6 +94,11 @@ PLACES = {
     ("host", "summary"): ["summary"],
     ("dump", "Each record:"): ["records[]"],
 }
+
+# Places only the kernel-side recorder fills (`sockaudit trace`, root):
+# never in this test's shim scenario; tests/trace/test-trace.c (go-gc)
+# checks their keys against a real report.
+RECORDER_ONLY = {("report", "rescued.sockets[]")}
 
 # Places that also take the keys of another place (run's sockets are the
 # report's socket objects plus the "Added:" table; run's groups take the
@@ -247,6 +254,10 @@ def check_schema(tap, name, root, fields, skip_obj=None):
         objs = [o for o in objects_at(root, place)
                 if not (skip_obj and skip_obj(place, o))]
         where = "sockaudit.%s/1 %s" % (name, place or "(top level)")
+        if not objs and (name, place) in RECORDER_ONLY:
+            tap.ok(True, "%s: filled by the recorder only, checked in "
+                   "tests/trace" % where)
+            continue
         if not tap.ok(len(objs) > 0, "%s: the output has one to check (%d)"
                       % (where, len(objs))):
             continue
