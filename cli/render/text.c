@@ -267,8 +267,11 @@ static void render_group(FILE *out, const struct report *rep, const struct group
 		for (size_t i = 0; i < g->nframes; i++)
 			render_frame(out, &g->frames[i], st);
 		if (g->trimmed)
-			fprintf(out, "      %s(%zu %s of libc, the shim or a language runtime left out)%s\n", DIM(st),
-				g->trimmed, plural(g->trimmed, "frame", "frames"), RESET(st));
+			fprintf(out, "      %s(%zu %s of %s left out)%s\n", DIM(st),
+				g->trimmed, plural(g->trimmed, "frame", "frames"),
+				g->trimmed_go ? "Go's runtime, syscall and net"
+					      : "libc, the shim or a language runtime",
+				RESET(st));
 	}
 	for (size_t i = 0; i < g->n && i < RENDER_MAX_SOCKS; i++)
 		render_sock_line(out, rep, g->socks[i], "    ", st);

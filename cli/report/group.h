@@ -54,6 +54,7 @@ struct group {
 	struct sym_frame *frames;
 	size_t nframes;
 	size_t trimmed;
+	bool trimmed_go;                 /* those were Go's (runtime, syscall, net), not libc's */
 	size_t trimmed_below;            /* outermost frames below the program's code */
 };
 

@@ -286,6 +286,7 @@ static void resolve_group(struct notes *notes, struct report_symbols *rs, struct
 	go_below = report_go_below_count(native + trim, nn - trim);
 	if (nn > trim + go_below)
 		push_frames(&all, &n, &cap, native + trim, nn - trim - go_below);
+	g->trimmed_go = trim && report_go_syscall_frame(native[0].function);
 	free(native);
 	g->trimmed = trim + ltrim;
 	g->trimmed_below = below + go_below;
@@ -373,6 +374,7 @@ struct report_symbols *report_symbols_resolve_prepared(struct group_set *gs,
 			gs->v[i].frames = NULL;
 			gs->v[i].nframes = 0;
 			gs->v[i].trimmed = 0;
+			gs->v[i].trimmed_go = false;
 			gs->v[i].trimmed_below = 0;
 		}
 		sym_destroy(rs->live);

@@ -111,8 +111,11 @@ static void render_group(FILE *out, const struct run_state *rs, const struct run
 		for (size_t i = 0; i < first->nframes; i++)
 			render_text_frame(out, &first->frames[i], st->color);
 		if (first->trimmed)
-			fprintf(out, "      %s(%zu %s of libc, the shim or a language runtime left out)%s\n", DIM(st),
-				first->trimmed, plural(first->trimmed, "frame", "frames"), RESET(st));
+			fprintf(out, "      %s(%zu %s of %s left out)%s\n", DIM(st),
+				first->trimmed, plural(first->trimmed, "frame", "frames"),
+				first->trimmed_go ? "Go's runtime, syscall and net"
+						  : "libc, the shim or a language runtime",
+				RESET(st));
 	}
 	for (size_t i = 0; i < g->nm; i++)
 		for (size_t k = 0; k < g->m[i].g->n; k++)
