@@ -58,6 +58,27 @@ static uint64_t cap_eff_self(void)
 	return v;
 }
 
+/* SOCKAUDIT_TRACE_RING: the ring buffer's size in bytes (a power of two,
+ * at least 4096) instead of the 8 MiB built in; 0 when unset. A test makes
+ * it small to overflow it on purpose. Invalid values are ignored with a
+ * warning. */
+static unsigned ring_size(void)
+{
+	const char *s = getenv("SOCKAUDIT_TRACE_RING");
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return 0;
+	v = strtoul(s, &end, 10);
+	if (*end || v < 4096 || v > (1ul << 30) || (v & (v - 1))) {
+		warnx_("trace: SOCKAUDIT_TRACE_RING=%s is not a power of two from 4096 to 2^30: "
+		       "ignored", s);
+		return 0;
+	}
+	return (unsigned)v;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct tr_recorder *r = ctx;
@@ -71,6 +92,7 @@ struct tr_recorder *tr_recorder_create(tr_event_fn fn, void *arg, char *err, siz
 {
 	struct tr_recorder *r;
 	char missing[64];
+	unsigned ring;
 	int rc;
 
 	tr_missing_caps(cap_eff_self(), missing, sizeof(missing));
@@ -88,10 +110,20 @@ struct tr_recorder *tr_recorder_create(tr_event_fn fn, void *arg, char *err, siz
 	r = xcalloc(1, sizeof(*r));
 	r->fn = fn;
 	r->arg = arg;
-	r->skel = recorder_bpf__open_and_load();
+	r->skel = recorder_bpf__open();
 	if (!r->skel) {
+		snprintf(err, len, "cannot open the recorder's kernel programs: %s", strerror(errno));
+		goto fail;
+	}
+	ring = ring_size();
+	if (ring && bpf_map__set_max_entries(r->skel->maps.events, ring) != 0) {
+		snprintf(err, len, "cannot size the ring buffer to %u bytes", ring);
+		goto fail;
+	}
+	rc = recorder_bpf__load(r->skel);
+	if (rc) {
 		snprintf(err, len, "cannot load the recorder's kernel programs: %s "
-			 "(SOCKAUDIT_BPF_DEBUG=1 shows the verifier's log)", strerror(errno));
+			 "(SOCKAUDIT_BPF_DEBUG=1 shows the verifier's log)", strerror(-rc));
 		goto fail;
 	}
 	rc = recorder_bpf__attach(r->skel);

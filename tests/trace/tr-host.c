@@ -5,6 +5,8 @@
  *   tr-host hold [CODE]     the sockets below; exit CODE (0) at EOF
  *   tr-host fork            a connected client, then fork: the child says
  *                           ready (child=PID c=FD) and both wait for EOF
+ *   tr-host burst N         N sockets opened and closed at once, then one
+ *                           held (ready held=FD)
  *   tr-host exec-shim SHIM  a socket; once the recorder made this process's
  *                           table, exec "hold" with LD_PRELOAD=SHIM
  *
@@ -114,6 +116,21 @@ int main(int argc, char **argv)
 		hold(argc >= 3 ? atoi(argv[2]) : 0);
 	if (argc >= 2 && strcmp(argv[1], "fork") == 0)
 		forked();
+	if (argc >= 3 && strcmp(argv[1], "burst") == 0) {
+		long n = atol(argv[2]);
+		int held;
+
+		for (long i = 0; i < n; i++) {
+			int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+			if (fd < 0)
+				sc_die("socket");
+			close(fd);
+		}
+		held = socket(AF_INET, SOCK_DGRAM, 0);
+		sc_say("ready pid=%d held=%d", (int)getpid(), held);
+		serve(0);
+	}
 	if (argc >= 3 && strcmp(argv[1], "exec-shim") == 0) {
 		char *args[] = { argv[0], (char *)"hold", NULL };
 
@@ -124,6 +141,6 @@ int main(int argc, char **argv)
 		execv("/proc/self/exe", args);
 		sc_die("exec");
 	}
-	fprintf(stderr, "usage: tr-host hold [CODE] | fork | exec-shim SHIM\n");
+	fprintf(stderr, "usage: tr-host hold [CODE] | fork | burst N | exec-shim SHIM\n");
 	return 2;
 }
