@@ -38,6 +38,7 @@ struct tr_event {
 	__u16 peer_len;
 	__u32 nframes;
 	__u64 inode;          /* of the socket at fd, 0 when not known */
+	__u64 inode2;         /* socketpair: of the socket at fd2 */
 	__u64 mono_ns;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u8 peer[TR_PEER_MAX];
 	__u64 frames[TR_MAX_FRAMES];  /* user stack, innermost first */

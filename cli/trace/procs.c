@@ -165,7 +165,7 @@ static void record_open(struct tr_procs *p, struct tr_table *t, const struct tr_
 
 	s.used = 1;
 	s.origin = (uint8_t)origin;
-	s.inode = origin == SA_ORIGIN_SOCKETPAIR ? 0 : ev->inode;
+	s.inode = origin == SA_ORIGIN_SOCKETPAIR && fd == ev->fd2 ? ev->inode2 : ev->inode;
 	s.fd = fd;
 	s.family = ev->family;
 	s.type = ev->type;

@@ -193,6 +193,7 @@ static __always_inline void on_socketpair(void *ctx, const struct pt_regs *regs,
 {
 	int sv[2] = { -1, -1 };
 	struct tr_event *ev;
+	struct file *f;
 
 	if (bpf_probe_read_user(sv, sizeof(sv), (void *)BPF_CORE_READ(regs, r10)) != 0)
 		return;
@@ -202,6 +203,9 @@ static __always_inline void on_socketpair(void *ctx, const struct pt_regs *regs,
 	ev->fd = sv[0];
 	ev->fd2 = sv[1];
 	sock_info(sv[0], ev);
+	f = fd_file(sv[1]);
+	if (f)
+		ev->inode2 = BPF_CORE_READ(f, f_inode, i_ino);
 	take_stack(ctx, ev);
 	bpf_ringbuf_submit(ev, 0);
 }

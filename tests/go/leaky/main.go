@@ -13,6 +13,10 @@
 //
 //	ready pid=P drop_line=L rescued=3
 //
+// With "churn", 8 goroutines dial 100 connections each, closing two in
+// three, and keep a dup (File()) of every fifth; the accepted ends are all
+// kept. Once every dial is accepted it says "ready pid=P dials=N" and waits.
+//
 // Built in GOPATH mode from Debian's golang-go
 // with the standard library only (tests/go/meson.build).
 package main
@@ -23,6 +27,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -107,6 +112,65 @@ func gcCase(l net.Listener) {
 	}
 }
 
+func churnCase(l net.Listener) {
+	const workers, each = 8, 100
+	var mu sync.Mutex
+	var accepted []net.Conn
+	var kept []interface{}
+	got := make(chan struct{}, workers*each)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			accepted = append(accepted, c)
+			mu.Unlock()
+			got <- struct{}{}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				c, err := net.Dial("tcp", l.Addr().String())
+				if err != nil {
+					fail(err)
+				}
+				if i%5 == 0 {
+					f, err := c.(*net.TCPConn).File()
+					if err != nil {
+						fail(err)
+					}
+					mu.Lock()
+					kept = append(kept, f)
+					mu.Unlock()
+				}
+				if i%3 == 0 {
+					mu.Lock()
+					kept = append(kept, c)
+					mu.Unlock()
+				} else {
+					c.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < workers*each; i++ {
+		<-got
+	}
+	fmt.Printf("ready pid=%d dials=%d\n", os.Getpid(), workers*each)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+	}
+	runtime.KeepAlive(kept)
+	runtime.KeepAlive(accepted)
+}
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "leaky:", err)
 	os.Exit(3)
@@ -116,6 +180,10 @@ func main() {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fail(err)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "churn" {
+		churnCase(l)
+		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "gc" {
 		gcCase(l)
