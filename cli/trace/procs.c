@@ -38,6 +38,7 @@ struct proc {
 	enum owner owner;
 	bool forked;
 	uint64_t nlost;     /* events lost, as last set */
+	bool exec_recheck;  /* the shim's process exec'd: is the shim in the new image? */
 	int gc_known;       /* 0: not looked up; 1: runfinq at [gc_lo, gc_hi); -1: none */
 	uint64_t gc_lo, gc_hi;
 	struct tr_table t;
@@ -102,6 +103,64 @@ static struct proc *proc_get(struct tr_procs *p, pid_t pid)
 	return pr;
 }
 
+/* Is libsockaudit.so mapped in pid? Then the shim writes its table (or
+ * will, once its constructor has run). */
+static bool maps_has_shim(pid_t pid)
+{
+	char path[64], line[4352];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "/libsockaudit"))
+			return true;
+	return false;
+}
+
+/* The sockets pid holds now (per /proc/<pid>/fd) into t, without stacks. */
+static int adopt_fds(struct proc *pr, struct tr_table *t, unsigned origin)
+{
+	char path[64], link[64], fpath[400];
+	struct dirent *e;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pr->pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		unsigned long long ino;
+		struct sa_slot s = { 0 };
+		ssize_t len;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		fd = atoi(e->d_name);
+		snprintf(fpath, sizeof(fpath), "%s/%s", path, e->d_name);
+		len = readlink(fpath, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%llu]", &ino) != 1)
+			continue;
+		s.used = 1;
+		s.origin = (uint8_t)origin;
+		s.inode = ino;
+		s.fd = fd;
+		s.dup_of = -1;
+		s.generation = t->hdr->generation;
+		/* Opened before now; when exactly is not known. */
+		s.open_ns = now_realtime_ns();
+		tr_table_put(t, fd, &s);
+		n++;
+	}
+	closedir(dir);
+	return n;
+}
+
 /* The table this process's records go to, or NULL when they are not ours
  * to write. Made on first need. */
 static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
@@ -119,6 +178,13 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 		pr->owner = OWN_SHIM;
 		return NULL;
 	}
+	/* A process of the shim's exec'd: an image the shim cannot enter
+	 * (static, Go without cgo) leaves its table without a writer. */
+	if (pr->owner == OWN_SHIM && pr->exec_recheck) {
+		pr->exec_recheck = false;
+		if (!maps_has_shim(pr->pid))
+			pr->owner = OWN_NONE;
+	}
 	if (pr->owner != OWN_NONE)
 		return NULL;
 	if (!proc_read_starttime(pr->pid, &start) || !proc_read_euid(pr->pid, &uid)) {
@@ -129,6 +195,19 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 		rl.rlim_max = SA_MAX_SLOTS;
 	rc = tr_table_create(&pr->t, p->dir, pr->pid, uid, start, pr->ppid,
 			     rl.rlim_max > SA_MAX_SLOTS ? SA_MAX_SLOTS : (uint32_t)rl.rlim_max);
+	if (rc == -EEXIST && !tr_table_is_recorders(pr->t.path) && !maps_has_shim(pr->pid) &&
+	    tr_table_remove_stale(pr->t.path, uid, pr->pid, start) == 0) {
+		/* The shim's table of an earlier image, no longer written:
+		 * ours now, with the sockets that image left open. */
+		rc = tr_table_create(&pr->t, p->dir, pr->pid, uid, start, pr->ppid,
+				     rl.rlim_max > SA_MAX_SLOTS ? SA_MAX_SLOTS
+								: (uint32_t)rl.rlim_max);
+		if (rc == 0) {
+			pr->owner = OWN_RECORDER;
+			adopt_fds(pr, &pr->t, SA_ORIGIN_INHERIT_EXEC);
+			return &pr->t;
+		}
+	}
 	if (rc == -EEXIST) {
 		pr->owner = tr_table_is_recorders(pr->t.path) ? OWN_OTHER : OWN_SHIM;
 		return NULL;
@@ -354,47 +433,14 @@ static void on_proc_exit(struct tr_procs *p, struct proc *pr, const struct tr_ev
 int tr_procs_adopt(struct tr_procs *p, pid_t pid)
 {
 	struct proc *pr = proc_get(p, pid);
-	char path[64], link[64], fpath[400];
-	struct tr_table *t = NULL;
-	struct dirent *e;
-	int n = 0;
-	DIR *dir;
+	char path[64];
+	struct tr_table *t;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dir = opendir(path);
-	if (!dir)
+	if (access(path, R_OK) != 0)
 		return -errno;
-	while ((e = readdir(dir))) {
-		unsigned long long ino;
-		struct sa_slot s = { 0 };
-		ssize_t len;
-		int fd;
-
-		if (e->d_name[0] == '.')
-			continue;
-		fd = atoi(e->d_name);
-		snprintf(fpath, sizeof(fpath), "%s/%s", path, e->d_name);
-		len = readlink(fpath, link, sizeof(link) - 1);
-		if (len <= 0)
-			continue;
-		link[len] = '\0';
-		if (sscanf(link, "socket:[%llu]", &ino) != 1)
-			continue;
-		if (!t && !(t = table_of(p, pr)))
-			break;
-		s.used = 1;
-		s.origin = SA_ORIGIN_INHERIT_START;
-		s.inode = ino;
-		s.fd = fd;
-		s.dup_of = -1;
-		s.generation = t->hdr->generation;
-		/* Opened before now; when exactly is not known. */
-		s.open_ns = now_realtime_ns();
-		tr_table_put(t, fd, &s);
-		n++;
-	}
-	closedir(dir);
-	return n;
+	t = table_of(p, pr);
+	return t ? adopt_fds(pr, t, SA_ORIGIN_INHERIT_START) : 0;
 }
 
 void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
@@ -412,6 +458,8 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 	case TR_EXEC:
 		if (pr->owner == OWN_RECORDER && (t = table_of(p, pr)))
 			on_exec(p, pr, t);
+		if (pr->owner == OWN_SHIM)
+			pr->exec_recheck = true;
 		return;
 	case TR_CLOSE:
 	case TR_CLOSE_RANGE:

@@ -274,3 +274,23 @@ bool tr_table_is_recorders(const char *path)
 	close(fd);
 	return n == (ssize_t)sizeof(h) && h.magic == SA_MAGIC && (h.flags & SA_HDR_RECORDER);
 }
+
+int tr_table_remove_stale(const char *path, uint32_t uid, pid_t pid, uint64_t starttime)
+{
+	struct sa_header h;
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &h, sizeof(h), 0);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != uid ||
+	    n != (ssize_t)sizeof(h) || h.magic != SA_MAGIC || h.pid != pid ||
+	    h.starttime != starttime) {
+		close(fd);
+		return -EPERM;
+	}
+	close(fd);
+	return unlink(path) == 0 ? 0 : -errno;
+}

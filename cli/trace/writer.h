@@ -52,3 +52,7 @@ uint32_t tr_table_stack_get(const struct tr_table *t, uint32_t id, uint64_t *fra
 /* Does an existing table file at dir for (uid, pid, starttime) come from the
  * recorder (SA_HDR_RECORDER)? false for the shim's or an unreadable one. */
 bool tr_table_is_recorders(const char *path);
+/* Remove the table file at path if it is a regular file of (uid, pid,
+ * starttime) by its owner and header: the shim's table of an earlier image
+ * of the process, which no one writes any more. 0 or -errno. */
+int tr_table_remove_stale(const char *path, uint32_t uid, pid_t pid, uint64_t starttime);

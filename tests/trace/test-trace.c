@@ -798,6 +798,48 @@ static void case_go_churn(void)
 	ok(finish(&p) == 0, "trace exits 0");
 }
 
+static bool recorder_with_go(json_object *d, void *arg)
+{
+	json_object *rec = record(d, 60);
+
+	return tj_str_is(d, "writer", "recorder") && rec && tj_len(d, "records") >= 3;
+}
+
+/* A process with the shim execs a static Go program: the shim is gone
+ * from the new image and its table has no writer. The recorder takes the
+ * process over: the socket the earlier image left open, then Go's own. */
+static void case_exec_go(void)
+{
+	const char *leaky = getenv("TR_GO_LEAKY");
+	char *host = rt_bin("tr-host"), env[4200];
+	char *argv[] = { sockaudit, (char *)"trace", (char *)"--", (char *)"env", env, host,
+			 (char *)"exec-go", (char *)leaky, NULL };
+	const char *dir = rt_case_dir("exec-go");
+	json_object *d, *rec;
+	struct rt_proc p;
+	pid_t pid;
+
+	snprintf(env, sizeof(env), "LD_PRELOAD=%s", getenv("SOCKAUDIT_SHIM"));
+	if (!leaky || !*leaky) {
+		ok(false, "the Go test program was built (install golang-go)");
+		free(host);
+		return;
+	}
+	if (!ok(rt_spawn(&p, false, argv), "tr-host (shim) execs the Go program under trace")) {
+		free(host);
+		return;
+	}
+	pid = (pid_t)rt_ready_int(&p, "pid");
+	d = poll_dump(pid, recorder_with_go, NULL);
+	rec = d ? record(d, 60) : NULL;
+	ok(rec && tj_str_is(rec, "origin", "inherited-exec"),
+	   "the recorder took over the table: the earlier image's socket kept (inherited-exec)");
+	ok(tables_in(dir) == 1, "one table for the process (%zu)", tables_in(dir));
+	json_object_put(d);
+	ok(finish(&p) == 0, "trace exits 0");
+	free(host);
+}
+
 static void case_badinput(void)
 {
 	char freepid[16];
@@ -856,6 +898,8 @@ int main(int argc, char **argv)
 		case_shim();
 	else if (strcmp(argv[1], "go") == 0)
 		case_go();
+	else if (strcmp(argv[1], "exec-go") == 0)
+		case_exec_go();
 	else if (strcmp(argv[1], "go-churn") == 0)
 		case_go_churn();
 	else if (strcmp(argv[1], "burst") == 0)

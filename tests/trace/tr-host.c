@@ -7,6 +7,9 @@
  *                           ready (child=PID c=FD) and both wait for EOF
  *   tr-host burst N         N sockets opened and closed at once, then one
  *                           held (ready held=FD)
+ *   tr-host exec-go PROG    (run with the shim) a socket at fd 60; once the
+ *                           shim made its table, exec PROG (a static Go
+ *                           program the shim cannot enter)
  *   tr-host exec-shim SHIM  a socket; once the recorder made this process's
  *                           table, exec "hold" with LD_PRELOAD=SHIM
  *
@@ -131,6 +134,17 @@ int main(int argc, char **argv)
 		sc_say("ready pid=%d held=%d", (int)getpid(), held);
 		serve(0);
 	}
+	if (argc >= 3 && strcmp(argv[1], "exec-go") == 0) {
+		char *args[] = { argv[2], NULL };
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd < 0 || dup2(fd, 60) != 60)
+			sc_die("socket");
+		close(fd);
+		wait_table();
+		execv(argv[2], args);
+		sc_die("exec");
+	}
 	if (argc >= 3 && strcmp(argv[1], "exec-shim") == 0) {
 		char *args[] = { argv[0], (char *)"hold", NULL };
 
@@ -141,6 +155,7 @@ int main(int argc, char **argv)
 		execv("/proc/self/exe", args);
 		sc_die("exec");
 	}
-	fprintf(stderr, "usage: tr-host hold [CODE] | fork | burst N | exec-shim SHIM\n");
+	fprintf(stderr, "usage: tr-host hold [CODE] | fork | burst N | exec-go PROG | "
+		"exec-shim SHIM\n");
 	return 2;
 }
