@@ -27,6 +27,11 @@
 #include "run/sarif.h"
 #include "run/suppress.h"
 #include "util/util.h"
+#ifdef SOCKAUDIT_HAVE_EBPF
+#include "trace/session.h"
+#else
+struct tr_background;
+#endif
 
 static const char run_usage[] =
 	"usage: sockaudit run [options] -- CMD [ARGS]\n"
@@ -43,6 +48,7 @@ static const char run_usage[] =
 	"  --baseline FILE       fail only on stacks not in this earlier --json report\n"
 	"  --preload PATH        the shim to preload (default: found beside sockaudit)\n"
 	"  --kill-after D        once cancelled, SIGKILL the tree after D (default 10s)\n"
+	"  --no-recorder         do not record Go and static programs from the kernel\n"
 	"  --color WHEN          auto, always or never (the report goes to stderr)\n"
 	"durations: 250ms, 5s, 1.5s, 1m30s, 1h (a bare number is ms)\n"
 	"exit status: 128 + signal when cancelled, CMD's when it failed, else 1 on a failing\n"
@@ -64,6 +70,7 @@ static void parse_args(struct run_opts *o, int argc, char **argv)
 		{ "baseline", required_argument, NULL, 'b' },
 		{ "preload", required_argument, NULL, 'p' },
 		{ "kill-after", required_argument, NULL, 'k' },
+		{ "no-recorder", no_argument, NULL, 'R' },
 		{ "color", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -127,6 +134,9 @@ static void parse_args(struct run_opts *o, int argc, char **argv)
 		case 'k':
 			o->kill_after_ms = report_opt_duration("run", "kill-after", optarg);
 			break;
+		case 'R':
+			o->no_recorder = true;
+			break;
 		case 'C':
 			o->rep.color = report_opt_color("run", optarg);
 			break;
@@ -165,20 +175,74 @@ static void write_json_file(const char *what, const char *path, json_object *doc
 		die("run: cannot write the %s to %s: %s", what, path, json_util_get_last_err());
 }
 
+#ifdef SOCKAUDIT_HAVE_EBPF
+/* The kernel-side recorder for the processes the shim cannot enter (Go,
+ * static binaries), when this build has it and privileges allow. */
+static struct tr_background *recorder;
+
+static void recorder_track(void *arg, pid_t pid)
+{
+	tr_background_track(arg, pid);
+}
+
+static void recorder_ready(void *arg)
+{
+	tr_background_pump(arg);
+}
+#endif
+
+static void recorder_start(struct run_state *rs)
+{
+#ifdef SOCKAUDIT_HAVE_EBPF
+	char err[512];
+
+	if (rs->opts.no_recorder)
+		return;
+	recorder = tr_background_start(rs->dir, rs->run_id, err, sizeof(err));
+	if (recorder) {
+		rs->on_child = recorder_track;
+		rs->on_child_arg = recorder;
+		rs->ready_fd = tr_background_fd(recorder);
+		rs->on_ready = recorder_ready;
+		return;
+	}
+	notes_add(&rs->notes, "Go and static programs in the tree are not recorded (their "
+		  "sockets have no stacks): the kernel-side recorder is off: %s", err);
+#else
+	(void)rs;
+#endif
+}
+
+static void recorder_pump(void)
+{
+#ifdef SOCKAUDIT_HAVE_EBPF
+	if (recorder)
+		tr_background_pump(recorder);
+#endif
+}
+
 static void watch(struct run_state *rs)
 {
 	for (;;) {
 		uint64_t next = now_monotonic_ms() + rs->opts.interval_ms, now;
 		bool more = true;
 
+		recorder_pump();
 		run_poll(rs, false);
 		while (more && (now = now_monotonic_ms()) < next)
 			more = run_spawn_wait(rs, next - now);
 		if (!more)
 			break;
 	}
-	/* Tables of processes that came and went since the last poll. */
+	/* Tables of processes that came and went since the last poll, with
+	 * every event the recorder still has applied first. */
+	recorder_pump();
 	run_poll(rs, true);
+#ifdef SOCKAUDIT_HAVE_EBPF
+	tr_background_stop(recorder);
+	recorder = NULL;
+	rs->on_ready = NULL;
+#endif
 }
 
 int cmd_run(int argc, char **argv)
@@ -192,6 +256,7 @@ int cmd_run(int argc, char **argv)
 	parse_args(&rs.opts, argc, argv);
 	load_inputs(&rs.opts, &supp, &base);
 	run_spawn_prepare(&rs);
+	recorder_start(&rs);
 	run_spawn_start(&rs);
 	watch(&rs);
 

@@ -91,6 +91,12 @@ enum sa_origin {
 #define SA_HDR_FORKED       0x04u  /* this process is a forked child */
 #define SA_HDR_RECORDER     0x08u  /* written by `sockaudit trace` (kernel recorder), not the shim */
 
+/* sa_module.build_id_kind: which note build_id comes from. Go's linker
+ * writes no NT_GNU_BUILD_ID, only its own build ID (".note.go.buildid",
+ * a string of hashes): the recorder logs its first 32 bytes. */
+#define SA_BUILD_ID_GNU 0u
+#define SA_BUILD_ID_GO  1u
+
 /* Publication states of stacks and modules. */
 #define SA_ENTRY_EMPTY 0u
 #define SA_ENTRY_BUSY  1u
@@ -214,7 +220,8 @@ struct sa_module {
 	uint64_t bias;           /* load bias (l_addr) */
 	uint8_t build_id_len;
 	uint8_t build_id[SA_BUILD_ID_MAX];
-	uint8_t pad0[7];
+	uint8_t build_id_kind;   /* SA_BUILD_ID_GNU, or SA_BUILD_ID_GO (first 32 bytes) */
+	uint8_t pad0[6];
 	char path[SA_PATH_MAX];  /* NUL-terminated, "" for the main program when unknown */
 };
 

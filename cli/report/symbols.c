@@ -163,6 +163,7 @@ static struct symbolizer *pm_symbolizer(struct notes *notes, struct report_symbo
 		sm[n].path = m->path;
 		sm[n].build_id = m->build_id;
 		sm[n].build_id_len = m->build_id_len;
+		sm[n].go_build_id = m->build_id_kind == SA_BUILD_ID_GO;
 		sm[n].start = m->start;
 		sm[n].end = m->end;
 		sm[n].bias = m->bias;

@@ -41,6 +41,7 @@ struct run_opts {
 	unsigned fail_on;          /* RUN_KIND_BIT()s */
 	const char *preload;       /* --preload, NULL: look beside the CLI */
 	uint64_t kill_after_ms;    /* --kill-after: cancelled tree SIGKILLed after this */
+	bool no_recorder;          /* --no-recorder: no kernel-side recorder for Go/static */
 	const char *json_path;
 	const char *sarif_path;
 	const char *baseline_path;
@@ -142,6 +143,15 @@ struct run_state {
 	} *reaped;                 /* every descendant we reaped */
 	size_t nreaped;
 	int sigfd;                 /* signalfd: SIGCHLD and the signals forwarded to CMD */
+	/* Called in sockaudit with CMD's pid after the fork and before CMD
+	 * may exec (it waits on a pipe meanwhile): the recorder tracks it
+	 * from its first instruction. NULL: CMD execs at once. */
+	void (*on_child)(void *arg, pid_t pid);
+	void *on_child_arg;
+	/* Another fd to serve while waiting (the recorder's ring buffer):
+	 * on_ready(on_child_arg) when it is readable, and before reaping. */
+	int ready_fd;
+	void (*on_ready)(void *arg);
 	int cancel_signal;         /* the first SIGINT/SIGTERM/SIGHUP/SIGQUIT we got, 0 none */
 	uint64_t cancel_ms;        /* CLOCK_MONOTONIC when it came */
 	bool tree_killed;          /* the tree was sent SIGKILL (second signal, --kill-after) */

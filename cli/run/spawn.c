@@ -203,7 +203,7 @@ static void child_env(const struct run_state *rs)
 void run_spawn_start(struct run_state *rs)
 {
 	sigset_t block, old;
-	int errpipe[2], child_errno = 0;
+	int errpipe[2], gate[2], child_errno = 0;
 	ssize_t n;
 
 	sigemptyset(&block);
@@ -217,7 +217,7 @@ void run_spawn_start(struct run_state *rs)
 		die("run: signalfd: %s", strerror(errno));
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		die("run: cannot become a child subreaper: %s", strerror(errno));
-	if (pipe2(errpipe, O_CLOEXEC) < 0)
+	if (pipe2(errpipe, O_CLOEXEC) < 0 || pipe2(gate, O_CLOEXEC) < 0)
 		die("run: pipe: %s", strerror(errno));
 	fflush(NULL);
 	rs->started_ms = now_monotonic_ms();
@@ -226,7 +226,13 @@ void run_spawn_start(struct run_state *rs)
 	if (rs->cmd_pid < 0)
 		die("run: fork: %s", strerror(errno));
 	if (rs->cmd_pid == 0) {
+		char go;
+
 		close(errpipe[0]);
+		close(gate[1]);
+		/* Until the parent has done what on_child does. */
+		if (rs->on_child && read(gate[0], &go, 1) != 1)
+			_exit(127);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		child_env(rs);
 		execvp(rs->opts.cmd[0], rs->opts.cmd);
@@ -238,6 +244,15 @@ void run_spawn_start(struct run_state *rs)
 		_exit(127);
 	}
 	close(errpipe[1]);
+	close(gate[0]);
+	/* Only a child that waits is told to go: one that did not may be
+	 * gone already, and a write then would be SIGPIPE. */
+	if (rs->on_child) {
+		rs->on_child(rs->on_child_arg, rs->cmd_pid);
+		if (write(gate[1], "g", 1) != 1)
+			die("run: cannot start '%s': %s", rs->opts.cmd[0], strerror(errno));
+	}
+	close(gate[1]);
 	do
 		n = read(errpipe[0], &child_errno, sizeof(child_errno));
 	while (n < 0 && errno == EINTR);
@@ -372,16 +387,23 @@ static void drain_signals(struct run_state *rs)
 
 bool run_spawn_wait(struct run_state *rs, uint64_t ms)
 {
-	struct pollfd pfd = { .fd = rs->sigfd, .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = rs->sigfd, .events = POLLIN },
+		{ .fd = rs->on_ready ? rs->ready_fd : -1, .events = POLLIN },
+	};
 	int st;
 	pid_t pid;
 
 	/* A cancelled run looks at the clock often enough to keep --kill-after. */
 	if (rs->cancel_signal && ms > 100)
 		ms = 100;
-	if (poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms) < 0 && errno != EINTR)
+	if (poll(pfd, 2, ms > INT_MAX ? INT_MAX : (int)ms) < 0 && errno != EINTR)
 		die("run: poll: %s", strerror(errno));
 	drain_signals(rs);
+	/* Before reaping: what a process did before it exited is applied
+	 * while its pid still names it. */
+	if (rs->on_ready)
+		rs->on_ready(rs->on_child_arg);
 	for (;;) {
 		pid = waitpid(-1, &st, WNOHANG);
 		if (pid > 0) {

@@ -900,6 +900,37 @@ fail:
 	return NULL;
 }
 
+/* Does elf carry Go's build ID (".note.go.buildid": note "Go", type 4)
+ * starting with the len bytes of id? */
+static bool go_build_id_is(Elf *elf, const uint8_t *id, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+		const char *name;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".note.go.buildid") != 0 || !(d = elf_getdata(scn, NULL)))
+			continue;
+		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type == 4 && nh.n_namesz >= 3 &&
+			    memcmp((const char *)d->d_buf + name_off, "Go", 3) == 0)
+				return len && nh.n_descsz >= len &&
+				       memcmp((const char *)d->d_buf + desc_off, id, len) == 0;
+		}
+	}
+	return false;
+}
+
 /* Report the logged file to libdwfl iff it is the file that was mapped.
  * The build-id is checked on the very descriptor libdwfl then reads, so a
  * file replaced in between cannot slip through. A module logged without a
@@ -922,6 +953,17 @@ static Dwfl_Module *sym_pm_report(Dwfl *dwfl, const struct sym_module *m)
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)
 		goto out_close;
+	if (m->go_build_id) {
+		/* A Go binary has no GNU build-id: its own build ID proves it,
+		 * and libdwfl, which knows only the GNU one, is not asked. */
+		if (!go_build_id_is(elf, m->build_id, m->build_id_len))
+			goto out_end;
+		mod = dwfl_report_elf(dwfl, m->path, m->path, fd, m->bias, true);
+		elf_end(elf);
+		if (!mod)
+			close(fd);
+		return mod;
+	}
 	len = dwelf_elf_gnu_build_id(elf, &id);
 	if (len <= 0 || (size_t)len != m->build_id_len ||
 	    memcmp(id, m->build_id, m->build_id_len) != 0)

@@ -32,6 +32,7 @@ struct sym_module {
 	const char *path;
 	const uint8_t *build_id;
 	size_t build_id_len;
+	bool go_build_id;      /* build_id is the start of Go's build ID, not a GNU one */
 	uint64_t start, end;   /* the mapped address range (end exclusive) */
 	uint64_t bias;         /* load bias (l_addr) */
 };

@@ -40,6 +40,11 @@ struct tr_event {
 	__u64 inode;          /* of the socket at fd, 0 when not known */
 	__u64 inode2;         /* socketpair: of the socket at fd2 */
 	__u64 mono_ns;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	/* Who the process is (the forked child for TR_FORK), so its table can
+	 * be named even when it is gone before user space reads the event. */
+	__u64 start_ns;       /* group leader's start_boottime (/proc starttime in ns) */
+	__u32 euid;
+	__u32 ppid;           /* real parent's tgid */
 	__u8 peer[TR_PEER_MAX];
 	__u64 frames[TR_MAX_FRAMES];  /* user stack, innermost first */
 };

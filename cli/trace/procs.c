@@ -40,6 +40,12 @@ struct proc {
 	uint64_t nlost;     /* events lost, as last set */
 	bool exec_recheck;  /* the shim's process exec'd: is the shim in the new image? */
 	int gc_known;       /* 0: not looked up; 1: runfinq at [gc_lo, gc_hi); -1: none */
+	uint32_t mods_gen;  /* the image generation whose modules are logged, 0 none */
+	char exe[SA_PATH_MAX];     /* read at exec, for a process gone by the time */
+	char cmdline[SA_CMDLINE_MAX];
+	bool known;         /* start time and euid from the kernel's events */
+	uint64_t start_ns;
+	uint32_t euid;
 	uint64_t gc_lo, gc_hi;
 	struct tr_table t;
 	UT_hash_handle hh;
@@ -51,6 +57,9 @@ struct tr_procs {
 	int64_t mono_to_real;   /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	pid_t exited[256];
 	int nexited;
+	bool under_run;
+	char run_id[SA_RUN_ID_MAX];
+	uint64_t clk_tck;       /* USER_HZ: /proc's starttime unit */
 };
 
 static int64_t clock_ns(clockid_t c)
@@ -67,6 +76,9 @@ struct tr_procs *tr_procs_create(const char *dir)
 
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	p->mono_to_real = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	p->clk_tck = (uint64_t)sysconf(_SC_CLK_TCK);
+	if (!p->clk_tck || 1000000000ull % p->clk_tck)
+		p->clk_tck = 100;
 	return p;
 }
 
@@ -85,7 +97,7 @@ void tr_procs_destroy(struct tr_procs *p)
 	if (!p)
 		return;
 	HASH_ITER(hh, p->procs, pr, tmp)
-		proc_free(p, pr, true);
+		proc_free(p, pr, !p->under_run);
 	free(p);
 }
 
@@ -103,19 +115,24 @@ static struct proc *proc_get(struct tr_procs *p, pid_t pid)
 	return pr;
 }
 
-/* Is libsockaudit.so mapped in pid? Then the shim writes its table (or
- * will, once its constructor has run). */
-static bool maps_has_shim(pid_t pid)
+/* Is libsockaudit.so mapped in pid? 1: yes, the shim writes its table (or
+ * will: a forked child of the shim's makes its own on first use); 0: the
+ * maps were read and it is not; -1: not known (the process is gone, or
+ * its address space already released at exit). */
+static int shim_mapped(pid_t pid)
 {
 	char path[64], line[4352];
 	_cleanup_fclose_ FILE *f = NULL;
+	bool any = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
+	while (f && fgets(line, sizeof(line), f)) {
+		any = true;
 		if (strstr(line, "/libsockaudit"))
-			return true;
-	return false;
+			return 1;
+	}
+	return any ? 0 : -1;
 }
 
 /* The sockets pid holds now (per /proc/<pid>/fd) into t, without stacks. */
@@ -161,6 +178,35 @@ static int adopt_fds(struct proc *pr, struct tr_table *t, unsigned origin)
 	return n;
 }
 
+/* PPid of /proc/<pid>/status, 0 when unreadable. */
+static pid_t read_ppid(pid_t pid)
+{
+	char path[64], line[256];
+	_cleanup_fclose_ FILE *f = NULL;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "PPid: %d", &ppid) == 1)
+			break;
+	return (pid_t)ppid;
+}
+
+static void mark_run(const struct tr_procs *p, struct tr_table *t)
+{
+	if (!p->under_run)
+		return;
+	t->hdr->flags |= SA_HDR_UNDER_RUN;
+	memcpy(t->hdr->run_id, p->run_id, sizeof(t->hdr->run_id));
+}
+
+void tr_procs_set_run(struct tr_procs *p, const char *run_id)
+{
+	p->under_run = true;
+	snprintf(p->run_id, sizeof(p->run_id), "%s", run_id);
+}
+
 /* The table this process's records go to, or NULL when they are not ours
  * to write. Made on first need. */
 static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
@@ -168,7 +214,7 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 	struct rlimit rl = { 0 };
 	uint64_t start;
 	uint32_t uid;
-	int rc;
+	int rc, shim;
 
 	if (pr->owner == OWN_RECORDER) {
 		if (tr_table_still_ours(&pr->t))
@@ -182,20 +228,35 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 	 * (static, Go without cgo) leaves its table without a writer. */
 	if (pr->owner == OWN_SHIM && pr->exec_recheck) {
 		pr->exec_recheck = false;
-		if (!maps_has_shim(pr->pid))
+		if (shim_mapped(pr->pid) == 0)
 			pr->owner = OWN_NONE;
 	}
 	if (pr->owner != OWN_NONE)
 		return NULL;
-	if (!proc_read_starttime(pr->pid, &start) || !proc_read_euid(pr->pid, &uid)) {
+	shim = shim_mapped(pr->pid);
+	if (shim == 1) {
+		pr->owner = OWN_SHIM;
+		return NULL;
+	}
+	/* From the kernel's event: /proc may already be gone for a process
+	 * that lived a few milliseconds; /proc's starttime is the same
+	 * nanoseconds in clock ticks. */
+	if (pr->known) {
+		start = pr->start_ns / (1000000000ull / p->clk_tck);
+		uid = pr->euid;
+	} else if (!proc_read_starttime(pr->pid, &start) || !proc_read_euid(pr->pid, &uid)) {
 		pr->owner = OWN_OTHER;   /* gone before we could name its table */
 		return NULL;
 	}
 	if (prlimit(pr->pid, RLIMIT_NOFILE, NULL, &rl) != 0 || rl.rlim_max == RLIM_INFINITY)
 		rl.rlim_max = SA_MAX_SLOTS;
+	if (!pr->ppid)
+		pr->ppid = read_ppid(pr->pid);
 	rc = tr_table_create(&pr->t, p->dir, pr->pid, uid, start, pr->ppid,
 			     rl.rlim_max > SA_MAX_SLOTS ? SA_MAX_SLOTS : (uint32_t)rl.rlim_max);
-	if (rc == -EEXIST && !tr_table_is_recorders(pr->t.path) && !maps_has_shim(pr->pid) &&
+	/* Only a process seen running without the shim gives up the shim's
+	 * table: one that is gone may have written it itself. */
+	if (rc == -EEXIST && shim == 0 && !tr_table_is_recorders(pr->t.path) &&
 	    tr_table_remove_stale(pr->t.path, uid, pr->pid, start) == 0) {
 		/* The shim's table of an earlier image, no longer written:
 		 * ours now, with the sockets that image left open. */
@@ -204,6 +265,7 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 								: (uint32_t)rl.rlim_max);
 		if (rc == 0) {
 			pr->owner = OWN_RECORDER;
+			mark_run(p, &pr->t);
 			adopt_fds(pr, &pr->t, SA_ORIGIN_INHERIT_EXEC);
 			return &pr->t;
 		}
@@ -221,6 +283,7 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 	pr->owner = OWN_RECORDER;
 	if (pr->forked)
 		pr->t.hdr->flags |= SA_HDR_FORKED;
+	mark_run(p, &pr->t);
 	return &pr->t;
 }
 
@@ -427,7 +490,7 @@ static void on_proc_exit(struct tr_procs *p, struct proc *pr, const struct tr_ev
 	if (p->nexited < (int)(sizeof(p->exited) / sizeof(p->exited[0])))
 		p->exited[p->nexited++] = pr->pid;
 	/* As the shim does at exit outside `run`: the table goes with it. */
-	proc_free(p, pr, true);
+	proc_free(p, pr, !p->under_run);
 }
 
 int tr_procs_adopt(struct tr_procs *p, pid_t pid)
@@ -443,10 +506,39 @@ int tr_procs_adopt(struct tr_procs *p, pid_t pid)
 	return t ? adopt_fds(pr, t, SA_ORIGIN_INHERIT_START) : 0;
 }
 
+/* The new image's file and command line, while /proc still has them. */
+static void remember_image(struct proc *pr)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pr->pid);
+	n = readlink(path, pr->exe, sizeof(pr->exe) - 1);
+	pr->exe[n > 0 ? n : 0] = '\0';
+	proc_read_cmdline(pr->pid, pr->cmdline, sizeof(pr->cmdline));
+}
+
+static void learn(struct proc *pr, uint64_t start_ns, uint32_t euid, uint32_t ppid)
+{
+	if (!start_ns)
+		return;
+	/* A drop of privileges changes the euid a new table is named by. */
+	pr->known = true;
+	pr->start_ns = start_ns;
+	pr->euid = euid;
+	if (!pr->ppid)
+		pr->ppid = (pid_t)ppid;
+}
+
 void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 {
 	struct proc *pr = proc_get(p, (pid_t)ev->tgid);
 	struct tr_table *t;
+
+	if (ev->kind == TR_FORK)
+		learn(proc_get(p, (pid_t)ev->fd), ev->start_ns, ev->euid, ev->ppid);
+	else
+		learn(pr, ev->start_ns, ev->euid, ev->ppid);
 
 	switch (ev->kind) {
 	case TR_FORK:
@@ -456,6 +548,7 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 		on_proc_exit(p, pr, ev);
 		return;
 	case TR_EXEC:
+		remember_image(pr);
 		if (pr->owner == OWN_RECORDER && (t = table_of(p, pr)))
 			on_exec(p, pr, t);
 		if (pr->owner == OWN_SHIM)
@@ -474,6 +567,16 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 	t = table_of(p, pr);
 	if (!t)
 		return;
+	/* Modules are logged when the first stack of an image comes: by then
+	 * the dynamic loader has mapped its libraries (at the exec event it
+	 * has not yet). */
+	if (ev->nframes && pr->mods_gen != t->hdr->generation) {
+		if (!tr_table_modules(t, pr->pid) && pr->exe[0])
+			tr_table_module_file(t, pr->exe);
+		pr->mods_gen = t->hdr->generation;
+	}
+	if (!t->hdr->cmdline[0] && pr->cmdline[0])
+		memcpy(t->hdr->cmdline, pr->cmdline, sizeof(t->hdr->cmdline));
 	switch (ev->kind) {
 	case TR_SOCKET:
 		record_open(p, t, ev, ev->fd, SA_ORIGIN_SOCKET, -1,

@@ -20,6 +20,10 @@ void tr_procs_destroy(struct tr_procs *p);
 /* Record the sockets pid holds now (per /proc/<pid>/fd) as opened before
  * recording: no stack. Returns how many, or -errno when pid is gone. */
 int tr_procs_adopt(struct tr_procs *p, pid_t pid);
+/* Under `sockaudit run`: tables carry SA_HDR_UNDER_RUN and run_id, and
+ * stay after their process exits (run reads what it left open, then
+ * removes its directory). */
+void tr_procs_set_run(struct tr_procs *p, const char *run_id);
 /* Apply one event. */
 void tr_procs_event(struct tr_procs *p, const struct tr_event *ev);
 /* Set each table's count of events lost in the kernel (lost(pid)). */

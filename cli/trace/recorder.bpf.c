@@ -64,6 +64,14 @@ static __always_inline void count_lost(__u32 tgid)
 		bpf_map_update_elem(&lost, &tgid, &one, BPF_NOEXIST);
 }
 
+/* Fill the identity of t's process: start time, euid, parent. */
+static __always_inline void who(struct tr_event *ev, struct task_struct *t)
+{
+	ev->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+	ev->euid = BPF_CORE_READ(t, cred, euid.val);
+	ev->ppid = BPF_CORE_READ(t, real_parent, tgid);
+}
+
 static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
 {
 	struct tr_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
@@ -78,6 +86,7 @@ static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
 	ev->tgid = tgid;
 	ev->tid = (__u32)id;
 	ev->mono_ns = bpf_ktime_get_ns();
+	who(ev, bpf_get_current_task_btf());
 	return ev;
 }
 
@@ -348,6 +357,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 	if (!ev)
 		return 0;
 	ev->fd = (int)ctgid;
+	who(ev, child);
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }

@@ -167,6 +167,11 @@ int tr_recorder_poll(struct tr_recorder *r, int timeout_ms)
 	return ring_buffer__poll(r->rb, timeout_ms);
 }
 
+int tr_recorder_fd(struct tr_recorder *r)
+{
+	return ring_buffer__epoll_fd(r->rb);
+}
+
 uint64_t tr_recorder_lost(struct tr_recorder *r, pid_t pid)
 {
 	uint32_t key = (uint32_t)pid;

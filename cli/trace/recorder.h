@@ -21,6 +21,8 @@ int tr_recorder_track(struct tr_recorder *r, pid_t pid);
 /* Wait up to timeout_ms for events and deliver them; returns how many, or
  * -errno (-EINTR when a signal came). */
 int tr_recorder_poll(struct tr_recorder *r, int timeout_ms);
+/* An fd that is readable when events wait (the ring buffer's epoll fd). */
+int tr_recorder_fd(struct tr_recorder *r);
 /* Events of pid the ring buffer had no room for so far. */
 uint64_t tr_recorder_lost(struct tr_recorder *r, pid_t pid);
 /* Forget pid's lost count (it exited). */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -179,4 +180,56 @@ int tr_session_attach(pid_t pid)
 	tr_procs_destroy(p);
 	tr_recorder_destroy(r);
 	return 0;
+}
+
+struct tr_background {
+	struct tr_recorder *r;
+	struct tr_procs *p;
+};
+
+struct tr_background *tr_background_start(const char *dir, const char *run_id, char *err,
+					  size_t len)
+{
+	struct tr_background *b = xcalloc(1, sizeof(*b));
+
+	b->p = tr_procs_create(dir);
+	tr_procs_set_run(b->p, run_id);
+	b->r = tr_recorder_create(on_event, b->p, err, len);
+	if (!b->r) {
+		tr_procs_destroy(b->p);
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void tr_background_track(struct tr_background *b, pid_t pid)
+{
+	int rc = tr_recorder_track(b->r, pid);
+
+	if (rc < 0)
+		warnx_("run: the recorder cannot follow process %d: %s", (int)pid, strerror(-rc));
+}
+
+int tr_background_fd(struct tr_background *b)
+{
+	return tr_recorder_fd(b->r);
+}
+
+void tr_background_pump(struct tr_background *b)
+{
+	while (tr_recorder_poll(b->r, 0) > 0)
+		;
+	tr_procs_set_lost(b->p, lost_of, b->r);
+	forget_exited(b->r, b->p);
+}
+
+void tr_background_stop(struct tr_background *b)
+{
+	if (!b)
+		return;
+	tr_background_pump(b);
+	tr_recorder_destroy(b->r);
+	tr_procs_destroy(b->p);
+	free(b);
 }

@@ -4,8 +4,11 @@
  * /dev/shm costs records (counted), never a SIGBUS in the recorder. */
 #include "trace/writer.h"
 
+#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -293,4 +296,174 @@ int tr_table_remove_stale(const char *path, uint32_t uid, pid_t pid, uint64_t st
 	}
 	close(fd);
 	return unlink(path) == 0 ? 0 : -errno;
+}
+
+/* Build-id of the file at path: GNU's, else the start of Go's. */
+static void module_identity(const char *path, uint64_t off0_start, struct sa_module *m)
+{
+	size_t nph = 0, shstrndx;
+	Elf_Scn *scn = NULL;
+	const void *id;
+	GElf_Ehdr eh;
+	ssize_t len;
+	Elf *e;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e || !gelf_getehdr(e, &eh))
+		goto out;
+	/* The load bias: where the segment at file offset 0 went, less the
+	 * address it was linked at (0 for a fixed-address executable). */
+	if (eh.e_type == ET_DYN && elf_getphdrnum(e, &nph) == 0) {
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_offset == 0) {
+				m->bias = off0_start - (ph.p_vaddr & ~(uint64_t)4095);
+				break;
+			}
+		}
+	}
+	len = dwelf_elf_gnu_build_id(e, &id);
+	if (len > 0) {
+		m->build_id_len = (uint8_t)(len > SA_BUILD_ID_MAX ? SA_BUILD_ID_MAX : len);
+		memcpy(m->build_id, id, m->build_id_len);
+		m->build_id_kind = SA_BUILD_ID_GNU;
+		goto out;
+	}
+	if (elf_getshdrstrndx(e, &shstrndx) != 0)
+		goto out;
+	while ((scn = elf_nextscn(e, scn))) {
+		size_t noff = 0, name_off, desc_off;
+		const char *name;
+		GElf_Shdr sh;
+		GElf_Nhdr nh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		name = elf_strptr(e, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".note.go.buildid") != 0 || !(d = elf_getdata(scn, NULL)))
+			continue;
+		while ((noff = gelf_getnote(d, noff, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type != 4 || nh.n_namesz < 3 ||
+			    memcmp((const char *)d->d_buf + name_off, "Go", 3) != 0)
+				continue;
+			m->build_id_len = (uint8_t)(nh.n_descsz > SA_BUILD_ID_MAX ? SA_BUILD_ID_MAX
+										 : nh.n_descsz);
+			memcpy(m->build_id, (const char *)d->d_buf + desc_off, m->build_id_len);
+			m->build_id_kind = SA_BUILD_ID_GO;
+			goto out;
+		}
+	}
+out:
+	if (e)
+		elf_end(e);
+	close(fd);
+}
+
+static void module_append(struct tr_table *t, const struct sa_module *src)
+{
+	uint32_t i = t->hdr->modules_used;
+	uint64_t off = t->hdr->modules_off + (uint64_t)i * sizeof(struct sa_module);
+	struct sa_module *m;
+
+	if (i >= t->hdr->nmodules || !back(t, off, sizeof(*m))) {
+		__atomic_fetch_add(&t->hdr->counters.overflow_module, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	m = (struct sa_module *)(t->base + off);
+	memcpy((uint8_t *)m + sizeof(m->state), (const uint8_t *)src + sizeof(src->state),
+	       sizeof(*m) - sizeof(m->state));
+	__atomic_store_n(&m->state, SA_ENTRY_READY, __ATOMIC_RELEASE);
+	t->hdr->modules_used = i + 1;
+}
+
+unsigned tr_table_modules(struct tr_table *t, pid_t pid)
+{
+	char path[64], line[4352], file[4096];
+	_cleanup_fclose_ FILE *f = NULL;
+	struct sa_module cur;
+	uint64_t off0 = 0;
+	unsigned n = 0;
+	bool have = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	memset(&cur, 0, sizeof(cur));
+	while (f) {
+		uint64_t start, end, off;
+		bool more = fgets(line, sizeof(line), f) != NULL;
+
+		file[0] = '\0';
+		if (more && sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %*s %*u %4095[^\n]",
+				   &start, &end, &off, file) < 4)
+			file[0] = '\0';
+		/* One entry per file: its consecutive mappings. */
+		if (have && (!more || strcmp(file, cur.path) != 0)) {
+			module_identity(cur.path, off0, &cur);
+			cur.generation = t->hdr->generation;
+			module_append(t, &cur);
+			n++;
+			have = false;
+		}
+		if (!more)
+			break;
+		if (file[0] != '/' || strlen(file) >= SA_PATH_MAX)
+			continue;
+		if (!have) {
+			memset(&cur, 0, sizeof(cur));
+			snprintf(cur.path, sizeof(cur.path), "%s", file);
+			cur.start = start;
+			off0 = start;
+			have = true;
+		}
+		if (off == 0)
+			off0 = start;
+		cur.end = end;
+	}
+	return n;
+}
+
+bool tr_table_module_file(struct tr_table *t, const char *path)
+{
+	struct sa_module m;
+	size_t nph = 0;
+	GElf_Ehdr eh;
+	bool ok = false;
+	Elf *e;
+	int fd;
+
+	if (strlen(path) >= SA_PATH_MAX || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	memset(&m, 0, sizeof(m));
+	m.start = UINT64_MAX;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e && gelf_getehdr(e, &eh) && eh.e_type == ET_EXEC && elf_getphdrnum(e, &nph) == 0) {
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
+				continue;
+			if (ph.p_vaddr < m.start)
+				m.start = ph.p_vaddr & ~(uint64_t)4095;
+			if (ph.p_vaddr + ph.p_memsz > m.end)
+				m.end = ph.p_vaddr + ph.p_memsz;
+		}
+		ok = m.end > m.start;
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	if (!ok)
+		return false;
+	snprintf(m.path, sizeof(m.path), "%s", path);
+	module_identity(path, m.start, &m);
+	m.generation = t->hdr->generation;
+	module_append(t, &m);
+	return true;
 }

@@ -35,6 +35,15 @@ bool tr_table_still_ours(const struct tr_table *t);
 /* Unmap; with `remove`, unlink the file too (only if still ours). */
 void tr_table_close(struct tr_table *t, bool remove);
 
+/* Log the files mapped in pid now (path, range, load bias, build-id: GNU,
+ * or Go's) for the table's current generation, so that stacks can be
+ * resolved once the process is gone (as the shim logs its modules).
+ * Returns how many were logged. */
+unsigned tr_table_modules(struct tr_table *t, pid_t pid);
+/* The same for one executable file linked at a fixed address (not PIE:
+ * Go's default, static C), from the file alone: for a process already gone
+ * when its stacks are applied. False when it is not such a file. */
+bool tr_table_module_file(struct tr_table *t, const char *path);
 /* Store a stack; returns its index + 1, or 0 (set full, page not backed:
  * counted in overflow_stack). */
 uint32_t tr_table_stack(struct tr_table *t, const uint64_t *frames, uint32_t depth);

@@ -840,6 +840,81 @@ static void case_exec_go(void)
 	free(host);
 }
 
+/* The run group of that kind whose first frame is func, or NULL. */
+static json_object *run_group(json_object *root, const char *kind, const char *func)
+{
+	size_t n = tj_len(root, "groups");
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *g = json_object_array_get_idx(tj_get(root, "groups"), i);
+		json_object *fr = json_object_array_get_idx(tj_get(g, "frames"), 0);
+
+		if (tj_str_is(g, "kind", kind) && fr && tj_str_is(fr, "function", func))
+			return g;
+	}
+	return NULL;
+}
+
+/* sockaudit run over a Go program: the recorder records it beside the
+ * shim, its stacks resolve after it exited (the module log, Go's build
+ * ID), and the gate's exit codes hold. Without the privileges, one note. */
+static void case_run(void)
+{
+	const char *leaky = getenv("TR_GO_LEAKY");
+	const char *dir = rt_case_dir("run");
+	char json[4200], line_s[32];
+	const char *args[] = { "run", "--fail-on", "at-exit", "--json", json, "--", leaky, NULL };
+	const char *clean[] = { "run", "--json", json, "--", leaky, NULL };
+	const char *runner[] = { "/usr/bin/setpriv", "--inh-caps=-all",
+				 "--bounding-set=-bpf,-perfmon,-sys_admin", NULL };
+	json_object *root, *g, *fr;
+	const char *p;
+	struct trun r;
+	long line = -1;
+	size_t notes = 0;
+
+	if (!leaky || !*leaky) {
+		ok(false, "the Go test program was built (install golang-go)");
+		return;
+	}
+	snprintf(json, sizeof(json), "%s/run.json", dir);
+	rt_sockaudit(&r, args);
+	/* At EOF on stdin leaky closes what dialHold opened; what
+	 * dialAndForget opened stays open to the end. */
+	if ((p = strstr(r.out, "leak_line=")))
+		line = atol(p + 10);
+	ok(r.status == 1, "run --fail-on at-exit -- leaky (Go): exit 1, the sockets it left open "
+	   "fail (exit %d)", r.status);
+	trun_free(&r);
+	root = json_object_from_file(json);
+	g = root ? run_group(root, "at-exit", "main.dialAndForget") : NULL;
+	fr = g ? json_object_array_get_idx(tj_get(g, "frames"), 0) : NULL;
+	snprintf(line_s, sizeof(line_s), "%ld", line);
+	ok(fr && frame_at(fr, "main.go", line) && tj_bool(g, "failing") &&
+	   tj_int(g, "count", 0) == 2,
+	   "the JSON names main.dialAndForget main.go:%s (2 sockets), resolved after the "
+	   "process exited", line_s);
+	json_object_put(root);
+	rt_sockaudit(&r, clean);
+	ok(r.status == 0, "with the default --fail-on the same run passes (exit %d)", r.status);
+	trun_free(&r);
+	rt_set_runner(runner);
+	rt_sockaudit(&r, clean);
+	rt_set_runner(NULL);
+	root = json_object_from_file(json);
+	for (size_t i = 0; root && i < tj_len(root, "notes"); i++) {
+		const char *n = json_object_get_string(
+			json_object_array_get_idx(tj_get(root, "notes"), i));
+
+		notes += n && strstr(n, "not recorded") && strstr(n, "CAP_BPF");
+	}
+	ok(r.status == 0 && notes == 1, "without CAP_BPF/CAP_PERFMON run still runs and says "
+	   "once that Go and static programs are not recorded (%zu notes, exit %d: %s)", notes,
+	   r.status, r.err);
+	json_object_put(root);
+	trun_free(&r);
+}
+
 static void case_badinput(void)
 {
 	char freepid[16];
@@ -898,6 +973,8 @@ int main(int argc, char **argv)
 		case_shim();
 	else if (strcmp(argv[1], "go") == 0)
 		case_go();
+	else if (strcmp(argv[1], "run") == 0)
+		case_run();
 	else if (strcmp(argv[1], "exec-go") == 0)
 		case_exec_go();
 	else if (strcmp(argv[1], "go-churn") == 0)
