@@ -714,9 +714,11 @@ static void case_go_gc(void)
 	ok(finish(&p) == 0, "trace exits 0");
 }
 
+/* Any event may be the one lost, the held socket's too: only the count
+ * is sure. */
 static bool lost_some(json_object *d, void *arg)
 {
-	return tj_int(d, "counters.missed", 0) > 0 && record(d, *(long *)arg);
+	return tj_int(d, "counters.missed", 0) > 0;
 }
 
 /* A burst into a ring buffer far too small (SOCKAUDIT_TRACE_RING=4096,
