@@ -917,6 +917,163 @@ static void case_run(void)
 	trun_free(&r);
 }
 
+/* The line of src holding needle (1-based), -1 when none. */
+static long line_of(const char *src, const char *needle)
+{
+	FILE *f = fopen(src, "re");
+	char buf[512];
+	long n = 0, found = -1;
+
+	while (f && fgets(buf, sizeof(buf), f)) {
+		n++;
+		if (found < 0 && strstr(buf, needle))
+			found = n;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* The frame of func in a frames array, or NULL. */
+static json_object *frame_named(json_object *frames, const char *func)
+{
+	for (size_t i = 0; frames && i < json_object_array_length(frames); i++) {
+		json_object *fr = json_object_array_get_idx(frames, i);
+
+		if (tj_str_is(fr, "function", func))
+			return fr;
+	}
+	return NULL;
+}
+
+static bool three_close_wait(json_object *root, void *arg)
+{
+	(void)arg;
+	return tj_int(root, "summary.flagged", 0) == 3;
+}
+
+static bool three_rescued(json_object *root, void *arg)
+{
+	(void)arg;
+	return tj_int(root, "rescued.total", 0) == 3;
+}
+
+/* `sockaudit report --json` of pid (extra options) until pred: the
+ * document, or NULL at the deadline. */
+static json_object *poll_report_json(pid_t pid, const char *const *extra,
+				     bool (*pred)(json_object *, void *), struct trun *r)
+{
+	uint64_t deadline = trun_now_ms() + RT_POLL_MS;
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+	for (;;) {
+		json_object *root = rt_report(pid, extra, r);
+
+		if (root && pred(root, NULL))
+			return root;
+		json_object_put(root);
+		if (trun_now_ms() >= deadline) {
+			diag("report %d: condition not reached: exit %d, %s", (int)pid, r->status,
+			     r->err);
+			return NULL;
+		}
+		trun_free(r);
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* The seed's own program: a Go client on Apache Thrift's library (Debian's
+ * golang-thrift-dev) that opens a framed transport per call and never
+ * closes it, against sockaudit-rpc with a read timeout. Case 2: three
+ * CLOSE_WAIT sockets under main.getPrice; the GC case: the same three
+ * closed by the collector, reported as rescued under main.getPrice. */
+static void case_thrift(void)
+{
+	const char *client = getenv("TR_PRICECLIENT"), *src = getenv("TR_PRICECLIENT_SRC");
+	const char *rpc = getenv("TR_RPC");
+	const char *cw[] = { "--close-wait", "1s", NULL };
+	char addr[128] = "", line[256];
+	int out[2];
+	pid_t server;
+	long open_line;
+
+	rt_case_dir("thrift");
+	if (!client || !*client) {
+		ok(false, "the Go Thrift client was built (golang-go, golang-thrift-dev, "
+		   "thrift-compiler)");
+		return;
+	}
+	open_line = line_of(src, "transport.Open()");
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return;
+	server = fork();
+	if (server == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		execl(rpc, rpc, "server", "--listen", "127.0.0.1:0", "--read-timeout", "200ms",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	{
+		FILE *f = fdopen(out[0], "r");
+
+		if (f && fgets(line, sizeof(line), f))
+			sscanf(line, "listening on %127s", addr);
+		if (f)
+			fclose(f);
+	}
+	if (!ok(addr[0] != '\0', "sockaudit-rpc server listens (%s)", addr)) {
+		kill(server, SIGKILL);
+		waitpid(server, NULL, 0);
+		return;
+	}
+	for (int gc = 0; gc < 2; gc++) {
+		char *argv[] = { sockaudit, (char *)"trace", (char *)"--", (char *)client,
+				 (char *)"--connect", addr, (char *)"--calls", (char *)"3",
+				 gc ? (char *)"--gc" : NULL, NULL };
+		json_object *root, *fr = NULL;
+		struct rt_proc p;
+		struct trun r;
+
+		if (!ok(rt_spawn(&p, false, argv), "priceclient%s under trace", gc ? " --gc" : ""))
+			continue;
+		if (!gc) {
+			root = poll_report_json((pid_t)rt_ready_int(&p, "pid"), cw, three_close_wait,
+						&r);
+			if (root) {
+				json_object *g = json_object_array_get_idx(tj_get(root, "groups"), 0);
+
+				fr = g ? frame_named(tj_get(g, "frames"), "main.getPrice") : NULL;
+			}
+			ok(fr && frame_at(fr, "main.go", open_line),
+			   "case 2: three CLOSE_WAIT sockets flagged, opened by main.getPrice "
+			   "main.go:%ld", open_line);
+		} else {
+			bool all = true;
+
+			root = poll_report_json((pid_t)rt_ready_int(&p, "pid"), NULL, three_rescued,
+						&r);
+			for (size_t i = 0; root && i < tj_len(root, "rescued.sockets"); i++) {
+				json_object *e = json_object_array_get_idx(
+					tj_get(root, "rescued.sockets"), i);
+
+				fr = frame_named(tj_get(e, "frames"), "main.getPrice");
+				all = all && fr && frame_at(fr, "main.go", open_line);
+			}
+			ok(root && all, "the GC case: the three reported rescued, opened by "
+			   "main.getPrice main.go:%ld", open_line);
+		}
+		json_object_put(root);
+		trun_free(&r);
+		ok(finish(&p) == 0, "trace exits 0");
+	}
+	kill(server, SIGTERM);
+	if (trun_reap(server, RT_RUN_MS) < 0) {
+		kill(server, SIGKILL);
+		waitpid(server, NULL, 0);
+	}
+}
+
 static void case_badinput(void)
 {
 	char freepid[16];
@@ -975,6 +1132,8 @@ int main(int argc, char **argv)
 		case_shim();
 	else if (strcmp(argv[1], "go") == 0)
 		case_go();
+	else if (strcmp(argv[1], "thrift") == 0)
+		case_thrift();
 	else if (strcmp(argv[1], "run") == 0)
 		case_run();
 	else if (strcmp(argv[1], "exec-go") == 0)
