@@ -167,17 +167,7 @@ static bool start(struct rt_proc *p, const char *a1, const char *a2, const char 
 /* EOF to the program: trace's exit status (-1 when it did not end). */
 static int finish(struct rt_proc *p)
 {
-	int st;
-
-	close(p->in_fd);
-	p->in_fd = -1;
-	st = trun_reap(p->pid, RT_RUN_MS);
-	if (st < 0) {
-		rt_kill(p);
-		return -1;
-	}
-	close(p->out_fd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return tlib_host_stop(p, 0, RT_RUN_MS);
 }
 
 static size_t tables_in(const char *dir)
@@ -268,12 +258,9 @@ static void case_status(void)
 		return;
 	}
 	/* SIGTERM to trace reaches CMD, which dies of it: 128 + 15. */
-	kill(p.pid, SIGTERM);
-	st = trun_reap(p.pid, RT_RUN_MS);
-	if (st < 0)
-		rt_kill(&p);
-	ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 143,
-	   "SIGTERM is passed to CMD; trace exits 143 (status %#x)", st);
+	st = tlib_host_stop(&p, SIGTERM, RT_RUN_MS);
+	ok(st == 143 && WIFEXITED(p.status),
+	   "SIGTERM is passed to CMD; trace exits 143 (%d)", st);
 }
 
 static void case_fork(void)
@@ -609,9 +596,8 @@ static void case_sigkill(void)
 	nprogs = bpf_ids(p.pid, "prog_id:", progs, 64);
 	ok(nlinks >= 5 && alive(links, nlinks, true) == nlinks,
 	   "the recorder holds its links as fds (%zu)", nlinks);
-	kill(p.pid, SIGKILL);
-	st = trun_reap(p.pid, RT_RUN_MS);
-	ok(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the recorder died of SIGKILL");
+	st = tlib_host_stop(&p, SIGKILL, RT_RUN_MS);
+	ok(st == 128 + SIGKILL && WIFSIGNALED(p.status), "the recorder died of SIGKILL");
 	/* The kernel frees them once the last reference goes (RCU): poll. */
 	deadline = trun_now_ms() + RT_POLL_MS;
 	while (trun_now_ms() < deadline) {
@@ -626,8 +612,7 @@ static void case_sigkill(void)
 	   nlinks, left_progs, nprogs);
 	ok(kill(host, 0) == 0, "CMD is still running, unrecorded");
 	kill(host, SIGKILL);
-	close(p.in_fd);
-	close(p.out_fd);
+	tlib_host_free(&p);
 }
 
 /* The post's GC case: connections dropped without Close, closed later by
@@ -1120,7 +1105,7 @@ int main(int argc, char **argv)
 			   (int)geteuid());
 		else
 			tap_skip_env("the recorder needs CAP_BPF and CAP_PERFMON: run as root");
-		return tap_done();
+		return tlib_finish(tap_done());
 	}
 	if (strcmp(argv[1], "records") == 0)
 		case_records();
@@ -1154,5 +1139,5 @@ int main(int argc, char **argv)
 		case_badinput();
 	else
 		ok(false, "unknown case %s", argv[1]);
-	return tap_done();
+	return tlib_finish(tap_done());
 }
