@@ -21,7 +21,8 @@ enum tr_kind {
 	TR_CLOSE,         /* close(fd) of a socket, before the call */
 	TR_CLOSE_RANGE,   /* close_range(fd, fd2, flags), before the call */
 	TR_FORK,          /* tgid forked the process fd */
-	TR_EXEC,          /* tgid replaced its image */
+	TR_EXEC,          /* tgid replaced its image: inode, fd2 = dev of the file,
+			   * frames = the file name as exec was given it */
 	TR_EXIT,          /* the last thread of tgid exited; status in fd2 */
 };
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -506,16 +507,33 @@ int tr_procs_adopt(struct tr_procs *p, pid_t pid)
 	return t ? adopt_fds(pr, t, SA_ORIGIN_INHERIT_START) : 0;
 }
 
-/* The new image's file and command line, while /proc still has them. */
-static void remember_image(struct proc *pr)
+/* The new image's file and command line, while /proc still has them. A
+ * process already gone: the name exec was given, resolved from here (a
+ * relative one is relative to the tree's directory, usually ours) and
+ * taken only if it is the very file the kernel exec'd (inode, device). */
+static void remember_image(struct proc *pr, const struct tr_event *ev)
 {
-	char path[64];
+	char path[64], name[sizeof(ev->frames) + 1], *real;
+	unsigned kdev = (unsigned)ev->fd2;
+	struct stat st;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pr->pid);
 	n = readlink(path, pr->exe, sizeof(pr->exe) - 1);
 	pr->exe[n > 0 ? n : 0] = '\0';
 	proc_read_cmdline(pr->pid, pr->cmdline, sizeof(pr->cmdline));
+	if (pr->exe[0])
+		return;
+	memcpy(name, ev->frames, sizeof(ev->frames));
+	name[sizeof(ev->frames)] = '\0';
+	real = name[0] ? realpath(name, NULL) : NULL;
+	/* The kernel's dev_t is major << 20 | minor. */
+	if (real && stat(real, &st) == 0 && st.st_ino == ev->inode &&
+	    st.st_dev == makedev(kdev >> 20, kdev & 0xfffff) && strlen(real) < sizeof(pr->exe))
+		snprintf(pr->exe, sizeof(pr->exe), "%s", real);
+	free(real);
+	if (!pr->cmdline[0])
+		snprintf(pr->cmdline, sizeof(pr->cmdline), "%s", name);
 }
 
 static void learn(struct proc *pr, uint64_t start_ns, uint32_t euid, uint32_t ppid)
@@ -548,7 +566,7 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 		on_proc_exit(p, pr, ev);
 		return;
 	case TR_EXEC:
-		remember_image(pr);
+		remember_image(pr, ev);
 		if (pr->owner == OWN_RECORDER && (t = table_of(p, pr)))
 			on_exec(p, pr, t);
 		if (pr->owner == OWN_SHIM)

@@ -363,7 +363,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid)
+int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = p->tgid;
 	struct tr_event *ev;
@@ -371,8 +371,14 @@ int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid)
 	if (!is_tracked(tgid))
 		return 0;
 	ev = event_new(TR_EXEC, tgid);
-	if (ev)
-		bpf_ringbuf_submit(ev, 0);
+	if (!ev)
+		return 0;
+	/* Which file: user space reads /proc/<pid>/exe, and for a process
+	 * gone by then checks the name against this inode and device. */
+	ev->inode = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	ev->fd2 = (int)BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	bpf_probe_read_kernel_str(ev->frames, sizeof(ev->frames), BPF_CORE_READ(bprm, filename));
+	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }
 
