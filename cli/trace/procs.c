@@ -7,6 +7,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -136,6 +138,34 @@ static int shim_mapped(pid_t pid)
 	return any ? 0 : -1;
 }
 
+/* Has the executable a PT_INTERP (the dynamic loader, which loads the
+ * shim)? True when it cannot be read either: then it may have the shim. */
+static bool exe_is_dynamic(const char *path)
+{
+	bool dyn = true;
+	size_t nph = 0;
+	Elf *e;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return true;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e && elf_getphdrnum(e, &nph) == 0) {
+		dyn = false;
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_INTERP)
+				dyn = true;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return dyn;
+}
+
 /* The sockets pid holds now (per /proc/<pid>/fd) into t, without stacks. */
 static int adopt_fds(struct proc *pr, struct tr_table *t, unsigned origin)
 {
@@ -235,7 +265,9 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 	if (pr->owner != OWN_NONE)
 		return NULL;
 	shim = shim_mapped(pr->pid);
-	if (shim == 1) {
+	/* Gone before we could look: only an executable the dynamic loader
+	 * never runs (static, Go without cgo) is surely without the shim. */
+	if (shim == 1 || (shim < 0 && (!pr->exe[0] || exe_is_dynamic(pr->exe)))) {
 		pr->owner = OWN_SHIM;
 		return NULL;
 	}
