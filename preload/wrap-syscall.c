@@ -29,10 +29,22 @@ static long no_syscall(void)
 	return -1;
 }
 
-__attribute__((used)) void *shim_syscall_prepare(long nr, long a1, long a2, long a3)
+/* Not instrumented by the sanitizers: a library constructor that runs
+ * before the sanitizer runtime has started (jemalloc setting itself up
+ * from libgpg-error's constructor, under redis-server) reaches this through
+ * syscall(), and an instrumented load would find no shadow memory yet. */
+__attribute__((used, no_sanitize("address", "undefined")))
+void *shim_syscall_prepare(long nr, long a1, long a2, long a3)
 {
+	int st = atomic_load_explicit(&shim.state, memory_order_acquire);
 	void *real;
 
+	/* No table, no records to clear; and before the shim (and a
+	 * sanitizer runtime) has started, nothing instrumented may run: the
+	 * state is read here, not through shim_table_live(), which a
+	 * sanitized build may leave out of line, instrumented. */
+	if (st != SHIM_READY)
+		goto resolve;
 	if (unlikely(nr == SYS_close)) {
 		shim_forget((int)a1);
 	} else if (unlikely(nr == SYS_close_range)) {
@@ -53,6 +65,7 @@ __attribute__((used)) void *shim_syscall_prepare(long nr, long a1, long a2, long
 		errno = saved;
 #endif
 	}
+resolve:
 	real = shim_real.syscall;
 	if (unlikely(!real)) {
 		/* Before shim_real_resolve(): a constructor that ran first. */
