@@ -62,6 +62,13 @@ uint32_t sa_reader_stack(struct sa_reader *r, uint32_t id, uint64_t frames[SA_MA
  * or its lengths or language are out of range. Its bytes are still
  * hostile: anything but NUL-free UTF-8 may be in them. */
 bool sa_reader_lframe(struct sa_reader *r, uint64_t entry, struct sa_lframe *out);
+/* Copy the per-stack counts: out[i] for stack i + 1, at most n entries.
+ * Returns how many were read: 0 for a table without counts (abi 1 or 2). Read
+ * with pread, so a page the writer never backed reads as zeros and is not
+ * allocated, and a truncated file cannot fault. Each counter is monotonic
+ * for a live writer; a pair is not one snapshot (a close may land between
+ * the two). */
+size_t sa_reader_counts(struct sa_reader *r, struct sa_count *out, size_t n);
 /* Copy the published modules; returns how many (<= max). */
 size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max);
 void sa_snapshot_finish(struct sa_snapshot *s);

@@ -4,7 +4,13 @@
 #include "shim.h"
 
 bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;
-void shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
+/* Returns whether the record was written. Replacing a counted record of
+ * another open counts a close of it (its fd was closed unseen, or by dup2). */
+bool shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
+/* May an open at stack `id` be counted (its count entry backed)? */
+bool shim_count_ready(uint32_t id) SHIM_HIDDEN;
+/* One relaxed add to counts[id - 1].opened; call only when shim_count_ready(). */
+void shim_count_open(uint32_t id) SHIM_HIDDEN;
 void shim_slot_clear(int fd) SHIM_HIDDEN;
 bool shim_slot_used(int fd) SHIM_HIDDEN;
 /* family, type, protocol of fd's record; false when it has none. */
