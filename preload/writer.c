@@ -148,25 +148,17 @@ static uint64_t count_off(uint32_t id)
 	return shim.hdr->counts_off + (uint64_t)(id - 1) * sizeof(struct sa_count);
 }
 
-bool shim_count_ready(uint32_t id)
-{
-	return id && shim.counts && id <= shim.hdr->ncounts &&
-	       backed(count_off(id), sizeof(struct sa_count));
-}
-
-void shim_count_open(uint32_t id)
-{
-	atomic_fetch_add_explicit((_Atomic uint64_t *)&shim.counts[id - 1].opened, 1,
-				  memory_order_relaxed);
-}
-
 /* A counted record goes away (cleared or replaced) while we own its slot.
- * The flag was set only when the entry was backed; backed pages stay so. */
+ * SA_SLOT_COUNTED is set only when the entry's page was backed (see
+ * shim_count_ready), and a page stays backed for the life of a mapping
+ * (a forked child's new mapping starts with no page backed, and its
+ * inherited records lose the flag; an adopted table marks every page the
+ * earlier image backed): so the flag alone says the entry may be touched. */
 static void count_close(const struct sa_slot *s)
 {
 	uint32_t id = s->open_stack;
 
-	if (s->used && (s->flags & SA_SLOT_COUNTED) && shim_count_ready(id))
+	if (s->used && (s->flags & SA_SLOT_COUNTED) && shim.counts && id && id <= shim.hdr->ncounts)
 		atomic_fetch_add_explicit((_Atomic uint64_t *)&shim.counts[id - 1].closed, 1,
 					  memory_order_relaxed);
 }
