@@ -15,6 +15,7 @@ static const struct {
 	{ "report", cmd_report, "report [options] <pid>   sockets held, leaks flagged, the code that opened them" },
 	{ "list", cmd_list, "list [--gc] [--json]     audited processes of this user" },
 	{ "run", cmd_run, "run [options] -- CMD     run CMD's process tree under the shim; fail on leaks" },
+	{ "watch", cmd_watch, "watch [options] <pid>    live view of the groups, held and flagged over time" },
 	{ "serve", cmd_serve, "serve [--listen A:P]     metrics of every audited process, for Prometheus" },
 	{ "dump", cmd_dump, "dump [--json] <pid>      raw table records and counters" },
 };

@@ -14,6 +14,7 @@
 #include "kernel/procfd.h"
 #include "report/format.h"
 #include "report/group.h"
+#include "report/growth.h"
 #include "report/join.h"
 #include "report/stacks.h"
 #include "report/symbols.h"
@@ -357,6 +358,43 @@ static void flags_of(struct scrape_proc *p, struct naming *nm, const struct repo
 	group_set_finish(&gs);
 }
 
+/* Every group, with its site, held and flagged counts and its sites' counts. */
+static void groups_of(struct scrape_proc *p, struct naming *nm, const struct report_join *j)
+{
+	static struct sa_count counts[SA_NSTACKS];
+	struct group_set gs = { 0 };
+	size_t nc = sa_reader_counts(nm->reader, counts, SA_NSTACKS), nw = 0;
+	uint32_t *want;
+	char (*got)[SCRAPE_SITE_MAX];
+
+	group_build(&gs, j->socks, j->nsocks, true);
+	growth_fill_groups(&gs, counts, nc, 0, 0);
+	want = xcalloc(gs.n ? gs.n : 1, sizeof(*want));
+	got = xcalloc(gs.n ? gs.n : 1, sizeof(*got));
+	for (size_t g = 0; g < gs.n; g++)
+		if ((want[nw] = group_stack_id(&gs.v[g])))
+			nw++;
+	name_stacks(nm, want, nw, got);
+	p->groups = xcalloc(gs.n ? gs.n : 1, sizeof(p->groups[0]));
+	nw = 0;
+	for (size_t g = 0; g < gs.n; g++) {
+		struct scrape_group *hg = &p->groups[p->ngroups++];
+
+		if (group_stack_id(&gs.v[g]))
+			snprintf(hg->site, sizeof(hg->site), "%s", got[nw++]);
+		else
+			group_title_nostack(&gs.v[g], hg->site, sizeof(hg->site));
+		hg->held = gs.v[g].n;
+		hg->flagged = gs.v[g].flagged;
+		hg->counts_known = gs.v[g].counts_known;
+		hg->opened = gs.v[g].opened_total;
+		hg->closed = gs.v[g].closed_total;
+	}
+	free(want);
+	free(got);
+	group_set_finish(&gs);
+}
+
 struct id_count {
 	uint32_t id;
 	uint64_t opened, closed;
@@ -490,6 +528,8 @@ static bool collect_one(struct scrape_proc *p, const char *path, uint32_t uid,
 	states_of(p, &j);
 	flags_of(p, &nm, &j, o->top_sites);
 	sites_of(p, &nm, o->top_sites);
+	if (o->groups)
+		groups_of(p, &nm, &j);
 	report_join_finish(&j);
 	ok = true;
 out:
@@ -513,6 +553,50 @@ static void proc_free(struct scrape_proc *p)
 	free(p->states);
 	free(p->flags);
 	free(p->sites);
+	free(p->groups);
+}
+
+void scrape_proc_finish(struct scrape_proc *p)
+{
+	proc_free(p);
+	memset(p, 0, sizeof(*p));
+}
+
+int scrape_collect_pid(struct scrape_proc *p, pid_t pid, const struct scrape_opts *o,
+		     struct scrape_cache *cache, char *err, size_t errlen)
+{
+	struct ks_views views = { 0 };
+	char path[4400];
+	uint32_t uid;
+	bool ok;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	if (!proc_read_starttime(pid, &p->starttime) || target_proc_exited(pid) ||
+	    !proc_read_euid(pid, &uid)) {
+		snprintf(err, errlen, "pid %d is not running", (int)pid);
+		return -ESRCH;
+	}
+	if (sa_table_find(o->dir, uid, pid, p->starttime, path, sizeof(path)) < 0) {
+		snprintf(err, errlen, "pid %d has no table in %s (not started with "
+			 "libsockaudit.so?)", (int)pid, o->dir);
+		return -ENOENT;
+	}
+	if (cache)
+		cache->collection++;
+	ok = collect_one(p, path, uid, o, cache, &views);
+	ks_views_finish(&views);
+	cache_sweep(cache);
+	if (!ok) {
+		if (!running(pid, p->starttime)) {
+			snprintf(err, errlen, "pid %d exited", (int)pid);
+			return -ESRCH;
+		}
+		snprintf(err, errlen, "pid %d: cannot read its table or /proc/%d/fd "
+			 "(run as its user or as root)", (int)pid, (int)pid);
+		return -EACCES;
+	}
+	return 0;
 }
 
 void scrape_collect(struct scrape_report *h, const struct scrape_opts *o, struct scrape_cache *cache)

@@ -40,6 +40,15 @@ struct scrape_site {
 	uint64_t opened, closed;
 };
 
+/* A group as `report --all` makes it, for `watch`. */
+struct scrape_group {
+	char site[SCRAPE_SITE_MAX];    /* its first frame, or "(no stack: why)" */
+	size_t held;                 /* sockets in the group */
+	size_t flagged;
+	bool counts_known;
+	uint64_t opened, closed;     /* over its open stacks, as report */
+};
+
 struct scrape_proc {
 	pid_t pid;
 	uint64_t starttime;
@@ -51,12 +60,15 @@ struct scrape_proc {
 	struct scrape_site *sites;     /* by opened, descending; "other" last */
 	size_t nsites;
 	bool counts_known;           /* the table has counts (abi >= 2) */
+	struct scrape_group *groups;   /* with scrape_opts.groups: every group, report's order */
+	size_t ngroups;
 };
 
 struct scrape_opts {
 	struct leak_opts leak;
 	size_t top_sites;            /* sites (and flagged sites) per process before "other" */
 	const char *dir;             /* the table directory */
+	bool groups;                 /* fill scrape_proc.groups too */
 };
 
 struct scrape_report {
@@ -75,6 +87,12 @@ void scrape_cache_destroy(struct scrape_cache *c);   /* accepts NULL */
  * processes no longer seen are dropped from the cache. */
 void scrape_collect(struct scrape_report *h, const struct scrape_opts *o, struct scrape_cache *cache);
 void scrape_report_finish(struct scrape_report *h);
+/* One process by pid. Returns 0, or -ESRCH (not running), -ENOENT (no
+ * table: not started with the shim), -EACCES (not readable) with one line
+ * in err. scrape_proc_finish() it either way. */
+int scrape_collect_pid(struct scrape_proc *p, pid_t pid, const struct scrape_opts *o,
+		     struct scrape_cache *cache, char *err, size_t errlen);
+void scrape_proc_finish(struct scrape_proc *p);
 
 /* Keep the top `top` of v[0..*n) (sorted by the caller, descending) and sum
  * the rest into one entry named SCRAPE_OTHER. Pure. */
