@@ -261,8 +261,10 @@ static void render_group(FILE *out, const struct report *rep, const struct group
 			fprintf(out, "%s", line);
 		}
 		if (g->growing) {
-			fprintf(out, "%sgrowing by %.0f an hour", g->counts_known ? "; " : "",
-				g->growth_per_hour);
+			char rate[32];
+
+			growth_format_count((uint64_t)(g->growth_per_hour + 0.5), rate, sizeof(rate));
+			fprintf(out, "%sgrowing by %s an hour", g->counts_known ? "; " : "", rate);
 			if (g->exhaust_known) {
 				growth_format_eta(g->exhaust_s, eta, sizeof(eta));
 				fprintf(out, ": %sat this rate it runs out of descriptors in %s%s",
