@@ -351,7 +351,8 @@ static void flags_of(struct scrape_proc *p, struct naming *nm, const struct repo
 			if (gs.v[g].socks[i]->verdict.flagged)
 				flag_add(p, &cap, leak_kind_name(gs.v[g].socks[i]->verdict.kind),
 					 names[g], 1);
-	qsort(p->flags, p->nflags, sizeof(p->flags[0]), flag_cmp);
+	if (p->nflags)
+		qsort(p->flags, p->nflags, sizeof(p->flags[0]), flag_cmp);
 	scrape_flags_cap(p->flags, &p->nflags, top);
 	free(ids);
 	free(names);
@@ -645,7 +646,8 @@ void scrape_collect(struct scrape_report *h, const struct scrape_opts *o, struct
 		closedir(dp);
 	ks_views_finish(&views);
 	cache_sweep(cache);
-	qsort(h->procs, h->nprocs, sizeof(h->procs[0]), proc_cmp);
+	if (h->nprocs)
+		qsort(h->procs, h->nprocs, sizeof(h->procs[0]), proc_cmp);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	h->duration_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }

@@ -95,7 +95,8 @@ def main():
         run(env, tmux, sock)
     finally:
         if tmux:
-            subprocess.run([tmux, "-L", sock, "kill-server"], capture_output=True, timeout=10)
+            subprocess.run([tmux, "-L", sock, "-f", "/dev/null", "kill-server"],
+                           capture_output=True, timeout=10)
         for p in procs:
             if p.poll() is None:
                 p.kill()
@@ -153,8 +154,9 @@ def run(env, tmux, sock):
         return
 
     def t(*args):
-        return subprocess.run([tmux, "-L", sock] + list(args), capture_output=True, text=True,
-                              timeout=10)
+        # -f: no user configuration, whichever command starts the server.
+        return subprocess.run([tmux, "-L", sock, "-f", "/dev/null"] + list(args),
+                              capture_output=True, text=True, timeout=10)
 
     def screen():
         return t("capture-pane", "-p", "-t", "w").stdout
@@ -168,7 +170,6 @@ def run(env, tmux, sock):
         return t("new-session", "-d", "-s", name, "-x", "100", "-y", "20",
                  "env", f"SOCKAUDIT_DIR={env['SOCKAUDIT_DIR']}", "sh", "-c", cmd)
 
-    r = t("-f", "/dev/null", "start-server")
     r = session("w")
     if not ok(r.returncode == 0, "tmux session started"):
         diag(r.stderr)
