@@ -170,6 +170,9 @@ def run(env, tmux, sock):
         return t("new-session", "-d", "-s", name, "-x", "100", "-y", "20",
                  "env", f"SOCKAUDIT_DIR={env['SOCKAUDIT_DIR']}", "sh", "-c", cmd)
 
+    # A session that outlives the others: a server left without one
+    # exits, and the next new-session could meet it exiting.
+    t("new-session", "-d", "-s", "keep", "sleep", "600")
     r = session("w")
     if not ok(r.returncode == 0, "tmux session started"):
         diag(r.stderr)
@@ -196,6 +199,8 @@ def run(env, tmux, sock):
     t("kill-session", "-t", "w")
 
     r = session("w")
+    if r.returncode:
+        diag(r.stderr)
     poll(lambda: site.search(screen()) is not None, 15)
     t("send-keys", "-t", "w", "C-c")
     done = poll(lambda: (lambda s: s if "WATCH-EXIT=" in s else None)(screen()), 10)
