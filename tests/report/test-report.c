@@ -1037,22 +1037,22 @@ static void case_list(void)
 /* Per-site counts on the group of the one held connection (report/growth.h). */
 static void counts_case(const char *mode)
 {
-	char *argv[] = { rt_bin("sc-counts"), (char *)mode, NULL };
+	char *argv[] = { tlib_path("RT_BIN_DIR", "sc-counts"), (char *)mode, NULL };
 	const char *all[] = { "--all", NULL };
 	char pidtxt[16];
-	struct rt_proc p;
+	struct tlib_host p;
 	struct trun r;
 	json_object *root, *g;
 	pid_t target;
 	int fd;
 
-	rt_case_dir(strcmp(mode, "single") == 0 ? "counts" : mode);
-	if (!ok(rt_spawn(&p, true, argv), "counts %s: scenario ready", mode))
+	tlib_case_dir(tlib_env("RT_TABLES"), strcmp(mode, "single") == 0 ? "counts" : mode);
+	if (!ok(tlib_host_ready(&p, true, argv), "counts %s: scenario ready", mode))
 		return;
-	fd = (int)rt_ready_int(&p, "fd");
-	target = (pid_t)rt_ready_int(&p, "pid");
-	root = rt_report(target, all, &r);
-	g = root ? rt_group_with_fd(root, fd) : NULL;
+	fd = (int)tlib_ready_int(&p, "fd");
+	target = (pid_t)tlib_ready_int(&p, "pid");
+	root = tlib_report(target, all, &r);
+	g = root ? tj_group_with_fd(root, fd) : NULL;
 	ok(g && tj_int(g, "opened_total", -1) == 100 && tj_int(g, "closed_total", -1) == 99 &&
 	   tj_int(g, "held", -1) == 1,
 	   "counts %s: the site's group says opened 100, closed 99, held 1 (got %lld, %lld)",
@@ -1074,7 +1074,7 @@ static void counts_case(const char *mode)
 	{
 		const char *args[] = { "report", "--all", "--color", "never", pidtxt, NULL };
 
-		ok(rt_sockaudit(&r, args) &&
+		ok(tlib_cli(&r, args) &&
 		   strstr(r.out, "opened 100, closed 99, held 1: 1 in 100 never closed"),
 		   "counts %s: text says \"opened 100, closed 99, held 1: 1 in 100 never closed\"",
 		   mode);
@@ -1084,8 +1084,8 @@ static void counts_case(const char *mode)
 	}
 	if (strcmp(mode, "fork") == 0) {
 		/* The parent holds 5 from the same site; its counts are its own. */
-		root = rt_report((pid_t)rt_ready_int(&p, "parent"), all, &r);
-		g = root ? rt_group_with_fd(root, (int)rt_ready_int(&p, "parent_fd")) : NULL;
+		root = tlib_report((pid_t)tlib_ready_int(&p, "parent"), all, &r);
+		g = root ? tj_group_with_fd(root, (int)tlib_ready_int(&p, "parent_fd")) : NULL;
 		ok(g && tj_int(g, "opened_total", -1) == 5 && tj_int(g, "closed_total", -1) == 0,
 		   "counts fork: the parent's site says opened 5, closed 0 (got %lld, %lld)",
 		   (long long)tj_int(g, "opened_total", -1),
@@ -1093,7 +1093,7 @@ static void counts_case(const char *mode)
 		json_object_put(root);
 		trun_free(&r);
 	}
-	ok(rt_stop(&p), "counts %s: scenario exits cleanly on EOF", mode);
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "counts %s: scenario exits cleanly on EOF", mode);
 }
 
 static void case_counts(void) { counts_case("single"); }
@@ -1104,19 +1104,19 @@ static void case_counts_fork(void) { counts_case("fork"); }
  * until RLIMIT_NOFILE (1024 in the scenario) at that rate. */
 static void case_counts_grow(void)
 {
-	char *argv[] = { rt_bin("sc-counts"), "grow", NULL };
+	char *argv[] = { tlib_path("RT_BIN_DIR", "sc-counts"), "grow", NULL };
 	const char *all[] = { "--all", NULL };
-	struct rt_proc p;
+	struct tlib_host p;
 	struct trun r;
 	json_object *root, *g;
 	int fd;
 
-	rt_case_dir("counts-grow");
-	if (!ok(rt_spawn(&p, true, argv), "grow: scenario ready"))
+	tlib_case_dir(tlib_env("RT_TABLES"), "counts-grow");
+	if (!ok(tlib_host_ready(&p, true, argv), "grow: scenario ready"))
 		return;
-	fd = (int)rt_ready_int(&p, "fd");
-	root = rt_report(p.pid, all, &r);
-	g = root ? rt_group_with_fd(root, fd) : NULL;
+	fd = (int)tlib_ready_int(&p, "fd");
+	root = tlib_report(p.pid, all, &r);
+	g = root ? tj_group_with_fd(root, fd) : NULL;
 	ok(g && tj_bool(g, "growth.growing"), "grow: the group is growing");
 	/* 10 an hour... per second: 36,000 an hour, give or take a slow run. */
 	ok(g && tj_get(g, "growth.per_hour") &&
@@ -1138,12 +1138,12 @@ static void case_counts_grow(void)
 		const char *args[] = { "report", "--all", "--color", "never", pidtxt, NULL };
 
 		snprintf(pidtxt, sizeof(pidtxt), "%d", (int)p.pid);
-		ok(rt_sockaudit(&r, args) && strstr(r.out, "growing by ") &&
+		ok(tlib_cli(&r, args) && strstr(r.out, "growing by ") &&
 		   strstr(r.out, "at this rate it runs out of descriptors in about "),
 		   "grow: the text says how fast and when it runs out");
 		trun_free(&r);
 	}
-	ok(rt_stop(&p), "grow: scenario exits cleanly on EOF");
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "grow: scenario exits cleanly on EOF");
 }
 
 static const struct {
