@@ -617,7 +617,7 @@ void scrape_collect(struct scrape_report *h, const struct scrape_opts *o, struct
 	while (dp && (d = readdir(dp))) {
 		char path[4400];
 		struct scrape_proc p = { 0 };
-		uint32_t uid;
+		uint32_t uid, peuid;
 		int32_t pid;
 		uint64_t starttime;
 
@@ -628,6 +628,13 @@ void scrape_collect(struct scrape_report *h, const struct scrape_opts *o, struct
 			continue;
 		if (!running(pid, starttime))
 			continue;
+		/* Named for another uid than the process runs as: not its table
+		 * (another user may have planted it for a pid of root's), or the
+		 * process is visiting another euid; report refuses it too. */
+		if (!proc_read_euid(pid, &peuid) || peuid != uid) {
+			h->unreadable++;
+			continue;
+		}
 		p.pid = pid;
 		p.starttime = starttime;
 		snprintf(path, sizeof(path), "%s/%s", o->dir, d->d_name);

@@ -335,11 +335,54 @@ def run(tmp, tables, env, prometheus, promtool):
     ok(r.returncode == 0 and want in text and oct(os.stat(path).st_mode & 0o777) == "0o644" and
        not [n for n in os.listdir(tmp) if n.startswith(".sockaudit.prom")],
        "--textfile --once: the page, mode 0644, no temporary file left")
+    case_planted(tables, env, leak_pid, want)
     leaker.stdin.close()
     try:
         leaker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         leaker.kill()
+
+
+def starttime(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[19]
+
+
+def case_planted(tables, env, leak_pid, want):
+    """A table named for root but for a process of another user: a forgery
+    (any user can write such a file for a pid of root's), never published."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        print(f"ok {count + 1} # SKIP a planted table needs root and setpriv")
+        globals()["count"] += 1
+        return
+    victim = start([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "60"])
+    st = poll(lambda: (lambda s: s if open(f"/proc/{victim.pid}/status").read().find(
+        "Uid:\t65534") >= 0 else None)(starttime(victim.pid)), 10)
+    src = [n for n in os.listdir(tables) if n.startswith(f"sockaudit.0.{leak_pid}.")]
+    if not st or not src:
+        ok(False, "a planted table: the victim runs as 65534 and the leaker's table exists")
+        return
+    with open(os.path.join(tables, src[0]), "rb") as f:
+        img = bytearray(f.read())
+    # struct sa_header: pid (int32) at 84, starttime (uint64) at 88.
+    img[84:88] = victim.pid.to_bytes(4, "little", signed=True)
+    img[88:96] = int(st).to_bytes(8, "little")
+    planted = os.path.join(tables, f"sockaudit.0.{victim.pid}.{st}")
+    fd = os.open(planted, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, bytes(img))
+    os.close(fd)
+    r = subprocess.run([os.environ["SOCKAUDIT"], "serve", "--textfile",
+                        os.path.join(tables, "..", "planted.prom"), "--once"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    text = open(os.path.join(tables, "..", "planted.prom")).read() if r.returncode == 0 else ""
+    ok(r.returncode == 0 and f'pid="{victim.pid}"' not in text and want in text and
+       re.search(r"^sockaudit_unreadable_processes [1-9]", text, re.M) is not None,
+       "a table named for root for a process of another user is not published "
+       "(counted unreadable)")
+    os.unlink(planted)
+    victim.kill()
+    victim.wait(timeout=10)
 
 
 if __name__ == "__main__":
