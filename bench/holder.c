@@ -201,7 +201,7 @@ static void report_table(long sockets)
 	printf("table_nslots=%u\n", h.nslots);
 	printf("table_bytes=%lld\n", total);
 	printf("table_fixed_bytes=%lld\n", fixed);   /* header + module log */
-	printf("table_stack_bytes=%lld\n", stacks);
+	printf("table_stack_bytes=%lld\n", stacks);   /* the stack set and its counts */
 	printf("table_slot_bytes=%lld\n", slots);
 	printf("table_stacks_used=%u\n", nstacks_used);
 	printf("table_stack_entry_bytes=%u\n", h.stack_size);

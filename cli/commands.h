@@ -6,3 +6,5 @@ int cmd_report(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_watch(int argc, char **argv);

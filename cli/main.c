@@ -16,6 +16,8 @@ static const struct {
 	{ "list", cmd_list, "list [--gc] [--json]     audited processes of this user" },
 	{ "run", cmd_run, "run [options] -- CMD     run CMD's process tree under the shim; fail on leaks" },
 	{ "trace", cmd_trace, "trace -- CMD             record CMD's tree from the kernel (Go, static)" },
+	{ "watch", cmd_watch, "watch [options] <pid>    live view of the groups, held and flagged over time" },
+	{ "serve", cmd_serve, "serve [--listen A:P]     metrics of every audited process, for Prometheus" },
 	{ "dump", cmd_dump, "dump [--json] <pid>      raw table records and counters" },
 };
 

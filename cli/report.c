@@ -2,6 +2,7 @@
  * leaked, and the code that opened them. See report.h for the pipeline and
  * sockaudit(1) for the options and exit codes. */
 #include "kernel/kprobe.h"
+#include "report/growth.h"
 #include "report/model.h"
 #include "report/stacks.h"
 
@@ -142,6 +143,22 @@ static void take_kernel(struct report *rep, struct ks_table *ks, int rc)
 	rep->other_netns = ks->other_netns;
 }
 
+/* Per-site counts and growth on each group (report/growth.h). */
+static void fill_counts(struct report *rep, struct sa_reader *reader)
+{
+	static struct sa_count counts[SA_NSTACKS];
+	uint64_t soft = 0, open_fds = 0;
+	size_t n = 0;
+
+	if (rep->instrumented)
+		n = sa_reader_counts(reader, counts, SA_NSTACKS);
+	if (rep->alive && growth_fd_usage(rep->tgt.pid, &soft, &open_fds) < 0)
+		soft = open_fds = 0;
+	rep->nofile_soft = soft;
+	rep->open_fds = open_fds;
+	growth_fill_groups(&rep->groups, counts, n, open_fds, soft);
+}
+
 /* One process's report, rendered to stdout (and, json_copy given, its
  * JSON document there too). ks: its network namespace's view, taken
  * already (report -A), or NULL to dump it here. */
@@ -218,6 +235,7 @@ static int report_run(struct report *rep, const struct ks_table *ks, FILE *json_
 			   rep->instrumented);
 	/* A gone process has nothing to flag: show what it held instead. */
 	group_build(&rep->groups, rep->join.socks, rep->join.nsocks, rep->opts.all || !rep->alive);
+	fill_counts(rep, &reader);
 	rep->syms = report_symbols_resolve_prepared(&rep->groups, &(struct report_symbols_in){
 			.pid = rep->tgt.pid,
 			.alive = rep->alive,

@@ -334,6 +334,27 @@ size_t sa_reader_rescued(struct sa_reader *r, struct sa_rescued *out, size_t max
 	return n;
 }
 
+size_t sa_reader_counts(struct sa_reader *r, struct sa_count *out, size_t n)
+{
+	size_t want, got = 0;
+
+	if (r->hdr.abi_version < SA_ABI_COUNTS || r->fd < 0)
+		return 0;
+	want = n < r->hdr.ncounts ? n : r->hdr.ncounts;
+	while (got < want * sizeof(*out)) {
+		ssize_t k = pread(r->fd, (uint8_t *)out + got, want * sizeof(*out) - got,
+				  (off_t)(r->hdr.counts_off + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	/* A file cut short reads as zeros past its end. */
+	memset((uint8_t *)out + got, 0, want * sizeof(*out) - got);
+	return want;
+}
+
 size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max)
 {
 	sigjmp_buf jb;

@@ -35,6 +35,10 @@ uint64_t sa_layout(struct sa_header *h, uint32_t nslots)
 	off = align_up(off + (uint64_t)SA_NSTACKS * sizeof(struct sa_stack), 4096);
 	h->lframes_off = off;
 	off = align_up(off + (uint64_t)SA_NLFRAMES * sizeof(struct sa_lframe), 4096);
+	h->counts_off = off;
+	h->ncounts = SA_NSTACKS;
+	h->count_size = sizeof(struct sa_count);
+	off = align_up(off + (uint64_t)SA_NSTACKS * sizeof(struct sa_count), 4096);
 	h->slots_off = off;
 	off = align_up(off + (uint64_t)nslots * sizeof(struct sa_slot), 4096);
 	h->file_size = off;
@@ -184,6 +188,21 @@ const char *sa_header_check(const struct sa_header *h, uint64_t file_size)
 		return "regions overlap";
 	if (h->modules_off % 8 || h->stacks_off % 8 || h->slots_off % 8 || h->lframes_off % 8)
 		return "misaligned region";
+	if (h->abi_version >= SA_ABI_COUNTS) {
+		uint64_t clen = (uint64_t)h->ncounts * h->count_size;
+
+		if (h->count_size != sizeof(struct sa_count) || h->ncounts != h->nstacks)
+			return "count region does not match the stack set";
+		if (!region_ok(h->counts_off, h->ncounts, h->count_size, file_size))
+			return "count region out of bounds";
+		if (!regions_disjoint(h->counts_off, clen, h->modules_off, mlen) ||
+		    !regions_disjoint(h->counts_off, clen, h->stacks_off, slen) ||
+		    !regions_disjoint(h->counts_off, clen, h->slots_off, tlen) ||
+		    !regions_disjoint(h->counts_off, clen, h->lframes_off, llen))
+			return "regions overlap";
+		if (h->counts_off % 8)
+			return "misaligned region";
+	}
 	if (memchr(h->run_id, '\0', sizeof(h->run_id)) == NULL ||
 	    memchr(h->cmdline, '\0', sizeof(h->cmdline)) == NULL)
 		return "unterminated string in header";

@@ -8,6 +8,7 @@
  *   modules_off         struct sa_module  [nmodules]   append-only log
  *   stacks_off          struct sa_stack   [nstacks]    open-addressed hash set
  *   lframes_off         struct sa_lframe  [nlframes]   open-addressed hash set
+ *   counts_off          struct sa_count   [ncounts]    per stack: opened, closed (abi >= 3)
  *   slots_off           struct sa_slot    [nslots]     indexed by fd
  *
  * Concurrency: every slot is a seqlock (seq odd while a writer owns it).
@@ -23,8 +24,9 @@
 #include <stdint.h>
 
 #define SA_MAGIC            0x5449445541434f53ULL   /* "SOCAUDIT" little-endian */
-#define SA_ABI_VERSION      2u   /* bumped on any layout change */
+#define SA_ABI_VERSION      3u   /* bumped on any layout change (3: per-stack counts) */
 #define SA_ABI_COMPAT       2u   /* bumped when an older reader may not read it */
+#define SA_ABI_COUNTS       3u   /* first version with the counts region */
 
 #define SA_HEADER_SIZE      4096u
 #define SA_MAX_FRAMES       32u  /* frames stored per stack (SOCKAUDIT_DEPTH caps it) */
@@ -84,6 +86,8 @@ enum sa_origin {
 #define SA_SLOT_PEER_TRUNC  0x01u  /* peer address longer than SA_PEER_MAX */
 #define SA_SLOT_CONNECTED   0x02u  /* connect() succeeded or is in progress */
 #define SA_SLOT_EXIT_STATE  0x04u  /* exit_state holds the TCP state at exit */
+#define SA_SLOT_COUNTED     0x08u  /* this open was counted in counts[open_stack - 1].opened:
+				      clearing or replacing the record counts a close there */
 
 /* sa_header.flags */
 #define SA_HDR_UNDER_RUN    0x01u  /* written under `sockaudit run`: kept after exit */
@@ -183,6 +187,10 @@ struct sa_header {
 	uint64_t lframes_off;
 	uint32_t nlframes;
 	uint32_t lframe_size;    /* == sizeof(struct sa_lframe) */
+	/* abi_version >= SA_ABI_COUNTS; zero in older tables. */
+	uint64_t counts_off;
+	uint32_t ncounts;        /* == nstacks: counts[i] belongs to stack i + 1 */
+	uint32_t count_size;     /* == sizeof(struct sa_count) */
 	struct sa_rescued rescued[SA_RESCUED_MAX];  /* zero in the shim's tables */
 };
 
@@ -213,6 +221,15 @@ struct sa_lframe {
 	char func[SA_LFRAME_FUNC_MAX];
 };
 
+/* Per stack: descriptors opened there (records made with SA_SLOT_COUNTED)
+ * and closed again. Relaxed atomic adds by the writer; monotonic. Held =
+ * opened - closed. Kept apart from sa_stack, which never changes once
+ * published, so that an older reader keeps reading the table. */
+struct sa_count {
+	uint64_t opened;
+	uint64_t closed;
+};
+
 struct sa_module {
 	uint32_t state;          /* SA_ENTRY_* */
 	uint32_t generation;     /* image generation that had this module */
@@ -232,6 +249,7 @@ _Static_assert(sizeof(struct sa_module) == 312, "module entry size");
 _Static_assert(sizeof(struct sa_rescued) == 144, "rescued entry size");
 _Static_assert(sizeof(struct sa_lframe) == 256, "language frame entry size");
 _Static_assert((SA_NLFRAMES & (SA_NLFRAMES - 1)) == 0, "lframe set is a power of two");
+_Static_assert(sizeof(struct sa_count) == 16, "count entry size");
 _Static_assert((SA_NSTACKS & (SA_NSTACKS - 1)) == 0, "stack set is a power of two");
 
 /* Layout for a table of `nslots` slots; returns the file size. */

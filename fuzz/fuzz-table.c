@@ -1,7 +1,7 @@
 /* fuzz-table: the table reader (common/table-reader.c) on hostile files, along
  * the path `sockaudit report` and `dump` take: sa_reader_open with the owner
  * expected, sa_reader_snapshot, sa_reader_stack on every record's open and
- * connect stacks, sa_reader_modules, then sa_snapshot_finish/sa_reader_close.
+ * connect stacks, sa_reader_modules, sa_reader_counts, then sa_snapshot_finish/sa_reader_close.
  *
  * The reader wants a real file (it opens a path with O_NOFOLLOW, checks owner
  * and mode, mmaps it and walks the slots with SEEK_DATA/SEEK_HOLE), so every
@@ -341,6 +341,28 @@ static void check_stack(struct sa_reader *r, uint32_t id, const struct file_view
 		   "stack %u frames differ", id);
 }
 
+/* The counts read as the file holds them, within the validated region. */
+static void check_counts(struct sa_reader *r, const struct file_view *v)
+{
+	static struct sa_count out[1024];
+	size_t room = r->hdr.nstacks <= 1024 ? r->hdr.nstacks : 1024;
+	size_t n = sa_reader_counts(r, out, room);
+
+	if (r->hdr.abi_version < SA_ABI_COUNTS) {
+		FUZZ_CHECK(n == 0, "a table without counts gave %zu", n);
+		return;
+	}
+	FUZZ_CHECK(n == room && n <= r->hdr.ncounts, "%zu counts for room %zu", n, room);
+	if (!v->exact)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct sa_count want;
+
+		memcpy(&want, v->img + r->hdr.counts_off + i * sizeof(want), sizeof(want));
+		FUZZ_CHECK(memcmp(&want, &out[i], sizeof(want)) == 0, "count %zu differs", i);
+	}
+}
+
 static void check_modules(struct sa_reader *r, const struct file_view *v, size_t room)
 {
 	size_t n = sa_reader_modules(r, mods_out, room), k = 0;
@@ -423,6 +445,7 @@ static void read_table(struct sa_reader *r, const struct file_view *v, size_t mo
 		for (uint32_t id = 1; id <= r->hdr.nstacks; id++)
 			check_stack(r, id, v);
 	check_modules(r, v, mod_room);
+	check_counts(r, v);
 	if (verbose)
 		fprintf(stderr, "fuzz-table: snapshot %s: %zu records (%zu unknown)%s\n",
 			rc ? err : "ok", s.nrecs, s.nunknown, v->exact ? "" : ", file changed");
@@ -560,6 +583,10 @@ static uint64_t build_header(struct sa_header *h, const struct built_params *bp)
 	/* The language frame set, one entry, after the three. */
 	h->lframes_off = region_start(end, bp->spacing);
 	end = h->lframes_off + sizeof(struct sa_lframe);
+	/* The counts (one per stack) after the three, however they lie. */
+	uint64_t counts_off = region_start(end, bp->spacing);
+
+	end = counts_off + (uint64_t)bp->nstacks * sizeof(struct sa_count);
 	if (bp->spacing == 1)
 		end = align(end, PAGE);
 
@@ -574,8 +601,10 @@ static uint64_t build_header(struct sa_header *h, const struct built_params *bp)
 	h->modules_off = offs[0];
 	h->stacks_off = offs[1];
 	h->slots_off = offs[2];
+	h->counts_off = counts_off;
 	h->nmodules = bp->nmodules;
 	h->nstacks = bp->nstacks;
+	h->ncounts = bp->nstacks;
 	h->nslots = bp->nslots;
 	h->depth = bp->depth;
 	h->file_size = end;

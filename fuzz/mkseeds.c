@@ -57,7 +57,7 @@ static uint64_t align8(uint64_t v)
 	return (v + 7) & ~7ull;
 }
 
-/* A packed, valid table: header, modules, stacks, slots. */
+/* A packed, valid table: header, modules, stacks, counts, slots. */
 static void image_init(struct image *im, uint32_t nmodules, uint32_t nstacks, uint32_t nslots,
 		       uint32_t depth)
 {
@@ -71,7 +71,9 @@ static void image_init(struct image *im, uint32_t nmodules, uint32_t nstacks, ui
 	h.depth = depth;
 	h.modules_off = SA_HEADER_SIZE;
 	h.stacks_off = align8(h.modules_off + (uint64_t)nmodules * sizeof(struct sa_module));
-	h.slots_off = align8(h.stacks_off + (uint64_t)nstacks * sizeof(struct sa_stack));
+	h.counts_off = align8(h.stacks_off + (uint64_t)nstacks * sizeof(struct sa_stack));
+	h.ncounts = nstacks;
+	h.slots_off = align8(h.counts_off + (uint64_t)nstacks * sizeof(struct sa_count));
 	h.file_size = h.slots_off + (uint64_t)nslots * sizeof(struct sa_slot);
 	h.uid = 0;
 	h.pid = 4242;

@@ -126,6 +126,7 @@ int shim_fork_child(int32_t pid)
 		shim.slots = NULL;
 		shim.stacks = NULL;
 		shim.lframes = NULL;
+		shim.counts = NULL;
 		shim.modules = NULL;
 		shim.hdr = NULL;
 		shim.base = NULL;
@@ -181,6 +182,10 @@ int shim_fork_child(int32_t pid)
 			    !fd_holds((int)fd, &rec))
 				continue;
 			rec.origin = SA_ORIGIN_INHERIT_FORK;
+			/* Counted in the parent's table: our counts start at
+			 * zero, and closing an inherited fd here is no close of
+			 * ours to count (docs/design.md, "Per-site counts"). */
+			rec.flags &= (uint8_t)~SA_SLOT_COUNTED;
 			if (rec.open_stack && rec.open_stack <= old_hdr->nstacks &&
 			    old_stack_backed(old_hdr, rec.open_stack) &&
 			    (d = old_stacks[rec.open_stack - 1].depth) <= SA_MAX_FRAMES) {

@@ -100,7 +100,11 @@ void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_
 		depth = shim_lang_merge(SHIM_LANG_OPEN, frames, depth, shim.depth);
 	if (depth)
 		rec.open_stack = shim_stack_intern(frames, depth);
-	shim_slot_write(fd, &rec);
+	if (shim_count_ready(rec.open_stack))
+		rec.flags |= SA_SLOT_COUNTED;
+	/* Counted once the record is in place, so that its close counts too. */
+	if (shim_slot_write(fd, &rec) && (rec.flags & SA_SLOT_COUNTED))
+		shim_count_open(rec.open_stack);
 	if (shim_lang_on)
 		shim_lang_note(fd, origin, rec.open_ns);
 unbusy:
@@ -122,6 +126,8 @@ void shim_record_dup(int oldfd, int newfd)
 	    sa_slot_read(&shim.slots[oldfd], &rec, SHIM_SLOT_SPINS) && rec.used) {
 		rec.fd = newfd;
 		rec.origin = SA_ORIGIN_DUP;
+		/* A dup is no open: the descriptor counted is the original. */
+		rec.flags &= (uint8_t)~SA_SLOT_COUNTED;
 		rec.dup_of = oldfd;
 		rec.tid = current_tid();
 		rec.open_ns = shim_now_ns();

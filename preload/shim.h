@@ -112,6 +112,7 @@ struct shim {
 	struct sa_slot *slots;
 	struct sa_stack *stacks;
 	struct sa_lframe *lframes;
+	struct sa_count *counts;        /* NULL: an adopted table older than the counts */
 	struct sa_module *modules;
 	uint32_t nslots;
 	uint32_t depth;

@@ -65,6 +65,12 @@ static void map_globals(uint8_t *base, uint64_t size, const struct stat *st)
 	shim.modules = (struct sa_module *)(base + h->modules_off);
 	shim.stacks = (struct sa_stack *)(base + h->stacks_off);
 	shim.lframes = (struct sa_lframe *)(base + h->lframes_off);
+	/* An earlier image's table from before the counts (abi 2) is adopted
+	 * as it is: its records stay, nothing is counted. Entries aligned to
+	 * their size never straddle a page (writer.h, shim_count_ready). */
+	shim.counts = h->abi_version >= SA_ABI_COUNTS && h->counts_off &&
+				      h->counts_off % sizeof(struct sa_count) == 0
+			      ? (struct sa_count *)(base + h->counts_off) : NULL;
 	shim.slots = (struct sa_slot *)(base + h->slots_off);
 	shim.nslots = h->nslots;
 	shim.hdr = (struct sa_header *)base;

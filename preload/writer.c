@@ -138,16 +138,48 @@ static struct sa_slot *slot_for(int fd, bool reserve)
 	return &shim.slots[fd];
 }
 
-void shim_slot_write(int fd, const struct sa_slot *rec)
+/* --- per-site counts ------------------------------------------------------
+ * counts[id - 1] belongs to stack id. One relaxed add per counted open and
+ * one per counted close: no lock, and exact under threads (the adds are
+ * atomic) and fork (a child has its own table, see process.c). */
+
+static uint64_t count_off(uint32_t id)
+{
+	return shim.hdr->counts_off + (uint64_t)(id - 1) * sizeof(struct sa_count);
+}
+
+/* A counted record goes away (cleared or replaced) while we own its slot.
+ * SA_SLOT_COUNTED is set only when the entry's page was backed (see
+ * shim_count_ready), and a page stays backed for the life of a mapping
+ * (a forked child's new mapping starts with no page backed, and its
+ * inherited records lose the flag; an adopted table marks every page the
+ * earlier image backed): so the flag alone says the entry may be touched. */
+static void count_close(const struct sa_slot *s)
+{
+	uint32_t id = s->open_stack;
+
+	if (s->used && (s->flags & SA_SLOT_COUNTED) && shim.counts && id && id <= shim.hdr->ncounts)
+		atomic_fetch_add_explicit((_Atomic uint64_t *)&shim.counts[id - 1].closed, 1,
+					  memory_order_relaxed);
+}
+
+bool shim_slot_write(int fd, const struct sa_slot *rec)
 {
 	struct sa_slot *s = slot_for(fd, true);
 
 	if (!s || !slot_begin(s))
-		return;
+		return false;
+	/* The same open rewritten (connect, exec adoption, exit) keeps its
+	 * count; any other record in its place means that open is gone. */
+	if (unlikely(s->used && (s->flags & SA_SLOT_COUNTED)) &&
+	    (!(rec->flags & SA_SLOT_COUNTED) || rec->open_stack != s->open_stack ||
+	     rec->open_ns != s->open_ns))
+		count_close(s);
 	memcpy((uint8_t *)s + sizeof(s->seq), (const uint8_t *)rec + sizeof(rec->seq),
 	       sizeof(*s) - sizeof(s->seq));
 	slot_end(s);
 	shim_counter_add(&shim.hdr->counters.records);
+	return true;
 }
 
 void shim_slot_clear(int fd)
@@ -158,6 +190,7 @@ void shim_slot_clear(int fd)
 		return;
 	if (!slot_begin(s))
 		return;
+	count_close(s);
 	s->used = 0;
 	slot_end(s);
 }
@@ -208,8 +241,13 @@ uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth)
 				return idx + 1;
 			continue;
 		}
-		if (v != SA_ENTRY_EMPTY ||
-		    !atomic_compare_exchange_strong_explicit(state, &v, SA_ENTRY_BUSY,
+		if (v != SA_ENTRY_EMPTY)
+			continue;
+		/* Back the new stack's count entry now, off the per-open path;
+		 * without it the stack is kept and its opens go uncounted. */
+		if (shim.counts && !backed(count_off(idx + 1), sizeof(struct sa_count)))
+			shim_reserve(count_off(idx + 1), sizeof(struct sa_count));
+		if (!atomic_compare_exchange_strong_explicit(state, &v, SA_ENTRY_BUSY,
 							     memory_order_acquire,
 							     memory_order_relaxed))
 			continue;

@@ -4,7 +4,31 @@
 #include "shim.h"
 
 bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;
-void shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
+/* Returns whether the record was written. Replacing a counted record of
+ * another open counts a close of it (its fd was closed unseen, or by dup2). */
+bool shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
+/* May an open at stack `id` be counted (its count entry backed)? A count
+ * entry (16 bytes, in a page-aligned region) never straddles a page: one
+ * bit says. Inline: it runs on every open. */
+static inline bool shim_count_ready(uint32_t id)
+{
+	uint64_t c;
+
+	if (!id || !shim.counts || id > shim.hdr->ncounts)
+		return false;
+	c = (shim.hdr->counts_off + (uint64_t)(id - 1) * sizeof(struct sa_count)) >>
+	    SHIM_CHUNK_SHIFT;
+	return c < SHIM_MAX_CHUNKS &&
+	       (atomic_load_explicit(&shim.reserved[c >> 6], memory_order_acquire) &
+		(1ull << (c & 63)));
+}
+
+/* One relaxed add to counts[id - 1].opened; call only when shim_count_ready(). */
+static inline void shim_count_open(uint32_t id)
+{
+	atomic_fetch_add_explicit((_Atomic uint64_t *)&shim.counts[id - 1].opened, 1,
+				  memory_order_relaxed);
+}
 void shim_slot_clear(int fd) SHIM_HIDDEN;
 bool shim_slot_used(int fd) SHIM_HIDDEN;
 /* family, type, protocol of fd's record; false when it has none. */

@@ -90,6 +90,14 @@ static void process_json(struct jw *w, const struct report *rep)
 	} else {
 		jw_null(w);
 	}
+	if (rep->open_fds)
+		kuint(w, "open_fds", rep->open_fds);
+	else
+		knull(w, "open_fds");
+	if (rep->nofile_soft && rep->nofile_soft != UINT64_MAX)
+		kuint(w, "nofile_limit", rep->nofile_soft);
+	else
+		knull(w, "nofile_limit");
 	jw_object_end(w);
 }
 
@@ -340,6 +348,31 @@ static void group_json(struct jw *w, const struct report *rep, const struct grou
 	}
 	jw_array_end(w);
 	kuint(w, "distinct_peers", g->distinct_peers);
+	if (g->counts_known) {
+		kuint(w, "opened_total", g->opened_total);
+		kuint(w, "closed_total", g->closed_total);
+		kuint(w, "held", g->opened_total > g->closed_total
+				 ? g->opened_total - g->closed_total : 0);
+	} else {
+		knull(w, "opened_total");
+		knull(w, "closed_total");
+		knull(w, "held");
+	}
+	jw_key(w, "growth");
+	jw_object_begin(w);
+	jw_key(w, "growing");
+	jw_bool(w, g->growing);
+	if (g->growing) {
+		jw_key(w, "per_hour");
+		jw_double(w, g->growth_per_hour);
+	} else {
+		knull(w, "per_hour");
+	}
+	if (g->exhaust_known)
+		kuint(w, "exhausts_in_s", g->exhaust_s);
+	else
+		knull(w, "exhausts_in_s");
+	jw_object_end(w);
 	kstr(w, "stack", g->stack->depth ? g->stack->kind : NULL);
 	group_title_nostack(g, title, sizeof(title));
 	kstr(w, "no_stack", g->stack->depth ? NULL : g->stack->nostack);

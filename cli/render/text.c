@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "report/format.h"
+#include "report/growth.h"
 #include "report/model.h"
 #include "report/peer.h"
 #include "util/util.h"
@@ -251,6 +252,27 @@ static void render_group(FILE *out, const struct report *rep, const struct group
 		}
 	}
 	fputc('\n', out);
+	if (g->counts_known || g->growing) {
+		char line[200], eta[48];
+
+		fprintf(out, "    ");
+		if (g->counts_known) {
+			growth_format_counts(g->opened_total, g->closed_total, line, sizeof(line));
+			fprintf(out, "%s", line);
+		}
+		if (g->growing) {
+			char rate[32];
+
+			growth_format_count((uint64_t)(g->growth_per_hour + 0.5), rate, sizeof(rate));
+			fprintf(out, "%sgrowing by %s an hour", g->counts_known ? "; " : "", rate);
+			if (g->exhaust_known) {
+				growth_format_eta(g->exhaust_s, eta, sizeof(eta));
+				fprintf(out, ": %sat this rate it runs out of descriptors in %s%s",
+					RED(st), eta, RESET(st));
+			}
+		}
+		fputc('\n', out);
+	}
 	if (g->npeers) {
 		fprintf(out, "    peers");
 		for (size_t i = 0; i < g->npeers; i++)

@@ -48,6 +48,16 @@ struct group {
 	size_t npeers;
 	size_t distinct_peers;
 
+	/* Filled by growth_fill_groups() (report/growth.h): the per-site
+	 * counts summed over the group's distinct open stacks, and how fast
+	 * the group's held sockets grow. */
+	bool counts_known;
+	uint64_t opened_total, closed_total;
+	bool growing;
+	double growth_per_hour;
+	bool exhaust_known;
+	uint64_t exhaust_s;
+
 	/* Filled by report_symbols_resolve(): the frames with the shim's and
 	 * libc's leading frames dropped (trimmed of them). Strings belong to
 	 * the symbolizer, which outlives the renderers. */

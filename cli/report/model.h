@@ -40,6 +40,8 @@ struct report {
 	bool other_netns;
 	struct report_join join;
 	struct group_set groups;
+	uint64_t nofile_soft;            /* RLIMIT_NOFILE soft (UINT64_MAX: unlimited), 0: unknown */
+	uint64_t open_fds;               /* descriptors the process holds, 0: unknown */
 	struct report_symbols *syms;
 	struct report_rescued_set rescued;  /* closes by Go's garbage collector */
 	struct notes notes;

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/util.h"
@@ -183,6 +185,20 @@ void jw_uint(struct jw *w, uint64_t v)
 
 	jw_slot(w);
 	jw_put(w, p, (size_t)(buf + 24 - p));
+}
+
+void jw_double(struct jw *w, double v)
+{
+	char buf[40];
+	int n;
+
+	if (!isfinite(v)) {
+		jw_null(w);
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%.6g", v);
+	jw_slot(w);
+	jw_put(w, buf, (size_t)n);
 }
 
 void jw_int(struct jw *w, int64_t v)

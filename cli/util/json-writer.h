@@ -47,5 +47,6 @@ void jw_string(struct jw *w, const char *s);   /* NULL writes null */
 void jw_uint(struct jw *w, uint64_t v);
 void jw_int(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, bool v);
+void jw_double(struct jw *w, double v);        /* %.6g; not finite writes null */
 void jw_null(struct jw *w);
 void jw_hex(struct jw *w, uint64_t v);          /* "0x1f": a string, exact past 2^53 */

@@ -159,6 +159,7 @@ static void test_layout(void)
 		uint64_t size = fresh(&h, n);
 		uint64_t mend = h.modules_off + region_len(h.nmodules, h.module_size);
 		uint64_t send = h.stacks_off + region_len(h.nstacks, h.stack_size);
+		uint64_t cend = h.counts_off + region_len(h.ncounts, h.count_size);
 		uint64_t tend = h.slots_off + region_len(h.nslots, h.slot_size);
 		const char *why;
 
@@ -170,11 +171,15 @@ static void test_layout(void)
 		   "layout(%u): magic, versions and record sizes", n);
 		ok(h.nslots == n && h.nstacks == SA_NSTACKS && h.nmodules == SA_NMODULES,
 		   "layout(%u): counts", n);
+		ok(h.ncounts == h.nstacks && h.count_size == sizeof(struct sa_count),
+		   "layout(%u): one count entry per stack", n);
 		ok(h.modules_off >= SA_HEADER_SIZE && h.modules_off < h.stacks_off &&
-		   h.stacks_off < h.slots_off, "layout(%u): header, modules, stacks, slots in order", n);
-		ok(h.modules_off % PAGE == 0 && h.stacks_off % PAGE == 0 && h.slots_off % PAGE == 0 &&
-		   h.file_size % PAGE == 0, "layout(%u): offsets and size 4096-aligned", n);
-		ok(mend <= h.stacks_off && send <= h.slots_off,
+		   h.stacks_off < h.counts_off && h.counts_off < h.slots_off,
+		   "layout(%u): header, modules, stacks, counts, slots in order", n);
+		ok(h.modules_off % PAGE == 0 && h.stacks_off % PAGE == 0 && h.counts_off % PAGE == 0 &&
+		   h.slots_off % PAGE == 0 && h.file_size % PAGE == 0,
+		   "layout(%u): offsets and size 4096-aligned", n);
+		ok(mend <= h.stacks_off && send <= h.counts_off && cend <= h.slots_off,
 		   "layout(%u): regions disjoint", n);
 		ok(tend <= h.file_size && h.file_size - tend < PAGE,
 		   "layout(%u): file_size covers the slots, rounded up to a page", n);
@@ -204,6 +209,8 @@ static void test_layout(void)
 #define R_STKREG   "stack region out of bounds"
 #define R_SLOTREG  "slot region out of bounds"
 #define R_OVERLAP  "regions overlap"
+#define R_CNTSET   "count region does not match the stack set"
+#define R_CNTREG   "count region out of bounds"
 #define R_ALIGN    "misaligned region"
 #define R_STRING   "unterminated string in header"
 #define R_NLFR     "language frame count out of range"
@@ -249,7 +256,19 @@ HOOK(slot_plus_4) { h->nslots -= 1; h->slots_off += 4; }
 HOOK(slot_plus_1) { h->nslots -= 1; h->slots_off += 1; }
 HOOK(slot_plus_8) { h->nslots -= 1; h->slots_off += 8; }
 HOOK(mod_plus_4) { h->nmodules -= 1; h->modules_off += 4; }
-HOOK(stk_plus_4) { h->nstacks /= 2; h->stacks_off += 4; }
+/* The counts follow the stack set: a change of nstacks takes ncounts along. */
+HOOK(nstacks_half) { h->nstacks = h->ncounts = SA_NSTACKS / 2; }
+HOOK(nstacks_one) { h->nstacks = h->ncounts = 1; }
+HOOK(stk_plus_4_counts) { h->nstacks /= 2; h->ncounts = h->nstacks; h->stacks_off += 4; }
+HOOK(cnt_at_eof) { h->counts_off = h->file_size; }
+HOOK(cnt_wraps) { h->counts_off = UINT64_MAX - region_len(h->ncounts, h->count_size) + 1; }
+HOOK(cnt_on_stk) { h->counts_off = h->stacks_off; }
+HOOK(cnt_on_slot) { h->counts_off = h->slots_off; }
+HOOK(cnt_into_stk_8) { h->counts_off = h->stacks_off + region_len(h->nstacks, h->stack_size) - 8; }
+HOOK(cnt_plus_4) { h->nstacks = h->ncounts = SA_NSTACKS / 2; h->counts_off += 4; }
+/* A table of abi 2 has no counts: whatever the header holds there (zeros
+ * in a real one) is not looked at. */
+HOOK(abi2_garbage_counts) { h->abi_version = 2; h->counts_off = UINT64_MAX; h->ncounts = 3; h->count_size = 1; }
 HOOK(run_id_full) { memset(h->run_id, 'x', sizeof(h->run_id)); }
 HOOK(cmdline_full) { memset(h->cmdline, 'x', sizeof(h->cmdline)); }
 HOOK(run_id_last_nul) { memset(h->run_id, 'x', sizeof(h->run_id) - 1); }
@@ -295,8 +314,22 @@ static const struct mutation {
 	{ "nstacks 4097", SET(nstacks, SA_NSTACKS + 1), .reason = R_NSTACKS },
 	{ "nstacks 2^21", SET(nstacks, 1u << 21), .reason = R_NSTACKS },
 	{ "nstacks UINT32_MAX", SET(nstacks, UINT32_MAX), .reason = R_NSTACKS },
-	{ "nstacks 2048", SET(nstacks, SA_NSTACKS / 2), .reason = NULL },
-	{ "nstacks 1", SET(nstacks, 1), .reason = NULL },
+	{ "nstacks 2048 (ncounts along)", .hook = nstacks_half, .reason = NULL },
+	{ "nstacks 1 (ncounts along)", .hook = nstacks_one, .reason = NULL },
+	{ "nstacks 2048, ncounts not", SET(nstacks, SA_NSTACKS / 2), .reason = R_CNTSET },
+	{ "ncounts 0", SET(ncounts, 0), .reason = R_CNTSET },
+	{ "ncounts doubled", SET(ncounts, SA_NSTACKS * 2), .reason = R_CNTSET },
+	{ "count_size 15", SET(count_size, 15), .reason = R_CNTSET },
+	{ "count_size 0", SET(count_size, 0), .reason = R_CNTSET },
+	{ "counts_off 0", SET(counts_off, 0), .reason = R_CNTREG },
+	{ "counts_off at EOF", .hook = cnt_at_eof, .reason = R_CNTREG },
+	{ "counts_off UINT64_MAX", SET(counts_off, UINT64_MAX), .reason = R_CNTREG },
+	{ "counts_off + length wraps to 0", .hook = cnt_wraps, .reason = R_CNTREG },
+	{ "counts on the stacks", .hook = cnt_on_stk, .reason = R_OVERLAP },
+	{ "counts on the slots", .hook = cnt_on_slot, .reason = R_OVERLAP },
+	{ "counts 8 bytes into the stacks", .hook = cnt_into_stk_8, .reason = R_OVERLAP },
+	{ "counts_off + 4", .hook = cnt_plus_4, .reason = R_ALIGN },
+	{ "abi 2: the count fields are not read", .hook = abi2_garbage_counts, .reason = NULL },
 	{ "nstacks x8, beyond the file", .hook = nstacks_double, .reason = R_STKREG },
 	{ "lframe_size 255", SET(lframe_size, 255), .reason = R_SIZES },
 	{ "nlframes 0", SET(nlframes, 0), .reason = R_NLFR },
@@ -350,7 +383,7 @@ static const struct mutation {
 	{ "slots_off + 4", .hook = slot_plus_4, .reason = R_ALIGN },
 	{ "slots_off + 1", .hook = slot_plus_1, .reason = R_ALIGN },
 	{ "modules_off + 4", .hook = mod_plus_4, .reason = R_ALIGN },
-	{ "stacks_off + 4", .hook = stk_plus_4, .reason = R_ALIGN },
+	{ "stacks_off + 4", .hook = stk_plus_4_counts, .reason = R_ALIGN },
 	{ "slots_off + 8", .hook = slot_plus_8, .reason = NULL },
 	{ "run_id unterminated", .hook = run_id_full, .reason = R_STRING },
 	{ "cmdline unterminated", .hook = cmdline_full, .reason = R_STRING },

@@ -1034,6 +1034,118 @@ static void case_list(void)
 	ok(rt_stop(&a) && rt_stop(&b), "scenarios exit cleanly on EOF");
 }
 
+/* Per-site counts on the group of the one held connection (report/growth.h). */
+static void counts_case(const char *mode)
+{
+	char *argv[] = { tlib_path("RT_BIN_DIR", "sc-counts"), (char *)mode, NULL };
+	const char *all[] = { "--all", NULL };
+	char pidtxt[16];
+	struct tlib_host p;
+	struct trun r;
+	json_object *root, *g;
+	pid_t target;
+	int fd;
+
+	tlib_case_dir(tlib_env("RT_TABLES"), strcmp(mode, "single") == 0 ? "counts" : mode);
+	if (!ok(tlib_host_ready(&p, true, argv), "counts %s: scenario ready", mode))
+		return;
+	fd = (int)tlib_ready_int(&p, "fd");
+	target = (pid_t)tlib_ready_int(&p, "pid");
+	root = tlib_report(target, all, &r);
+	g = root ? tj_group_with_fd(root, fd) : NULL;
+	ok(g && tj_int(g, "opened_total", -1) == 100 && tj_int(g, "closed_total", -1) == 99 &&
+	   tj_int(g, "held", -1) == 1,
+	   "counts %s: the site's group says opened 100, closed 99, held 1 (got %lld, %lld)",
+	   mode, (long long)tj_int(g, "opened_total", -1), (long long)tj_int(g, "closed_total", -1));
+	{
+		const char *fn = NULL, *base = NULL;
+		long line = 0;
+
+		ok(g && tj_first_frame(g, &fn, &base, &line) && fn &&
+		   strcmp(fn, "count_client") == 0,
+		   "counts %s: the group is the site's, count_client", mode);
+	}
+	ok(g && tj_get(g, "growth") && !tj_bool(g, "growth.growing"),
+	   "counts %s: one held socket is no growth", mode);
+	json_object_put(root);
+	trun_free(&r);
+
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)target);
+	{
+		const char *args[] = { "report", "--all", "--color", "never", pidtxt, NULL };
+
+		ok(tlib_cli(&r, args) &&
+		   strstr(r.out, "opened 100, closed 99, held 1: 1 in 100 never closed"),
+		   "counts %s: text says \"opened 100, closed 99, held 1: 1 in 100 never closed\"",
+		   mode);
+		if (!strstr(r.out, "opened 100"))
+			diag("%s", r.out);
+		trun_free(&r);
+	}
+	if (strcmp(mode, "fork") == 0) {
+		/* The parent holds 5 from the same site; its counts are its own. */
+		root = tlib_report((pid_t)tlib_ready_int(&p, "parent"), all, &r);
+		g = root ? tj_group_with_fd(root, (int)tlib_ready_int(&p, "parent_fd")) : NULL;
+		ok(g && tj_int(g, "opened_total", -1) == 5 && tj_int(g, "closed_total", -1) == 0,
+		   "counts fork: the parent's site says opened 5, closed 0 (got %lld, %lld)",
+		   (long long)tj_int(g, "opened_total", -1),
+		   (long long)tj_int(g, "closed_total", -1));
+		json_object_put(root);
+		trun_free(&r);
+	}
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "counts %s: scenario exits cleanly on EOF", mode);
+}
+
+static void case_counts(void) { counts_case("single"); }
+static void case_counts_threads(void) { counts_case("threads"); }
+static void case_counts_fork(void) { counts_case("fork"); }
+
+/* A site whose held sockets keep growing: a rate, and the time left
+ * until RLIMIT_NOFILE (1024 in the scenario) at that rate. */
+static void case_counts_grow(void)
+{
+	char *argv[] = { tlib_path("RT_BIN_DIR", "sc-counts"), "grow", NULL };
+	const char *all[] = { "--all", NULL };
+	struct tlib_host p;
+	struct trun r;
+	json_object *root, *g;
+	int fd;
+
+	tlib_case_dir(tlib_env("RT_TABLES"), "counts-grow");
+	if (!ok(tlib_host_ready(&p, true, argv), "grow: scenario ready"))
+		return;
+	fd = (int)tlib_ready_int(&p, "fd");
+	root = tlib_report(p.pid, all, &r);
+	g = root ? tj_group_with_fd(root, fd) : NULL;
+	ok(g && tj_bool(g, "growth.growing"), "grow: the group is growing");
+	/* 10 an hour... per second: 36,000 an hour, give or take a slow run. */
+	ok(g && tj_get(g, "growth.per_hour") &&
+	   json_object_get_double(tj_get(g, "growth.per_hour")) > 10000 &&
+	   json_object_get_double(tj_get(g, "growth.per_hour")) < 60000,
+	   "grow: about 36,000 an hour (%s)",
+	   g && tj_get(g, "growth.per_hour") ? json_object_get_string(tj_get(g, "growth.per_hour"))
+					     : "none");
+	ok(root && tj_int(root, "process.nofile_limit", -1) == 1024,
+	   "grow: the process's limit read from /proc/<pid>/limits");
+	ok(g && tj_int(g, "growth.exhausts_in_s", -1) >= 40 &&
+	   tj_int(g, "growth.exhausts_in_s", -1) <= 400,
+	   "grow: out of descriptors in about 100 s at that rate (%lld)",
+	   (long long)tj_int(g, "growth.exhausts_in_s", -1));
+	json_object_put(root);
+	trun_free(&r);
+	{
+		char pidtxt[16];
+		const char *args[] = { "report", "--all", "--color", "never", pidtxt, NULL };
+
+		snprintf(pidtxt, sizeof(pidtxt), "%d", (int)p.pid);
+		ok(tlib_cli(&r, args) && strstr(r.out, "growing by ") &&
+		   strstr(r.out, "at this rate it runs out of descriptors in about "),
+		   "grow: the text says how fast and when it runs out");
+		trun_free(&r);
+	}
+	ok(tlib_host_stop(&p, 0, TLIB_GRACE_MS) == 0, "grow: scenario exits cleanly on EOF");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1055,6 +1167,10 @@ static const struct {
 	{ "badinput", case_badinput },
 	{ "list", case_list },
 	{ "churn", case_churn },
+	{ "counts", case_counts },
+	{ "counts-threads", case_counts_threads },
+	{ "counts-fork", case_counts_fork },
+	{ "counts-grow", case_counts_grow },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,255 @@
+/* Scrape latency: `sockaudit serve` answering GET /metrics for many
+ * audited processes (default 200, each holding 50 loopback connections,
+ * both ends, half of the client ends in CLOSE_WAIT: ~20k sockets), against
+ * `ss -tanp` measured in the same invocation, interleaved, medians. The
+ * first scrape (which names every site) is reported on its own; the ratio
+ * is that of the scrapes after it, what a Prometheus sees every interval.
+ *
+ *   bench-serve-latency SOCKAUDIT SHIM [-p PROCESSES] [-n CONNECTIONS] [-r ROUNDS]
+ *
+ * Prints key=value lines for bench/run. The holders are this program
+ * itself, re-executed with --hold under the shim; they end at EOF on their
+ * shared stdin. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PROCS 1000
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#define OPENER(n) \
+	__attribute__((noinline)) static int open_##n(const struct sockaddr_in *a) \
+	{ \
+		int fd = socket(AF_INET, SOCK_STREAM, 0); \
+		if (fd >= 0 && connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) { \
+			close(fd); \
+			return -1; \
+		} \
+		__asm__ volatile("" ::: "memory"); \
+		return fd; \
+	}
+OPENER(0)
+OPENER(1)
+OPENER(2)
+static int (*const openers[3])(const struct sockaddr_in *) = { open_0, open_1, open_2 };
+
+static int hold(int conns)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(a);
+	int lfd, held = 1;
+	char buf[16];
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 256) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&a, &l) < 0)
+		return 1;
+	for (int i = 0; i < conns; i++) {
+		int c = openers[i % 3](&a), s;
+
+		if (c < 0 || (s = accept(lfd, NULL, NULL)) < 0)
+			break;
+		if (i & 1)
+			shutdown(s, SHUT_WR);
+		held += 2;
+	}
+	printf("ready %d\n", held);
+	fflush(stdout);
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+	return 0;
+}
+
+/* GET /metrics; nanoseconds, 0 on failure. */
+static uint64_t scrape(int port, size_t *bytes)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	static const char req[] = "GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n";
+	char buf[65536];
+	uint64_t t0 = now_ns();
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ssize_t n;
+
+	*bytes = 0;
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (*bytes == 0 && strncmp(buf, "HTTP/1.1 200", 12) != 0 &&
+		    strncmp(buf, "HTTP/1.0 200", 12) != 0) {
+			close(fd);
+			return 0;
+		}
+		*bytes += (size_t)n;
+	}
+	close(fd);
+	return n < 0 ? 0 : now_ns() - t0;
+}
+
+static uint64_t timed(char *const argv[])
+{
+	uint64_t t0 = now_ns();
+	int st;
+	pid_t p = fork();
+
+	if (p == 0) {
+		int dn = open("/dev/null", O_WRONLY);
+		dup2(dn, 1);
+		dup2(dn, 2);
+		unsetenv("LD_PRELOAD");
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st))
+		return 0;
+	return now_ns() - t0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_ms(uint64_t *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
+	return (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2) / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	int procs = 200, conns = 50, rounds = 5, in[2], out[2], err[2], opt, sockets = 0, port = 0;
+	uint64_t sc[64], ss[64], cold;
+	pid_t holders[MAX_PROCS], serve;
+	char line[256];
+	size_t bytes = 0;
+	FILE *f, *ef;
+
+	if (argc == 3 && strcmp(argv[1], "--hold") == 0)
+		return hold(atoi(argv[2]));
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s SOCKAUDIT SHIM [-p PROCESSES] [-n CONNECTIONS] [-r ROUNDS]\n",
+			argv[0]);
+		return 2;
+	}
+	optind = 3;
+	while ((opt = getopt(argc, argv, "p:n:r:")) != -1) {
+		if (opt == 'p')
+			procs = atoi(optarg);
+		else if (opt == 'n')
+			conns = atoi(optarg);
+		else if (opt == 'r')
+			rounds = atoi(optarg);
+		else
+			return 2;
+	}
+	if (procs < 1 || procs > MAX_PROCS || conns < 1 || rounds < 1 || rounds > 64)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe(in) < 0 || pipe(out) < 0 || pipe(err) < 0)
+		return 1;
+	for (int i = 0; i < procs; i++) {
+		holders[i] = fork();
+		if (holders[i] == 0) {
+			char n[16];
+
+			dup2(in[0], 0);
+			dup2(out[1], 1);
+			close(in[1]);
+			close(out[0]);
+			snprintf(n, sizeof(n), "%d", conns);
+			setenv("LD_PRELOAD", argv[2], 1);
+			execl("/proc/self/exe", argv[0], "--hold", n, (char *)NULL);
+			_exit(127);
+		}
+	}
+	close(in[0]);
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	for (int i = 0; i < procs; i++) {
+		int n;
+
+		if (!f || !fgets(line, sizeof(line), f) || sscanf(line, "ready %d", &n) != 1) {
+			fprintf(stderr, "bench-serve-latency: a holder did not start\n");
+			goto fail;
+		}
+		sockets += n;
+	}
+	serve = fork();
+	if (serve == 0) {
+		dup2(err[1], 2);
+		close(err[0]);
+		unsetenv("LD_PRELOAD");
+		execl(argv[1], argv[1], "serve", "--listen", "127.0.0.1:0", "--close-wait", "0",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(err[1]);
+	ef = fdopen(err[0], "r");
+	if (!ef || !fgets(line, sizeof(line), ef) ||
+	    sscanf(line, "sockaudit serve: listening on http://127.0.0.1:%d/", &port) != 1) {
+		fprintf(stderr, "bench-serve-latency: serve did not start\n");
+		kill(serve, SIGKILL);
+		goto fail;
+	}
+	{
+		char *sargv[] = { "ss", "-tanp", NULL };
+
+		cold = scrape(port, &bytes);
+		for (int r = 0; r < rounds && cold; r++) {
+			sc[r] = scrape(port, &bytes);
+			ss[r] = timed(sargv);
+			if (!sc[r] || !ss[r]) {
+				cold = 0;
+				break;
+			}
+		}
+	}
+	kill(serve, SIGTERM);
+	waitpid(serve, NULL, 0);
+	close(in[1]);
+	for (int i = 0; i < procs; i++)
+		waitpid(holders[i], NULL, 0);
+	if (!cold) {
+		fprintf(stderr, "bench-serve-latency: a scrape or ss failed\n");
+		return 1;
+	}
+	{
+		double s = median_ms(sc, rounds), t = median_ms(ss, rounds);
+
+		printf("bench=serve-latency\nprocesses=%d\nsockets=%d\nrounds=%d\npage_bytes=%zu\n"
+		       "first_scrape_ms=%.1f\nscrape_ms=%.1f\nss_ms=%.1f\nratio=%.3f\n", procs,
+		       sockets, rounds, bytes, (double)cold / 1e6, s, t, s / t);
+	}
+	return 0;
+fail:
+	close(in[1]);
+	for (int i = 0; i < procs; i++)
+		kill(holders[i], SIGKILL);
+	for (int i = 0; i < procs; i++)
+		waitpid(holders[i], NULL, 0);
+	return 1;
+}

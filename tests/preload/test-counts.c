@@ -1,0 +1,305 @@
+/* Per-site counts (docs/design.md, "Per-site counts"): every counted open
+ * and close lands on the open stack's entry, exactly, under threads and
+ * across fork; a dup is no open, and a record replaced unseen is a close. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "harness.h"
+
+#define NCONN    100
+#define NTHREADS 8
+#define PER_THREAD 2000
+
+static struct sockaddr_in listen_addr;
+static int listen_fd = -1;
+
+static void listener(void)
+{
+	socklen_t len = sizeof(listen_addr);
+
+	listen_addr.sin_family = AF_INET;
+	listen_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&listen_addr, len) < 0 ||
+	    listen(listen_fd, 256) < 0 ||
+	    getsockname(listen_fd, (struct sockaddr *)&listen_addr, &len) < 0)
+		bail("listener: %m");
+}
+
+/* The one site the connections are opened at. */
+__attribute__((noinline)) static int connect_site(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&listen_addr, sizeof(listen_addr)) < 0)
+		bail("connect: %m");
+	__asm__ volatile("" ::: "memory");   /* no tail call: keep this frame */
+	return fd;
+}
+
+__attribute__((noinline)) static int plain_site(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	__asm__ volatile("" ::: "memory");
+	return fd;
+}
+
+/* The open stack of fd's record, 0 when none. A site is the whole stack:
+ * the same function called from two lines is two sites. */
+static uint32_t stack_of(pid_t pid, int fd)
+{
+	struct th_table t;
+	const struct sa_slot *s;
+	uint32_t id = 0;
+
+	if (!th_load(&t, pid))
+		return 0;
+	s = th_find(&t, fd);
+	if (s)
+		id = s->open_stack;
+	th_unload(&t);
+	return id;
+}
+
+static bool counts_by_id(pid_t pid, uint32_t id, struct sa_count *out)
+{
+	static struct sa_count c[SA_NSTACKS];
+	struct th_table t;
+	bool ok = false;
+
+	if (!id || !th_load(&t, pid))
+		return false;
+	if (sa_reader_counts(&t.r, c, SA_NSTACKS) >= id) {
+		*out = c[id - 1];
+		ok = true;
+	}
+	th_unload(&t);
+	return ok;
+}
+
+/* opened, closed of the stack that fd's record was opened at. */
+static bool counts_of(pid_t pid, int fd, struct sa_count *out)
+{
+	uint32_t id = stack_of(pid, fd);
+
+	if (!id)
+		diag("fd %d: no record with an open stack", fd);
+	return counts_by_id(pid, id, out);
+}
+
+/* 100 connections from connect_site, 99 closed: the remaining one names the site. */
+static int open_100_close_99(void)
+{
+	int fds[NCONN];
+
+	for (int i = 0; i < NCONN; i++) {
+		int a;
+
+		fds[i] = connect_site();
+		a = accept(listen_fd, NULL, NULL);
+		if (a < 0)
+			bail("accept: %m");
+		close(a);
+	}
+	for (int i = 1; i < NCONN; i++)
+		close(fds[i]);
+	return fds[0];
+}
+
+static void case_one_thread(void)
+{
+	struct sa_count c = { 0 };
+	int keep = open_100_close_99();
+
+	bool have = counts_of(getpid(), keep, &c);
+
+	ok(have && c.opened == NCONN && c.closed == NCONN - 1,
+	   "100 connections from one site, 99 closed: opened %llu, closed %llu",
+	   (unsigned long long)c.opened, (unsigned long long)c.closed);
+	close(keep);
+	ok(!counts_of(getpid(), keep, &c), "the last close clears the record");
+}
+
+struct worker {
+	int n;      /* sockets to open, all but the last closed again */
+	int keep;
+};
+
+static void *thread_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < w->n; i++) {
+		int fd = plain_site();   /* one site for every thread */
+
+		if (fd < 0)
+			return (void *)1;
+		if (i < w->n - 1)
+			close(fd);
+		else
+			w->keep = fd;
+	}
+	return NULL;
+}
+
+static void case_threads(void)
+{
+	pthread_t th[NTHREADS];
+	struct worker w[NTHREADS], warm = { .n = 1, .keep = -1 };
+	struct sa_count before = { 0 }, c = { 0 };
+	bool ok_threads = true;
+	uint32_t id;
+
+	/* The site's stack exists before the threads race for it (racing
+	 * inserters of one new stack may make two entries). */
+	pthread_create(&th[0], NULL, thread_main, &warm);
+	pthread_join(th[0], NULL);
+	id = stack_of(getpid(), warm.keep);
+	if (!counts_by_id(getpid(), id, &before))
+		bail("no counts for the threads' site");
+	close(warm.keep);
+	before.closed++;
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ .n = PER_THREAD, .keep = -1 };
+		pthread_create(&th[i], NULL, thread_main, &w[i]);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		void *rv;
+
+		pthread_join(th[i], &rv);
+		ok_threads &= rv == NULL && w[i].keep >= 0 && stack_of(getpid(), w[i].keep) == id;
+	}
+	ok(ok_threads, "threads: every socket opened, all at the one site");
+	ok_threads = counts_by_id(getpid(), id, &c);
+	ok(ok_threads &&
+	   c.opened - before.opened == NTHREADS * PER_THREAD &&
+	   c.closed - before.closed == NTHREADS * (PER_THREAD - 1),
+	   "%d threads x %d opens, all but one each closed: +%llu opened, +%llu closed", NTHREADS,
+	   PER_THREAD, (unsigned long long)(c.opened - before.opened),
+	   (unsigned long long)(c.closed - before.closed));
+	for (int i = 0; i < NTHREADS; i++)
+		close(w[i].keep);
+}
+
+static void case_fork(void)
+{
+	int held[3], sync[2], rc;
+	struct sa_count before, after, c;
+	pid_t pid;
+
+	for (int i = 0; i < 3; i++)
+		held[i] = connect_site();
+	for (int i = 0; i < 3; i++) {
+		int a = accept(listen_fd, NULL, NULL);
+		close(a);
+	}
+	if (!counts_of(getpid(), held[0], &before) || pipe(sync) < 0)
+		bail("fork: no counts before the fork");
+	pid = fork();
+	if (pid == 0) {
+		int keep;
+
+		close(sync[0]);
+		/* Inherited descriptors were counted in the parent: closing
+		 * them here counts nothing, and our own counts start at 0. */
+		close(held[1]);
+		close(held[2]);
+		keep = open_100_close_99();
+		rc = counts_of(getpid(), keep, &c) && c.opened == NCONN && c.closed == NCONN - 1
+			     ? 0 : 1;
+		if (rc)
+			diag("child: opened %llu, closed %llu", (unsigned long long)c.opened,
+			     (unsigned long long)c.closed);
+		/* The inherited record's site: nothing opened or closed here. */
+		if (!counts_of(getpid(), held[0], &c) || c.opened != 0 || c.closed != 0) {
+			diag("child: inherited site opened %llu, closed %llu",
+			     (unsigned long long)c.opened, (unsigned long long)c.closed);
+			rc |= 2;
+		}
+		_exit(rc);
+	}
+	close(sync[1]);
+	rc = th_wait_child(pid, 30000);
+	ok(rc == 0, "fork: the child counts its own 100 opens and 99 closes, none of the "
+	   "parent's (status %d)", rc);
+	ok(counts_of(getpid(), held[0], &after) && after.opened == before.opened &&
+	   after.closed == before.closed,
+	   "fork: the child's closes and opens leave the parent's counts as they were");
+	for (int i = 0; i < 3; i++)
+		close(held[i]);
+	close(sync[0]);
+}
+
+static void case_dup(void)
+{
+	struct sa_count before, c;
+	int fd = plain_site(), d, other, x = -1, extra[64], n = 0;
+	uint32_t id = stack_of(getpid(), fd);
+	bool have;
+
+	if (!counts_by_id(getpid(), id, &before))
+		bail("dup: no counts");
+	d = dup(fd);
+	have = counts_by_id(getpid(), id, &c);
+	ok(have && stack_of(getpid(), d) == id && c.opened == before.opened &&
+	   c.closed == before.closed, "dup: the copy has the opener's stack, no open counted");
+	close(d);
+	have = counts_by_id(getpid(), id, &c);
+	ok(have && c.closed == before.closed, "dup: closing the copy counts no close");
+	/* dup2 onto a counted record closes it. */
+	other = socket(AF_UNIX, SOCK_STREAM, 0);
+	dup2(other, fd);
+	close(other);
+	have = counts_by_id(getpid(), id, &c);
+	ok(have && c.opened == before.opened && c.closed == before.closed + 1,
+	   "dup2 over a counted socket counts its close (opened +%llu, closed +%llu)",
+	   (unsigned long long)(c.opened - before.opened),
+	   (unsigned long long)(c.closed - before.closed));
+	close(fd);
+
+	/* Closed by a raw system call the shim does not see, and the number
+	 * reused from the same site: the replaced record counts as closed. */
+	for (int i = 0; i < 66; i++) {
+		int got = plain_site();   /* one site */
+
+		if (i == 0) {
+			x = got;
+			id = stack_of(getpid(), x);
+			if (!counts_by_id(getpid(), id, &before))
+				bail("raw close: no counts");
+			syscall(SYS_close, x);
+			continue;
+		}
+		if (got == x)
+			break;
+		extra[n++] = got;
+	}
+	have = counts_by_id(getpid(), id, &c) && stack_of(getpid(), x) == id;
+	ok(have && c.opened == before.opened + 1 + (uint64_t)n && c.closed == before.closed + 1,
+	   "a record replaced after an unseen close counts it (opened +%llu, closed +%llu)",
+	   (unsigned long long)(c.opened - before.opened),
+	   (unsigned long long)(c.closed - before.closed));
+	for (int i = 0; i < n; i++)
+		close(extra[i]);
+	close(x);
+}
+
+int main(void)
+{
+	tap_plan(10);
+	listener();
+	case_one_thread();
+	case_threads();
+	case_fork();
+	case_dup();
+	close(listen_fd);
+	return tap_done();
+}

@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+"""sockaudit watch (TAP): plain lines off a terminal or with NO_COLOR, and
+the ncurses view in a real terminal (tmux: send-keys, capture-pane),
+including a resize, q and Ctrl-C, each of which must restore the terminal.
+Every wait has a deadline; every process and the tmux server started here
+are killed, every directory removed.
+
+Environment: SOCKAUDIT, SOCKAUDIT_SHIM, SC_COUNTS, TMUX_BIN (empty: the
+terminal cases skip).
+"""
+
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+count = 0
+failed = 0
+procs = []
+
+
+def ok(cond, what):
+    global count, failed
+    count += 1
+    if not cond:
+        failed += 1
+    print(f"{'ok' if cond else 'not ok'} {count} - {what}", flush=True)
+    return cond
+
+
+def skip(what):
+    global count
+    count += 1
+    print(f"ok {count} # SKIP {what}", flush=True)
+
+
+def diag(text):
+    for line in str(text).splitlines():
+        print(f"# {line}", flush=True)
+
+
+def poll(cond, seconds, step=0.1):
+    end = time.monotonic() + seconds
+    while True:
+        v = cond()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)
+
+
+def start(argv, **kw):
+    p = subprocess.Popen(argv, **kw)
+    procs.append(p)
+    return p
+
+
+def read_until(p, pattern, seconds):
+    """Read p's stdout until `pattern` has matched `times` blocks; the text."""
+    out = b""
+    end = time.monotonic() + seconds
+    fd = p.stdout.fileno()
+    while time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            out += b
+            if pattern(out.decode(errors="replace")):
+                break
+    return out.decode(errors="replace")
+
+
+def wait_exit(p, seconds):
+    try:
+        return p.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="sockaudit-watch.")
+    tables = os.path.join(tmp, "tables")
+    os.mkdir(tables)
+    env = dict(os.environ, SOCKAUDIT_DIR=tables)
+    env.pop("NO_COLOR", None)
+    tmux = os.environ.get("TMUX_BIN")
+    sock = f"sockaudit-watch-{os.getpid()}"
+    try:
+        run(env, tmux, sock)
+    finally:
+        if tmux:
+            subprocess.run([tmux, "-L", sock, "-f", "/dev/null", "kill-server"],
+                           capture_output=True, timeout=10)
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            wait_exit(p, 10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"1..{count}")
+    return 1 if failed else 0
+
+
+def leaker(env):
+    p = start([os.environ["SC_COUNTS"], "grow"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+              env=dict(env, LD_PRELOAD=os.environ["SOCKAUDIT_SHIM"]))
+    line = p.stdout.readline().decode()
+    return p if line.startswith("ready") else None
+
+
+def run(env, tmux, sock):
+    sa = os.environ["SOCKAUDIT"]
+    lk = leaker(env)
+    if not ok(lk is not None, "the leaking program runs under the shim"):
+        return
+    pid = str(lk.pid)
+    site = re.compile(r"count_client sc-counts\.c:\d+")
+
+    # Plain lines: NO_COLOR, and not a terminal.
+    for what, extra in (("NO_COLOR", {"NO_COLOR": "1"}), ("not a terminal", {})):
+        w = start([sa, "watch", "--interval", "200ms", "--close-wait", "300ms", pid],
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(env, **extra))
+        text = read_until(w, lambda t: len(re.findall(r"^\d\d:\d\d:\d\d pid ", t, re.M)) >= 3,
+                          15)
+        blocks = re.findall(r"^\d\d:\d\d:\d\d pid (\d+) \(sc-counts\): (\d+) sockets, (\d+) flagged",
+                            text, re.M)
+        ok(len(blocks) >= 3 and blocks[0][0] == pid and site.search(text) and
+           "\x1b" not in text,
+           f"{what}: plain periodic lines, no escape sequences ({len(blocks)} blocks)")
+        ok(len(blocks) >= 3 and int(blocks[-1][1]) > int(blocks[0][1]),
+           f"{what}: the held count follows the growing process")
+        w.send_signal(signal.SIGINT)
+        ok(wait_exit(w, 10) == 0, f"{what}: SIGINT ends it with 0")
+
+    # Bad input.
+    for args, what in (([], "no pid"), (["abc"], "not a pid"), (["1", "2"], "two pids"),
+                       (["--interval", "10ms", pid], "an interval under 100ms"),
+                       (["--bogus", pid], "an unknown option"),
+                       ([str(os.getpid())], "a process without a table")):
+        r = subprocess.run([sa, "watch"] + args, capture_output=True, text=True, timeout=30,
+                           env=env)
+        ok(r.returncode == 2 and r.stderr.count("\n") == 1 and r.stdout == "",
+           f"watch {' '.join(args) or '(nothing)'}: {what}: one line, exit 2 "
+           f"({r.stderr.strip()!r})")
+
+    if not tmux:
+        for what in ("view", "resize", "q", "Ctrl-C"):
+            skip(f"tmux is not installed: the terminal {what} case")
+        return
+
+    def t(*args):
+        # -f: no user configuration, whichever command starts the server.
+        return subprocess.run([tmux, "-L", sock, "-f", "/dev/null"] + list(args),
+                              capture_output=True, text=True, timeout=10)
+
+    def screen():
+        return t("capture-pane", "-p", "-t", "w").stdout
+
+    def session(name):
+        cmd = (f"LANG=C.UTF-8 TERM=screen {sa} watch --interval 200ms --close-wait 300ms {pid}; "
+               "echo WATCH-EXIT=$?; sleep 60")
+        # The shell must outlive a Ctrl-C to say how watch ended: a trap
+        # (not an ignore) is reset to the default in watch itself.
+        cmd = "trap : INT; " + cmd
+        return t("new-session", "-d", "-s", name, "-x", "100", "-y", "20",
+                 "env", f"SOCKAUDIT_DIR={env['SOCKAUDIT_DIR']}", "sh", "-c", cmd)
+
+    # A session that outlives the others: a server left without one
+    # exits, and the next new-session could meet it exiting.
+    t("new-session", "-d", "-s", "keep", "sleep", "600")
+    r = session("w")
+    if not ok(r.returncode == 0, "tmux session started"):
+        diag(r.stderr)
+        return
+    view = poll(lambda: (lambda s: s if "HELD OVER TIME" in s and site.search(s) else None)(
+        screen()), 15)
+    ok(view is not None and "sockaudit watch " + pid in view,
+       "the view: header, the group's site and a sparkline column")
+    if view:
+        diag(view.rstrip())
+        ok(re.search(r"[\u2581-\u2588]", view) is not None, "a sparkline of the held sockets")
+    t("resize-window", "-t", "w", "-x", "60", "-y", "12")
+    small = poll(lambda: (lambda s: s if "HELD OVER TIME" not in s and "count_client" in s and
+                          max(len(x) for x in s.splitlines() or [""]) <= 60 else None)(screen()), 10)
+    ok(small is not None, "resized to 60x12: redrawn to fit, the sparkline column dropped")
+    t("resize-window", "-t", "w", "-x", "120", "-y", "24")
+    big = poll(lambda: "HELD OVER TIME" in screen(), 10)
+    ok(big, "resized to 120x24: the sparkline column is back")
+    t("send-keys", "-t", "w", "q")
+    done = poll(lambda: (lambda s: s if "WATCH-EXIT=" in s else None)(screen()), 10)
+    ok(done is not None and "WATCH-EXIT=0" in done and "HELD" not in done and
+       t("display-message", "-p", "-t", "w", "#{alternate_on}").stdout.strip() == "0",
+       "q quits with 0 and restores the terminal (no view left, alternate screen off)")
+    t("kill-session", "-t", "w")
+
+    r = session("w")
+    if r.returncode:
+        diag(r.stderr)
+    poll(lambda: site.search(screen()) is not None, 15)
+    t("send-keys", "-t", "w", "C-c")
+    done = poll(lambda: (lambda s: s if "WATCH-EXIT=" in s else None)(screen()), 10)
+    ok(done is not None and "WATCH-EXIT=0" in done and "HELD" not in done,
+       "Ctrl-C quits with 0 and restores the terminal")
+    t("kill-session", "-t", "w")
+
+    # The process ending ends the watch.
+    w = start([sa, "watch", "--interval", "200ms", pid], stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE, env=dict(env, NO_COLOR="1"))
+    read_until(w, lambda s: "pid " in s, 10)
+    lk.stdin.close()
+    wait_exit(lk, 10)
+    rc = wait_exit(w, 15)
+    err = w.stderr.read().decode()
+    ok(rc == 0 and "exited" in err, f"the process exits: watch says so and ends with 0 ({err.strip()!r})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
