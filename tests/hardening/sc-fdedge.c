@@ -39,25 +39,10 @@ static void say(const char *fmt, ...)
 		exit(4);
 }
 
+/* fd0 moves the command fd off 0: read from wherever it is now. */
 static bool command(char *buf, size_t len)
 {
-	size_t n = 0;
-	char c;
-
-	for (;;) {
-		ssize_t r = read(cmd_fd, &c, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		if (c == '\n')
-			break;
-		if (n + 1 < len)
-			buf[n++] = c;
-	}
-	buf[n] = '\0';
-	return true;
+	return sc_command_fd(cmd_fd, buf, len);
 }
 
 /* A bound loopback UDP socket; the report must name this function. */

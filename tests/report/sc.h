@@ -60,16 +60,16 @@ static void sc_say(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* Next command from stdin, without its newline; false at EOF. Plain read()
+/* Next command from fd, without its newline; false at EOF. Plain read()
  * so nothing is buffered behind our back between commands. */
 __attribute__((unused))
-static bool sc_command(char *buf, size_t len)
+static bool sc_command_fd(int fd, char *buf, size_t len)
 {
 	size_t n = 0;
 	char c;
 
 	for (;;) {
-		ssize_t r = read(STDIN_FILENO, &c, 1);
+		ssize_t r = read(fd, &c, 1);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -82,6 +82,13 @@ static bool sc_command(char *buf, size_t len)
 	}
 	buf[n] = '\0';
 	return true;
+}
+
+/* The same from stdin. */
+__attribute__((unused))
+static bool sc_command(char *buf, size_t len)
+{
+	return sc_command_fd(STDIN_FILENO, buf, len);
 }
 
 /* Wait for EOF, ignoring any command. */
