@@ -31,29 +31,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from tap import Tap  # noqa: E402  (tests/lib/tap.py, shared)
+
 WAIT_S = 10
-
-
-class Tap:
-    def __init__(self):
-        self.count = 0
-        self.failed = 0
-
-    def ok(self, cond, msg):
-        self.count += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.count, msg),
-              flush=True)
-        return cond
-
-    def diag(self, msg):
-        for line in str(msg).splitlines() or [""]:
-            print("# " + line, flush=True)
-
-    def done(self):
-        print("1..%d" % self.count, flush=True)
-        return 1 if self.failed else 0
 
 
 def bail(why):
