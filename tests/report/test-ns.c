@@ -437,6 +437,8 @@ static void case_all(void)
 		return;
 	fd = (int)tlib_ready_int(&in, "fd");
 	nspid = ns_pid_of(host);
+	/* -1 would match a report without ns_pid below. */
+	ok(nspid > 0, "all: the contained process's own pid is known (%d)", (int)nspid);
 	if (!ok(tlib_host_ready(&out, true, idle_argv) && tlib_host_ready(&bad, true, bad_argv),
 		"all: two scenarios on the host"))
 		return;
