@@ -27,6 +27,7 @@
 #include "writer.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -126,6 +127,7 @@ static int py_hook(const char *event, PyObject *args, void *data)
 	unsigned op;
 	uint32_t n = 0, max;
 	bool is_accept = false;
+	int saved_errno;
 
 	(void)args;
 	(void)data;
@@ -141,6 +143,9 @@ static int py_hook(const char *event, PyObject *args, void *data)
 	    py.err_occurred())
 		return 0;
 	py_in_hook = 1;
+	/* The table's pages may be backed on the way (syscalls): Python's
+	 * errno is the program's, as around any wrapper. */
+	saved_errno = errno;
 	max = shim.depth < PY_MAX_FRAMES ? shim.depth : PY_MAX_FRAMES;
 	frame = py.get_frame();
 	while (frame && n < max) {
@@ -163,6 +168,7 @@ static int py_hook(const char *event, PyObject *args, void *data)
 		else
 			shim_lang_pending(op, lf, n);
 	}
+	errno = saved_errno;
 	py_in_hook = 0;
 	return 0;
 }

@@ -118,10 +118,19 @@ static void attach(int fd, uint64_t ns, bool connect, const uint64_t *lf, uint32
 		memcpy(frames + m, st->frames, depth * sizeof(*frames));
 	}
 	id = shim_stack_intern(frames, m + depth);
-	if (connect)
+	if (connect) {
 		rec.connect_stack = id;
-	else
+	} else {
+		/* The open moves to the new site: writing the record counts a
+		 * close of the old one, so count the open here, or not at all. */
 		rec.open_stack = id;
+		if (rec.flags & SA_SLOT_COUNTED) {
+			if (shim_count_ready(id))
+				shim_count_open(id);
+			else
+				rec.flags &= ~SA_SLOT_COUNTED;
+		}
+	}
 	shim_slot_write(fd, &rec);
 out:
 	shim_busy--;

@@ -40,10 +40,16 @@ static bool single(const struct ids *i)
  * when the table moved (and must move back should the call fail). */
 static bool before(const struct ids *want, uint32_t *prev)
 {
+	int err = errno;
+	bool gave;
+
 	if (!single(want) || want->e == NO_UID || !shim_writable() || want->e == shim.uid)
 		return false;
 	*prev = shim.uid;
-	return shim_table_give(want->e) == 0;
+	gave = shim_table_give(want->e) == 0;
+	/* A call that succeeds leaves errno as it found it: so must we. */
+	errno = err;
+	return gave;
 }
 
 /* After it: undo on failure; on success, follow an identity the prediction

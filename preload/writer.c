@@ -158,7 +158,10 @@ static void count_close(const struct sa_slot *s)
 {
 	uint32_t id = s->open_stack;
 
-	if (s->used && (s->flags & SA_SLOT_COUNTED) && shim.counts && id && id <= shim.hdr->ncounts)
+	/* The flag says the open was counted; whether this entry may be
+	 * touched is the page's to say (a record whose stack was replaced,
+	 * language frames added, names an entry that may not be backed). */
+	if (s->used && (s->flags & SA_SLOT_COUNTED) && shim_count_ready(id))
 		atomic_fetch_add_explicit((_Atomic uint64_t *)&shim.counts[id - 1].closed, 1,
 					  memory_order_relaxed);
 }

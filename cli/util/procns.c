@@ -113,9 +113,11 @@ static bool same_ns_file(const char *a, const char *b)
 	return x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
+/* Groups: precedes NSpid: in status and may be long (a user in many
+ * groups): 16 KiB holds some 2,500 of them. */
 int procns_read(pid_t pid, struct procns *ns)
 {
-	char path[64], buf[4096];
+	char path[64], buf[16384];
 	unsigned r, e;
 	const char *u;
 	ssize_t n;
@@ -405,7 +407,7 @@ pid_t procns_host_pid(pid_t ns_pid, uint64_t starttime)
 	if (!d)
 		return -1;
 	while (found < 0 && (e = readdir(d))) {
-		char path[300], buf[4096];
+		char path[300], buf[16384];
 		pid_t outer, inner;
 		int pid;
 
