@@ -85,7 +85,7 @@ bool shim_capture_active(void)
  * checks both answers once. */
 static bool probe_readable(const void *addr)
 {
-	return syscall(SYS_rt_sigprocmask, -1, addr, NULL, sizeof(uint64_t)) < 0 &&
+	return shim_sys(SYS_rt_sigprocmask, -1, addr, NULL, sizeof(uint64_t)) < 0 &&
 	       errno == EINVAL;
 }
 

@@ -24,7 +24,7 @@ static uint32_t current_tid(void)
 {
 	/* The cache is keyed by pid: a forked child inherits our TLS. */
 	if (unlikely(tls_tid_pid != shim.pid)) {
-		tls_tid = (uint32_t)syscall(SYS_gettid);
+		tls_tid = (uint32_t)shim_sys(SYS_gettid);
 		tls_tid_pid = shim.pid;
 	}
 	return tls_tid;
@@ -244,7 +244,7 @@ void shim_scan_fds(void)
 
 	if (dfd < 0)
 		return;
-	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+	while ((n = shim_sys(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
 		for (long off = 0; off < n;) {
 			struct dirent64 *e = (struct dirent64 *)(buf + off);
 			int fd = 0;
@@ -260,5 +260,5 @@ void shim_scan_fds(void)
 			record_inherited(fd, SA_ORIGIN_INHERIT_START);
 		}
 	}
-	syscall(SYS_close, dfd);
+	shim_sys(SYS_close, dfd);
 }

@@ -102,7 +102,7 @@ static void read_cmdline(char *out, size_t len)
 	if (fd < 0)
 		return;
 	n = read(fd, out, len - 1);
-	syscall(SYS_close, fd);
+	shim_sys(SYS_close, fd);
 	if (n <= 0) {
 		out[0] = '\0';
 		return;
@@ -135,12 +135,12 @@ static int table_fresh(void)
 	backed = 1ull << SHIM_CHUNK_SHIFT;
 	if (backed > size)
 		backed = size;
-	if (syscall(SYS_fallocate, fd, 0, (off_t)0, (off_t)backed) != 0)
+	if (shim_sys(SYS_fallocate, fd, 0, (off_t)0, (off_t)backed) != 0)
 		goto fail;
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
 		goto fail;
-	syscall(SYS_close, fd);
+	shim_sys(SYS_close, fd);
 
 	h = base;
 	*h = layout;
@@ -162,7 +162,7 @@ static int table_fresh(void)
 fail:
 	err = errno;
 	unlink(shim.path);
-	syscall(SYS_close, fd);
+	shim_sys(SYS_close, fd);
 	return -err;
 }
 
@@ -181,7 +181,7 @@ static int table_adopt(void)
 		return errno == ELOOP ? -EPERM : -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != shim.uid ||
 	    (st.st_mode & 07777) != 0600 || st.st_nlink != 1) {
-		syscall(SYS_close, fd);
+		shim_sys(SYS_close, fd);
 		return -EPERM;
 	}
 	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
@@ -193,14 +193,14 @@ static int table_adopt(void)
 		 * not run in; a new file, so that the recorder, which checks
 		 * the name still leads to its file, stops writing it and two
 		 * writers never share one table. */
-		syscall(SYS_close, fd);
+		shim_sys(SYS_close, fd);
 		if (unlink(shim.path) < 0)
 			return -EPERM;
 		return table_fresh();
 	}
 	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
-		syscall(SYS_close, fd);
+		shim_sys(SYS_close, fd);
 		return -ENOMEM;
 	}
 	map_globals(base, (uint64_t)st.st_size, &st);
@@ -215,7 +215,7 @@ static int table_adopt(void)
 		mark_reserved((uint64_t)d, (uint64_t)(e - d));
 		pos = e;
 	}
-	syscall(SYS_close, fd);
+	shim_sys(SYS_close, fd);
 	shim.hdr->generation++;
 	shim.hdr->flags &= ~(uint32_t)SA_HDR_EXITED;
 	shim.hdr->depth = shim.depth > shim.hdr->depth ? shim.hdr->depth : shim.depth;
@@ -254,14 +254,14 @@ int shim_table_give(uint32_t uid)
 
 	if (uid == shim.uid)
 		return 0;
-	fd = (int)syscall(SYS_openat, AT_FDCWD, shim.path,
+	fd = (int)shim_sys(SYS_openat, AT_FDCWD, shim.path,
 			  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	/* The very file we mapped, still ours: never chown anything else. */
 	if (shim_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != shim.uid ||
 	    st.st_dev != shim.table_dev || st.st_ino != shim.table_ino) {
-		syscall(SYS_close, fd);
+		shim_sys(SYS_close, fd);
 		return -EPERM;
 	}
 	make_path(path, uid);
@@ -276,7 +276,7 @@ int shim_table_give(uint32_t uid)
 			/* we held the right a moment ago: nothing else to try */
 		}
 	}
-	syscall(SYS_close, fd);
+	shim_sys(SYS_close, fd);
 	if (err)
 		return -err;
 	shim.hdr->uid = uid;

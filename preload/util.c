@@ -13,7 +13,7 @@ int32_t shim_getpid(void)
 {
 	/* glibc no longer caches the pid, and a vfork child shares our memory:
 	 * ask the kernel. */
-	return (int32_t)syscall(SYS_getpid);
+	return (int32_t)shim_sys(SYS_getpid);
 }
 
 uint64_t shim_now_ns(void)
@@ -94,7 +94,7 @@ uint64_t shim_read_starttime(void)
 	if (fd < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf));
-	syscall(SYS_close, fd);
+	shim_sys(SYS_close, fd);
 	if (n <= 0 || sa_stat_starttime(buf, (size_t)n, &v) < 0)
 		return 0;
 	return v;
@@ -104,7 +104,7 @@ int shim_fstat(int fd, struct stat *st)
 {
 #if defined(__x86_64__) || defined(__aarch64__)
 	/* The kernel's struct stat is glibc's on these: skip the detour. */
-	return (int)syscall(SYS_fstat, fd, st);
+	return (int)shim_sys(SYS_fstat, fd, st);
 #else
 	return fstat(fd, st);
 #endif

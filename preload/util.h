@@ -38,3 +38,11 @@ static inline void shim_cpu_relax(void)
 	__asm__ __volatile__("" ::: "memory");
 #endif
 }
+
+/* The C library's syscall(), never the shim's own exported syscall
+ * trampoline (wrap-syscall.c), which a plain call from the shim would reach
+ * through the PLT: the shim's own system calls are neither records to clear
+ * nor worth the trampoline's detour. Before shim_real_resolve() the
+ * trampoline is what there is; it then only resolves libc's and jumps. */
+#define shim_sys(...) \
+	((long (*)(long, ...))(shim_real.syscall ? shim_real.syscall : (void *)syscall))(__VA_ARGS__)

@@ -4,6 +4,7 @@
  * dlsym here: close() is async-signal-safe and so must we be). */
 #include "init.h"
 #include "record.h"
+#include "util.h"
 
 #include <errno.h>
 #include <linux/close_range.h>
@@ -15,7 +16,7 @@ SHIM_EXPORT int close(int fd)
 {
 	shim_forget(fd);
 	if (unlikely(!shim_real.close))
-		return (int)syscall(SYS_close, fd);
+		return (int)shim_sys(SYS_close, fd);
 	return shim_real.close(fd);
 }
 
@@ -27,7 +28,7 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	    !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) && first <= last)
 		shim_forget_range(first, last);
 	if (unlikely(!shim_real.close_range))
-		return (int)syscall(SYS_close_range, first, last, flags);
+		return (int)shim_sys(SYS_close_range, first, last, flags);
 	return shim_real.close_range(first, last, flags);
 }
 
@@ -36,7 +37,7 @@ SHIM_EXPORT void closefrom(int lowfd)
 	if (lowfd >= 0)
 		shim_forget_range((unsigned)lowfd, ~0u);
 	if (unlikely(!shim_real.closefrom)) {
-		syscall(SYS_close_range, (unsigned)lowfd, ~0u, 0);
+		shim_sys(SYS_close_range, (unsigned)lowfd, ~0u, 0);
 		return;
 	}
 	shim_real.closefrom(lowfd);

@@ -2,6 +2,7 @@
  * leave through it: run the shim's exit path here too, or every such process
  * would leave its table behind for garbage collection. */
 #include "process.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -13,7 +14,7 @@ static __attribute__((noreturn)) void leave(void (*real)(int), int status)
 	if (real)
 		real(status);
 	for (;;)
-		syscall(SYS_exit_group, status);
+		shim_sys(SYS_exit_group, status);
 }
 
 SHIM_EXPORT void _exit(int status)

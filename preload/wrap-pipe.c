@@ -5,6 +5,7 @@
  * caller, libunwind used by the host itself included, gets the real call
  * untouched. */
 #include "capture.h"
+#include "util.h"
 
 #include <errno.h>
 #include <sys/syscall.h>
@@ -19,6 +20,6 @@ SHIM_EXPORT int pipe2(int fds[2], int flags)
 		return -1;
 	}
 	if (unlikely(!shim_real.pipe2))
-		return (int)syscall(SYS_pipe2, fds, flags);
+		return (int)shim_sys(SYS_pipe2, fds, flags);
 	return shim_real.pipe2(fds, flags);
 }

@@ -13,6 +13,7 @@
 #include "gate.h"
 #include "shim.h"
 #include "table-file.h"
+#include "util.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -27,7 +28,7 @@ struct ids {
 
 static bool ids_now(struct ids *i)
 {
-	return syscall(SYS_getresuid, &i->r, &i->e, &i->s) == 0;
+	return shim_sys(SYS_getresuid, &i->r, &i->e, &i->s) == 0;
 }
 
 static bool single(const struct ids *i)

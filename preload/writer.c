@@ -22,7 +22,7 @@ void shim_counter_add(uint64_t *counter)
 
 static int sys_close(int fd)
 {
-	return (int)syscall(SYS_close, fd);
+	return (int)shim_sys(SYS_close, fd);
 }
 
 /* Back [off, off + len) of the file so that a full /dev/shm gives ENOSPC
@@ -46,7 +46,7 @@ bool shim_reserve(uint64_t off, uint64_t len)
 		if (atomic_load_explicit(word, memory_order_acquire) & bit)
 			continue;
 		if (fd < 0) {
-			fd = (int)syscall(SYS_openat, AT_FDCWD, shim.path,
+			fd = (int)shim_sys(SYS_openat, AT_FDCWD, shim.path,
 					  O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 			if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 			    (uint64_t)st.st_size != shim.size || st.st_dev != shim.table_dev ||
@@ -61,7 +61,7 @@ bool shim_reserve(uint64_t off, uint64_t len)
 			clen = shim.size - cstart;
 		/* Raw fallocate: glibc's posix_fallocate emulates by writing when
 		 * the filesystem lacks it, which is not what we want here. */
-		if (syscall(SYS_fallocate, fd, 0, (off_t)cstart, (off_t)clen) != 0) {
+		if (shim_sys(SYS_fallocate, fd, 0, (off_t)cstart, (off_t)clen) != 0) {
 			shim_counter_add(&shim.hdr->counters.reserve_failed);
 			ok = false;
 			break;
