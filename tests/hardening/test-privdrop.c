@@ -45,8 +45,9 @@ static size_t tables_in(const char *dir)
 static void check_report(const char *who, pid_t pid, int fd, const char *func)
 {
 	const char *all[] = { "--all", NULL };
-	const char *fn = NULL, *file = NULL;
+	const char *fn = NULL, *file = NULL, *table;
 	struct trun r;
+	struct stat st;
 	json_object *root = tlib_report(pid, all, &r), *g;
 	bool frame;
 	long line;
@@ -58,6 +59,11 @@ static void check_report(const char *who, pid_t pid, int fd, const char *func)
 	   tj_str(root, "process.table") && strstr(tj_str(root, "process.table"), ".65534."),
 	   "%s: table named and owned by the new uid (%s)", who,
 	   root ? tj_str(root, "process.table") ?: "none" : "none");
+	table = root ? tj_str(root, "process.table") : NULL;
+	ok(table && stat(table, &st) == 0 && st.st_uid == 65534 && (st.st_mode & 0777) == 0600,
+	   "%s: the file itself belongs to uid 65534, mode 0600 (uid %ld, mode %o)", who,
+	   table && stat(table, &st) == 0 ? (long)st.st_uid : -1L,
+	   table && stat(table, &st) == 0 ? (unsigned)(st.st_mode & 0777) : 0u);
 	g = root ? tj_group_with_fd(root, fd) : NULL;
 	frame = g && tj_first_frame(g, &fn, &file, &line);
 	ok(g && tj_bool(tj_sock_with_fd(tj_get(g, "sockets"), fd), "tracked") && frame && fn &&
