@@ -1,11 +1,12 @@
-/* sockaudit list: the audited processes of this user, from the table
- * directory, with a quick leak-rule pass over each live one; --gc removes
- * the tables of processes that are gone.
+/* sockaudit list: the audited processes of this user (of every user for
+ * root), from the table directory, with a quick leak-rule pass over each
+ * live one; --gc removes the tables of processes that are gone.
  *
  * Files in the directory are anybody's: only names that parse as
- * sockaudit.<our euid>.<pid>.<starttime> are considered, nothing is ever
- * opened through a symbolic link, and --gc removes only regular files we own
- * with mode 0600 (what the shim creates), judged with fstatat(NOFOLLOW) and
+ * sockaudit.<euid>.<pid>.<starttime> are considered (any uid for root),
+ * nothing is ever opened through a symbolic link, and --gc removes only
+ * regular files owned by the uid of their name with mode 0600 (what the
+ * shim creates), judged with fstatat(NOFOLLOW) and
  * removed with unlinkat() relative to the directory, which never follows a
  * link either. --gc also removes the private directory of a `run` that was
  * killed, once nothing it names runs any more (list_gc_run_dir). */
@@ -87,7 +88,7 @@ out:
 	procfd_finish(&fds);
 }
 
-static void list_gc(struct list_ctx *c, struct list_result *res, int dfd, const char *name,
+static void list_gc(struct list_result *res, int dfd, const char *name, uid_t owner,
 		    struct list_entry *e)
 {
 	struct stat st;
@@ -102,9 +103,9 @@ static void list_gc(struct list_ctx *c, struct list_result *res, int dfd, const 
 		snprintf(e->remove_error, sizeof(e->remove_error), "not a regular file: left alone");
 		return;
 	}
-	if (st.st_uid != c->euid || (st.st_mode & 07777) != 0600) {
+	if (st.st_uid != owner || (st.st_mode & 07777) != 0600) {
 		snprintf(e->remove_error, sizeof(e->remove_error),
-			 "owner %u mode %04o, not a table of ours: left alone", (unsigned)st.st_uid,
+			 "owner %u mode %04o, not what the shim makes: left alone", (unsigned)st.st_uid,
 			 (unsigned)(st.st_mode & 07777));
 		return;
 	}
@@ -210,7 +211,7 @@ static void list_gc_run_dir(struct list_ctx *c, struct list_result *res, int dfd
 }
 
 static void list_entry_fill(struct list_ctx *c, struct list_result *res, int dfd,
-			    const char *name, int32_t pid, uint64_t starttime)
+			    const char *name, uid_t owner, int32_t pid, uint64_t starttime)
 {
 	struct list_entry *e;
 	struct sa_reader r;
@@ -226,7 +227,7 @@ static void list_entry_fill(struct list_ctx *c, struct list_result *res, int dfd
 	e->alive = proc_alive(pid, starttime);
 	if (e->alive)
 		proc_read_cmdline(pid, e->command, sizeof(e->command));
-	if (sa_reader_open(&r, e->path, c->euid, err, sizeof(err)) < 0) {
+	if (sa_reader_open(&r, e->path, owner, err, sizeof(err)) < 0) {
 		snprintf(e->error, sizeof(e->error), "%s", err);
 	} else if (r.hdr.pid != pid || r.hdr.starttime != starttime) {
 		snprintf(e->error, sizeof(e->error), "its header names pid %d (start %llu)",
@@ -238,7 +239,7 @@ static void list_entry_fill(struct list_ctx *c, struct list_result *res, int dfd
 		sa_reader_close(&r);
 	}
 	if (c->gc)
-		list_gc(c, res, dfd, name, e);
+		list_gc(res, dfd, name, owner, e);
 }
 
 /* Tables of this user's processes in our directory named with a pid
@@ -400,10 +401,12 @@ int cmd_list(int argc, char **argv)
 			errno = 0;
 			continue;
 		}
-		if (sa_table_name_parse(d->d_name, &uid, &pid, &starttime) < 0 || uid != c.euid ||
-		    ns_names_has(&nn, d->d_name))
+		/* Root audits every user's processes (as report does); the file
+		 * must still belong to the uid its name gives. */
+		if (sa_table_name_parse(d->d_name, &uid, &pid, &starttime) < 0 ||
+		    (c.euid != 0 && uid != c.euid) || ns_names_has(&nn, d->d_name))
 			continue;
-		list_entry_fill(&c, &res, dirfd(dir), d->d_name, pid, starttime);
+		list_entry_fill(&c, &res, dirfd(dir), d->d_name, (uid_t)uid, pid, starttime);
 		errno = 0;
 	}
 	if (errno)

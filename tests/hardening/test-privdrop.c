@@ -40,6 +40,27 @@ static size_t tables_in(const char *dir)
 	return n;
 }
 
+/* Root's `list` shows pid (a process of another user now), readable. */
+static void check_list(const char *who, pid_t pid)
+{
+	const char *list[] = { "list", "--json", NULL };
+	json_object *root = NULL, *procs, *e = NULL;
+	struct trun r;
+
+	if (tlib_cli(&r, list) && r.status == 0)
+		root = json_tokener_parse(r.out ? r.out : "");
+	procs = root ? tj_get(root, "processes") : NULL;
+	for (size_t i = 0; procs && i < json_object_array_length(procs); i++)
+		if (tj_int(json_object_array_get_idx(procs, i), "pid", -1) == pid)
+			e = json_object_array_get_idx(procs, i);
+	ok(e && tj_bool(e, "readable") && tj_bool(e, "alive") && tj_int(e, "tracked", -1) > 0,
+	   "%s: root's list shows pid %d, a process of uid 65534, readable (%s)", who, (int)pid,
+	   e ? json_object_to_json_string(e) : r.err);
+	if (root)
+		json_object_put(root);
+	trun_free(&r);
+}
+
 /* Report --all on pid: instrumented, the table of uid 65534, the group of
  * fd made by func (first frame). */
 static void check_report(const char *who, pid_t pid, int fd, const char *func)
@@ -83,6 +104,8 @@ static void check_report(const char *who, pid_t pid, int fd, const char *func)
 	if (root)
 		json_object_put(root);
 	trun_free(&r);
+	if (strncmp(who, "raw", 3) != 0)
+		check_list(who, pid);
 }
 
 /* A change of user the shim does not follow (docs/security.md): report
