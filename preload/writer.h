@@ -7,10 +7,6 @@ bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;
 /* Returns whether the record was written. Replacing a counted record of
  * another open counts a close of it (its fd was closed unseen, or by dup2). */
 bool shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
-/* The slot functions below and shim_slot_write() read the table globals
- * without a state check of their own: their callers have made one
- * (shim_writable*(), or the state READY), or run where the table is mapped
- * (start-up, fork, exec adoption, exit). shim_slot_kind() checks. */
 /* May an open at stack `id` be counted (its count block backed)? A block
  * is one page (the region is page-aligned, see map_globals): one bit says.
  * Inline: it runs on every open and every counted close. */
@@ -48,6 +44,10 @@ static inline void shim_count_open(uint32_t id)
 	atomic_fetch_add_explicit((_Atomic uint64_t *)&shim_count_cell(id)->opened, 1,
 				  memory_order_relaxed);
 }
+/* shim_slot_write() and the slot functions below read the table globals
+ * without a state check of their own: their callers have made one
+ * (shim_writable*(), or the state READY), or run where the table is mapped
+ * (start-up, fork, exec adoption, exit). shim_slot_kind() checks. */
 /* Clear fd's record before the real close; `collected`: the close is a
  * garbage collector's or finalizer's, not the program's (counted apart). */
 void shim_slot_clear_as(int fd, bool collected) SHIM_HIDDEN;
