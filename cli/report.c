@@ -143,15 +143,19 @@ static void take_kernel(struct report *rep, struct ks_table *ks, int rc)
 	rep->other_netns = ks->other_netns;
 }
 
+/* The per-site counts as read for the report being made. */
+static struct sa_count counts[SA_NSTACKS];
+static size_t ncounts;
+
 /* Per-site counts and growth on each group (report/growth.h). */
 static void fill_counts(struct report *rep, struct sa_reader *reader)
 {
-	static struct sa_count counts[SA_NSTACKS];
 	uint64_t soft = 0, open_fds = 0;
 	size_t n = 0;
 
 	if (rep->instrumented)
 		n = sa_reader_counts(reader, counts, SA_NSTACKS);
+	ncounts = n;
 	if (rep->alive && growth_fd_usage(rep->tgt.pid, &soft, &open_fds) < 0)
 		soft = open_fds = 0;
 	rep->nofile_soft = soft;
@@ -255,6 +259,7 @@ static int report_run(struct report *rep, const struct ks_table *ks, FILE *json_
 				.reader = &reader,
 				.notes = &rep->notes,
 			});
+	report_rescued_counts(&rep->rescued, counts, ncounts);
 
 	if (rep->opts.json)
 		render_json(stdout, rep);

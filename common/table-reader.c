@@ -334,16 +334,13 @@ size_t sa_reader_rescued(struct sa_reader *r, struct sa_rescued *out, size_t max
 	return n;
 }
 
-size_t sa_reader_counts(struct sa_reader *r, struct sa_count *out, size_t n)
+/* pread all of [off, off + len), or less at the end of the file (zeros). */
+static void pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	size_t want, got = 0;
+	size_t got = 0;
 
-	if (r->hdr.abi_version < SA_ABI_COUNTS || r->fd < 0)
-		return 0;
-	want = n < r->hdr.ncounts ? n : r->hdr.ncounts;
-	while (got < want * sizeof(*out)) {
-		ssize_t k = pread(r->fd, (uint8_t *)out + got, want * sizeof(*out) - got,
-				  (off_t)(r->hdr.counts_off + got));
+	while (got < len) {
+		ssize_t k = pread(fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -351,7 +348,72 @@ size_t sa_reader_counts(struct sa_reader *r, struct sa_count *out, size_t n)
 		got += (size_t)k;
 	}
 	/* A file cut short reads as zeros past its end. */
-	memset((uint8_t *)out + got, 0, want * sizeof(*out) - got);
+	memset((uint8_t *)buf + got, 0, len - got);
+}
+
+/* abi 3: a flat array of sa_count_v3, one per stack. */
+static void counts_v3(struct sa_reader *r, struct sa_count *out, size_t want)
+{
+	struct sa_count_v3 buf[256];
+
+	for (size_t i = 0; i < want; i += 256) {
+		size_t k = want - i < 256 ? want - i : 256;
+
+		pread_full(r->fd, buf, k * sizeof(buf[0]),
+			   r->hdr.counts_off + (uint64_t)i * sizeof(buf[0]));
+		for (size_t j = 0; j < k; j++)
+			out[i + j] = (struct sa_count){ buf[j].opened, buf[j].closed, 0, 0 };
+	}
+}
+
+/* abi >= 4: blocks of every shard's cells; only blocks holding data are
+ * read (SEEK_DATA skips the holes of a sparse table, most of the region). */
+static void counts_sharded(struct sa_reader *r, struct sa_count *out, size_t want)
+{
+	struct sa_count blk[SA_COUNT_SHARDS][SA_COUNT_BLOCK];   /* one page */
+	uint64_t base = r->hdr.counts_off;
+	size_t nblocks = (want + SA_COUNT_BLOCK - 1) / SA_COUNT_BLOCK;
+
+	memset(out, 0, want * sizeof(*out));
+	for (size_t b = 0; b < nblocks; b++) {
+		off_t d = lseek(r->fd, (off_t)(base + (uint64_t)b * SA_COUNT_BLOCK_SIZE), SEEK_DATA);
+
+		if (d < 0 && errno == ENXIO)
+			break;          /* no data from here to the end of the file */
+		if (d >= 0) {
+			/* Next data: the block that holds it (a block may start
+			 * in a hole and end in data: then it is read). */
+			uint64_t nb = ((uint64_t)d - base) / SA_COUNT_BLOCK_SIZE;
+
+			if (nb >= nblocks)
+				break;
+			if (nb > b)
+				b = nb;
+		}
+		pread_full(r->fd, blk, sizeof(blk), base + (uint64_t)b * SA_COUNT_BLOCK_SIZE);
+		for (size_t j = 0; j < SA_COUNT_BLOCK && b * SA_COUNT_BLOCK + j < want; j++) {
+			struct sa_count *o = &out[b * SA_COUNT_BLOCK + j];
+
+			for (unsigned s = 0; s < SA_COUNT_SHARDS; s++) {
+				o->opened += blk[s][j].opened;
+				o->closed += blk[s][j].closed;
+				o->collected += blk[s][j].collected;
+			}
+		}
+	}
+}
+
+size_t sa_reader_counts(struct sa_reader *r, struct sa_count *out, size_t n)
+{
+	size_t want;
+
+	if (r->hdr.abi_version < SA_ABI_COUNTS || r->fd < 0)
+		return 0;
+	want = n < r->hdr.ncounts ? n : r->hdr.ncounts;
+	if (r->hdr.abi_version < SA_ABI_SHARDED)
+		counts_v3(r, out, want);
+	else
+		counts_sharded(r, out, want);
 	return want;
 }
 

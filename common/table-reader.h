@@ -67,12 +67,13 @@ bool sa_reader_lframe(struct sa_reader *r, uint64_t entry, struct sa_lframe *out
  * entry mid-update is skipped). Returns how many (<= max). */
 size_t sa_reader_rescued(struct sa_reader *r, struct sa_rescued *out, size_t max,
 			 uint64_t *total);
-/* Copy the per-stack counts: out[i] for stack i + 1, at most n entries.
+/* Copy the per-stack counts: out[i] for stack i + 1 (its shards summed; abi
+ * 3 has no shards and no `collected`, read as 0), at most n entries.
  * Returns how many were read: 0 for a table without counts (abi 1 or 2). Read
  * with pread, so a page the writer never backed reads as zeros and is not
- * allocated, and a truncated file cannot fault. Each counter is monotonic
- * for a live writer; a pair is not one snapshot (a close may land between
- * the two). */
+ * allocated, and a truncated file cannot fault; holes are skipped with
+ * SEEK_DATA. Each counter is monotonic for a live writer; the counters are
+ * not one snapshot (a close may land between two loads). */
 size_t sa_reader_counts(struct sa_reader *r, struct sa_count *out, size_t n);
 /* Copy the published modules; returns how many (<= max). */
 size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max);

@@ -38,7 +38,9 @@ uint64_t sa_layout(struct sa_header *h, uint32_t nslots)
 	h->counts_off = off;
 	h->ncounts = SA_NSTACKS;
 	h->count_size = sizeof(struct sa_count);
-	off = align_up(off + (uint64_t)SA_NSTACKS * sizeof(struct sa_count), 4096);
+	h->count_shards = SA_COUNT_SHARDS;
+	h->count_block = SA_COUNT_BLOCK;
+	off = align_up(off + sa_counts_len(SA_NSTACKS), 4096);
 	h->slots_off = off;
 	off = align_up(off + (uint64_t)nslots * sizeof(struct sa_slot), 4096);
 	h->file_size = off;
@@ -145,9 +147,9 @@ const char *sa_header_check(const struct sa_header *h, uint64_t file_size)
 		return "file shorter than a header";
 	if (h->magic != SA_MAGIC)
 		return "bad magic (not a sockaudit table)";
-	if (h->compat_version > SA_ABI_COMPAT)
+	if (h->compat_version > SA_ABI_VERSION)
 		return "table written by a newer, incompatible sockaudit";
-	if (h->abi_version < SA_ABI_COMPAT)
+	if (h->abi_version < SA_ABI_OLDEST)
 		return "table written by an older, incompatible sockaudit";
 	if (h->header_size != SA_HEADER_SIZE || h->slot_size != sizeof(struct sa_slot) ||
 	    h->stack_size != sizeof(struct sa_stack) || h->module_size != sizeof(struct sa_module) ||
@@ -189,11 +191,16 @@ const char *sa_header_check(const struct sa_header *h, uint64_t file_size)
 	if (h->modules_off % 8 || h->stacks_off % 8 || h->slots_off % 8 || h->lframes_off % 8)
 		return "misaligned region";
 	if (h->abi_version >= SA_ABI_COUNTS) {
-		uint64_t clen = (uint64_t)h->ncounts * h->count_size;
+		bool sharded = h->abi_version >= SA_ABI_SHARDED;
+		uint64_t clen = sharded ? sa_counts_len(h->nstacks)
+					: (uint64_t)h->ncounts * h->count_size;
 
-		if (h->count_size != sizeof(struct sa_count) || h->ncounts != h->nstacks)
+		if (h->count_size != (sharded ? sizeof(struct sa_count) : sizeof(struct sa_count_v3)) ||
+		    h->ncounts != h->nstacks ||
+		    (sharded && (h->count_shards != SA_COUNT_SHARDS ||
+				 h->count_block != SA_COUNT_BLOCK)))
 			return "count region does not match the stack set";
-		if (!region_ok(h->counts_off, h->ncounts, h->count_size, file_size))
+		if (!region_ok(h->counts_off, 1, clen, file_size))
 			return "count region out of bounds";
 		if (!regions_disjoint(h->counts_off, clen, h->modules_off, mlen) ||
 		    !regions_disjoint(h->counts_off, clen, h->stacks_off, slen) ||

@@ -8,12 +8,16 @@
  *   modules_off         struct sa_module  [nmodules]   append-only log
  *   stacks_off          struct sa_stack   [nstacks]    open-addressed hash set
  *   lframes_off         struct sa_lframe  [nlframes]   open-addressed hash set
- *   counts_off          struct sa_count   [ncounts]    per stack: opened, closed (abi >= 3)
+ *   counts_off          struct sa_count   blocks       per stack and shard: opened, closed,
+ *                                                      collected (abi >= 4; abi 3: a flat
+ *                                                      array of struct sa_count_v3)
  *   slots_off           struct sa_slot    [nslots]     indexed by fd
  *
  * Concurrency: every slot is a seqlock (seq odd while a writer owns it).
  * Stacks and modules are published once (state EMPTY -> BUSY -> READY) and
- * never change afterwards. Counters are updated with relaxed atomic adds.
+ * never change afterwards. Counters are updated with relaxed atomic adds;
+ * per-stack counts in per-thread shards (a thread adds only to its own
+ * shard's cells, the reader sums them).
  * All integers are host-endian: a table is only ever read on the machine
  * that wrote it.
  */
@@ -24,9 +28,11 @@
 #include <stdint.h>
 
 #define SA_MAGIC            0x5449445541434f53ULL   /* "SOCAUDIT" little-endian */
-#define SA_ABI_VERSION      3u   /* bumped on any layout change (3: per-stack counts) */
-#define SA_ABI_COMPAT       2u   /* bumped when an older reader may not read it */
-#define SA_ABI_COUNTS       3u   /* first version with the counts region */
+#define SA_ABI_VERSION      4u   /* bumped on any layout change (4: sharded counts, collected) */
+#define SA_ABI_COMPAT       4u   /* bumped when an older reader may not read it (4: counts moved) */
+#define SA_ABI_OLDEST       2u   /* the oldest table this reader reads */
+#define SA_ABI_COUNTS       3u   /* first version with the counts region (flat, sa_count_v3) */
+#define SA_ABI_SHARDED      4u   /* first version with sharded counts (struct sa_count) */
 
 #define SA_HEADER_SIZE      4096u
 #define SA_MAX_FRAMES       32u  /* frames stored per stack (SOCKAUDIT_DEPTH caps it) */
@@ -45,6 +51,9 @@
 #define SA_LFRAME_PROBES    64u         /* then the frame counts as overflow */
 #define SA_LFRAME_FILE_MAX  168u        /* bytes of a language frame's file kept */
 #define SA_LFRAME_FUNC_MAX  64u         /* bytes of its function name kept */
+#define SA_COUNT_SHARDS     8u          /* count cells per stack (abi >= 4), one per thread group */
+#define SA_COUNT_BLOCK      16u         /* stacks per 4 KiB block of the counts region */
+#define SA_COUNT_BLOCK_SIZE 4096u       /* == SA_COUNT_SHARDS * SA_COUNT_BLOCK * sizeof(sa_count) */
 
 /* A stack entry with this bit set is not a return address (user space never
  * has it) but a language frame: its low 32 bits index the lframe set. Such
@@ -86,7 +95,7 @@ enum sa_origin {
 #define SA_SLOT_PEER_TRUNC  0x01u  /* peer address longer than SA_PEER_MAX */
 #define SA_SLOT_CONNECTED   0x02u  /* connect() succeeded or is in progress */
 #define SA_SLOT_EXIT_STATE  0x04u  /* exit_state holds the TCP state at exit */
-#define SA_SLOT_COUNTED     0x08u  /* this open was counted in counts[open_stack - 1].opened:
+#define SA_SLOT_COUNTED     0x08u  /* this open was counted in open_stack's count (opened):
 				      clearing or replacing the record counts a close there */
 
 /* sa_header.flags */
@@ -189,9 +198,12 @@ struct sa_header {
 	uint32_t lframe_size;    /* == sizeof(struct sa_lframe) */
 	/* abi_version >= SA_ABI_COUNTS; zero in older tables. */
 	uint64_t counts_off;
-	uint32_t ncounts;        /* == nstacks: counts[i] belongs to stack i + 1 */
-	uint32_t count_size;     /* == sizeof(struct sa_count) */
+	uint32_t ncounts;        /* == nstacks: one count per stack */
+	uint32_t count_size;     /* == sizeof(struct sa_count); 16 (sa_count_v3) in abi 3 */
 	struct sa_rescued rescued[SA_RESCUED_MAX];  /* zero in the shim's tables */
+	/* abi_version >= SA_ABI_SHARDED; zero in older tables. */
+	uint32_t count_shards;   /* == SA_COUNT_SHARDS */
+	uint32_t count_block;    /* == SA_COUNT_BLOCK */
 };
 
 struct sa_stack {
@@ -221,11 +233,27 @@ struct sa_lframe {
 	char func[SA_LFRAME_FUNC_MAX];
 };
 
-/* Per stack: descriptors opened there (records made with SA_SLOT_COUNTED)
- * and closed again. Relaxed atomic adds by the writer; monotonic. Held =
- * opened - closed. Kept apart from sa_stack, which never changes once
- * published, so that an older reader keeps reading the table. */
+/* Per stack and shard: descriptors opened there (records made with
+ * SA_SLOT_COUNTED), closed again, and of those closed the ones a garbage
+ * collector or finalizer closed (collected <= closed). Relaxed atomic adds by
+ * the writer, each thread to its own shard's cell; monotonic. A stack's
+ * count is the sum over its shards; held = opened - closed. Kept apart from
+ * sa_stack, which never changes once published.
+ *
+ * The region is made of blocks of SA_COUNT_BLOCK_SIZE bytes: block b holds
+ * stacks [b * SA_COUNT_BLOCK + 1, (b + 1) * SA_COUNT_BLOCK] for every
+ * shard, shard after shard (sa_count_cell_off), so that one page backs a
+ * stack's cells in all shards and two threads in different shards never
+ * write one cache line. */
 struct sa_count {
+	uint64_t opened;
+	uint64_t closed;
+	uint64_t collected;
+	uint64_t pad0;
+};
+
+/* abi 3: one flat entry per stack, unsharded. Read, never written. */
+struct sa_count_v3 {
 	uint64_t opened;
 	uint64_t closed;
 };
@@ -249,8 +277,29 @@ _Static_assert(sizeof(struct sa_module) == 312, "module entry size");
 _Static_assert(sizeof(struct sa_rescued) == 144, "rescued entry size");
 _Static_assert(sizeof(struct sa_lframe) == 256, "language frame entry size");
 _Static_assert((SA_NLFRAMES & (SA_NLFRAMES - 1)) == 0, "lframe set is a power of two");
-_Static_assert(sizeof(struct sa_count) == 16, "count entry size");
+_Static_assert(sizeof(struct sa_count) == 32, "count cell size");
+_Static_assert(sizeof(struct sa_count_v3) == 16, "abi 3 count entry size");
+_Static_assert(SA_COUNT_SHARDS * SA_COUNT_BLOCK * sizeof(struct sa_count) == SA_COUNT_BLOCK_SIZE,
+	       "a counts block is one page");
+_Static_assert((SA_COUNT_SHARDS & (SA_COUNT_SHARDS - 1)) == 0, "shards are a power of two");
 _Static_assert((SA_NSTACKS & (SA_NSTACKS - 1)) == 0, "stack set is a power of two");
+
+/* abi >= 4: bytes of the counts region of a table of `nstacks` stacks. */
+static inline uint64_t sa_counts_len(uint32_t nstacks)
+{
+	return ((uint64_t)nstacks + SA_COUNT_BLOCK - 1) / SA_COUNT_BLOCK * SA_COUNT_BLOCK_SIZE;
+}
+
+/* abi >= 4: offset in the counts region of stack `id`'s (index + 1, >= 1)
+ * cell in `shard` (< SA_COUNT_SHARDS). */
+static inline uint64_t sa_count_cell_off(uint32_t id, uint32_t shard)
+{
+	uint32_t i = id - 1;
+
+	return (uint64_t)(i / SA_COUNT_BLOCK) * SA_COUNT_BLOCK_SIZE +
+	       (uint64_t)shard * (SA_COUNT_BLOCK * sizeof(struct sa_count)) +
+	       (uint64_t)(i % SA_COUNT_BLOCK) * sizeof(struct sa_count);
+}
 
 /* Layout for a table of `nslots` slots; returns the file size. */
 uint64_t sa_layout(struct sa_header *h, uint32_t nslots);

@@ -73,7 +73,7 @@ static void image_init(struct image *im, uint32_t nmodules, uint32_t nstacks, ui
 	h.stacks_off = align8(h.modules_off + (uint64_t)nmodules * sizeof(struct sa_module));
 	h.counts_off = align8(h.stacks_off + (uint64_t)nstacks * sizeof(struct sa_stack));
 	h.ncounts = nstacks;
-	h.slots_off = align8(h.counts_off + (uint64_t)nstacks * sizeof(struct sa_count));
+	h.slots_off = align8(h.counts_off + sa_counts_len(nstacks));
 	h.file_size = h.slots_off + (uint64_t)nslots * sizeof(struct sa_slot);
 	h.uid = 0;
 	h.pid = 4242;
@@ -273,6 +273,22 @@ static void table_seeds(int argc, char **argv)
 
 	example_table(&ex);
 	put_raw("raw-example", &ex);
+	/* The same as an abi-3 table: flat, unsharded 16-byte counts, still
+	 * read (its counts fit in the region laid out for the sharded ones). */
+	{
+		struct sa_header keep = *ex.h;
+		struct sa_count_v3 *c = (struct sa_count_v3 *)(ex.b + ex.h->counts_off);
+
+		ex.h->abi_version = 3;
+		ex.h->compat_version = 2;
+		ex.h->count_size = sizeof(struct sa_count_v3);
+		ex.h->count_shards = 0;
+		ex.h->count_block = 0;
+		c[0] = (struct sa_count_v3){ 100, 99 };
+		put_raw("raw-example-abi3", &ex);
+		memset(c, 0, sizeof(*c));
+		*ex.h = keep;
+	}
 
 	/* The smallest valid table, and single-field breakages of the example. */
 	image_init(&im, 0, 1, 1, 1);

@@ -127,6 +127,7 @@ int shim_fork_child(int32_t pid)
 		shim.stacks = NULL;
 		shim.lframes = NULL;
 		shim.counts = NULL;
+		shim.ncounts = 0;
 		shim.modules = NULL;
 		shim.hdr = NULL;
 		shim.base = NULL;

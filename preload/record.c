@@ -177,7 +177,7 @@ out:
  * socket that gets the same number would erase the new record. Runs even
  * under the recursion guard (a signal handler's close must not leave a stale
  * record behind). */
-void shim_forget(int fd)
+static void forget(int fd, bool collected)
 {
 	int saved;
 
@@ -188,8 +188,21 @@ void shim_forget(int fd)
 		return;
 	saved = errno;
 	if (shim_writable())
-		shim_slot_clear(fd);
+		shim_slot_clear_as(fd, collected);
 	errno = saved;
+}
+
+void shim_forget(int fd)
+{
+	forget(fd, false);
+}
+
+/* A language runtime's hook calls this before a close its garbage
+ * collector or a finalizer makes (the program dropped the object that held
+ * the socket): the same clear, counted as collected too. */
+void shim_forget_collected(int fd)
+{
+	forget(fd, true);
 }
 
 void shim_forget_range(unsigned first, unsigned last)

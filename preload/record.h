@@ -8,6 +8,9 @@ void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_
 void shim_record_dup(int oldfd, int newfd) SHIM_HIDDEN;
 void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len) SHIM_HIDDEN;
 void shim_forget(int fd) SHIM_HIDDEN;
+/* shim_forget() for a close a garbage collector or finalizer makes: counted
+ * in the stack's `collected` as well as `closed`. For language hooks. */
+void shim_forget_collected(int fd) SHIM_HIDDEN;
 void shim_forget_range(unsigned first, unsigned last) SHIM_HIDDEN;
 /* Sockets open before we started, recorded as inherited (no stack). */
 void shim_scan_fds(void) SHIM_HIDDEN;

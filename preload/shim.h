@@ -112,10 +112,16 @@ struct shim {
 	struct sa_slot *slots;
 	struct sa_stack *stacks;
 	struct sa_lframe *lframes;
-	struct sa_count *counts;        /* NULL: an adopted table older than the counts */
+	struct sa_count *counts;        /* NULL: an adopted table older than sharded counts */
+	uint32_t ncounts;               /* stacks with counts (0 without) */
+	uint32_t counts_chunk;          /* chunk of the counts region's first block */
 	struct sa_module *modules;
 	uint32_t nslots;
 	uint32_t depth;
+	/* slots_off >> SHIM_CHUNK_SHIFT when the slot region is page-aligned
+	 * (sa_layout makes it so): a slot (128 bytes) then never straddles a
+	 * page and one bit says it is backed. UINT32_MAX: check by range. */
+	uint32_t slots_chunk;
 
 	/* Chunks of the file known to be backed: set only once fallocate (or,
 	 * for an adopted table, SEEK_DATA) says so. An entry is read or

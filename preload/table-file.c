@@ -65,13 +65,24 @@ static void map_globals(uint8_t *base, uint64_t size, const struct stat *st)
 	shim.modules = (struct sa_module *)(base + h->modules_off);
 	shim.stacks = (struct sa_stack *)(base + h->stacks_off);
 	shim.lframes = (struct sa_lframe *)(base + h->lframes_off);
-	/* An earlier image's table from before the counts (abi 2) is adopted
-	 * as it is: its records stay, nothing is counted. Entries aligned to
-	 * their size never straddle a page (writer.h, shim_count_ready). */
-	shim.counts = h->abi_version >= SA_ABI_COUNTS && h->counts_off &&
-				      h->counts_off % sizeof(struct sa_count) == 0
-			      ? (struct sa_count *)(base + h->counts_off) : NULL;
+	/* An earlier image's table from before the sharded counts (abi 2 or
+	 * 3) is adopted as it is: its records stay, nothing is counted. A
+	 * block is one page when the region is page-aligned (writer.h,
+	 * shim_count_ready): sa_layout makes it so. */
+	if (h->abi_version >= SA_ABI_SHARDED && h->counts_off &&
+	    h->counts_off % SA_COUNT_BLOCK_SIZE == 0) {
+		shim.counts = (struct sa_count *)(base + h->counts_off);
+		shim.ncounts = h->ncounts;
+		shim.counts_chunk = (uint32_t)(h->counts_off >> SHIM_CHUNK_SHIFT);
+	} else {
+		shim.counts = NULL;
+		shim.ncounts = 0;
+		shim.counts_chunk = 0;
+	}
 	shim.slots = (struct sa_slot *)(base + h->slots_off);
+	shim.slots_chunk = h->slots_off % (1u << SHIM_CHUNK_SHIFT) == 0 &&
+				   h->slots_off >> SHIM_CHUNK_SHIFT < SHIM_MAX_CHUNKS
+			   ? (uint32_t)(h->slots_off >> SHIM_CHUNK_SHIFT) : UINT32_MAX;
 	shim.nslots = h->nslots;
 	shim.hdr = (struct sa_header *)base;
 	atomic_signal_fence(memory_order_seq_cst);

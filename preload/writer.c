@@ -114,61 +114,99 @@ static void slot_end(struct sa_slot *s)
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->seq, 1, memory_order_release);
 }
 
-static struct sa_slot *slot_for(int fd, bool reserve)
+/* Is slot[fd] (fd < nslots) backed? One bit on a page-aligned region. */
+static inline bool slot_backed(uint32_t fd)
+{
+	uint64_t c;
+
+	if (unlikely(shim.slots_chunk == UINT32_MAX))
+		return backed(shim.hdr->slots_off + (uint64_t)fd * sizeof(struct sa_slot),
+			      sizeof(struct sa_slot));
+	c = shim.slots_chunk + (fd / ((1u << SHIM_CHUNK_SHIFT) / sizeof(struct sa_slot)));
+	return c < SHIM_MAX_CHUNKS &&
+	       (atomic_load_explicit(&shim.reserved[c >> 6], memory_order_acquire) &
+		(1ull << (c & 63)));
+}
+
+/* The slot of fd, for a caller that checked that the table is live. */
+static inline __attribute__((always_inline)) struct sa_slot *slot_at(int fd, bool reserve)
 {
 	uint64_t off;
 
-	/* No table (see "The table globals" in shim.h): touch nothing. */
-	if (unlikely(!shim_table_live()))
-		return NULL;
 	if (fd < 0 || (uint32_t)fd >= shim.nslots) {
-		if (reserve)
+		if (reserve && shim.hdr)
 			shim_counter_add(&shim.hdr->counters.overflow_fd);
 		return NULL;
 	}
+	if (likely(slot_backed((uint32_t)fd)))
+		return &shim.slots[fd];
+	if (!reserve)
+		return NULL;   /* never backed: nothing recorded there */
 	off = shim.hdr->slots_off + (uint64_t)fd * sizeof(struct sa_slot);
-	if (!backed(off, sizeof(struct sa_slot))) {
-		if (!reserve)
-			return NULL;   /* never backed: nothing recorded there */
-		if (!shim_reserve(off, sizeof(struct sa_slot))) {
-			shim_counter_add(&shim.hdr->counters.overflow_fd);
-			return NULL;
-		}
+	if (!shim_reserve(off, sizeof(struct sa_slot))) {
+		shim_counter_add(&shim.hdr->counters.overflow_fd);
+		return NULL;
 	}
 	return &shim.slots[fd];
 }
 
-/* --- per-site counts ------------------------------------------------------
- * counts[id - 1] belongs to stack id. One relaxed add per counted open and
- * one per counted close: no lock, and exact under threads (the adds are
- * atomic) and fork (a child has its own table, see process.c). */
-
-static uint64_t count_off(uint32_t id)
+static struct sa_slot *slot_for(int fd, bool reserve)
 {
-	return shim.hdr->counts_off + (uint64_t)(id - 1) * sizeof(struct sa_count);
+	/* No table (see "The table globals" in shim.h): touch nothing. */
+	if (unlikely(!shim_table_live()))
+		return NULL;
+	return slot_at(fd, reserve);
+}
+
+/* --- per-site counts ------------------------------------------------------
+ * Each stack has a cell per shard (common/table.h, "struct sa_count"); a
+ * thread adds to its own shard's cell only, with a relaxed add: no lock, no
+ * line shared with another thread's shard, and exact under threads (the
+ * adds are atomic, and two threads that share a shard share atomically) and
+ * fork (a child has its own table, see process.c). The reader sums. */
+
+__thread uint32_t shim_count_shard __attribute__((tls_model("initial-exec")));
+static _Atomic uint32_t next_shard;
+
+uint32_t shim_count_shard_take(void)
+{
+	uint32_t s = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
+		     SA_COUNT_SHARDS + 1;
+
+	shim_count_shard = s;
+	return s;
+}
+
+/* The count block of stack id, from the start of the file. */
+static uint64_t count_block_off(uint32_t id)
+{
+	return shim.hdr->counts_off + (uint64_t)((id - 1) / SA_COUNT_BLOCK) * SA_COUNT_BLOCK_SIZE;
 }
 
 /* A counted record goes away (cleared or replaced) while we own its slot.
- * SA_SLOT_COUNTED is set only when the entry's page was backed (see
- * shim_count_ready), and a page stays backed for the life of a mapping
- * (a forked child's new mapping starts with no page backed, and its
- * inherited records lose the flag; an adopted table marks every page the
- * earlier image backed): so the flag alone says the entry may be touched. */
-static void count_close(const struct sa_slot *s)
+ * SA_SLOT_COUNTED is set only when the block was backed (see
+ * shim_count_ready), and a page stays backed for the life of a mapping (a
+ * forked child's new mapping starts with no page backed, and its inherited
+ * records lose the flag; an adopted table marks every page the earlier
+ * image backed). The check is made all the same: a record whose stack was
+ * replaced (language frames added) names an entry that may not be backed. */
+static void count_close(const struct sa_slot *s, bool collected)
 {
 	uint32_t id = s->open_stack;
+	struct sa_count *c;
 
-	/* The flag says the open was counted; whether this entry may be
-	 * touched is the page's to say (a record whose stack was replaced,
-	 * language frames added, names an entry that may not be backed). */
-	if (s->used && (s->flags & SA_SLOT_COUNTED) && shim_count_ready(id))
-		atomic_fetch_add_explicit((_Atomic uint64_t *)&shim.counts[id - 1].closed, 1,
+	if (!s->used || !(s->flags & SA_SLOT_COUNTED) || !shim_count_ready(id))
+		return;
+	c = shim_count_cell(id);
+	atomic_fetch_add_explicit((_Atomic uint64_t *)&c->closed, 1, memory_order_relaxed);
+	if (unlikely(collected))
+		atomic_fetch_add_explicit((_Atomic uint64_t *)&c->collected, 1,
 					  memory_order_relaxed);
 }
 
 bool shim_slot_write(int fd, const struct sa_slot *rec)
 {
-	struct sa_slot *s = slot_for(fd, true);
+	struct sa_slot *s = slot_at(fd, true);
 
 	if (!s || !slot_begin(s))
 		return false;
@@ -177,7 +215,7 @@ bool shim_slot_write(int fd, const struct sa_slot *rec)
 	if (unlikely(s->used && (s->flags & SA_SLOT_COUNTED)) &&
 	    (!(rec->flags & SA_SLOT_COUNTED) || rec->open_stack != s->open_stack ||
 	     rec->open_ns != s->open_ns))
-		count_close(s);
+		count_close(s, false);
 	memcpy((uint8_t *)s + sizeof(s->seq), (const uint8_t *)rec + sizeof(rec->seq),
 	       sizeof(*s) - sizeof(s->seq));
 	slot_end(s);
@@ -185,22 +223,27 @@ bool shim_slot_write(int fd, const struct sa_slot *rec)
 	return true;
 }
 
-void shim_slot_clear(int fd)
+void shim_slot_clear_as(int fd, bool collected)
 {
-	struct sa_slot *s = slot_for(fd, false);
+	struct sa_slot *s = slot_at(fd, false);
 
 	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED))
 		return;
 	if (!slot_begin(s))
 		return;
-	count_close(s);
+	count_close(s, collected);
 	s->used = 0;
 	slot_end(s);
 }
 
+void shim_slot_clear(int fd)
+{
+	shim_slot_clear_as(fd, false);
+}
+
 bool shim_slot_used(int fd)
 {
-	struct sa_slot *s = slot_for(fd, false);
+	struct sa_slot *s = slot_at(fd, false);
 
 	return s && __atomic_load_n(&s->used, __ATOMIC_RELAXED);
 }
@@ -246,10 +289,11 @@ uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth)
 		}
 		if (v != SA_ENTRY_EMPTY)
 			continue;
-		/* Back the new stack's count entry now, off the per-open path;
-		 * without it the stack is kept and its opens go uncounted. */
-		if (shim.counts && !backed(count_off(idx + 1), sizeof(struct sa_count)))
-			shim_reserve(count_off(idx + 1), sizeof(struct sa_count));
+		/* Back the new stack's count block (every shard's cell) now,
+		 * off the per-open path; without it the stack is kept and its
+		 * opens go uncounted. */
+		if (shim.counts && !shim_count_ready(idx + 1))
+			shim_reserve(count_block_off(idx + 1), SA_COUNT_BLOCK_SIZE);
 		if (!atomic_compare_exchange_strong_explicit(state, &v, SA_ENTRY_BUSY,
 							     memory_order_acquire,
 							     memory_order_relaxed))

@@ -7,28 +7,50 @@ bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;
 /* Returns whether the record was written. Replacing a counted record of
  * another open counts a close of it (its fd was closed unseen, or by dup2). */
 bool shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
-/* May an open at stack `id` be counted (its count entry backed)? A count
- * entry (16 bytes, in a page-aligned region) never straddles a page: one
- * bit says. Inline: it runs on every open. */
+/* May an open at stack `id` be counted (its count block backed)? A block
+ * is one page (the region is page-aligned, see map_globals): one bit says.
+ * Inline: it runs on every open and every counted close. */
 static inline bool shim_count_ready(uint32_t id)
 {
 	uint64_t c;
 
-	if (!id || !shim.counts || id > shim.hdr->ncounts)
+	if (!id || id > shim.ncounts)
 		return false;
-	c = (shim.hdr->counts_off + (uint64_t)(id - 1) * sizeof(struct sa_count)) >>
-	    SHIM_CHUNK_SHIFT;
+	c = shim.counts_chunk + (id - 1) / SA_COUNT_BLOCK;
 	return c < SHIM_MAX_CHUNKS &&
 	       (atomic_load_explicit(&shim.reserved[c >> 6], memory_order_acquire) &
 		(1ull << (c & 63)));
 }
 
-/* One relaxed add to counts[id - 1].opened; call only when shim_count_ready(). */
+/* This thread's count shard + 1 (0: not chosen yet). Threads take shards
+ * in turn, so up to SA_COUNT_SHARDS threads never share a count line. */
+extern __thread uint32_t shim_count_shard SHIM_HIDDEN;
+uint32_t shim_count_shard_take(void) SHIM_HIDDEN;
+
+/* This thread's cell of stack `id`'s count; call only when shim_count_ready(id). */
+static inline struct sa_count *shim_count_cell(uint32_t id)
+{
+	uint32_t s = shim_count_shard;
+
+	if (unlikely(!s))
+		s = shim_count_shard_take();
+	return (struct sa_count *)((uint8_t *)shim.counts + sa_count_cell_off(id, s - 1));
+}
+
+/* One relaxed add to this thread's `opened` of stack `id`; call only when
+ * shim_count_ready(id). */
 static inline void shim_count_open(uint32_t id)
 {
-	atomic_fetch_add_explicit((_Atomic uint64_t *)&shim.counts[id - 1].opened, 1,
+	atomic_fetch_add_explicit((_Atomic uint64_t *)&shim_count_cell(id)->opened, 1,
 				  memory_order_relaxed);
 }
+/* shim_slot_write() and the slot functions below read the table globals
+ * without a state check of their own: their callers have made one
+ * (shim_writable*(), or the state READY), or run where the table is mapped
+ * (start-up, fork, exec adoption, exit). shim_slot_kind() checks. */
+/* Clear fd's record before the real close; `collected`: the close is a
+ * garbage collector's or finalizer's, not the program's (counted apart). */
+void shim_slot_clear_as(int fd, bool collected) SHIM_HIDDEN;
 void shim_slot_clear(int fd) SHIM_HIDDEN;
 bool shim_slot_used(int fd) SHIM_HIDDEN;
 /* family, type, protocol of fd's record; false when it has none. */

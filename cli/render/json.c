@@ -351,11 +351,13 @@ static void group_json(struct jw *w, const struct report *rep, const struct grou
 	if (g->counts_known) {
 		kuint(w, "opened_total", g->opened_total);
 		kuint(w, "closed_total", g->closed_total);
+		kuint(w, "collected_total", g->collected_total);
 		kuint(w, "held", g->opened_total > g->closed_total
 				 ? g->opened_total - g->closed_total : 0);
 	} else {
 		knull(w, "opened_total");
 		knull(w, "closed_total");
+		knull(w, "collected_total");
 		knull(w, "held");
 	}
 	jw_key(w, "growth");
@@ -446,6 +448,16 @@ static void rescued_json(struct jw *w, const struct report *rep)
 		kuint(w, "held_ms", e->close_ns > e->slot.open_ns ?
 		      (e->close_ns - e->slot.open_ns) / 1000000 : 0);
 		kuint(w, "closed_ago_ms", now > e->close_ns ? (now - e->close_ns) / 1000000 : 0);
+		/* The per-site counts of its open stack. */
+		if (rs->v[i].counts_known) {
+			kuint(w, "opened_total", rs->v[i].opened);
+			kuint(w, "closed_total", rs->v[i].closed);
+			kuint(w, "collected_total", rs->v[i].collected);
+		} else {
+			knull(w, "opened_total");
+			knull(w, "closed_total");
+			knull(w, "collected_total");
+		}
 		kstr(w, "stack", g->stack->depth ? g->stack->kind : NULL);
 		kstr(w, "no_stack", g->stack->depth ? NULL : g->stack->nostack);
 		kstr(w, "title", g->nframes && g->frames[0].function ? g->frames[0].function : "??");

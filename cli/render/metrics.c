@@ -109,6 +109,19 @@ char *render_metrics(const struct scrape_report *h, bool om, size_t *len)
 			fprintf(f, "} %llu\n", (unsigned long long)p->sites[k].closed);
 		}
 	}
+	family(f, om, "sockaudit_site_collected_total", "counter",
+	       "Of those closed again, the ones a garbage collector or finalizer closed, not the program.");
+	for (size_t i = 0; i < h->nprocs; i++) {
+		const struct scrape_proc *p = &h->procs[i];
+
+		for (size_t k = 0; k < p->nsites; k++) {
+			fputs("sockaudit_site_collected_total{", f);
+			proc_labels(f, p);
+			fputc(',', f);
+			put_label(f, "site", p->sites[k].site);
+			fprintf(f, "} %llu\n", (unsigned long long)p->sites[k].collected);
+		}
+	}
 	family(f, om, "sockaudit_processes", "gauge",
 	       "Audited processes read in this scrape.");
 	fprintf(f, "sockaudit_processes %zu\n", h->nprocs);

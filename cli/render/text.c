@@ -257,7 +257,8 @@ static void render_group(FILE *out, const struct report *rep, const struct group
 
 		fprintf(out, "    ");
 		if (g->counts_known) {
-			growth_format_counts(g->opened_total, g->closed_total, line, sizeof(line));
+			growth_format_counts(g->opened_total, g->closed_total, g->collected_total,
+					     line, sizeof(line));
 			fprintf(out, "%s", line);
 		}
 		if (g->growing) {
@@ -376,6 +377,13 @@ static void render_rescued(FILE *out, const struct report *rep, const struct sty
 			fprintf(out, "  %zu %s, open stack:\n", count, plural(count, "socket", "sockets"));
 			for (size_t f = 0; f < g->nframes; f++)
 				render_frame(out, &g->frames[f], st);
+		}
+		if (rs->v[i].counts_known) {
+			char line[200];
+
+			growth_format_counts(rs->v[i].opened, rs->v[i].closed, rs->v[i].collected,
+					     line, sizeof(line));
+			fprintf(out, "    this site: %s\n", line);
 		}
 		for (size_t k = i; k < rs->n; k++) {
 			const struct sa_rescued *e = &rs->v[k].e;

@@ -53,6 +53,7 @@ struct group {
 	 * the group's held sockets grow. */
 	bool counts_known;
 	uint64_t opened_total, closed_total;
+	uint64_t collected_total;        /* of closed_total, closed by a garbage collector */
 	bool growing;
 	double growth_per_hour;
 	bool exhaust_known;

@@ -49,5 +49,8 @@ void growth_fill_groups(struct group_set *gs, const struct sa_count *counts, siz
 void growth_format_count(uint64_t v, char *buf, size_t len);
 /* "about 3 h", "about 40 min", "about 2 days", "under a minute" */
 void growth_format_eta(uint64_t s, char *buf, size_t len);
-/* "opened 1,204, closed 1,192, held 12: 1 in 100 never closed" */
-void growth_format_counts(uint64_t opened, uint64_t closed, char *buf, size_t len);
+/* "opened 1,204, closed 1,192, held 12: 1 in 100 never closed"; with closes
+ * by a garbage collector (collected, of closed): "opened 3,600, closed by the
+ * program 6, by the garbage collector 3,594, held 0" */
+void growth_format_counts(uint64_t opened, uint64_t closed, uint64_t collected, char *buf,
+			  size_t len);

@@ -35,6 +35,22 @@ void report_rescued_read(struct report_rescued_set *rs, struct sa_reader *r,
 	rs->syms = report_symbols_resolve(&rs->groups, in);
 }
 
+void report_rescued_counts(struct report_rescued_set *rs, const struct sa_count *counts,
+			   size_t ncounts)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		struct report_rescued *e = &rs->v[i];
+		uint32_t id = e->e.slot.open_stack;
+
+		if (!id || id > ncounts || !counts[id - 1].opened)
+			continue;
+		e->counts_known = true;
+		e->opened = counts[id - 1].opened;
+		e->closed = counts[id - 1].closed;
+		e->collected = counts[id - 1].collected;
+	}
+}
+
 void report_rescued_finish(struct report_rescued_set *rs)
 {
 	if (!rs)

@@ -5,6 +5,7 @@
  * and how many there were in all. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,9 @@
 struct report_rescued {
 	struct sa_rescued e;
 	struct group_stack stack;        /* the open stack (depth 0: none) */
+	/* The per-site counts of that open stack (report_rescued_counts). */
+	bool counts_known;
+	uint64_t opened, closed, collected;
 };
 
 struct report_rescued_set {
@@ -29,4 +33,7 @@ struct report_rescued_set {
  * stacks as in->pid's. */
 void report_rescued_read(struct report_rescued_set *rs, struct sa_reader *r,
 			 const struct report_symbols_in *in);
+/* Each one's site counts from counts[0..ncounts) (stack id - 1). */
+void report_rescued_counts(struct report_rescued_set *rs, const struct sa_count *counts,
+			   size_t ncounts);
 void report_rescued_finish(struct report_rescued_set *rs);

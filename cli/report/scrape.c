@@ -229,6 +229,7 @@ void scrape_sites_cap(struct scrape_site *v, size_t *n, size_t top)
 	for (size_t i = top; i < *n; i++) {
 		other.opened += v[i].opened;
 		other.closed += v[i].closed;
+		other.collected += v[i].collected;
 		any = true;
 	}
 	*n = top;
@@ -398,7 +399,7 @@ static void groups_of(struct scrape_proc *p, struct naming *nm, const struct rep
 
 struct id_count {
 	uint32_t id;
-	uint64_t opened, closed;
+	uint64_t opened, closed, collected;
 };
 
 static int id_count_cmp(const void *a, const void *b)
@@ -426,7 +427,7 @@ static void sites_of(struct scrape_proc *p, struct naming *nm, size_t top)
 	for (size_t i = 0; i < n; i++)
 		if (counts[i].opened)
 			ids[nids++] = (struct id_count){ (uint32_t)i + 1, counts[i].opened,
-							 counts[i].closed };
+							 counts[i].closed, counts[i].collected };
 	qsort(ids, nids, sizeof(*ids), id_count_cmp);
 	named = nids < top * SCRAPE_NAME_FACTOR ? nids : top * SCRAPE_NAME_FACTOR;
 	want = xcalloc(named ? named : 1, sizeof(*want));
@@ -446,6 +447,7 @@ static void sites_of(struct scrape_proc *p, struct naming *nm, size_t top)
 			snprintf(p->sites[p->nsites++].site, SCRAPE_SITE_MAX, "%s", names[i]);
 		p->sites[k].opened += ids[i].opened;
 		p->sites[k].closed += ids[i].closed;
+		p->sites[k].collected += ids[i].collected;
 	}
 	qsort(p->sites, p->nsites, sizeof(p->sites[0]), site_cmp);
 	scrape_sites_cap(p->sites, &p->nsites, top);
@@ -453,11 +455,13 @@ static void sites_of(struct scrape_proc *p, struct naming *nm, size_t top)
 	for (size_t i = named; i < nids; i++) {
 		other.opened += ids[i].opened;
 		other.closed += ids[i].closed;
+		other.collected += ids[i].collected;
 	}
 	if (nids > named) {
 		if (p->nsites && strcmp(p->sites[p->nsites - 1].site, SCRAPE_OTHER) == 0) {
 			p->sites[p->nsites - 1].opened += other.opened;
 			p->sites[p->nsites - 1].closed += other.closed;
+			p->sites[p->nsites - 1].collected += other.collected;
 		} else {
 			p->sites = xrealloc(p->sites, (p->nsites + 1) * sizeof(p->sites[0]));
 			p->sites[p->nsites++] = other;

@@ -38,6 +38,7 @@ struct scrape_flag {
 struct scrape_site {
 	char site[SCRAPE_SITE_MAX];
 	uint64_t opened, closed;
+	uint64_t collected;          /* of closed, by a garbage collector */
 };
 
 /* A group as `report --all` makes it, for `watch`. */

@@ -352,7 +352,11 @@ static void record_open(struct tr_procs *p, struct tr_table *t, const struct tr_
 	s.open_ns = real_ns(p, ev->mono_ns);
 	if (origin == SA_ORIGIN_ACCEPT)
 		put_peer(&s, ev);
-	tr_table_put(t, fd, &s);
+	/* Counted as the shim counts (docs/design.md, "Per-site counts"). */
+	if (tr_table_count_ready(t, stack))
+		s.flags |= SA_SLOT_COUNTED;
+	if (tr_table_put(t, fd, &s) && (s.flags & SA_SLOT_COUNTED))
+		tr_table_count_open(t, stack);
 }
 
 static void on_dup(struct tr_procs *p, struct tr_table *t, const struct tr_event *ev)
@@ -366,6 +370,7 @@ static void on_dup(struct tr_procs *p, struct tr_table *t, const struct tr_event
 		return;
 	}
 	s.origin = SA_ORIGIN_DUP;
+	s.flags &= (uint8_t)~SA_SLOT_COUNTED;   /* a dup is no open */
 	s.dup_of = ev->fd2;
 	s.fd = ev->fd;
 	s.tid = ev->tid;
@@ -415,12 +420,14 @@ static void on_close(struct tr_procs *p, struct proc *pr, struct tr_table *t,
 		     const struct tr_event *ev)
 {
 	struct sa_slot s;
+	bool gc;
 
 	if (!tr_table_get(t, ev->fd, &s))
 		return;
-	if (closed_by_gc(pr, ev))
+	gc = closed_by_gc(pr, ev);
+	if (gc)
 		tr_table_rescued(t, &s, real_ns(p, ev->mono_ns));
-	tr_table_clear(t, ev->fd);
+	tr_table_clear_as(t, ev->fd, gc);
 }
 
 static void on_close_range(struct tr_table *t, const struct tr_event *ev)
@@ -506,6 +513,8 @@ static void on_fork(struct tr_procs *p, struct proc *parent, const struct tr_eve
 			s.connect_stack = tr_table_stack(ct, frames, d);
 		}
 		s.origin = SA_ORIGIN_INHERIT_FORK;
+		/* Counted in the parent's table: the child counts its own. */
+		s.flags &= (uint8_t)~SA_SLOT_COUNTED;
 		s.generation = ct->hdr->generation;
 		tr_table_put(ct, (int)fd, &s);
 	}

@@ -210,16 +210,62 @@ static uint64_t slot_off(const struct tr_table *t, int fd)
 	return t->hdr->slots_off + (uint64_t)fd * sizeof(struct sa_slot);
 }
 
-void tr_table_put(struct tr_table *t, int fd, const struct sa_slot *src)
+/* The recorder's one thread writes shard 0 of each stack's count
+ * (common/table.h): the reader sums the shards, whichever are used. */
+static struct sa_count *count_cell(struct tr_table *t, uint32_t id)
+{
+	uint64_t off;
+
+	if (id == 0 || id > t->hdr->ncounts || t->hdr->abi_version < SA_ABI_SHARDED)
+		return NULL;
+	off = t->hdr->counts_off + sa_count_cell_off(id, 0);
+	if (!back(t, off, sizeof(struct sa_count)))
+		return NULL;
+	return (struct sa_count *)(t->base + off);
+}
+
+bool tr_table_count_ready(struct tr_table *t, uint32_t id)
+{
+	return count_cell(t, id) != NULL;
+}
+
+void tr_table_count_open(struct tr_table *t, uint32_t id)
+{
+	struct sa_count *c = count_cell(t, id);
+
+	if (c)
+		__atomic_fetch_add(&c->opened, 1, __ATOMIC_RELAXED);
+}
+
+/* A counted record goes (cleared, or replaced by another open). */
+static void count_close(struct tr_table *t, const struct sa_slot *old, bool collected)
+{
+	struct sa_count *c;
+
+	if (!old->used || !(old->flags & SA_SLOT_COUNTED) || !(c = count_cell(t, old->open_stack)))
+		return;
+	__atomic_fetch_add(&c->closed, 1, __ATOMIC_RELAXED);
+	if (collected)
+		__atomic_fetch_add(&c->collected, 1, __ATOMIC_RELAXED);
+}
+
+/* `count`: a counted record replaced by another open counts a close. */
+static bool put(struct tr_table *t, int fd, const struct sa_slot *src, bool count)
 {
 	struct sa_slot *s;
 	uint32_t seq;
 
 	if (fd < 0 || (uint32_t)fd >= t->hdr->nslots || !back(t, slot_off(t, fd), sizeof(*s))) {
 		__atomic_fetch_add(&t->hdr->counters.overflow_fd, 1, __ATOMIC_RELAXED);
-		return;
+		return false;
 	}
 	s = &t->slots[fd];
+	/* As the shim (preload/writer.c): the same open rewritten keeps its
+	 * count; another record in its place means that open is gone. */
+	if (count && s->used && (s->flags & SA_SLOT_COUNTED) &&
+	    (!(src->flags & SA_SLOT_COUNTED) || src->open_stack != s->open_stack ||
+	     src->open_ns != s->open_ns))
+		count_close(t, s, false);
 	seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->seq, seq | 1u, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -228,6 +274,12 @@ void tr_table_put(struct tr_table *t, int fd, const struct sa_slot *src)
 	s->fd = fd;
 	__atomic_store_n(&s->seq, (seq | 1u) + 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&t->hdr->counters.records, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+bool tr_table_put(struct tr_table *t, int fd, const struct sa_slot *src)
+{
+	return put(t, fd, src, true);
 }
 
 bool tr_table_get(const struct tr_table *t, int fd, struct sa_slot *out)
@@ -238,14 +290,20 @@ bool tr_table_get(const struct tr_table *t, int fd, struct sa_slot *out)
 	return out->used;
 }
 
-void tr_table_clear(struct tr_table *t, int fd)
+void tr_table_clear_as(struct tr_table *t, int fd, bool collected)
 {
 	struct sa_slot empty = { .dup_of = -1 };
 	struct sa_slot cur;
 
 	if (!tr_table_get(t, fd, &cur))
 		return;
-	tr_table_put(t, fd, &empty);
+	count_close(t, &cur, collected);
+	put(t, fd, &empty, false);
+}
+
+void tr_table_clear(struct tr_table *t, int fd)
+{
+	tr_table_clear_as(t, fd, false);
 }
 
 void tr_table_rescued(struct tr_table *t, const struct sa_slot *rec, uint64_t close_ns)

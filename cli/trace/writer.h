@@ -47,11 +47,20 @@ bool tr_table_module_file(struct tr_table *t, const char *path);
 /* Store a stack; returns its index + 1, or 0 (set full, page not backed:
  * counted in overflow_stack). */
 uint32_t tr_table_stack(struct tr_table *t, const uint64_t *frames, uint32_t depth);
-/* Write slot[fd] under its seqlock (src->seq ignored). */
-void tr_table_put(struct tr_table *t, int fd, const struct sa_slot *src);
+/* Write slot[fd] under its seqlock (src->seq ignored); false (counted in
+ * overflow_fd) when it could not be. Replacing a counted record with
+ * another open counts a close of it, as the shim does. */
+bool tr_table_put(struct tr_table *t, int fd, const struct sa_slot *src);
+/* May an open at stack `id` be counted (its count cell backed)? Then the
+ * record carries SA_SLOT_COUNTED and, once put, tr_table_count_open(). */
+bool tr_table_count_ready(struct tr_table *t, uint32_t id);
+void tr_table_count_open(struct tr_table *t, uint32_t id);
 /* Copy of slot[fd]; false when fd is out of range or never written. */
 bool tr_table_get(const struct tr_table *t, int fd, struct sa_slot *out);
 void tr_table_clear(struct tr_table *t, int fd);
+/* Clear slot[fd], counting a close of a counted record; `collected`: Go's
+ * garbage collector made it (counted in `collected` too). */
+void tr_table_clear_as(struct tr_table *t, int fd, bool collected);
 /* Keep `rec` (the record of a socket Go's garbage collector just closed)
  * in the header's ring of the most recent ones; counts it. */
 void tr_table_rescued(struct tr_table *t, const struct sa_slot *rec, uint64_t close_ns);

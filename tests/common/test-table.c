@@ -159,7 +159,7 @@ static void test_layout(void)
 		uint64_t size = fresh(&h, n);
 		uint64_t mend = h.modules_off + region_len(h.nmodules, h.module_size);
 		uint64_t send = h.stacks_off + region_len(h.nstacks, h.stack_size);
-		uint64_t cend = h.counts_off + region_len(h.ncounts, h.count_size);
+		uint64_t cend = h.counts_off + sa_counts_len(h.ncounts);
 		uint64_t tend = h.slots_off + region_len(h.nslots, h.slot_size);
 		const char *why;
 
@@ -171,8 +171,9 @@ static void test_layout(void)
 		   "layout(%u): magic, versions and record sizes", n);
 		ok(h.nslots == n && h.nstacks == SA_NSTACKS && h.nmodules == SA_NMODULES,
 		   "layout(%u): counts", n);
-		ok(h.ncounts == h.nstacks && h.count_size == sizeof(struct sa_count),
-		   "layout(%u): one count entry per stack", n);
+		ok(h.ncounts == h.nstacks && h.count_size == sizeof(struct sa_count) &&
+		   h.count_shards == SA_COUNT_SHARDS && h.count_block == SA_COUNT_BLOCK,
+		   "layout(%u): one count per stack, in shards and blocks", n);
 		ok(h.modules_off >= SA_HEADER_SIZE && h.modules_off < h.stacks_off &&
 		   h.stacks_off < h.counts_off && h.counts_off < h.slots_off,
 		   "layout(%u): header, modules, stacks, counts, slots in order", n);
@@ -263,12 +264,15 @@ HOOK(stk_plus_4_counts) { h->nstacks /= 2; h->ncounts = h->nstacks; h->stacks_of
 HOOK(cnt_at_eof) { h->counts_off = h->file_size; }
 HOOK(cnt_wraps) { h->counts_off = UINT64_MAX - region_len(h->ncounts, h->count_size) + 1; }
 HOOK(cnt_on_stk) { h->counts_off = h->stacks_off; }
-HOOK(cnt_on_slot) { h->counts_off = h->slots_off; }
+HOOK(cnt_on_slot) { h->counts_off += PAGE; }   /* its last page on the slots' first */
 HOOK(cnt_into_stk_8) { h->counts_off = h->stacks_off + region_len(h->nstacks, h->stack_size) - 8; }
 HOOK(cnt_plus_4) { h->nstacks = h->ncounts = SA_NSTACKS / 2; h->counts_off += 4; }
 /* A table of abi 2 has no counts: whatever the header holds there (zeros
  * in a real one) is not looked at. */
 HOOK(abi2_garbage_counts) { h->abi_version = 2; h->counts_off = UINT64_MAX; h->ncounts = 3; h->count_size = 1; }
+/* abi 3: one flat 16-byte entry per stack, no shards (still read). */
+HOOK(abi3_flat) { h->abi_version = 3; h->count_size = 16; h->count_shards = 0; h->count_block = 0; }
+HOOK(abi3_sharded_size) { h->abi_version = 3; h->count_shards = 0; h->count_block = 0; }
 HOOK(run_id_full) { memset(h->run_id, 'x', sizeof(h->run_id)); }
 HOOK(cmdline_full) { memset(h->cmdline, 'x', sizeof(h->cmdline)); }
 HOOK(run_id_last_nul) { memset(h->run_id, 'x', sizeof(h->run_id) - 1); }
@@ -289,7 +293,8 @@ static const struct mutation {
 	{ "magic byte-swapped", SET(magic, __builtin_bswap64(SA_MAGIC)), .reason = R_MAGIC },
 	{ "compat newer", SET(compat_version, SA_ABI_COMPAT + 1), .reason = R_NEWER },
 	{ "compat UINT32_MAX", SET(compat_version, UINT32_MAX), .reason = R_NEWER },
-	{ "abi older than compat", SET(abi_version, SA_ABI_COMPAT - 1), .reason = R_OLDER },
+	{ "abi older than the oldest read", SET(abi_version, SA_ABI_OLDEST - 1), .reason = R_OLDER },
+	{ "abi 0", SET(abi_version, 0), .reason = R_OLDER },
 	{ "abi newer, still compatible", SET(abi_version, SA_ABI_VERSION + 1), .reason = NULL },
 	{ "header_size - 1", SET(header_size, SA_HEADER_SIZE - 1), .reason = R_SIZES },
 	{ "header_size doubled", SET(header_size, SA_HEADER_SIZE * 2), .reason = R_SIZES },
@@ -326,7 +331,13 @@ static const struct mutation {
 	{ "counts_off UINT64_MAX", SET(counts_off, UINT64_MAX), .reason = R_CNTREG },
 	{ "counts_off + length wraps to 0", .hook = cnt_wraps, .reason = R_CNTREG },
 	{ "counts on the stacks", .hook = cnt_on_stk, .reason = R_OVERLAP },
-	{ "counts on the slots", .hook = cnt_on_slot, .reason = R_OVERLAP },
+	{ "counts run into the slots", .hook = cnt_on_slot, .reason = R_OVERLAP },
+	{ "count_shards 4", SET(count_shards, 4), .reason = R_CNTSET },
+	{ "count_shards 0", SET(count_shards, 0), .reason = R_CNTSET },
+	{ "count_block 32", SET(count_block, 32), .reason = R_CNTSET },
+	{ "count_size 16 in abi 4", SET(count_size, 16), .reason = R_CNTSET },
+	{ "abi 3: flat counts of 16 bytes", .hook = abi3_flat, .reason = NULL },
+	{ "abi 3 with a 32-byte count size", .hook = abi3_sharded_size, .reason = R_CNTSET },
 	{ "counts 8 bytes into the stacks", .hook = cnt_into_stk_8, .reason = R_OVERLAP },
 	{ "counts_off + 4", .hook = cnt_plus_4, .reason = R_ALIGN },
 	{ "abi 2: the count fields are not read", .hook = abi2_garbage_counts, .reason = NULL },

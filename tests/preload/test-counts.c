@@ -1,7 +1,9 @@
 /* Per-site counts (docs/design.md, "Per-site counts"): every counted open
- * and close lands on the open stack's entry, exactly, under threads and
- * across fork; a dup is no open, and a record replaced unseen is a close. */
+ * and close lands on the open stack's entry, exactly, under threads (each
+ * thread in its own shard), across fork (threads in the child too) and
+ * exec; a dup is no open, and a record replaced unseen is a close. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -81,6 +83,22 @@ static bool counts_by_id(pid_t pid, uint32_t id, struct sa_count *out)
 		*out = c[id - 1];
 		ok = true;
 	}
+	th_unload(&t);
+	return ok;
+}
+
+/* Stack id's cell in each shard, as the file holds them. */
+static bool shard_cells(pid_t pid, uint32_t id, struct sa_count cells[SA_COUNT_SHARDS])
+{
+	struct th_table t;
+	bool ok = true;
+
+	if (!id || !th_load(&t, pid))
+		return false;
+	for (uint32_t s = 0; s < SA_COUNT_SHARDS && ok; s++)
+		ok = pread(t.r.fd, &cells[s], sizeof(cells[s]),
+			   (off_t)(t.r.hdr.counts_off + sa_count_cell_off(id, s))) ==
+		     (ssize_t)sizeof(cells[s]);
 	th_unload(&t);
 	return ok;
 }
@@ -185,8 +203,113 @@ static void case_threads(void)
 	   "%d threads x %d opens, all but one each closed: +%llu opened, +%llu closed", NTHREADS,
 	   PER_THREAD, (unsigned long long)(c.opened - before.opened),
 	   (unsigned long long)(c.closed - before.closed));
+	/* Threads take shards in turn: the 8 workers, started one after the
+	 * other, have one shard each, and no shard holds another's opens. */
+	{
+		struct sa_count cells[SA_COUNT_SHARDS];
+		unsigned full = 0;
+
+		ok_threads = shard_cells(getpid(), id, cells);
+		for (uint32_t s = 0; ok_threads && s < SA_COUNT_SHARDS; s++)
+			full += cells[s].opened >= PER_THREAD && cells[s].opened <= PER_THREAD + 2;
+		ok(ok_threads && full == SA_COUNT_SHARDS,
+		   "threads: each of the %u shards holds one thread's %d opens (%u do)",
+		   SA_COUNT_SHARDS, PER_THREAD, full);
+	}
 	for (int i = 0; i < NTHREADS; i++)
 		close(w[i].keep);
+}
+
+/* In a forked child, 8 threads at one site: the child's counts are exact. */
+static void case_fork_threads(void)
+{
+	pid_t pid = fork();
+	int rc;
+
+	if (pid == 0) {
+		pthread_t th[NTHREADS];
+		struct worker w[NTHREADS], warm = { .n = 1, .keep = -1 };
+		struct sa_count c = { 0 };
+		uint32_t id;
+
+		pthread_create(&th[0], NULL, thread_main, &warm);
+		pthread_join(th[0], NULL);
+		id = stack_of(getpid(), warm.keep);
+		close(warm.keep);
+		for (int i = 0; i < NTHREADS; i++) {
+			w[i] = (struct worker){ .n = PER_THREAD / 4, .keep = -1 };
+			pthread_create(&th[i], NULL, thread_main, &w[i]);
+		}
+		for (int i = 0; i < NTHREADS; i++)
+			pthread_join(th[i], NULL);
+		if (!counts_by_id(getpid(), id, &c))
+			_exit(3);
+		/* The warm-up's open and close, then the threads'. */
+		if (c.opened != 1 + NTHREADS * (PER_THREAD / 4) ||
+		    c.closed != 1 + NTHREADS * (PER_THREAD / 4 - 1)) {
+			diag("fork+threads child: opened %llu, closed %llu",
+			     (unsigned long long)c.opened, (unsigned long long)c.closed);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	rc = th_wait_child(pid, 30000);
+	ok(rc == 0, "fork, then %d threads x %d opens in the child: its counts are exact "
+	   "(status %d)", NTHREADS, PER_THREAD / 4, rc);
+}
+
+/* The exec'd image (argv: --after-exec ID KEEP_FD): the table it adopted
+ * has the 10 opens, 6 closes and the 2 CLOEXEC descriptors the exec
+ * closed; a close here counts on. Says by its exit status. */
+static int after_exec(char **argv)
+{
+	uint32_t id = (uint32_t)strtoul(argv[2], NULL, 10);
+	int keep = atoi(argv[3]);
+	struct sa_count c = { 0 };
+
+	if (!counts_by_id(getpid(), id, &c))
+		return 3;
+	if (c.opened != 10 || c.closed != 8) {
+		diag("after exec: opened %llu, closed %llu (want 10, 8)",
+		     (unsigned long long)c.opened, (unsigned long long)c.closed);
+		return 1;
+	}
+	close(keep);
+	if (!counts_by_id(getpid(), id, &c) || c.opened != 10 || c.closed != 9) {
+		diag("after exec and a close: opened %llu, closed %llu (want 10, 9)",
+		     (unsigned long long)c.opened, (unsigned long long)c.closed);
+		return 2;
+	}
+	return 0;
+}
+
+/* A child opens 10 at one site, closes 6, marks 2 of the other 4
+ * close-on-exec and execs this test: the new image goes on counting. */
+static void case_exec(void)
+{
+	pid_t pid = fork();
+	int rc;
+
+	if (pid == 0) {
+		int fds[10];
+		char idtxt[16], fdtxt[16];
+		uint32_t id;
+
+		for (int i = 0; i < 10; i++)
+			fds[i] = plain_site();
+		id = stack_of(getpid(), fds[0]);
+		for (int i = 4; i < 10; i++)
+			close(fds[i]);
+		fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+		fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+		snprintf(idtxt, sizeof(idtxt), "%u", id);
+		snprintf(fdtxt, sizeof(fdtxt), "%d", fds[2]);
+		execl("/proc/self/exe", "test-counts", "--after-exec", idtxt, fdtxt, (char *)NULL);
+		_exit(4);
+	}
+	rc = th_wait_child(pid, 30000);
+	ok(rc == 0, "exec: the new image adopts the counts (10 opened, 6 closed, 2 closed by "
+	   "the exec), and its close counts on (status %d)", rc);
 }
 
 static void case_fork(void)
@@ -292,13 +415,17 @@ static void case_dup(void)
 	close(x);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	tap_plan(10);
+	if (argc == 4 && strcmp(argv[1], "--after-exec") == 0)
+		return after_exec(argv);
+	tap_plan(13);
 	listener();
 	case_one_thread();
 	case_threads();
 	case_fork();
+	case_fork_threads();
+	case_exec();
 	case_dup();
 	close(listen_fd);
 	return tap_done();

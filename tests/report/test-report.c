@@ -1063,8 +1063,9 @@ static void counts_case(const char *mode)
 	root = tlib_report(target, all, &r);
 	g = root ? tj_group_with_fd(root, fd) : NULL;
 	ok(g && tj_int(g, "opened_total", -1) == 100 && tj_int(g, "closed_total", -1) == 99 &&
-	   tj_int(g, "held", -1) == 1,
-	   "counts %s: the site's group says opened 100, closed 99, held 1 (got %lld, %lld)",
+	   tj_int(g, "held", -1) == 1 && tj_int(g, "collected_total", -1) == 0,
+	   "counts %s: the site's group says opened 100, closed 99, held 1, none collected "
+	   "(got %lld, %lld)",
 	   mode, (long long)tj_int(g, "opened_total", -1), (long long)tj_int(g, "closed_total", -1));
 	{
 		const char *fn = NULL, *base = NULL;

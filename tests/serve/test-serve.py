@@ -207,6 +207,9 @@ def run(tmp, tables, env, prometheus, promtool):
         ok(re.search(rf'sockaudit_site_opened_total{{pid="{leak_pid}",comm="sc-counts",'
                      r'site="count_client sc-counts\.c:\d+"} \d+', page) is not None,
            "per-site opened counter for the leaking site")
+        ok(re.search(rf'sockaudit_site_collected_total{{pid="{leak_pid}",comm="sc-counts",'
+                     r'site="count_client sc-counts\.c:\d+"} 0\n', page) is not None,
+           "per-site collected counter: 0, the program closed its own")
         r = subprocess.run([promtool, "check", "metrics"], input=page, capture_output=True,
                            text=True, timeout=60)
         ok(r.returncode == 0, "promtool check metrics accepts the page")

@@ -680,8 +680,8 @@ static void case_go_gc(void)
 	{
 		static const char *const keys[] = {
 			"kind", "fd", "inode", "peer", "open_ns", "close_ns", "held_ms",
-			"closed_ago_ms", "stack", "no_stack", "title", "frames_trimmed",
-			"frames_trimmed_below", "frames",
+			"closed_ago_ms", "opened_total", "closed_total", "collected_total", "stack",
+			"no_stack", "title", "frames_trimmed", "frames_trimmed_below", "frames",
 		};
 		size_t nkeys = 0;
 		bool have = n > 0;
@@ -694,8 +694,57 @@ static void case_go_gc(void)
 		ok(have && nkeys == sizeof(keys) / sizeof(keys[0]),
 		   "rescued.sockets[] has exactly the documented keys (%zu)", nkeys);
 	}
+	/* The per-site counts of the dialling site: every socket opened there
+	 * was closed by the collector, none by the program, and the collector's
+	 * closes counted at the site(s) add up to the rescued ones. Sockets
+	 * with the same frames share one site: count each site once. */
+	{
+		const char *seen[16];   /* a table keeps the last 16 */
+		size_t nseen = 0;
+		long long sum = 0;
+		bool each = n > 0;
+
+		for (size_t i = 0; i < n && i < 16; i++) {
+			const char *frames;
+			long long o, c, g;
+			size_t k;
+
+			e = json_object_array_get_idx(tj_get(root, "rescued.sockets"), i);
+			o = tj_int(e, "opened_total", -1);
+			c = tj_int(e, "closed_total", -1);
+			g = tj_int(e, "collected_total", -1);
+			if (o < 1 || c != o || g != o) {
+				diag("rescued %zu: opened %lld, closed %lld, collected %lld", i, o, c, g);
+				each = false;
+			}
+			frames = json_object_to_json_string(tj_get(e, "frames"));
+			for (k = 0; k < nseen && strcmp(seen[k], frames); k++)
+				;
+			if (k == nseen) {
+				seen[nseen++] = frames;
+				sum += g;
+			}
+		}
+		ok(each, "each rescued socket's site: all opened there closed, all by the collector");
+		ok(sum == tj_int(root, "rescued.total", -2),
+		   "the collector's closes counted per site add up to the rescued ones (%lld of %lld)",
+		   sum, (long long)tj_int(root, "rescued.total", -2));
+	}
 	json_object_put(root);
 	trun_free(&r);
+	{
+		char pidtxt[16];
+		const char *args[] = { "report", "--color", "never", pidtxt, NULL };
+
+		snprintf(pidtxt, sizeof(pidtxt), "%d", (int)rt_ready_int(&p, "pid"));
+		rt_sockaudit(&r, args);
+		ok(r.out && strstr(r.out, "closed by the program 0, by the garbage collector "),
+		   "text: the site's line says \"closed by the program 0, by the garbage "
+		   "collector N\"");
+		if (!r.out || !strstr(r.out, "by the garbage collector "))
+			diag("%s", r.out ? r.out : "(no output)");
+		trun_free(&r);
+	}
 	ok(finish(&p) == 0, "trace exits 0");
 }
 
