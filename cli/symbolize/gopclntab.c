@@ -113,8 +113,9 @@ int gopcln_pcvalue(const uint8_t *p, size_t len, unsigned quantum, uint64_t entr
 		if (uv == 0 && !first)
 			return -ENOENT;
 		first = false;
-		/* Zig-zag: the low bit says negative. */
-		v += (int32_t)((uv & 1) ? ~(uv >> 1) : (uv >> 1));
+		/* Zig-zag: the low bit says negative. The sum wraps, as the
+		 * runtime's int32 does: a forged table cannot overflow it. */
+		v = (int32_t)((uint32_t)v + ((uv & 1) ? ~(uv >> 1) : (uv >> 1)));
 		if (!gopcln_uvarint(p, len, &pos, &pcd))
 			return -EINVAL;
 		pc += (uint64_t)pcd * quantum;

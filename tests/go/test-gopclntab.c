@@ -70,6 +70,9 @@ static void case_pcvalue(void)
 	static const uint8_t tab[] = { 22, 4, 4, 8, 1, 4, 0 };
 	static const uint8_t neg_first[] = { 0, 2, 6, 2, 0 };  /* -1 for 2, then +3 for 2 */
 	static const uint8_t big[] = { 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f, 0 };
+	/* +0x7fffffff then +8: the sum wraps as Go's int32 does (found by
+	 * fuzz-gopclntab as a signed overflow). */
+	static const uint8_t wraps[] = { 0xfe, 0xff, 0xff, 0xff, 0x0f, 1, 16, 1, 0 };
 	static const uint8_t unterminated[] = { 22, 4 };
 	static const uint8_t broken_varint[] = { 22, 0x80 };
 	static const struct {
@@ -97,6 +100,8 @@ static void case_pcvalue(void)
 		{ neg_first, sizeof(neg_first), 1, 0x104, -ENOENT, 0 },
 		{ big, sizeof(big), 1, 0x100 + 0xfffffffeull, 0, 63 },
 		{ big, sizeof(big), 1, 0x100 + 0xffffffffull, -ENOENT, 0 },
+		{ wraps, sizeof(wraps), 1, 0x100, 0, 0x7ffffffe },
+		{ wraps, sizeof(wraps), 1, 0x101, 0, -0x7ffffffa },
 		{ unterminated, sizeof(unterminated), 1, 0x104, -EINVAL, 0 },
 		{ broken_varint, sizeof(broken_varint), 1, 0x100, -EINVAL, 0 },
 	};
