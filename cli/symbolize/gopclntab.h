@@ -78,7 +78,7 @@ int gopcln_pcvalue(const uint8_t *p, size_t len, unsigned quantum, uint64_t entr
 		   int32_t *val);
 
 /* An Elf's table; the image points into elf_rawfile(), so the Elf must
- * outlive it. */
+ * outlive it, and t points at segs: the struct must not be copied. */
 struct gopcln_elf {
 	struct gopcln t;
 	size_t nsegs;
