@@ -3,8 +3,10 @@
  *   mkseeds table DIR [TABLE...]   synthetic inputs for fuzz-table, plus each
  *                                  real TABLE compacted to a few KB
  *   mkseeds frame DIR              frames for fuzz-frame
+ *   mkseeds gopclntab DIR          Go pc-line tables for fuzz-gopclntab
  *
- * Input formats are described at the top of fuzz-table.c and fuzz-frame.c.
+ * Input formats are described at the top of fuzz-table.c, fuzz-frame.c and
+ * gopcln-synth.h.
  * The stored corpus is the output of this program: rerun it when a format
  * or the table ABI changes (docs/fuzzing.md).
  */
@@ -22,6 +24,7 @@
 #include "wire.h"
 
 #include "../tests/repro/thrift-vectors.h"
+#include "gopcln-synth.h"
 
 static const char *outdir;
 
@@ -601,10 +604,73 @@ static void frame_seeds(void)
 	put_payload_hex("bad-field-type", "80010002 00000005 5072696365 00000001 09 0001 00");
 }
 
+/* ---- fuzz-gopclntab ------------------------------------------------------ */
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* The synthetic tables of gopcln-synth.h, and the ways they break. Offsets
+ * past the 4-byte split: the table's header is at 4. */
+static void gopclntab_seeds(void)
+{
+	size_t len, n0;
+	uint8_t *in = gs_make(118, &len), *b;
+
+	put_file("go118", in, len, NULL, 0);
+	n0 = (size_t)in[0] | (size_t)in[1] << 8 | (size_t)in[2] << 16 | (size_t)in[3] << 24;
+	b = malloc(len + 8);
+	if (!b)
+		exit(1);
+
+	/* No moduledata: names and lines without the inlined frame. */
+	memcpy(b, in, len);
+	put_le32(b, (uint32_t)len);
+	put_file("go118-no-moduledata", b, len, NULL, 0);
+	/* Each older magic, refused. */
+	memcpy(b, in, len);
+	b[4] = 0xfa;
+	put_file("go116-magic", b, len, NULL, 0);
+	b[4] = 0xfb;
+	put_file("go12-magic", b, len, NULL, 0);
+	/* The inlined call's parent pc inside its own range: a loop the frame
+	 * limit must end. */
+	memcpy(b, in, len);
+	put_le32(b + 4 + n0 - 4, 0x14);
+	put_file("go118-inline-loop", b, len, NULL, 0);
+	/* nfunc past the table, and offsets out of order. */
+	memcpy(b, in, len);
+	put_le32(b + 4 + 8, 0xffffffffu);
+	put_file("go118-nfunc-huge", b, len, NULL, 0);
+	memcpy(b, in, len);
+	put_le32(b + 4 + 40, 0xffff);
+	put_file("go118-offsets-order", b, len, NULL, 0);
+	/* The table 8 bytes into its segment: only the scan finds it. */
+	put_le32(b, (uint32_t)n0 + 8);
+	memset(b + 4, 0x5a, 8);
+	memcpy(b + 12, in + 4, len - 4);
+	put_file("go118-shifted", b, len + 8, NULL, 0);
+	/* Cut short in the header, the names, the pc-value tables. */
+	put_file("go118-cut-header", in, 40, NULL, 0);
+	put_file("go118-cut-half", in, 4 + n0 / 2, NULL, 0);
+	free(in);
+	free(b);
+
+	in = gs_make(120, &len);
+	put_file("go120", in, len, NULL, 0);
+	free(in);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 3 || (strcmp(argv[1], "table") != 0 && strcmp(argv[1], "frame") != 0)) {
-		fprintf(stderr, "usage: mkseeds table DIR [TABLE...] | mkseeds frame DIR\n");
+	if (argc < 3 || (strcmp(argv[1], "table") != 0 && strcmp(argv[1], "frame") != 0 &&
+			 strcmp(argv[1], "gopclntab") != 0)) {
+		fprintf(stderr, "usage: mkseeds table DIR [TABLE...] | mkseeds frame DIR | "
+			"mkseeds gopclntab DIR\n");
 		return 2;
 	}
 	outdir = argv[2];
@@ -614,6 +680,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "table") == 0)
 		table_seeds(argc - 3, argv + 3);
+	else if (strcmp(argv[1], "gopclntab") == 0)
+		gopclntab_seeds();
 	else
 		frame_seeds();
 	return 0;

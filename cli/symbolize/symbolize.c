@@ -15,6 +15,7 @@
  */
 #include "symbolize/symbolize.h"
 #include "symbolize/demangle.h"
+#include "symbolize/gopclntab.h"
 
 #include "util/procns.h"
 
@@ -75,6 +76,15 @@ struct sym_cuidx {
 	UT_hash_handle hh;
 };
 
+/* A module's Go pc-line table, looked for once: g is NULL when the module
+ * has none (not Go, or DWARF answered for it). */
+struct sym_goidx {
+	Dwfl_Module *mod;
+	struct gopcln_elf *g;
+	GElf_Addr bias;
+	UT_hash_handle hh;
+};
+
 /* A module from the post-mortem log, sorted by start. */
 struct sym_pm_module {
 	const char *path;        /* interned */
@@ -95,6 +105,7 @@ struct symbolizer {
 	struct sym_entry *owned;
 	struct sym_str *strs;
 	struct sym_cuidx *cuidx;
+	struct sym_goidx *goidx;
 	struct sym_pm_module *pm;  /* post-mortem only */
 	size_t npm;
 	bool post_mortem;
@@ -536,6 +547,69 @@ static Dwarf_Die *sym_cu_fallback(struct symbolizer *s, Dwfl_Module *mod, uint64
 	return &idx->v[lo - 1].cudie;
 }
 
+/* The Go table of a module, read at its first use; NULL when none. */
+static const struct sym_goidx *sym_go_table(struct symbolizer *s, Dwfl_Module *mod)
+{
+	struct sym_goidx *gi;
+	const char *why;
+	Elf *elf;
+
+	HASH_FIND(hh, s->goidx, &mod, sizeof(mod), gi);
+	if (gi)
+		return gi->g ? gi : NULL;
+	gi = calloc(1, sizeof(*gi));
+	if (!gi)
+		return NULL;
+	gi->mod = mod;
+	elf = dwfl_module_getelf(mod, &gi->bias);
+	gi->g = elf ? malloc(sizeof(*gi->g)) : NULL;
+	/* A table that cannot be read is as good as none: the frame stays
+	 * module+offset, as for any binary without symbols. */
+	if (gi->g && gopcln_elf_open(elf, gi->g, &why) != 0) {
+		free(gi->g);
+		gi->g = NULL;
+	}
+	HASH_ADD(hh, s->goidx, mod, sizeof(gi->mod), gi);
+	if (!gi->hh.tbl) {
+		free(gi->g);
+		free(gi);
+		return NULL;
+	}
+	return gi->g ? gi : NULL;
+}
+
+/* Frames for pc from the module's Go pc-line table (a Go binary without
+ * DWARF: -ldflags='-s -w', strip), inlined calls first. False when the
+ * module has no such table or pc is in none of its functions. */
+static bool sym_go_frames(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc,
+			  const struct sym_frame *proto, struct sym_vec *v)
+{
+	const struct sym_goidx *gi = sym_go_table(s, mod);
+	struct gopcln_frame fr[GOPCLN_MAX_FRAMES];
+	size_t n;
+
+	if (!gi || pc < gi->bias)
+		return false;
+	n = gopcln_lookup(&gi->g->t, pc - gi->bias, fr, GOPCLN_MAX_FRAMES);
+	if (!n)
+		return false;
+	v->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sym_frame *f = sym_vec_push(v);
+
+		if (!f) {
+			v->n = 0;
+			return false;
+		}
+		*f = *proto;
+		f->function = sym_intern(s, fr[i].function);
+		f->file = sym_intern(s, fr[i].file);
+		f->line = f->file ? fr[i].line : 0;
+		f->inlined = fr[i].inlined;
+	}
+	return true;
+}
+
 /* All frames for pc in a module libdwfl can read. The symbol table is only a
  * fallback: dwfl_module_addrinfo() scans it linearly (measured 140 us per
  * address in libc's full .symtab), and DWARF's name is the source's. */
@@ -571,6 +645,9 @@ static void sym_resolve_module(struct symbolizer *s, Dwfl_Module *mod, uint64_t 
 			return;
 	}
 
+	/* No DWARF for pc: a Go binary still has its own table. */
+	if (sym_go_frames(s, mod, pc, &proto, v))
+		return;
 	/* No scopes: one frame from the symbol table and the line table. */
 	proto.function = sym_symtab_name(s, mod, pc);
 	v->n = 0;
@@ -1045,6 +1122,7 @@ fail:
 void sym_destroy(struct symbolizer *s)
 {
 	struct sym_cuidx *idx, *itmp;
+	struct sym_goidx *gi, *gtmp;
 	struct sym_str *str, *tmp;
 	struct sym_entry *e;
 
@@ -1063,6 +1141,11 @@ void sym_destroy(struct symbolizer *s)
 		HASH_DEL(s->cuidx, idx);
 		free(idx->v);
 		free(idx);
+	}
+	HASH_ITER(hh, s->goidx, gi, gtmp) {
+		HASH_DEL(s->goidx, gi);
+		free(gi->g);
+		free(gi);
 	}
 	free(s->pm);
 	free(s->maps);

@@ -1,5 +1,6 @@
-/* trace/gosym: a symbol of the executable, relocated (see gosym.h). */
+/* trace/gosym: a function of the executable, relocated (see gosym.h). */
 #include "trace/gosym.h"
+#include "symbolize/gopclntab.h"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -86,6 +87,17 @@ bool tr_gosym_range(pid_t pid, const char *name, uint64_t *lo, uint64_t *hi)
 				found = true;
 				break;
 			}
+		}
+	}
+	if (!found) {
+		/* Stripped: Go's own table still names every function. */
+		struct gopcln_elf g;
+		const char *why;
+
+		found = gopcln_elf_open(e, &g, &why) == 0 && gopcln_func_range(&g.t, name, lo, hi);
+		if (found) {
+			*lo += bias;
+			*hi += bias;
 		}
 	}
 out:

@@ -13,6 +13,11 @@
 //
 //	ready pid=P drop_line=L rescued=3
 //
+// With "symbols", it dials from dialHold and from dialVia, which the
+// compiler inlines into dialInlined, holds both, says "ready pid=P" and
+// waits: the open sites for the symbol tests (tests/trace/test-go-symbols.c
+// finds their lines in this file by the "open site" comments).
+//
 // With "churn", 8 goroutines dial 100 connections each, closing two in
 // three, and keep a dup (File()) of every fifth; the accepted ends are all
 // kept. Once every dial is accepted it says "ready pid=P dials=N" and waits.
@@ -36,7 +41,7 @@ var leaked []net.Conn
 //go:noinline
 func dialHold(addr string) (net.Conn, int) {
 	_, _, line, _ := runtime.Caller(0)
-	c, err := net.Dial("tcp", addr)
+	c, err := net.Dial("tcp", addr) // open site: dialHold
 	if err != nil {
 		fail(err)
 	}
@@ -68,12 +73,53 @@ func dialAndClose(addr string) int {
 //go:noinline
 func dialAndDrop(addr string) int {
 	_, _, line, _ := runtime.Caller(0)
-	c, err := net.Dial("tcp", addr)
+	c, err := net.Dial("tcp", addr) // open site: dialAndDrop
 	if err != nil {
 		fail(err)
 	}
 	_ = c
 	return line + 1
+}
+
+// Small enough to be inlined into its caller: the open stack then has
+// dialVia as an inlined frame inside dialInlined.
+func dialVia(addr string) (net.Conn, error) {
+	return net.Dial("tcp", addr) // open site: dialVia
+}
+
+//go:noinline
+func dialInlined(addr string) net.Conn {
+	c, err := dialVia(addr) // open site: dialInlined
+	if err != nil {
+		fail(err)
+	}
+	return c
+}
+
+func symbolsCase(l net.Listener) {
+	var accepted []net.Conn
+	done := make(chan struct{})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted = append(accepted, c)
+			if len(accepted) == 2 {
+				close(done)
+			}
+		}
+	}()
+	hold, _ := dialHold(l.Addr().String())
+	inl := dialInlined(l.Addr().String())
+	<-done
+	fmt.Printf("ready pid=%d\n", os.Getpid())
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+	}
+	hold.Close()
+	inl.Close()
 }
 
 // The post's mistake: connections dropped without Close, closed later by
@@ -183,6 +229,10 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "churn" {
 		churnCase(l)
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "symbols" {
+		symbolsCase(l)
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "gc" {
