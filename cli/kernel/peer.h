@@ -36,6 +36,21 @@ struct ks_owner {
 void ks_owners_find(struct ks_owner *v, size_t n, pid_t skip);
 int ks_owner_cmp(const void *a, const void *b);
 
+/* Who holds which socket inode over many processes, for a host-wide
+ * collection: the fd scans of the processes it read anyway, and, once
+ * something is asked that they do not hold, one walk of every other
+ * process's /proc/<pid>/fd (instead of one walk per process asking). */
+struct procfd_list;
+struct ks_owner_map;
+struct ks_owner_map *ks_owner_map_create(void);
+void ks_owner_map_destroy(struct ks_owner_map *m);   /* accepts NULL */
+/* pid's socket fds, as scanned (comm: its command). */
+void ks_owner_map_add(struct ks_owner_map *m, pid_t pid, const char *comm,
+		      const struct procfd_list *fds);
+/* As ks_owners_find, from the map (lowest pid first, skip's fds not
+ * used); m NULL: ks_owners_find. */
+void ks_owner_map_find(struct ks_owner_map *m, struct ks_owner *v, size_t n, pid_t skip);
+
 /* 127.0.0.0/8, ::1 or an IPv4-mapped 127/8: never leaves its namespace. */
 bool ks_addr_is_loopback(const struct sockaddr_storage *a);
 /* "FIN_WAIT_2" style name of a TCP state. */

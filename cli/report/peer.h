@@ -37,6 +37,8 @@ struct report;
  * between two network namespaces, over a veth or a bridge without address
  * translation), unless its peer is a loopback address. */
 void report_peers_prepare(const struct ks_table *ks);
+/* Drop every prepared index (before the views they index are freed). */
+void report_peers_forget(void);
 /* Fill rep->peers and each socket's peer from ks (the view the report
  * joined with). */
 void report_peers_fill(struct report *rep, const struct ks_table *ks);

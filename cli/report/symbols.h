@@ -13,6 +13,23 @@
 #include "table-reader.h"
 #include "util/notes.h"
 
+/* Symbols shared by the processes of a host-wide collection (report -A,
+ * serve, watch): one symbolizer per module file, keyed by its build-id as
+ * the table's module log gives it, and placed at bias 0 so that every
+ * process mapping that file resolves through it (file-relative addresses).
+ * The file is opened from the process's own mappings
+ * (/proc/<pid>/map_files) or its root (never leaving it), and used only
+ * when its build-id is the logged one. Frames resolved through it point
+ * into it: keep it until they are rendered. */
+struct report_symcache;
+struct report_symcache *report_symcache_create(void);
+/* Forget the files no resolve used since the last sweep (a library
+ * replaced, a program gone): bounded by what runs now. */
+void report_symcache_sweep(struct report_symcache *c);
+void report_symcache_destroy(struct report_symcache *c);   /* accepts NULL */
+/* Files held (for tests and the scrape's own metrics). */
+size_t report_symcache_files(const struct report_symcache *c);
+
 /* Whose stacks are resolved. */
 struct report_symbols_in {
 	pid_t pid;
@@ -20,6 +37,10 @@ struct report_symbols_in {
 	uint32_t generation;       /* its current image generation */
 	struct sa_reader *reader;  /* the table (module log), NULL without one */
 	struct notes *notes;       /* where to say what could not be resolved */
+	/* NULL: a symbolizer of the process's own (sym_create_pid). Else
+	 * its current image's frames go through the shared files where the
+	 * module log names them. */
+	struct report_symcache *shared;
 };
 
 /* Fill group.frames of every group of gs. The returned object owns the
@@ -40,6 +61,12 @@ struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, st
 struct report_symbols *report_symbols_resolve_prepared(struct group_set *gs,
 						       const struct report_symbols_in *in,
 						       struct report_symbols *prep);
+/* For single addresses (the other end of a connection): rs resolves each
+ * as resolve does, with the same symbolizers; *out is valid until the
+ * next call or destroy. */
+struct report_symbols *report_symbols_open(const struct report_symbols_in *in);
+size_t report_symbols_addr(struct report_symbols *rs, struct notes *notes, uint32_t generation,
+			   uint64_t addr, const struct sym_frame **out);
 /* How many leading frames belong to the shim, libc or the Go packages that
  * make a Go program's system calls (0 when all do). */
 size_t report_trim_count(const struct sym_frame *f, size_t n);
