@@ -144,7 +144,8 @@ static struct sa_count counts[SA_NSTACKS];
 static size_t ncounts;
 
 /* Per-site counts and growth on each group (report/growth.h). */
-static void fill_counts(struct report *rep, struct sa_reader *reader)
+static void fill_counts(struct report *rep, struct sa_reader *reader,
+			const struct procfd_list *fds)
 {
 	uint64_t soft = 0, open_fds = 0;
 	size_t n = 0;
@@ -152,7 +153,11 @@ static void fill_counts(struct report *rep, struct sa_reader *reader)
 	if (rep->instrumented)
 		n = sa_reader_counts(reader, counts, SA_NSTACKS);
 	ncounts = n;
-	if (rep->alive && growth_fd_usage(rep->tgt.pid, &soft, &open_fds) < 0)
+	/* The descriptors as the scan counted them: /proc/<pid>/fd is read
+	 * once. */
+	if (rep->alive && growth_nofile(rep->tgt.pid, &soft) == 0)
+		open_fds = fds->nall;
+	else
 		soft = open_fds = 0;
 	rep->nofile_soft = soft;
 	rep->open_fds = open_fds;
@@ -208,7 +213,7 @@ void report_build_make(struct report_build *b)
 	report_stacks_read(&rep->join, reader, &rep->hdr, rep->instrumented);
 	/* A gone process has nothing to flag: show what it held instead. */
 	group_build(&rep->groups, rep->join.socks, rep->join.nsocks, rep->opts.all || !rep->alive);
-	fill_counts(rep, &b->reader);
+	fill_counts(rep, &b->reader, &b->fds);
 	prep = rep->alive ? report_inputs_join(&b->in) : NULL;
 	b->in.prep = NULL;   /* resolve takes it over */
 	rep->syms = report_symbols_resolve_prepared(&rep->groups, &(struct report_symbols_in){
