@@ -57,7 +57,6 @@ static void parse_args(struct serve_args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	leak_opts_default(&a->host.leak);
 	a->host.top_sites = 10;
-	a->host.dir = sa_table_dir();
 	a->interval_ms = 15000;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {

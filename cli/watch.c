@@ -48,7 +48,6 @@ static void parse_args(int argc, char **argv, struct scrape_opts *o, uint64_t *i
 	memset(o, 0, sizeof(*o));
 	leak_opts_default(&o->leak);
 	o->top_sites = 10;
-	o->dir = sa_table_dir();
 	o->groups = true;
 	*interval = 1000;
 	opterr = 0;

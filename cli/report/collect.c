@@ -32,6 +32,11 @@ void collector_destroy(struct collector *c)
 	free(c);
 }
 
+struct report_symcache *collector_symbols(struct collector *c)
+{
+	return c ? c->syms : NULL;
+}
+
 int collect_run(struct collector *c, const struct collect_opts *o, collect_ok_fn *ok,
 		collect_bad_fn *bad, void *arg, struct collect_stats *st)
 {

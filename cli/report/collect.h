@@ -28,6 +28,8 @@
 struct collector;
 struct collector *collector_create(void);
 void collector_destroy(struct collector *c);   /* accepts NULL */
+/* Its module files, for naming stacks outside a report (scrape's sites). */
+struct report_symcache *collector_symbols(struct collector *c);
 
 struct collect_opts {
 	struct report_opts report;   /* leak thresholds, all (every group) */
