@@ -31,6 +31,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from deadline import read_line  # noqa: E402  (tests/lib/deadline.py, shared)
+
 count = 0
 failed = 0
 procs = []
@@ -177,7 +180,7 @@ def main():
 def run(tmp, tables, env, prometheus, promtool):
     leaker = start([os.environ["SC_COUNTS"], "grow"], stdin=subprocess.PIPE,
                    stdout=subprocess.PIPE, env=dict(env, LD_PRELOAD=os.environ["SOCKAUDIT_SHIM"]))
-    line = leaker.stdout.readline().decode()
+    line = read_line(leaker.stdout, 30) or ""
     if not ok(line.startswith("ready"), "the leaking program runs under the shim"):
         return
     leak_pid = leaker.pid
@@ -190,7 +193,7 @@ def run(tmp, tables, env, prometheus, promtool):
     serve = start([os.environ["SOCKAUDIT"], "serve", "--listen", "127.0.0.1:0",
                    "--close-wait", "300ms", "--top", "5"],
                   stderr=subprocess.PIPE, env=senv)
-    first = serve.stderr.readline().decode()
+    first = read_line(serve.stderr, 30) or ""
     m = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", first)
     if not ok(m is not None, f"serve says where it listens: {first.strip()}"):
         return
