@@ -160,6 +160,43 @@ const struct ks_sock *ks_peer_find(const struct ks_peer_index *ix, const struct 
 	return e && e->s != s ? e->s : NULL;
 }
 
+static bool same_end(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	uint8_t x[16], y[16], v6a, v6b;
+	uint16_t pa, pb;
+
+	return addr_norm(a, x, &pa, &v6a) && addr_norm(b, y, &pb, &v6b) && pa && pa == pb &&
+	       v6a == v6b && memcmp(x, y, 16) == 0;
+}
+
+const struct ks_sock *ks_peer_find_timewait(const struct ks_table *tw, const struct ks_sock *s)
+{
+	struct ks_sock *t, *tmp, *best = NULL;
+	uint8_t any[16];
+	uint16_t port = 0;
+	uint8_t v6;
+	bool no_peer;
+
+	if (!tw || !is_tcp(s) || s->state == TCP_LISTEN ||
+	    !addr_norm(&s->local, any, &port, &v6) || !port)
+		return NULL;
+	no_peer = !addr_norm(&s->peer, any, &port, &v6) || !port;
+	/* Without the peer address, the local port may have served earlier
+	 * connections still in TIME_WAIT (and ours may not be there: the
+	 * kernel drops TIME_WAIT sockets past tcp_max_tw_buckets): only a
+	 * single candidate is taken for it. */
+	HASH_ITER(hh, tw->no_inode, t, tmp) {
+		if (t->state != TCP_TIME_WAIT || !same_end(&t->peer, &s->local))
+			continue;
+		if (!no_peer && !same_end(&t->local, &s->peer))
+			continue;
+		if (best)
+			return NULL;
+		best = t;
+	}
+	return best;
+}
+
 const struct ks_sock *ks_peer_listener(const struct ks_peer_index *ix,
 				       const struct sockaddr_storage *addr)
 {

@@ -20,6 +20,12 @@ void ks_peer_index_destroy(struct ks_peer_index *ix);   /* accepts NULL */
 /* The socket at the other end of s (a TCP connection, not a listener),
  * held or orphaned; NULL when the view has none. */
 const struct ks_sock *ks_peer_find(const struct ks_peer_index *ix, const struct ks_sock *s);
+/* In a view of TIME_WAIT sockets (ks_collect_timewait), the one at the
+ * other end of s: by both ends, or, when s has no peer address (a socket
+ * in CLOSE after both ends closed, read through its fd, and no record
+ * says where it connected), the only one whose peer is s's local address
+ * and port. NULL when none, or when that is ambiguous. */
+const struct ks_sock *ks_peer_find_timewait(const struct ks_table *tw, const struct ks_sock *s);
 /* The socket listening on addr's port (on that address or a wildcard). */
 const struct ks_sock *ks_peer_listener(const struct ks_peer_index *ix,
 				       const struct sockaddr_storage *addr);

@@ -210,6 +210,21 @@ static struct ks_peer_index *prepared_for(const struct ks_table *ks)
 	return NULL;
 }
 
+/* A socket in CLOSE has no peer address any more (getpeername fails): its
+ * record has the one it connected to or accepted from. */
+static const struct ks_sock *with_record_peer(const struct report_sock *s, struct ks_sock *copy)
+{
+	size_t n = s->rec.peer_len;
+
+	if (!s->tracked || n < sizeof(sa_family_t) || n > SA_PEER_MAX ||
+	    s->ks->peer.ss_family != 0)
+		return s->ks;
+	*copy = *s->ks;
+	memset(&copy->peer, 0, sizeof(copy->peer));
+	memcpy(&copy->peer, s->rec.peer, n);
+	return copy;
+}
+
 void report_peers_fill(struct report *rep, const struct ks_table *ks)
 {
 	struct report_join *j = &rep->join;
@@ -221,9 +236,13 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 	bool *other;
 	size_t n = 0, nown = 0, nmine = 0, nsrcs = 0;
 	pid_t self = rep->tgt.pid;
+	struct ks_table tw;
+	struct ks_sock probe;
+	bool tw_tried = false;
 
 	if (!ks || !j->nsocks)
 		return;
+	memset(&tw, 0, sizeof(tw));
 	shared = prepared_for(ks);
 	ix = shared ? shared : ks_peer_index_create(ks);
 	if (!ix)
@@ -243,6 +262,19 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 			if (prepared[v].ix != ix && !ks_addr_is_loopback(&k->peer) &&
 			    (peer_of[i] = ks_peer_find(prepared[v].ix, k)))
 				other[i] = true;
+		/* Not held, not an orphan: an end in TIME_WAIT, which the held
+		 * view leaves out (tens of thousands on a busy host). Dumped
+		 * once, and only for a socket whose other end may be here: a
+		 * loopback peer, or none any more (closed on both sides). */
+		if (!peer_of[i] && k->protocol == IPPROTO_TCP && k->state != TCP_LISTEN &&
+		    (ks_addr_is_loopback(&k->peer) || ks_addr_is_loopback(&k->local))) {
+			if (!tw_tried) {
+				tw_tried = true;
+				if (ks_collect_timewait(&tw, self) < 0)
+					ks_finish(&tw);
+			}
+			peer_of[i] = ks_peer_find_timewait(&tw, with_record_peer(&j->socks[i], &probe));
+		}
 		n += peer_of[i] != NULL;
 	}
 	if (!n)
@@ -329,6 +361,7 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 	src_finish(srcs, nsrcs);
 	free(own);
 out:
+	ks_finish(&tw);
 	free(peer_of);
 	free(other);
 	if (!shared)
