@@ -191,12 +191,16 @@ int cmd_report(int argc, char **argv)
 {
 	struct report_build b;
 	bool every;
-	int pid;
+	int pid, status;
 
 	memset(&b, 0, sizeof(b));
 	parse_args(&b.rep.opts, argc, argv, &pid, &every);
 	if (every)
 		return report_all(&b.rep.opts);
 	target_resolve(&b.rep.tgt, pid, NULL);
-	return report_run(&b);
+	/* Live frames from the files the process mapped, by build-id. */
+	b.sh.symcache = report_symcache_create();
+	status = report_run(&b);
+	report_symcache_destroy(b.sh.symcache);
+	return status;
 }

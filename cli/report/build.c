@@ -76,7 +76,7 @@ void report_build_read_or_die(struct report_build *b)
 		return;
 	}
 	report_inputs_read(&b->in, t->pid, rep->instrumented ? &b->reader : NULL, &b->s1, &b->s2,
-			   &b->fds);
+			   &b->fds, b->sh.symcache);
 	if (rep->instrumented)
 		rep->hdr = b->s2.hdr;
 	take_kernel(rep, &b->in.ks, b->in.ks_rc);
@@ -254,7 +254,7 @@ void report_build_finish(struct report_build *b)
 	report_finish(&b->rep);
 	report_symbols_destroy(report_inputs_join(&b->in));
 	b->in.prep = NULL;
-	if (!b->sh.ks && !b->in.ks_shared)
+	if (!b->sh.ks)
 		ks_finish(&b->in.ks);
 	procfd_finish(&b->fds);
 	sa_snapshot_finish(&b->s1);

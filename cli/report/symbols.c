@@ -84,6 +84,7 @@ struct report_symbols {
 	bool map_files_read;
 	struct sym_frame *tmp;          /* a shared frame set, with the process's addresses */
 	size_t ntmp;
+	bool no_live;                   /* preparing with shared files: no live symbolizer yet */
 };
 
 static const char *src_module_of(struct report_symbols *rs, struct notes *notes,
@@ -232,6 +233,8 @@ static struct symbolizer *pm_symbolizer(struct notes *notes, struct report_symbo
 static struct symbolizer *symbolizer_for(struct notes *notes, struct report_symbols *rs,
 					 uint32_t generation)
 {
+	if (rs->no_live)
+		return NULL;
 	if (rs->live_pid && generation == rs->cur_generation) {
 		if (!rs->live_tried) {
 			rs->live_tried = true;
@@ -650,8 +653,35 @@ static void prepare_stacks(struct report_symbols *rs, struct sa_reader *r,
 	notes_finish(&none);
 }
 
+/* The frames of these stacks into the shared files' caches; an address of
+ * no logged module is left for the resolve. */
+static void prepare_shared(struct report_symbols *rs, struct sa_reader *r,
+			   const uint32_t *stack_ids, size_t n)
+{
+	uint64_t frames[SA_MAX_FRAMES];
+	struct notes none = { 0 };
+
+	rs->no_live = true;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t depth = sa_reader_stack(r, stack_ids[i], frames), f = 0;
+
+		while (f < depth && sa_frame_is_lang(frames[f]))
+			f++;
+		depth -= below_count(rs, &none, rs->cur_generation, frames + f, depth - f);
+		for (; f < depth; f++) {
+			const struct sym_frame *out;
+
+			if (!sa_frame_is_lang(frames[f]))
+				src_resolve(rs, &none, rs->cur_generation, frames[f], &out);
+		}
+	}
+	rs->no_live = false;
+	notes_finish(&none);
+}
+
 struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, struct sa_reader *r,
-					     const uint32_t *stack_ids, size_t n)
+					     const uint32_t *stack_ids, size_t n,
+					     struct report_symcache *shared)
 {
 	struct report_symbols *rs = calloc(1, sizeof(*rs));
 
@@ -659,6 +689,12 @@ struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, st
 		return NULL;
 	rs->live_pid = pid;
 	rs->cur_generation = generation;
+	if (shared && r) {
+		rs->shared = shared;
+		rs->r = r;
+		prepare_shared(rs, r, stack_ids, n);
+		return rs;
+	}
 	rs->live = sym_create_pid(pid);
 	if (!rs->live) {
 		/* Tried again when needed, with the note it deserves then. */

@@ -52,12 +52,15 @@ void report_symbols_destroy(struct report_symbols *rs);   /* accepts NULL */
 /* The expensive part ahead of time, in another thread while the report's
  * inputs are read (libdwfl opening and decompressing the debug information
  * of the modules): the live symbolizer of pid for image `generation`, with
- * the frames of the given stacks of the table resolved into its cache.
+ * the frames of the given stacks of the table resolved into its cache
+ * (with shared: the files of the modules its log names, by build-id; an
+ * address in none is left for the resolve, which uses the live one).
  * Calls no die() and touches nothing shared; NULL when it cannot help.
  * report_symbols_resolve_prepared() takes it over (and resolves exactly as
  * report_symbols_resolve() would); prep may be NULL. */
 struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, struct sa_reader *r,
-					     const uint32_t *stack_ids, size_t n);
+					     const uint32_t *stack_ids, size_t n,
+					     struct report_symcache *shared);
 struct report_symbols *report_symbols_resolve_prepared(struct group_set *gs,
 						       const struct report_symbols_in *in,
 						       struct report_symbols *prep);
