@@ -145,7 +145,7 @@ static size_t ncounts;
 
 /* Per-site counts and growth on each group (report/growth.h). */
 static void fill_counts(struct report *rep, struct sa_reader *reader,
-			const struct procfd_list *fds)
+			const struct procfd_list *fds, bool lean)
 {
 	uint64_t soft = 0, open_fds = 0;
 	size_t n = 0;
@@ -155,7 +155,7 @@ static void fill_counts(struct report *rep, struct sa_reader *reader,
 	ncounts = n;
 	/* The descriptors as the scan counted them: /proc/<pid>/fd is read
 	 * once. */
-	if (rep->alive && growth_nofile(rep->tgt.pid, &soft) == 0)
+	if (rep->alive && !lean && growth_nofile(rep->tgt.pid, &soft) == 0)
 		open_fds = fds->nall;
 	else
 		soft = open_fds = 0;
@@ -208,12 +208,12 @@ void report_build_make(struct report_build *b)
 		notes_add(&rep->notes, "a Go program: Go opens its sockets with raw system calls the "
 			  "shim does not see, so they show as untracked; only sockets made "
 			  "through libc (cgo code) have records");
-	for (size_t i = 0; i < rep->join.nstale; i++)
+	for (size_t i = 0; i < rep->join.nstale && !b->sh.lean; i++)
 		stale_describe(t->pid, &rep->join.stale[i]);
 	report_stacks_read(&rep->join, reader, &rep->hdr, rep->instrumented);
 	/* A gone process has nothing to flag: show what it held instead. */
 	group_build(&rep->groups, rep->join.socks, rep->join.nsocks, rep->opts.all || !rep->alive);
-	fill_counts(rep, &b->reader, &b->fds);
+	fill_counts(rep, &b->reader, &b->fds, b->sh.lean);
 	prep = rep->alive ? report_inputs_join(&b->in) : NULL;
 	b->in.prep = NULL;   /* resolve takes it over */
 	rep->syms = report_symbols_resolve_prepared(&rep->groups, &(struct report_symbols_in){

@@ -29,7 +29,9 @@ struct report_build_shared {
 	struct ks_table *ks;
 	struct report_symcache *symcache;
 	struct ks_owner_map *owners;
-	bool lean;                   /* metrics only: no other ends, no rescued stacks */
+	/* Metrics only: no other ends, no rescued stacks, no descriptor
+	 * limit, stale records not looked at again. */
+	bool lean;
 };
 
 /* A report and what it points into until rendered. Set rep.opts and

@@ -528,7 +528,7 @@ static struct collect_opts collect_opts_of(const struct scrape_opts *o, pid_t on
 	memset(&co, 0, sizeof(co));
 	report_opts_init(&co.report);
 	co.report.leak = o->leak;
-	co.report.all = true;            /* every group: watch shows them all */
+	co.report.all = o->groups;       /* every group for watch; the flagged for serve */
 	co.only = only;
 	co.lean = true;
 	return co;
