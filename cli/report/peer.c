@@ -173,9 +173,8 @@ static int held_cmp(const void *a, const void *b)
 	return (x->inode > y->inode) - (x->inode < y->inode);
 }
 
-/* Indexes made ahead of time (report -A, before its children fork), by the
- * view's hash head: a child's copy of the view has the same head and the
- * same sockets. */
+/* Indexes made ahead of time by a host collection, one per view, found by
+ * the view's hash head. */
 static struct {
 	const void *head;
 	struct ks_peer_index *ix;

@@ -31,8 +31,8 @@ struct report_peer {
 };
 
 struct report;
-/* Index a view once for every report made from it later in this process
- * or its children (report -A); kept until exit. A socket whose other end
+/* Index a view once for every report made from it later in a host
+ * collection (report/collect.c), until report_peers_forget(). A socket whose other end
  * is not in its own view is then looked for in the others' (a connection
  * between two network namespaces, over a veth or a bridge without address
  * translation), unless its peer is a loopback address. */
