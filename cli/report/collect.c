@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "kernel/peer.h"
@@ -35,6 +36,21 @@ void collector_destroy(struct collector *c)
 struct report_symcache *collector_symbols(struct collector *c)
 {
 	return c ? c->syms : NULL;
+}
+
+/* Every table stays open from its read to its build (its reader keeps the
+ * descriptor): room for a descriptor per process and some, up to the hard
+ * limit. A process beyond what is left is listed unreadable with EMFILE. */
+static void room_for(size_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= (rlim_t)n + 64)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= (rlim_t)n + 64
+			      ? (rlim_t)n + 64 : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int collect_run(struct collector *c, const struct collect_opts *o, collect_ok_fn *ok,
@@ -68,6 +84,7 @@ int collect_run(struct collector *c, const struct collect_opts *o, collect_ok_fn
 		t = target_walk(&n, geteuid() == 0);
 	}
 	st->processes = n;
+	room_for(n);
 	/* Every view first, each indexed for the other ends once: a
 	 * namespace is dumped once, whichever of its processes comes first. */
 	for (size_t i = 0; i < n; i++) {
