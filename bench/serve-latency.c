@@ -3,7 +3,8 @@
  * both ends, half of the client ends in CLOSE_WAIT: ~20k sockets), against
  * `ss -tanp` measured in the same invocation, interleaved, medians. The
  * first scrape (which names every site) is reported on its own; the ratio
- * is that of the scrapes after it, what a Prometheus sees every interval.
+ * is that of the scrapes after it, what a Prometheus sees every interval
+ * (each a collection of its own: --min-interval 0).
  *
  *   bench-serve-latency SOCKAUDIT SHIM [-p PROCESSES] [-n CONNECTIONS] [-r ROUNDS]
  *
@@ -203,8 +204,10 @@ int main(int argc, char **argv)
 		dup2(err[1], 2);
 		close(err[0]);
 		unsetenv("LD_PRELOAD");
+		/* --min-interval 0: every scrape timed is a collection, never
+		 * the page of the one before. */
 		execl(argv[1], argv[1], "serve", "--listen", "127.0.0.1:0", "--close-wait", "0",
-		      (char *)NULL);
+		      "--min-interval", "0", (char *)NULL);
 		_exit(127);
 	}
 	close(err[1]);

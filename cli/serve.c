@@ -22,6 +22,8 @@ static const char serve_usage[] =
 	"  --textfile PATH     write the page to PATH instead, atomically, every --interval\n"
 	"  --interval D        how often --textfile writes (default 15s)\n"
 	"  --once              with --textfile: write once and exit\n"
+	"  --min-interval D    a scrape within D of the last collection gets that page\n"
+	"                      (default 1s; 0: every scrape collects)\n"
 	"  --top N             sites per process before the rest add up as site=\"other\"\n"
 	"                      (default 10, 1..1000)\n"
 	"  --close-wait D      flag CLOSE_WAIT held for at least D (default 5s)\n"
@@ -33,6 +35,8 @@ struct serve_args {
 	const char *textfile;
 	uint64_t interval_ms;
 	bool once;
+	uint64_t min_interval_ms;
+	bool min_interval_set;
 	struct scrape_opts host;
 };
 
@@ -43,6 +47,7 @@ static void parse_args(struct serve_args *a, int argc, char **argv)
 		{ "textfile", required_argument, NULL, 'f' },
 		{ "interval", required_argument, NULL, 'n' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "min-interval", required_argument, NULL, 'm' },
 		{ "top", required_argument, NULL, 'T' },
 		{ "close-wait", required_argument, NULL, 'c' },
 		{ "idle", required_argument, NULL, 'i' },
@@ -57,8 +62,8 @@ static void parse_args(struct serve_args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	leak_opts_default(&a->host.leak);
 	a->host.top_sites = 10;
-	a->host.dir = sa_table_dir();
 	a->interval_ms = 15000;
+	a->min_interval_ms = SERVE_DEFAULT_MIN_INTERVAL_MS;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
@@ -74,6 +79,10 @@ static void parse_args(struct serve_args *a, int argc, char **argv)
 			break;
 		case 'o':
 			a->once = true;
+			break;
+		case 'm':
+			a->min_interval_ms = report_opt_duration("serve", "min-interval", optarg);
+			a->min_interval_set = true;
 			break;
 		case 'T':
 			errno = 0;
@@ -101,6 +110,8 @@ static void parse_args(struct serve_args *a, int argc, char **argv)
 		die("serve: --listen and --textfile exclude each other: run one of each");
 	if ((a->once || interval_set) && !a->textfile)
 		die("serve: --%s goes with --textfile", a->once ? "once" : "interval");
+	if (a->min_interval_set && a->textfile)
+		die("serve: --min-interval goes with --listen (--textfile writes every --interval)");
 	if (a->textfile && !a->textfile[0])
 		die("serve: --textfile needs a path");
 	if (interval_set && a->interval_ms < 1000)
@@ -163,6 +174,7 @@ int cmd_serve(int argc, char **argv)
 			       err, sizeof(err)) < 0)
 		die("serve: --listen %s", err);
 	so.host = a.host;
+	so.min_interval_ms = a.min_interval_ms;
 	s = serve_start(&so, err, sizeof(err));
 	if (!s)
 		die("serve: %s", err);

@@ -1,5 +1,5 @@
-/* sockaudit watch <pid>: a live view of the process's groups. See
- * sockaudit(1). */
+/* sockaudit watch <pid>: a live view of the process's groups; watch -A:
+ * of every audited process the caller may read. See sockaudit(1). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -17,6 +17,9 @@
 
 static const char watch_usage[] =
 	"usage: sockaudit watch [options] <pid>\n"
+	"       sockaudit watch [options] -A\n"
+	"  -A, --all-processes every audited process the caller may read, in any\n"
+	"                      namespace: one row each\n"
 	"  --interval D        refresh every D (default 1s, at least 100ms)\n"
 	"  --plain             plain lines even on a terminal\n"
 	"  --close-wait D      flag CLOSE_WAIT held for at least D (default 5s)\n"
@@ -33,9 +36,10 @@ static void on_stop(int sig)
 }
 
 static void parse_args(int argc, char **argv, struct scrape_opts *o, uint64_t *interval,
-		       bool *plain, int *pid)
+		       bool *plain, int *pid, bool *every)
 {
 	static const struct option opts[] = {
+		{ "all-processes", no_argument, NULL, 'A' },
 		{ "interval", required_argument, NULL, 'n' },
 		{ "plain", no_argument, NULL, 'p' },
 		{ "close-wait", required_argument, NULL, 'c' },
@@ -48,12 +52,15 @@ static void parse_args(int argc, char **argv, struct scrape_opts *o, uint64_t *i
 	memset(o, 0, sizeof(*o));
 	leak_opts_default(&o->leak);
 	o->top_sites = 10;
-	o->dir = sa_table_dir();
 	o->groups = true;
 	*interval = 1000;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	*every = false;
+	while ((c = getopt_long(argc, argv, ":hA", opts, NULL)) != -1) {
 		switch (c) {
+		case 'A':
+			*every = true;
+			break;
 		case 'n':
 			*interval = report_opt_duration("watch", "interval", optarg);
 			if (*interval < 100)
@@ -74,6 +81,12 @@ static void parse_args(int argc, char **argv, struct scrape_opts *o, uint64_t *i
 		default:
 			report_opt_bad("watch", c, optopt, argv, optind);
 		}
+	}
+	if (*every) {
+		if (optind != argc)
+			die("watch: -A watches every audited process: no pid expected, got '%s'",
+			    argv[optind]);
+		return;
 	}
 	if (optind + 1 != argc)
 		die("watch: expected one pid, got %s",
@@ -100,6 +113,40 @@ static void nap(uint64_t ms)
 		;
 }
 
+/* watch -A: the host, until q or a signal; processes come and go. */
+static int watch_all(const struct scrape_opts *o, uint64_t interval, bool plain)
+{
+	struct scrape_cache *cache = scrape_cache_create();
+	struct watch_history h = { 0 };
+	struct scrape_report r;
+	const char *nc = getenv("NO_COLOR");
+	char when[16];
+	bool screen;
+
+	screen = !plain && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && !(nc && *nc) &&
+		 watch_screen_start();
+	atexit(watch_screen_stop);
+	while (!stop) {
+		scrape_collect(&r, o, cache);
+		watch_history_add_host(&h, &r);
+		if (screen) {
+			watch_screen_draw_host(&r, &h, interval);
+			scrape_report_finish(&r);
+			if (watch_screen_wait(interval) == WATCH_KEY_QUIT)
+				break;
+		} else {
+			now_text(when, sizeof(when));
+			watch_print_plain_host(stdout, &r, &h, when);
+			scrape_report_finish(&r);
+			nap(interval);
+		}
+	}
+	watch_screen_stop();
+	watch_history_finish(&h);
+	scrape_cache_destroy(cache);
+	return EXIT_CLEAN;
+}
+
 int cmd_watch(int argc, char **argv)
 {
 	struct scrape_opts o;
@@ -109,11 +156,17 @@ int cmd_watch(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_stop };
 	const char *nc = getenv("NO_COLOR");
 	uint64_t interval;
-	bool plain = false, screen;
+	bool plain = false, screen, every;
 	char err[512], when[16];
 	int pid, rc;
 
-	parse_args(argc, argv, &o, &interval, &plain, &pid);
+	parse_args(argc, argv, &o, &interval, &plain, &pid, &every);
+	/* No SA_RESTART: a signal ends the wait for a key or the nap. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (every)
+		return watch_all(&o, interval, plain);
 	cache = scrape_cache_create();
 	rc = scrape_collect_pid(&p, pid, &o, cache, err, sizeof(err));
 	if (rc < 0) {
@@ -121,10 +174,6 @@ int cmd_watch(int argc, char **argv)
 		scrape_cache_destroy(cache);
 		die("watch: %s", err);
 	}
-	/* No SA_RESTART: a signal ends the wait for a key or the nap. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	screen = !plain && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && !(nc && *nc) &&
 		 watch_screen_start();
 	atexit(watch_screen_stop);

@@ -49,7 +49,9 @@ void ks_set_inet(struct sockaddr_storage *ss, int family, const void *addr, uint
 
 /* sockdiag.c: every dump of ks_dumps on nl (a file of procnet.c for a dump
  * the kernel refuses). */
-int ks_collect_diag(struct ks_table *t, pid_t pid, struct mnl_socket *nl, uint32_t tcp_states);
+/* tcp_only: the TCP dumps alone (UDP and UNIX skipped). */
+int ks_collect_diag(struct ks_table *t, pid_t pid, struct mnl_socket *nl, uint32_t tcp_states,
+		    bool tcp_only);
 
 /* netns.c: a netlink socket in the network namespace of `pid`, or NULL in
  * *out when we must fall back to /proc/<pid>/net (the reason is in

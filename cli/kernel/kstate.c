@@ -322,7 +322,7 @@ void ks_set_inet(struct sockaddr_storage *ss, int family, const void *addr,
 	}
 }
 
-static int ks_collect_states(struct ks_table *t, pid_t pid, uint32_t tcp_states)
+static int ks_collect_states(struct ks_table *t, pid_t pid, uint32_t tcp_states, bool tcp_only)
 {
 	struct mnl_socket *nl;
 	int ret;
@@ -331,8 +331,8 @@ static int ks_collect_states(struct ks_table *t, pid_t pid, uint32_t tcp_states)
 	if (ret < 0)
 		return ret;
 	if (!nl)
-		return ks_collect_procnet(t, pid);
-	ret = ks_collect_diag(t, pid, nl, tcp_states);
+		return tcp_only ? -EPERM : ks_collect_procnet(t, pid);
+	ret = ks_collect_diag(t, pid, nl, tcp_states, tcp_only);
 	mnl_socket_close(nl);
 	if (ret < 0) {
 		ks_free_entries(t);
@@ -346,10 +346,15 @@ static int ks_collect_states(struct ks_table *t, pid_t pid, uint32_t tcp_states)
 
 int ks_collect(struct ks_table *t, pid_t pid)
 {
-	return ks_collect_states(t, pid, ~0u);
+	return ks_collect_states(t, pid, ~0u, false);
 }
 
 int ks_collect_held(struct ks_table *t, pid_t pid)
 {
-	return ks_collect_states(t, pid, KS_STATES_HELD);
+	return ks_collect_states(t, pid, KS_STATES_HELD, false);
+}
+
+int ks_collect_timewait(struct ks_table *t, pid_t pid)
+{
+	return ks_collect_states(t, pid, 1u << TCP_TIME_WAIT, true);
 }

@@ -32,6 +32,7 @@ struct ks_sock {
 	bool probed;          /* read through the process's own fd (kprobe.c) */
 	uint32_t last_data_recv_ms, last_data_sent_ms, last_ack_recv_ms;
 	uint32_t rqueue, wqueue;
+	uint32_t expires_ms;        /* sock_diag's timer left: for TIME_WAIT, the newest has most */
 	uint64_t unix_peer_inode;   /* 0 when none or not unix */
 	UT_hash_handle hh;
 };
@@ -67,6 +68,10 @@ int ks_collect(struct ks_table *t, pid_t pid);
  * and no_inode holds only orphans. A host that closes many connections has
  * tens of thousands of those; `report` looks sockets up by inode only. */
 int ks_collect_held(struct ks_table *t, pid_t pid);
+/* TCP's TIME_WAIT sockets alone (no inode, no process: into no_inode), by
+ * sock_diag only (-EPERM without it): asked only when the other end of a
+ * connection is on this host and not in the held view. */
+int ks_collect_timewait(struct ks_table *t, pid_t pid);
 struct ks_sock *ks_lookup(const struct ks_table *t, uint64_t inode);
 /* Add one socket (copied); an inode already present keeps its first view. */
 int ks_insert(struct ks_table *t, const struct ks_sock *s);

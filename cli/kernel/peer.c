@@ -1,5 +1,7 @@
 #include "kernel/peer.h"
 
+#include "kernel/procfd.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -158,6 +160,43 @@ const struct ks_sock *ks_peer_find(const struct ks_peer_index *ix, const struct 
 	return e && e->s != s ? e->s : NULL;
 }
 
+static bool same_end(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	uint8_t x[16], y[16], v6a, v6b;
+	uint16_t pa, pb;
+
+	return addr_norm(a, x, &pa, &v6a) && addr_norm(b, y, &pb, &v6b) && pa && pa == pb &&
+	       v6a == v6b && memcmp(x, y, 16) == 0;
+}
+
+const struct ks_sock *ks_peer_find_timewait(const struct ks_table *tw, const struct ks_sock *s)
+{
+	struct ks_sock *t, *tmp, *best = NULL;
+	uint8_t any[16];
+	uint16_t port = 0;
+	uint8_t v6;
+	bool no_peer;
+
+	if (!tw || !is_tcp(s) || s->state == TCP_LISTEN ||
+	    !addr_norm(&s->local, any, &port, &v6) || !port)
+		return NULL;
+	no_peer = !addr_norm(&s->peer, any, &port, &v6) || !port;
+	/* Without the peer address, the local port may have served earlier
+	 * connections still in TIME_WAIT (and ours may not be there: the
+	 * kernel drops TIME_WAIT sockets past tcp_max_tw_buckets): only a
+	 * single candidate is taken for it. */
+	HASH_ITER(hh, tw->no_inode, t, tmp) {
+		if (t->state != TCP_TIME_WAIT || !same_end(&t->peer, &s->local))
+			continue;
+		if (!no_peer && !same_end(&t->local, &s->peer))
+			continue;
+		if (best)
+			return NULL;
+		best = t;
+	}
+	return best;
+}
+
 const struct ks_sock *ks_peer_listener(const struct ks_peer_index *ix,
 				       const struct sockaddr_storage *addr)
 {
@@ -283,6 +322,168 @@ void ks_owners_find(struct ks_owner *v, size_t n, pid_t skip)
 		closedir(fds);
 	}
 	free(pids);
+}
+
+struct ks_owner_map {
+	struct ks_owner *v;      /* by (inode, pid) once sorted */
+	size_t n, cap;
+	bool sorted;
+	int *known;              /* pids added: their fds are in v */
+	size_t nknown, capknown;
+	bool walked;             /* every other process's fds are in v too */
+};
+
+struct ks_owner_map *ks_owner_map_create(void)
+{
+	return calloc(1, sizeof(struct ks_owner_map));
+}
+
+void ks_owner_map_destroy(struct ks_owner_map *m)
+{
+	if (!m)
+		return;
+	free(m->v);
+	free(m->known);
+	free(m);
+}
+
+static bool map_push(struct ks_owner_map *m, uint64_t inode, pid_t pid, int fd, const char *comm)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct ks_owner *nv = realloc(m->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return false;
+		m->v = nv;
+		m->cap = cap;
+	}
+	m->v[m->n].inode = inode;
+	m->v[m->n].pid = pid;
+	m->v[m->n].fd = fd;
+	snprintf(m->v[m->n].comm, sizeof(m->v[0].comm), "%s", comm);
+	m->n++;
+	m->sorted = false;
+	return true;
+}
+
+void ks_owner_map_add(struct ks_owner_map *m, pid_t pid, const char *comm,
+		      const struct procfd_list *fds)
+{
+	if (!m)
+		return;
+	if (m->nknown == m->capknown) {
+		size_t cap = m->capknown ? m->capknown * 2 : 256;
+		int *nk = realloc(m->known, cap * sizeof(*nk));
+
+		if (!nk)
+			return;
+		m->known = nk;
+		m->capknown = cap;
+	}
+	m->known[m->nknown++] = pid;
+	for (size_t i = 0; i < fds->n; i++)
+		if (!map_push(m, fds->v[i].inode, pid, fds->v[i].fd, comm))
+			return;
+}
+
+static int owner_pid_cmp(const void *a, const void *b)
+{
+	const struct ks_owner *x = a, *y = b;
+
+	if (x->inode != y->inode)
+		return (x->inode > y->inode) - (x->inode < y->inode);
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->fd - y->fd;
+}
+
+/* Every process not added: its socket fds into the map. */
+static void map_walk(struct ks_owner_map *m)
+{
+	struct procfd_list fds = { 0 };
+	struct dirent *d;
+	DIR *proc;
+
+	m->walked = true;
+	qsort(m->known, m->nknown, sizeof(m->known[0]), pid_cmp);
+	proc = opendir("/proc");
+	while (proc && (d = readdir(proc))) {
+		char *end, comm[64];
+		long pid = strtol(d->d_name, &end, 10);
+		int key;
+
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		key = (int)pid;
+		if (bsearch(&key, m->known, m->nknown, sizeof(m->known[0]), pid_cmp))
+			continue;
+		if (procfd_scan((pid_t)pid, &fds) < 0 || !fds.n) {
+			procfd_finish(&fds);
+			continue;
+		}
+		read_comm((pid_t)pid, comm, sizeof(comm));
+		for (size_t i = 0; i < fds.n; i++)
+			map_push(m, fds.v[i].inode, (pid_t)pid, fds.v[i].fd, comm);
+		procfd_finish(&fds);
+	}
+	if (proc)
+		closedir(proc);
+}
+
+static const struct ks_owner *map_lookup(struct ks_owner_map *m, uint64_t inode, pid_t skip)
+{
+	size_t lo = 0, hi = m->n;
+
+	if (!m->sorted) {
+		qsort(m->v, m->n, sizeof(m->v[0]), owner_pid_cmp);
+		m->sorted = true;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->v[mid].inode < inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < m->n && m->v[lo].inode == inode; lo++)
+		if (m->v[lo].pid != skip)
+			return &m->v[lo];
+	return NULL;
+}
+
+void ks_owner_map_find(struct ks_owner_map *m, struct ks_owner *v, size_t n, pid_t skip)
+{
+	bool missing = false;
+
+	if (!m) {
+		ks_owners_find(v, n, skip);
+		return;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		missing = false;
+		for (size_t i = 0; i < n; i++) {
+			const struct ks_owner *o = pass && v[i].pid ? NULL : map_lookup(m, v[i].inode, skip);
+
+			if (pass && v[i].pid)
+				continue;
+			if (o) {
+				v[i].pid = o->pid;
+				v[i].fd = o->fd;
+				memcpy(v[i].comm, o->comm, sizeof(v[i].comm));
+			} else {
+				v[i].pid = 0;
+				v[i].fd = -1;
+				v[i].comm[0] = '\0';
+				missing = true;
+			}
+		}
+		if (!missing || m->walked)
+			break;
+		map_walk(m);
+	}
+	qsort(v, n, sizeof(v[0]), ks_owner_cmp);
 }
 
 bool ks_addr_is_loopback(const struct sockaddr_storage *a)

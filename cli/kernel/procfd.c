@@ -69,7 +69,7 @@ static int procfd_cmp(const void *a, const void *b)
 int procfd_scan(pid_t pid, struct procfd_list *out)
 {
 	struct procfd_entry *v = NULL, *nv;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, nall = 0;
 	char path[32], link[64];
 	char *dents = NULL;
 	bool sorted = true;
@@ -77,6 +77,7 @@ int procfd_scan(pid_t pid, struct procfd_list *out)
 
 	out->v = NULL;
 	out->n = 0;
+	out->nall = 0;
 	if (pid > 0)
 		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	else
@@ -112,6 +113,7 @@ int procfd_scan(pid_t pid, struct procfd_list *out)
 
 			if (procfd_parse_fd(d->d_name, &fd) < 0)
 				continue;
+			nall++;
 			ll = readlinkat(dfd, d->d_name, link, sizeof(link));
 			if (ll < 0) {
 				/* Closed between the listing and now: not held. */
@@ -144,6 +146,7 @@ int procfd_scan(pid_t pid, struct procfd_list *out)
 		qsort(v, n, sizeof(*v), procfd_cmp);
 	out->v = v;
 	out->n = n;
+	out->nall = nall;
 	v = NULL;
 out_free:
 	free(v);

@@ -14,6 +14,7 @@ struct procfd_entry {
 struct procfd_list {
 	struct procfd_entry *v;   /* sorted by fd */
 	size_t n;
+	size_t nall;              /* descriptors of any kind listed (open fds) */
 };
 
 /* Only sockets are listed (pid <= 0: ourselves). Returns 0, or -errno

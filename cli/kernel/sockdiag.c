@@ -85,6 +85,7 @@ static int ks_inet_msg_cb(const struct nlmsghdr *nlh, void *data)
 	s.protocol = d->protocol;
 	s.type = d->protocol == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	s.state = m->idiag_state;
+	s.expires_ms = m->idiag_expires;
 	s.rqueue = m->idiag_rqueue;
 	s.wqueue = m->idiag_wqueue;
 	ks_set_inet(&s.local, s.family, m->id.idiag_src, m->id.idiag_sport, m->id.idiag_if);
@@ -276,7 +277,7 @@ static void ks_unix_peer_names(struct ks_table *t)
 }
 
 int ks_collect_diag(struct ks_table *t, pid_t pid, struct mnl_socket *nl,
-			   uint32_t tcp_states)
+			   uint32_t tcp_states, bool tcp_only)
 {
 	unsigned int seq = 0;   /* the socket is ours alone: 1..5 tell the dumps apart */
 	struct ks_dump_ctx d;
@@ -290,6 +291,8 @@ int ks_collect_diag(struct ks_table *t, pid_t pid, struct mnl_socket *nl,
 	for (i = 0; i < KS_ARRAY_SIZE(ks_dumps); i++) {
 		const struct ks_dump_spec *spec = &ks_dumps[i];
 
+		if (tcp_only && spec->protocol != IPPROTO_TCP)
+			continue;
 		memset(&d, 0, sizeof(d));
 		d.t = t;
 		d.protocol = spec->protocol;
@@ -310,7 +313,8 @@ int ks_collect_diag(struct ks_table *t, pid_t pid, struct mnl_socket *nl,
 		}
 		ret = 0;
 	}
-	ks_unix_peer_names(t);
+	if (!tcp_only)
+		ks_unix_peer_names(t);
 	t->source = KS_SOURCE_DIAG;
 out:
 	free(buf);

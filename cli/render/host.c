@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "report/host.h"
+#include "util/json-writer.h"
 #include "util/util.h"
 
 void render_host_text(FILE *out, const struct report_host *h, bool color)
@@ -22,38 +23,26 @@ void render_host_text(FILE *out, const struct report_host *h, bool color)
 	for (size_t i = 0; i < h->n; i++) {
 		const struct report_host_proc *p = &h->v[i];
 
-		if (!p->doc)
+		if (!p->json)
 			fprintf(out, "pid %d (%s): not read: %s\n", (int)p->pid, p->comm, p->error);
 	}
 	if (h->npairs)
 		fprintf(out, "%sboth ends on this host%s\n", bold, reset);
 	for (size_t i = 0; i < h->npairs; i++) {
 		const struct report_host_pair *p = &h->pairs[i];
-		json_object *o = p->other, *v, *l;
-		const char *st = json_object_object_get_ex(o, "state", &v) ? json_object_get_string(v) : "?";
-		const char *addr = json_object_object_get_ex(o, "local", &v) ? json_object_get_string(v) : "?";
+		const struct report_peer *o = &p->other;
 
 		fprintf(out, "  %s%s%s pid %d (%s) fd %d %s %s -> %s\n", red, p->kind ? p->kind : "",
 			reset, (int)p->pid, p->comm, p->fd, p->state, p->local, p->peer);
-		if (json_object_object_get_ex(o, "held", &v) && json_object_get_boolean(v)) {
-			json_object *pid, *comm, *fd;
-
-			json_object_object_get_ex(o, "pid", &pid);
-			json_object_object_get_ex(o, "comm", &comm);
-			json_object_object_get_ex(o, "fd", &fd);
-			fprintf(out, "    other end: pid %d (%s) fd %d %s %s\n", json_object_get_int(pid),
-				json_object_get_string(comm), json_object_get_int(fd), st, addr);
+		if (o->held) {
+			fprintf(out, "    other end: pid %d (%s) fd %d %s %s\n", (int)o->pid, o->comm,
+				o->fd, o->state, o->local);
 		} else {
 			fprintf(out, "    other end: %s %s, held by no process (closed, kept by the kernel)",
-				st, addr);
-			if (json_object_object_get_ex(o, "listener", &l) && l &&
-			    json_object_object_get_ex(l, "pid", &v)) {
-				json_object *comm;
-
-				json_object_object_get_ex(l, "comm", &comm);
-				fprintf(out, "; pid %d (%s) listens there", json_object_get_int(v),
-					json_object_get_string(comm));
-			}
+				o->state, o->local);
+			if (o->listener_pid)
+				fprintf(out, "; pid %d (%s) listens there", (int)o->listener_pid,
+					o->listener_comm);
 			fputc('\n', out);
 		}
 	}
@@ -73,62 +62,94 @@ void render_host_text(FILE *out, const struct report_host *h, bool color)
 		fprintf(out, "  nothing flagged\n");
 }
 
-json_object *render_host_json(const struct report_host *h)
+static void kstr(struct jw *w, const char *k, const char *v)
 {
-	json_object *root = json_object_new_object(), *o, *a, *e;
+	jw_key(w, k);
+	jw_string(w, v);
+}
 
-	json_object_object_add(root, "schema", json_object_new_string(RENDER_HOST_SCHEMA));
-	json_object_object_add(root, "version", json_object_new_string(SOCKAUDIT_VERSION));
-	o = json_object_new_object();
-	json_object_object_add(o, "close_wait_ms", json_object_new_uint64(h->opts.leak.close_wait_ms));
-	json_object_object_add(o, "idle_ms", json_object_new_uint64(h->opts.leak.idle_ms));
-	json_object_object_add(o, "all", json_object_new_boolean(h->opts.all));
-	json_object_object_add(root, "options", o);
-	o = json_object_new_object();
-	json_object_object_add(o, "processes", json_object_new_uint64(h->read));
-	json_object_object_add(o, "unreadable", json_object_new_uint64(h->failed));
-	json_object_object_add(o, "network_namespaces", json_object_new_uint64(h->netns));
-	json_object_object_add(o, "tracked", json_object_new_uint64(h->tracked));
-	json_object_object_add(o, "untracked", json_object_new_uint64(h->untracked));
-	json_object_object_add(o, "stale", json_object_new_uint64(h->stale));
-	json_object_object_add(o, "flagged", json_object_new_uint64(h->flagged));
-	json_object_object_add(o, "flagged_processes", json_object_new_uint64(h->flagged_procs));
-	json_object_object_add(root, "summary", o);
-	a = json_object_new_array();
+static void kuint(struct jw *w, const char *k, uint64_t v)
+{
+	jw_key(w, k);
+	jw_uint(w, v);
+}
+
+static void kint(struct jw *w, const char *k, int64_t v)
+{
+	jw_key(w, k);
+	jw_int(w, v);
+}
+
+/* Written as it goes: each process's document is put in as its report
+ * wrote it, never parsed again. */
+void render_host_json(FILE *out, const struct report_host *h)
+{
+	struct jw w;
+
+	jw_init(&w, out);
+	jw_object_begin(&w);
+	kstr(&w, "schema", RENDER_HOST_SCHEMA);
+	kstr(&w, "version", SOCKAUDIT_VERSION);
+	jw_key(&w, "options");
+	jw_object_begin(&w);
+	kuint(&w, "close_wait_ms", h->opts.leak.close_wait_ms);
+	kuint(&w, "idle_ms", h->opts.leak.idle_ms);
+	jw_key(&w, "all");
+	jw_bool(&w, h->opts.all);
+	jw_object_end(&w);
+	jw_key(&w, "summary");
+	jw_object_begin(&w);
+	kuint(&w, "processes", h->read);
+	kuint(&w, "unreadable", h->failed);
+	kuint(&w, "network_namespaces", h->netns);
+	kuint(&w, "tracked", h->tracked);
+	kuint(&w, "untracked", h->untracked);
+	kuint(&w, "stale", h->stale);
+	kuint(&w, "flagged", h->flagged);
+	kuint(&w, "flagged_processes", h->flagged_procs);
+	jw_object_end(&w);
+	jw_key(&w, "processes");
+	jw_array_begin(&w);
 	for (size_t i = 0; i < h->n; i++)
-		if (h->v[i].doc)
-			json_object_array_add(a, json_object_get(h->v[i].doc));
-	json_object_object_add(root, "processes", a);
-	a = json_object_new_array();
+		if (h->v[i].json)
+			jw_raw(&w, h->v[i].json);
+	jw_array_end(&w);
+	jw_key(&w, "unreadable");
+	jw_array_begin(&w);
 	for (size_t i = 0; i < h->n; i++) {
 		const struct report_host_proc *p = &h->v[i];
 
-		if (p->doc)
+		if (p->json)
 			continue;
-		e = json_object_new_object();
-		json_object_object_add(e, "pid", json_object_new_int(p->pid));
-		json_object_object_add(e, "comm", json_object_new_string(p->comm));
-		json_object_object_add(e, "error", json_object_new_string(p->error));
-		json_object_array_add(a, e);
+		jw_object_begin(&w);
+		kint(&w, "pid", p->pid);
+		kstr(&w, "comm", p->comm);
+		kstr(&w, "error", p->error);
+		jw_object_end(&w);
 	}
-	json_object_object_add(root, "unreadable", a);
-	a = json_object_new_array();
+	jw_array_end(&w);
+	jw_key(&w, "pairs");
+	jw_array_begin(&w);
 	for (size_t i = 0; i < h->npairs; i++) {
 		const struct report_host_pair *p = &h->pairs[i];
 
-		e = json_object_new_object();
-		json_object_object_add(e, "kind", p->kind ? json_object_new_string(p->kind) : NULL);
-		o = json_object_new_object();
-		json_object_object_add(o, "pid", json_object_new_int(p->pid));
-		json_object_object_add(o, "comm", json_object_new_string(p->comm));
-		json_object_object_add(o, "fd", json_object_new_int(p->fd));
-		json_object_object_add(o, "state", json_object_new_string(p->state));
-		json_object_object_add(o, "local", json_object_new_string(p->local));
-		json_object_object_add(o, "peer", json_object_new_string(p->peer));
-		json_object_object_add(e, "flagged", o);
-		json_object_object_add(e, "other", json_object_get(p->other));
-		json_object_array_add(a, e);
+		jw_object_begin(&w);
+		kstr(&w, "kind", p->kind);
+		jw_key(&w, "flagged");
+		jw_object_begin(&w);
+		kint(&w, "pid", p->pid);
+		kstr(&w, "comm", p->comm);
+		kint(&w, "fd", p->fd);
+		kstr(&w, "state", p->state);
+		kstr(&w, "local", p->local);
+		kstr(&w, "peer", p->peer);
+		jw_object_end(&w);
+		jw_key(&w, "other");
+		render_json_peer(&w, &p->other);
+		jw_object_end(&w);
 	}
-	json_object_object_add(root, "pairs", a);
-	return root;
+	jw_array_end(&w);
+	jw_object_end(&w);
+	jw_finish(&w);
+	fputc('\n', out);
 }

@@ -166,7 +166,7 @@ static void summary_json(struct jw *w, const struct report *rep)
 	jw_object_end(w);
 }
 
-static void peer_json(struct jw *w, const struct report_peer *p)
+void render_json_peer(struct jw *w, const struct report_peer *p)
 {
 	if (!p) {
 		jw_null(w);
@@ -250,7 +250,7 @@ static void sock_json(struct jw *w, const struct report *rep, const struct repor
 	report_sock_reason(s, &rep->opts.leak, buf, sizeof(buf));
 	kstr(w, "reason", buf[0] ? buf : NULL);
 	jw_key(w, "peer_process");
-	peer_json(w, s->peer);
+	render_json_peer(w, s->peer);
 	jw_object_end(w);
 }
 

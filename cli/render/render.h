@@ -33,7 +33,11 @@ json_object *render_json_sock(const struct report *rep, const struct report_sock
 /* `sockaudit report -A`: every process's report and the host's summary. */
 struct report_host;
 void render_host_text(FILE *out, const struct report_host *h, bool color);
-json_object *render_host_json(const struct report_host *h);
+void render_host_json(FILE *out, const struct report_host *h);
+/* A socket's other end as its "peer_process" (NULL: null). */
+struct jw;
+struct report_peer;
+void render_json_peer(struct jw *w, const struct report_peer *p);
 
 /* `sockaudit list`: one row per audited process. */
 struct list_entry {

@@ -44,14 +44,11 @@ int growth_nofile_parse(const char *text, uint64_t *soft)
 	return -1;
 }
 
-int growth_fd_usage(pid_t pid, uint64_t *soft, uint64_t *open_fds)
+int growth_nofile(pid_t pid, uint64_t *soft)
 {
 	char path[64], buf[4096];
-	struct dirent *e;
-	uint64_t n = 0;
-	FILE *f;
 	size_t len;
-	DIR *d;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
 	f = fopen(path, "re");
@@ -60,18 +57,7 @@ int growth_fd_usage(pid_t pid, uint64_t *soft, uint64_t *open_fds)
 	len = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[len] = '\0';
-	if (growth_nofile_parse(buf, soft) < 0)
-		return -EINVAL;
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	*open_fds = n;
-	return 0;
+	return growth_nofile_parse(buf, soft) < 0 ? -EINVAL : 0;
 }
 
 void growth_of(const uint64_t *ages_ms, size_t n, uint64_t open_fds, uint64_t soft,

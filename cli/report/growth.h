@@ -30,9 +30,10 @@ struct growth {
  * has no such line or it does not parse. Pure. */
 int growth_nofile_parse(const char *text, uint64_t *soft);
 
-/* Read /proc/<pid>/limits and count /proc/<pid>/fd. Returns 0, or -errno;
- * on error nothing is known. */
-int growth_fd_usage(pid_t pid, uint64_t *soft, uint64_t *open_fds);
+/* Read /proc/<pid>/limits (the descriptors open are counted by the
+ * scan of /proc/<pid>/fd: procfd_list.nall). Returns 0, or -errno; on
+ * error nothing is known. */
+int growth_nofile(pid_t pid, uint64_t *soft);
 
 /* From the open ages (ms before now) of the sockets a group holds, in any
  * order. `fds_open`, `soft`: the process's descriptors now and its limit

@@ -3,114 +3,140 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
-static uint64_t num(json_object *doc, const char *a, const char *b)
+#include "report/format.h"
+#include "util/util.h"
+
+/* The two ends of a pair as seen from the flagged one. */
+struct pair_key {
+	int32_t pid, fd, other_pid, other_fd;
+};
+
+struct report_host_seen {
+	struct pair_key key;
+	UT_hash_handle hh;
+};
+
+struct report_host_proc *report_host_add(struct report_host *h, pid_t pid, const char *comm)
 {
-	json_object *o, *v;
+	struct report_host_proc *p;
 
-	if (!json_object_object_get_ex(doc, a, &o) || !json_object_object_get_ex(o, b, &v))
-		return 0;
-	return (uint64_t)json_object_get_int64(v);
-}
-
-void report_host_count(struct report_host *h, const struct report_host_proc *p)
-{
-	if (!p->doc) {
-		h->failed++;
-		return;
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 64;
+		h->v = xrealloc(h->v, h->cap * sizeof(h->v[0]));
 	}
-	h->read++;
-	h->tracked += num(p->doc, "summary", "tracked");
-	h->untracked += num(p->doc, "summary", "untracked");
-	h->stale += num(p->doc, "summary", "stale");
-	h->flagged += num(p->doc, "summary", "flagged");
-	if (num(p->doc, "summary", "flagged"))
-		h->flagged_procs++;
+	p = &h->v[h->n++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	return p;
 }
 
-static json_object *get(json_object *o, const char *k)
+void report_host_fail(struct report_host *h)
 {
-	json_object *v = NULL;
-
-	return o && json_object_object_get_ex(o, k, &v) ? v : NULL;
+	h->failed++;
 }
 
-static const char *str(json_object *o, const char *k)
-{
-	json_object *v = get(o, k);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static int64_t int_of(json_object *o, const char *k, int64_t def)
-{
-	json_object *v = get(o, k);
-
-	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : def;
-}
-
+/* uthash's Jenkins hash falls through its switch on purpose. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 /* The same connection already paired from its other end. */
-static bool paired(const struct report_host *h, pid_t pid, int fd, json_object *other)
+static bool paired(struct report_host *h, const struct pair_key *k)
 {
-	for (size_t i = 0; i < h->npairs; i++) {
-		const struct report_host_pair *q = &h->pairs[i];
+	struct pair_key rev = { k->other_pid, k->other_fd, k->pid, k->fd };
+	struct report_host_seen *e = NULL;
 
-		if (int_of(q->other, "pid", -1) == pid && int_of(q->other, "fd", -1) == fd &&
-		    int_of(other, "pid", -2) == q->pid && int_of(other, "fd", -2) == q->fd)
-			return true;
-	}
+	if (!k->other_pid)
+		return false;
+	HASH_FIND(hh, h->seen, &rev, sizeof(rev), e);
+	if (e)
+		return true;
+	e = xcalloc(1, sizeof(*e));
+	e->key = *k;
+	HASH_ADD(hh, h->seen, key, sizeof(e->key), e);
 	return false;
 }
 
-void report_host_pair(struct report_host *h)
+static void seen_clear(struct report_host *h)
 {
-	for (size_t i = 0; i < h->n; i++) {
-		json_object *doc = h->v[i].doc, *groups = get(doc, "groups");
+	struct report_host_seen *e, *tmp;
 
-		for (size_t g = 0; groups && g < json_object_array_length(groups); g++) {
-			json_object *socks = get(json_object_array_get_idx(groups, g), "sockets");
-
-			for (size_t k = 0; socks && k < json_object_array_length(socks); k++) {
-				json_object *s = json_object_array_get_idx(socks, k);
-				json_object *other = get(s, "peer_process"), *fl = get(s, "flagged");
-				struct report_host_pair *p;
-				int fd = (int)int_of(s, "fd", -1);
-
-				if (!fl || !json_object_get_boolean(fl) || !other ||
-				    json_object_is_type(other, json_type_null) ||
-				    paired(h, h->v[i].pid, fd, other))
-					continue;
-				h->pairs = realloc(h->pairs, (h->npairs + 1) * sizeof(h->pairs[0]));
-				if (!h->pairs)
-					abort();
-				p = &h->pairs[h->npairs++];
-				memset(p, 0, sizeof(*p));
-				p->pid = h->v[i].pid;
-				snprintf(p->comm, sizeof(p->comm), "%s", h->v[i].comm);
-				p->fd = fd;
-				snprintf(p->state, sizeof(p->state), "%s",
-					 str(s, "state") ? str(s, "state") : "");
-				snprintf(p->local, sizeof(p->local), "%s",
-					 str(s, "local") ? str(s, "local") : "");
-				snprintf(p->peer, sizeof(p->peer), "%s",
-					 str(s, "peer") ? str(s, "peer") : "");
-				p->kind = str(s, "kind");
-				p->other = other;
-			}
-		}
+	HASH_ITER(hh, h->seen, e, tmp) {
+		HASH_DEL(h->seen, e);
+		free(e);
 	}
+}
+#pragma GCC diagnostic pop
+
+void report_host_take(struct report_host *h, struct report_host_proc *p, const struct report *rep)
+{
+	const struct report_join *j = &rep->join;
+
+	h->read++;
+	p->tracked = j->sum.tracked;
+	p->untracked = j->sum.untracked;
+	p->stale = j->sum.stale;
+	p->flagged = j->sum.flagged;
+	h->tracked += p->tracked;
+	h->untracked += p->untracked;
+	h->stale += p->stale;
+	h->flagged += p->flagged;
+	if (p->flagged)
+		h->flagged_procs++;
+	for (size_t i = 0; i < j->nsocks; i++) {
+		const struct report_sock *s = &j->socks[i];
+		const struct report_peer *o = s->peer;
+		struct pair_key k;
+		struct report_host_pair *q;
+
+		if (!s->verdict.flagged || !o)
+			continue;
+		k = (struct pair_key){ rep->tgt.pid, s->nfds ? s->fds[0] : -1,
+				       o->held ? o->pid : 0, o->held ? o->fd : -1 };
+		if (paired(h, &k))
+			continue;
+		if (h->npairs == h->pairs_cap) {
+			h->pairs_cap = h->pairs_cap ? h->pairs_cap * 2 : 64;
+			h->pairs = xrealloc(h->pairs, h->pairs_cap * sizeof(h->pairs[0]));
+		}
+		q = &h->pairs[h->npairs++];
+		memset(q, 0, sizeof(*q));
+		q->pid = rep->tgt.pid;
+		snprintf(q->comm, sizeof(q->comm), "%s", rep->tgt.comm);
+		q->fd = k.fd;
+		q->kind = leak_kind_name(s->verdict.kind);
+		q->other = *o;
+		snprintf(q->state, sizeof(q->state), "%s", report_sock_state(s));
+		report_sock_local(s, q->local, sizeof(q->local));
+		report_sock_peer(s, q->peer, sizeof(q->peer));
+	}
+}
+
+static int proc_cmp(const void *a, const void *b)
+{
+	const struct report_host_proc *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+void report_host_sort(struct report_host *h)
+{
+	if (h->n)
+		qsort(h->v, h->n, sizeof(h->v[0]), proc_cmp);
 }
 
 void report_host_finish(struct report_host *h)
 {
 	free(h->pairs);
 	h->pairs = NULL;
-	h->npairs = 0;
+	h->npairs = h->pairs_cap = 0;
+	seen_clear(h);
 	for (size_t i = 0; i < h->n; i++) {
-		json_object_put(h->v[i].doc);
+		free(h->v[i].json);
 		free(h->v[i].text);
 	}
 	free(h->v);
 	h->v = NULL;
-	h->n = 0;
+	h->n = h->cap = 0;
 }

@@ -70,7 +70,7 @@ static void *sym_worker(void *arg)
 
 	if (n)
 		in->prep = report_symbols_prepare(in->pid, in->first->hdr.generation, in->reader,
-						  ids, n);
+						  ids, n, in->shared);
 	return NULL;
 }
 
@@ -133,33 +133,19 @@ static void scan_or_die(struct report_inputs *in, struct procfd_list *l)
 }
 
 void report_inputs_read(struct report_inputs *in, pid_t pid, struct sa_reader *r,
-			struct sa_snapshot *s1, struct sa_snapshot *s2, struct procfd_list *fds)
-{
-	report_inputs_read_shared(in, pid, r, s1, s2, fds, NULL);
-}
-
-void report_inputs_read_shared(struct report_inputs *in, pid_t pid, struct sa_reader *r,
-			       struct sa_snapshot *s1, struct sa_snapshot *s2,
-			       struct procfd_list *fds, const struct ks_table *ks)
+			struct sa_snapshot *s1, struct sa_snapshot *s2, struct procfd_list *fds,
+			struct report_symcache *shared)
 {
 	memset(in, 0, sizeof(*in));
 	in->pid = pid;
 	in->reader = r;
+	in->shared = shared;
 	/* Snapshot, scan, snapshot: see report-join.c for why two. */
 	if (r) {
 		snapshot_or_die(in, r, s1);
 		in->first = s1;
 	}
-	if (ks) {
-		/* The namespace's view, dumped once for every process in it:
-		 * ours to extend (ks_probe_missing), never to free. */
-		in->ks = *ks;
-		in->ks_shared = true;
-		if (in->reader)
-			start(&in->sym_thread, &in->sym_threaded, sym_worker, in);
-	} else {
-		start(&in->ks_thread, &in->ks_threaded, ks_worker, in);
-	}
+	start(&in->ks_thread, &in->ks_threaded, ks_worker, in);
 	scan_or_die(in, fds);
 	if (r)
 		snapshot_or_die(in, r, s2);

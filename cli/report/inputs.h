@@ -15,12 +15,12 @@ struct report_inputs {
 	/* Read-only while the worker runs. */
 	pid_t pid;
 	struct sa_reader *reader;         /* NULL: no table */
+	struct report_symcache *shared;   /* module files by build-id, or NULL */
 	const struct sa_snapshot *first;  /* NULL: no table */
 
 	/* The kernel worker's until report_inputs_read() returns. */
 	struct ks_table ks;
 	int ks_rc;                        /* as ks_collect_held() returned */
-	bool ks_shared;                   /* ks is a copy of a shared view */
 	/* The symbol worker's until report_inputs_join(). */
 	struct report_symbols *prep;      /* NULL: nothing prepared */
 
@@ -33,14 +33,8 @@ struct report_inputs {
  * (ks_finish() it). Dies with `report`'s messages when a snapshot or the
  * scan fails. The symbol worker may still run: report_inputs_join(). */
 void report_inputs_read(struct report_inputs *in, pid_t pid, struct sa_reader *r,
-			struct sa_snapshot *s1, struct sa_snapshot *s2, struct procfd_list *fds);
-/* The same with the kernel view of the process's network namespace taken
- * already (`report -A`: one dump per namespace): ks is copied, not
- * collected again; in a process that will exit after one report, since
- * the copy shares its arrays with ks. */
-void report_inputs_read_shared(struct report_inputs *in, pid_t pid, struct sa_reader *r,
-			       struct sa_snapshot *s1, struct sa_snapshot *s2,
-			       struct procfd_list *fds, const struct ks_table *ks);
+			struct sa_snapshot *s1, struct sa_snapshot *s2, struct procfd_list *fds,
+			struct report_symcache *shared);
 /* Wait for the symbol worker if it still runs: the symbols it prepared,
  * for report_symbols_resolve_prepared() (NULL: none). */
 struct report_symbols *report_inputs_join(struct report_inputs *in);

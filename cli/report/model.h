@@ -23,10 +23,12 @@
 #include "report/rescued.h"
 #include "report/symbols.h"
 #include "table.h"
+#include "table-reader.h"
 #include "util/notes.h"
 #include "util/target.h"
 
 struct report_peer;   /* report/peer.h */
+struct ks_owner_map;  /* kernel/peer.h */
 
 /* The whole report (report.c builds it, render-*.c print it). */
 struct report {
@@ -47,6 +49,15 @@ struct report {
 	struct notes notes;
 	struct report_peer *peers;       /* the sockets' other ends on this host */
 	size_t npeers;
+	/* A host collection's (report/collect.h), borrowed; NULL for one
+	 * report: symbols shared by build-id, and who holds which socket
+	 * inode over the host. */
+	struct report_symcache *symcache;
+	struct ks_owner_map *owners;
+	/* Its own table as read (report/build.c), for the other end of a
+	 * connection to itself; NULL: read again. */
+	struct sa_reader *self_reader;
+	const struct sa_snapshot *self_snap;
 };
 
 void report_finish(struct report *r);

@@ -30,9 +30,12 @@ static bool shim_or_libc(const char *module)
 struct peer_src {
 	pid_t pid;
 	bool ok;
-	struct sa_reader r;
+	bool borrowed;           /* the report's own table and snapshot */
+	struct sa_reader r, *rp;
 	struct sa_snapshot snap;
-	struct symbolizer *sym;
+	const struct sa_snapshot *sp;
+	struct report_symbols *sym;
+	struct notes notes;      /* what the symbolizer would say: not shown */
 	struct peer_frame_cache {
 		uint32_t id;
 		bool have;
@@ -42,7 +45,8 @@ struct peer_src {
 	size_t nframes;
 };
 
-static struct peer_src *src_get(struct peer_src **v, size_t *n, pid_t pid)
+static struct peer_src *src_get(struct peer_src **v, size_t *n, const struct report *rep,
+				pid_t pid)
 {
 	struct peer_src *s;
 	struct target t;
@@ -56,12 +60,21 @@ static struct peer_src *src_get(struct peer_src **v, size_t *n, pid_t pid)
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
 	s->r.fd = -1;
+	if (pid == rep->tgt.pid && rep->self_reader && rep->self_snap) {
+		/* Connected to itself: its own table, read already. */
+		s->rp = rep->self_reader;
+		s->sp = rep->self_snap;
+		s->borrowed = s->ok = true;
+		return s;
+	}
 	if (!target_lookup(&t, pid) || target_open_table_err(&t, &s->r, err, sizeof(err)) < 0)
 		return s;
 	if (sa_reader_snapshot(&s->r, &s->snap, err, sizeof(err)) < 0) {
 		sa_reader_close(&s->r);
 		return s;
 	}
+	s->rp = &s->r;
+	s->sp = &s->snap;
 	s->ok = true;
 	return s;
 }
@@ -69,11 +82,12 @@ static struct peer_src *src_get(struct peer_src **v, size_t *n, pid_t pid)
 static void src_finish(struct peer_src *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].ok) {
+		if (v[i].ok && !v[i].borrowed) {
 			sa_snapshot_finish(&v[i].snap);
 			sa_reader_close(&v[i].r);
 		}
-		sym_destroy(v[i].sym);
+		report_symbols_destroy(v[i].sym);
+		notes_finish(&v[i].notes);
 		free(v[i].frames);
 	}
 	free(v);
@@ -81,12 +95,12 @@ static void src_finish(struct peer_src *v, size_t n)
 
 static const struct sa_slot *src_slot(const struct peer_src *s, int fd)
 {
-	size_t lo = 0, hi = s->snap.nrecs;
+	size_t lo = 0, hi = s->sp->nrecs;
 
 	/* Records come by fd, ascending. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct sa_record *rec = &s->snap.recs[mid];
+		const struct sa_record *rec = &s->sp->recs[mid];
 
 		if (rec->slot.fd == fd)
 			return rec->status == SA_REC_OK && rec->slot.used ? &rec->slot : NULL;
@@ -99,7 +113,7 @@ static const struct sa_slot *src_slot(const struct peer_src *s, int fd)
 }
 
 /* The first frame of the peer's record outside the shim and libc. */
-static void peer_frame(struct peer_src *s, struct report_peer *p)
+static void peer_frame(struct peer_src *s, const struct report *rep, struct report_peer *p)
 {
 	const struct sa_slot *sl = s->ok ? src_slot(s, p->fd) : NULL;
 	uint64_t frames[SA_MAX_FRAMES];
@@ -120,14 +134,18 @@ static void peer_frame(struct peer_src *s, struct report_peer *p)
 		c = &s->frames[s->nframes++];
 		memset(c, 0, sizeof(*c));
 		c->id = id;
-		depth = sa_reader_stack(&s->r, id, frames);
+		depth = sa_reader_stack(s->rp, id, frames);
 		if (depth && !s->sym)
-			s->sym = sym_create_pid(s->pid);
+			s->sym = report_symbols_open(&(struct report_symbols_in){
+					.pid = s->pid, .alive = true,
+					.generation = s->sp->hdr.generation, .reader = s->rp,
+					.shared = rep->symcache,
+				});
 		for (uint32_t i = 0; s->sym && i < depth && !c->have; i++) {
 			const struct sym_frame *f;
-			size_t n;
+			size_t n = report_symbols_addr(s->sym, &s->notes, s->sp->hdr.generation,
+						       frames[i], &f);
 
-			sym_resolve(s->sym, frames[i], &f, &n);
 			if (!n || shim_or_libc(f[n - 1].module))
 				continue;
 			c->have = true;
@@ -155,9 +173,8 @@ static int held_cmp(const void *a, const void *b)
 	return (x->inode > y->inode) - (x->inode < y->inode);
 }
 
-/* Indexes made ahead of time (report -A, before its children fork), by the
- * view's hash head: a child's copy of the view has the same head and the
- * same sockets. */
+/* Indexes made ahead of time by a host collection, one per view, found by
+ * the view's hash head. */
 static struct {
 	const void *head;
 	struct ks_peer_index *ix;
@@ -177,12 +194,34 @@ void report_peers_prepare(const struct ks_table *ks)
 		nprepared++;
 }
 
+void report_peers_forget(void)
+{
+	for (size_t i = 0; i < nprepared; i++)
+		ks_peer_index_destroy(prepared[i].ix);
+	nprepared = 0;
+}
+
 static struct ks_peer_index *prepared_for(const struct ks_table *ks)
 {
 	for (size_t i = 0; i < nprepared; i++)
 		if (prepared[i].head == ks->by_inode)
 			return prepared[i].ix;
 	return NULL;
+}
+
+/* A socket in CLOSE has no peer address any more (getpeername fails): its
+ * record has the one it connected to or accepted from. */
+static const struct ks_sock *with_record_peer(const struct report_sock *s, struct ks_sock *copy)
+{
+	size_t n = s->rec.peer_len;
+
+	if (!s->tracked || n < sizeof(sa_family_t) || n > SA_PEER_MAX ||
+	    s->ks->peer.ss_family != 0)
+		return s->ks;
+	*copy = *s->ks;
+	memset(&copy->peer, 0, sizeof(copy->peer));
+	memcpy(&copy->peer, s->rec.peer, n);
+	return copy;
 }
 
 void report_peers_fill(struct report *rep, const struct ks_table *ks)
@@ -196,9 +235,13 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 	bool *other;
 	size_t n = 0, nown = 0, nmine = 0, nsrcs = 0;
 	pid_t self = rep->tgt.pid;
+	struct ks_table tw;
+	struct ks_sock probe;
+	bool tw_tried = false;
 
 	if (!ks || !j->nsocks)
 		return;
+	memset(&tw, 0, sizeof(tw));
 	shared = prepared_for(ks);
 	ix = shared ? shared : ks_peer_index_create(ks);
 	if (!ix)
@@ -218,6 +261,19 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 			if (prepared[v].ix != ix && !ks_addr_is_loopback(&k->peer) &&
 			    (peer_of[i] = ks_peer_find(prepared[v].ix, k)))
 				other[i] = true;
+		/* Not held, not an orphan: an end in TIME_WAIT, which the held
+		 * view leaves out (tens of thousands on a busy host). Dumped
+		 * once, and only for a socket whose other end may be here: a
+		 * loopback peer, or none any more (closed on both sides). */
+		if (!peer_of[i] && k->protocol == IPPROTO_TCP && k->state != TCP_LISTEN &&
+		    (ks_addr_is_loopback(&k->peer) || ks_addr_is_loopback(&k->local))) {
+			if (!tw_tried) {
+				tw_tried = true;
+				if (ks_collect_timewait(&tw, self) < 0)
+					ks_finish(&tw);
+			}
+			peer_of[i] = ks_peer_find_timewait(&tw, with_record_peer(&j->socks[i], &probe));
+		}
 		n += peer_of[i] != NULL;
 	}
 	if (!n)
@@ -270,7 +326,7 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 		}
 	}
 	free(mine);
-	ks_owners_find(own, nown, self);
+	ks_owner_map_find(rep->owners, own, nown, self);
 	for (size_t i = 0, k = 0; i < j->nsocks; i++) {
 		const struct ks_sock *ps = peer_of[i], *l;
 		struct ks_owner key, *o;
@@ -299,11 +355,12 @@ void report_peers_fill(struct report *rep, const struct ks_table *ks)
 			}
 		}
 		if (p->held)
-			peer_frame(src_get(&srcs, &nsrcs, p->pid), p);
+			peer_frame(src_get(&srcs, &nsrcs, rep, p->pid), rep, p);
 	}
 	src_finish(srcs, nsrcs);
 	free(own);
 out:
+	ks_finish(&tw);
 	free(peer_of);
 	free(other);
 	if (!shared)

@@ -31,12 +31,14 @@ struct report_peer {
 };
 
 struct report;
-/* Index a view once for every report made from it later in this process
- * or its children (report -A); kept until exit. A socket whose other end
+/* Index a view once for every report made from it later in a host
+ * collection (report/collect.c), until report_peers_forget(). A socket whose other end
  * is not in its own view is then looked for in the others' (a connection
  * between two network namespaces, over a veth or a bridge without address
  * translation), unless its peer is a loopback address. */
 void report_peers_prepare(const struct ks_table *ks);
+/* Drop every prepared index (before the views they index are freed). */
+void report_peers_forget(void);
 /* Fill rep->peers and each socket's peer from ks (the view the report
  * joined with). */
 void report_peers_fill(struct report *rep, const struct ks_table *ks);

@@ -2,7 +2,8 @@
  * scrape.h). */
 #include "report/scrape.h"
 
-#include <dirent.h>
+#include "report/collect.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,17 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kernel/kstate.h"
-#include "kernel/procfd.h"
 #include "report/format.h"
 #include "report/group.h"
-#include "report/growth.h"
 #include "report/join.h"
-#include "report/stacks.h"
 #include "report/symbols.h"
 #include "table-reader.h"
 #include "util/notes.h"
-#include "util/target.h"
 #include "util/util.h"
 
 /* How many of a process's counted stacks get a name before the rest go to
@@ -43,11 +39,15 @@ struct cache_entry {
 struct scrape_cache {
 	struct cache_entry *by_key;
 	uint64_t collection;
+	struct collector *collector;   /* the host collector, its module files kept */
 };
 
 struct scrape_cache *scrape_cache_create(void)
 {
-	return xcalloc(1, sizeof(struct scrape_cache));
+	struct scrape_cache *c = xcalloc(1, sizeof(struct scrape_cache));
+
+	c->collector = collector_create();
+	return c;
 }
 
 /* uthash's Jenkins hash falls through its switch on purpose. */
@@ -68,6 +68,7 @@ void scrape_cache_destroy(struct scrape_cache *c)
 	if (!c)
 		return;
 	cache_clear(c);
+	collector_destroy(c->collector);
 	free(c);
 }
 
@@ -144,6 +145,7 @@ struct naming {
 	uint64_t starttime;
 	uint32_t generation;
 	struct sa_reader *reader;
+	struct report_symcache *syms;  /* the collection's module files */
 };
 
 /* Names for stack ids ids[0..n) into out[i] (SCRAPE_SITE_MAX each): from the
@@ -158,7 +160,7 @@ static void name_stacks(struct naming *nm, const uint32_t *ids, size_t n, char (
 	struct report_symbols *rs;
 	struct report_symbols_in in = {
 		.pid = nm->pid, .alive = true, .generation = nm->generation,
-		.reader = nm->reader, .notes = &notes,
+		.reader = nm->reader, .notes = &notes, .shared = nm->syms,
 	};
 
 	st = xcalloc(n ? n : 1, sizeof(*st));
@@ -314,87 +316,50 @@ static uint32_t group_stack_id(const struct group *g)
 								  : s->rec.open_stack;
 }
 
-static void flags_of(struct scrape_proc *p, struct naming *nm, const struct report_join *j,
-		     size_t top)
+/* Each group's site: its first frame, resolved with the report. */
+static char (*group_sites(const struct group_set *gs))[SCRAPE_SITE_MAX]
 {
-	struct group_set gs = { 0 };
-	size_t cap = 0;
-	uint32_t *ids;
-	char (*names)[SCRAPE_SITE_MAX];
+	char (*names)[SCRAPE_SITE_MAX] = xcalloc(gs->n ? gs->n : 1, sizeof(*names));
 
-	group_build(&gs, j->socks, j->nsocks, false);
-	ids = xcalloc(gs.n ? gs.n : 1, sizeof(*ids));
-	names = xcalloc(gs.n ? gs.n : 1, sizeof(*names));
-	for (size_t g = 0; g < gs.n; g++)
-		ids[g] = group_stack_id(&gs.v[g]);
-	{
-		/* Name only the groups with a stack id. */
-		uint32_t *want = xcalloc(gs.n ? gs.n : 1, sizeof(*want));
-		char (*got)[SCRAPE_SITE_MAX] = xcalloc(gs.n ? gs.n : 1, sizeof(*got));
-		size_t nw = 0;
-
-		for (size_t g = 0; g < gs.n; g++)
-			if (ids[g])
-				want[nw++] = ids[g];
-		name_stacks(nm, want, nw, got);
-		nw = 0;
-		for (size_t g = 0; g < gs.n; g++) {
-			if (ids[g])
-				snprintf(names[g], SCRAPE_SITE_MAX, "%s", got[nw++]);
-			else
-				group_title_nostack(&gs.v[g], names[g], SCRAPE_SITE_MAX);
-		}
-		free(want);
-		free(got);
+	for (size_t g = 0; g < gs->n; g++) {
+		if (group_stack_id(&gs->v[g]))
+			site_of(&gs->v[g], names[g], SCRAPE_SITE_MAX);
+		else
+			group_title_nostack(&gs->v[g], names[g], SCRAPE_SITE_MAX);
 	}
-	for (size_t g = 0; g < gs.n; g++)
-		for (size_t i = 0; i < gs.v[g].n; i++)
-			if (gs.v[g].socks[i]->verdict.flagged)
-				flag_add(p, &cap, leak_kind_name(gs.v[g].socks[i]->verdict.kind),
+	return names;
+}
+
+static void flags_of(struct scrape_proc *p, const struct group_set *gs,
+		     char (*names)[SCRAPE_SITE_MAX], size_t top)
+{
+	size_t cap = 0;
+
+	for (size_t g = 0; g < gs->n; g++)
+		for (size_t i = 0; i < gs->v[g].n; i++)
+			if (gs->v[g].socks[i]->verdict.flagged)
+				flag_add(p, &cap, leak_kind_name(gs->v[g].socks[i]->verdict.kind),
 					 names[g], 1);
 	if (p->nflags)
 		qsort(p->flags, p->nflags, sizeof(p->flags[0]), flag_cmp);
 	scrape_flags_cap(p->flags, &p->nflags, top);
-	free(ids);
-	free(names);
-	group_set_finish(&gs);
 }
 
 /* Every group, with its site, held and flagged counts and its sites' counts. */
-static void groups_of(struct scrape_proc *p, struct naming *nm, const struct report_join *j)
+static void groups_of(struct scrape_proc *p, const struct group_set *gs,
+		      char (*names)[SCRAPE_SITE_MAX])
 {
-	static struct sa_count counts[SA_NSTACKS];
-	struct group_set gs = { 0 };
-	size_t nc = sa_reader_counts(nm->reader, counts, SA_NSTACKS), nw = 0;
-	uint32_t *want;
-	char (*got)[SCRAPE_SITE_MAX];
-
-	group_build(&gs, j->socks, j->nsocks, true);
-	growth_fill_groups(&gs, counts, nc, 0, 0);
-	want = xcalloc(gs.n ? gs.n : 1, sizeof(*want));
-	got = xcalloc(gs.n ? gs.n : 1, sizeof(*got));
-	for (size_t g = 0; g < gs.n; g++)
-		if ((want[nw] = group_stack_id(&gs.v[g])))
-			nw++;
-	name_stacks(nm, want, nw, got);
-	p->groups = xcalloc(gs.n ? gs.n : 1, sizeof(p->groups[0]));
-	nw = 0;
-	for (size_t g = 0; g < gs.n; g++) {
+	p->groups = xcalloc(gs->n ? gs->n : 1, sizeof(p->groups[0]));
+	for (size_t g = 0; g < gs->n; g++) {
 		struct scrape_group *hg = &p->groups[p->ngroups++];
 
-		if (group_stack_id(&gs.v[g]))
-			snprintf(hg->site, sizeof(hg->site), "%s", got[nw++]);
-		else
-			group_title_nostack(&gs.v[g], hg->site, sizeof(hg->site));
-		hg->held = gs.v[g].n;
-		hg->flagged = gs.v[g].flagged;
-		hg->counts_known = gs.v[g].counts_known;
-		hg->opened = gs.v[g].opened_total;
-		hg->closed = gs.v[g].closed_total;
+		snprintf(hg->site, sizeof(hg->site), "%s", names[g]);
+		hg->held = gs->v[g].n;
+		hg->flagged = gs->v[g].flagged;
+		hg->counts_known = gs->v[g].counts_known;
+		hg->opened = gs->v[g].opened_total;
+		hg->closed = gs->v[g].closed_total;
 	}
-	free(want);
-	free(got);
-	group_set_finish(&gs);
 }
 
 struct id_count {
@@ -472,80 +437,6 @@ static void sites_of(struct scrape_proc *p, struct naming *nm, size_t top)
 	free(names);
 }
 
-static void read_comm(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	buf[0] = '\0';
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-}
-
-static bool running(pid_t pid, uint64_t starttime)
-{
-	uint64_t st;
-
-	return proc_read_starttime(pid, &st) && st == starttime && !target_proc_exited(pid);
-}
-
-/* One process; false when it could not be read. */
-static bool collect_one(struct scrape_proc *p, const char *path, uint32_t uid,
-			const struct scrape_opts *o, struct scrape_cache *cache, struct ks_views *views)
-{
-	struct sa_reader r;
-	struct sa_snapshot s1, s2;
-	struct procfd_list fds = { 0 };
-	struct report_join j;
-	struct report_join_in in = { .leak = &o->leak };
-	struct naming nm = { .cache = cache, .pid = p->pid, .starttime = p->starttime };
-	char err[512];
-	bool ok = false;
-
-	memset(&s1, 0, sizeof(s1));
-	memset(&s2, 0, sizeof(s2));
-	if (sa_reader_open(&r, path, uid, err, sizeof(err)) < 0)
-		return false;
-	if (r.hdr.pid != p->pid || r.hdr.starttime != p->starttime ||
-	    sa_reader_snapshot(&r, &s1, err, sizeof(err)) < 0)
-		goto out;
-	if (procfd_scan(p->pid, &fds) < 0)
-		goto out;
-	if (sa_reader_snapshot(&r, &s2, err, sizeof(err)) < 0 || !running(p->pid, p->starttime))
-		goto out;
-	read_comm(p->pid, p->comm, sizeof(p->comm));
-	in.first = &s1;
-	in.second = &s2;
-	in.fds = &fds;
-	in.ks = fds.n ? ks_views_get(views, p->pid) : NULL;
-	in.now_ns = now_realtime_ns();
-	in.still_holds = procfd_holds;
-	in.still_holds_arg = &p->pid;
-	report_join_build(&j, &in);
-	report_stacks_read(&j, &r, &s2.hdr, true);
-	nm.generation = s2.hdr.generation;
-	nm.reader = &r;
-	states_of(p, &j);
-	flags_of(p, &nm, &j, o->top_sites);
-	sites_of(p, &nm, o->top_sites);
-	if (o->groups)
-		groups_of(p, &nm, &j);
-	report_join_finish(&j);
-	ok = true;
-out:
-	cache_clear(&nm.local);   /* names kept for this process only */
-	procfd_finish(&fds);
-	sa_snapshot_finish(&s1);
-	sa_snapshot_finish(&s2);
-	sa_reader_close(&r);
-	return ok;
-}
-
 static int proc_cmp(const void *a, const void *b)
 {
 	const struct scrape_proc *x = a, *y = b;
@@ -567,96 +458,115 @@ void scrape_proc_finish(struct scrape_proc *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* One process's report, built by the host collector, reduced. */
+static void reduce(struct scrape_proc *p, struct report_build *b, const struct scrape_opts *o,
+		   struct scrape_cache *cache)
+{
+	const struct report *rep = &b->rep;
+	struct naming nm = {
+		.cache = cache, .pid = rep->tgt.pid, .starttime = rep->tgt.starttime,
+		.generation = rep->hdr.generation, .reader = &b->reader,
+		.syms = cache ? collector_symbols(cache->collector) : NULL,
+	};
+	char (*names)[SCRAPE_SITE_MAX] = group_sites(&rep->groups);
+
+	memset(p, 0, sizeof(*p));
+	p->pid = rep->tgt.pid;
+	p->starttime = rep->tgt.starttime;
+	snprintf(p->comm, sizeof(p->comm), "%s", rep->tgt.comm);
+	states_of(p, &rep->join);
+	flags_of(p, &rep->groups, names, o->top_sites);
+	sites_of(p, &nm, o->top_sites);
+	if (o->groups)
+		groups_of(p, &rep->groups, names);
+	free(names);
+	cache_clear(&nm.local);   /* names kept for this process only */
+}
+
+struct gather {
+	struct scrape_report *h;
+	struct scrape_proc *one;       /* scrape_collect_pid */
+	const struct scrape_opts *o;
+	struct scrape_cache *cache;
+	size_t cap;
+	char *err;
+	size_t errlen;
+};
+
+static void gather_ok(struct report_build *b, void *arg)
+{
+	struct gather *g = arg;
+	struct scrape_report *h = g->h;
+
+	if (g->one) {
+		reduce(g->one, b, g->o, g->cache);
+		return;
+	}
+	if (h->nprocs == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 16;
+		h->procs = xrealloc(h->procs, g->cap * sizeof(h->procs[0]));
+	}
+	reduce(&h->procs[h->nprocs++], b, g->o, g->cache);
+}
+
+static void gather_bad(const struct target *t, int rc, const char *err, void *arg)
+{
+	struct gather *g = arg;
+
+	(void)t;
+	if (g->err)
+		snprintf(g->err, g->errlen, "%s", err);
+	/* Gone between the walk and the read: not running, not unreadable. */
+	if (g->h && rc != -ESRCH)
+		g->h->unreadable++;
+}
+
+static struct collect_opts collect_opts_of(const struct scrape_opts *o, pid_t only)
+{
+	struct collect_opts co;
+
+	memset(&co, 0, sizeof(co));
+	report_opts_init(&co.report);
+	co.report.leak = o->leak;
+	co.report.all = o->groups;       /* every group for watch; the flagged for serve */
+	co.only = only;
+	co.lean = true;
+	return co;
+}
+
 int scrape_collect_pid(struct scrape_proc *p, pid_t pid, const struct scrape_opts *o,
 		     struct scrape_cache *cache, char *err, size_t errlen)
 {
-	struct ks_views views = { 0 };
-	char path[4400];
-	uint32_t uid;
-	bool ok;
+	struct scrape_cache *own = cache ? NULL : scrape_cache_create();
+	struct gather g = { .one = p, .o = o, .cache = cache ? cache : own, .err = err,
+			    .errlen = errlen };
+	struct collect_opts co = collect_opts_of(o, pid);
+	struct collect_stats st;
+	int rc;
 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
-	if (!proc_read_starttime(pid, &p->starttime) || target_proc_exited(pid) ||
-	    !proc_read_euid(pid, &uid)) {
-		snprintf(err, errlen, "pid %d is not running", (int)pid);
-		return -ESRCH;
-	}
-	if (sa_table_find(o->dir, uid, pid, p->starttime, path, sizeof(path)) < 0) {
-		snprintf(err, errlen, "pid %d has no table in %s (not started with "
-			 "libsockaudit.so?)", (int)pid, o->dir);
-		return -ENOENT;
-	}
-	if (cache)
-		cache->collection++;
-	ok = collect_one(p, path, uid, o, cache, &views);
-	ks_views_finish(&views);
-	cache_sweep(cache);
-	if (!ok) {
-		if (!running(pid, p->starttime)) {
-			snprintf(err, errlen, "pid %d exited", (int)pid);
-			return -ESRCH;
-		}
-		snprintf(err, errlen, "pid %d: cannot read its table or /proc/%d/fd "
-			 "(run as its user or as root)", (int)pid, (int)pid);
-		return -EACCES;
-	}
-	return 0;
+	g.cache->collection++;
+	rc = collect_run(g.cache->collector, &co, gather_ok, gather_bad, &g, &st);
+	cache_sweep(g.cache);
+	scrape_cache_destroy(own);
+	return rc < 0 && rc != -ESRCH && rc != -ENOENT ? -EACCES : rc;
 }
 
 void scrape_collect(struct scrape_report *h, const struct scrape_opts *o, struct scrape_cache *cache)
 {
-	struct ks_views views = { 0 };
+	struct scrape_cache *own = cache ? NULL : scrape_cache_create();
+	struct gather g = { .h = h, .o = o, .cache = cache ? cache : own };
+	struct collect_opts co = collect_opts_of(o, 0);
+	struct collect_stats st;
 	struct timespec t0, t1;
-	uid_t euid = geteuid();
-	struct dirent *d;
-	size_t cap = 0;
-	DIR *dp;
 
 	memset(h, 0, sizeof(*h));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (cache)
-		cache->collection++;
-	dp = opendir(o->dir);
-	while (dp && (d = readdir(dp))) {
-		char path[4400];
-		struct scrape_proc p = { 0 };
-		uint32_t uid, peuid;
-		int32_t pid;
-		uint64_t starttime;
-
-		if (sa_table_name_parse(d->d_name, &uid, &pid, &starttime) < 0)
-			continue;
-		/* Another user's tables are root's to read, nobody else's. */
-		if (euid != 0 && uid != euid)
-			continue;
-		if (!running(pid, starttime))
-			continue;
-		/* Named for another uid than the process runs as: not its table
-		 * (another user may have planted it for a pid of root's), or the
-		 * process is visiting another euid; report refuses it too. */
-		if (!proc_read_euid(pid, &peuid) || peuid != uid) {
-			h->unreadable++;
-			continue;
-		}
-		p.pid = pid;
-		p.starttime = starttime;
-		snprintf(path, sizeof(path), "%s/%s", o->dir, d->d_name);
-		if (!collect_one(&p, path, uid, o, cache, &views)) {
-			proc_free(&p);
-			h->unreadable++;
-			continue;
-		}
-		if (h->nprocs == cap) {
-			cap = cap ? cap * 2 : 16;
-			h->procs = xrealloc(h->procs, cap * sizeof(h->procs[0]));
-		}
-		h->procs[h->nprocs++] = p;
-	}
-	if (dp)
-		closedir(dp);
-	ks_views_finish(&views);
-	cache_sweep(cache);
+	g.cache->collection++;
+	collect_run(g.cache->collector, &co, gather_ok, gather_bad, &g, &st);
+	cache_sweep(g.cache);
+	scrape_cache_destroy(own);
 	if (h->nprocs)
 		qsort(h->procs, h->nprocs, sizeof(h->procs[0]), proc_cmp);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

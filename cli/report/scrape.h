@@ -1,10 +1,12 @@
 /* scrape: every audited process the caller may read, at one moment, reduced
  * to what a metrics page shows: sockets by state, flagged sockets by kind
- * and site, and the per-site open and close counts (`sockaudit serve`).
+ * and site, and the per-site open and close counts (`sockaudit serve`), or
+ * every group of one process (`sockaudit watch`).
  *
- *   <table dir>/sockaudit.<uid>.<pid>.<start> ─► per running process:
- *     snapshot, /proc/<pid>/fd, snapshot, one sock_diag dump per network
- *     namespace (ks_views), report_join_build, group_build (findings)
+ *   the host collector (report/collect.h): every process with a table in
+ *     any namespace (target_walk), one sock_diag dump per network
+ *     namespace, each report built as `report --all` builds it, symbols
+ *     shared by build-id ─► reduced here, one process at a time
  *   table counts + stacks ─► sites: the first frame of the program's own
  *     code, "function file:line", resolved once per (process, stack) and
  *     kept in a cache across collections
@@ -68,7 +70,6 @@ struct scrape_proc {
 struct scrape_opts {
 	struct leak_opts leak;
 	size_t top_sites;            /* sites (and flagged sites) per process before "other" */
-	const char *dir;             /* the table directory */
 	bool groups;                 /* fill scrape_proc.groups too */
 };
 

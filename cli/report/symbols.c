@@ -14,12 +14,44 @@
  */
 #include "report/symbols.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uthash.h>
 
 #include "report/lframe.h"
+#include "util/procns.h"
 #include "util/util.h"
+
+/* A module file by its build-id. */
+struct symcache_key {
+	uint8_t kind, len;
+	uint8_t id[SA_BUILD_ID_MAX];
+};
+
+struct symcache_file {
+	struct symcache_key key;
+	struct symbolizer *s;
+	bool used;                      /* since the last sweep */
+	UT_hash_handle hh;
+};
+
+struct report_symcache {
+	struct symcache_file *by_id;
+	size_t n;
+};
+
+/* A module of the live image, as the log gives it, and its shared file. */
+struct live_mod {
+	const struct sa_module *m;
+	struct symbolizer *file;        /* NULL: not tried yet, or failed */
+	bool tried;
+};
 
 struct report_symbols {
 	pid_t live_pid;                 /* 0: not alive */
@@ -44,7 +76,21 @@ struct report_symbols {
 	bool noted_pm;
 	struct report_lframe **lf;      /* language frames the groups point into */
 	size_t nlf;
+	struct report_symcache *shared;
+	struct live_mod *lm;            /* shared: the live image's logged modules, by start */
+	size_t nlm;
+	bool lm_read;
+	char *map_files;                /* "start-end\n" names of /proc/<pid>/map_files */
+	bool map_files_read;
+	struct sym_frame *tmp;          /* a shared frame set, with the process's addresses */
+	size_t ntmp;
+	bool no_live;                   /* preparing with shared files: no live symbolizer yet */
 };
+
+static const char *src_module_of(struct report_symbols *rs, struct notes *notes,
+				 uint32_t generation, uint64_t addr);
+static bool src_at_entry(struct report_symbols *rs, struct notes *notes, uint32_t generation,
+			 uint64_t addr);
 
 static bool module_is(const char *module, const char *name)
 {
@@ -74,16 +120,15 @@ static bool trim_module(const char *module)
  * header alone: libc's debug information, whose compressed DWARF costs
  * tens of milliseconds to read, is never opened for them. None when that
  * would be every frame. */
-static uint32_t below_count(struct symbolizer *s, const uint64_t *frames, uint32_t depth)
+static uint32_t below_count(struct report_symbols *rs, struct notes *notes, uint32_t generation,
+			    const uint64_t *frames, uint32_t depth)
 {
 	uint32_t n = depth;
 
-	if (!s)
-		return 0;
-	if (n && sym_at_entry(s, frames[n - 1]) &&
-	    !module_is(sym_module_of(s, frames[n - 1]), "libc.so"))
+	if (n && src_at_entry(rs, notes, generation, frames[n - 1]) &&
+	    !module_is(src_module_of(rs, notes, generation, frames[n - 1]), "libc.so"))
 		n--;
-	while (n && module_is(sym_module_of(s, frames[n - 1]), "libc.so"))
+	while (n && module_is(src_module_of(rs, notes, generation, frames[n - 1]), "libc.so"))
 		n--;
 	return n ? depth - n : 0;
 }
@@ -188,6 +233,8 @@ static struct symbolizer *pm_symbolizer(struct notes *notes, struct report_symbo
 static struct symbolizer *symbolizer_for(struct notes *notes, struct report_symbols *rs,
 					 uint32_t generation)
 {
+	if (rs->no_live)
+		return NULL;
 	if (rs->live_pid && generation == rs->cur_generation) {
 		if (!rs->live_tried) {
 			rs->live_tried = true;
@@ -201,6 +248,287 @@ static struct symbolizer *symbolizer_for(struct notes *notes, struct report_symb
 			return rs->live;
 	}
 	return pm_symbolizer(notes, rs, generation);
+}
+
+/* uthash's Jenkins hash falls through its switch on purpose. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+struct report_symcache *report_symcache_create(void)
+{
+	return xcalloc(1, sizeof(struct report_symcache));
+}
+
+static void symcache_drop(struct report_symcache *c, struct symcache_file *f)
+{
+	HASH_DEL(c->by_id, f);
+	sym_destroy(f->s);
+	free(f);
+	c->n--;
+}
+
+void report_symcache_sweep(struct report_symcache *c)
+{
+	struct symcache_file *f, *tmp;
+
+	if (!c)
+		return;
+	HASH_ITER(hh, c->by_id, f, tmp) {
+		if (!f->used)
+			symcache_drop(c, f);
+		else
+			f->used = false;
+	}
+}
+
+void report_symcache_destroy(struct report_symcache *c)
+{
+	struct symcache_file *f, *tmp;
+
+	if (!c)
+		return;
+	HASH_ITER(hh, c->by_id, f, tmp)
+		symcache_drop(c, f);
+	free(c);
+}
+
+size_t report_symcache_files(const struct report_symcache *c)
+{
+	return c ? c->n : 0;
+}
+
+static struct symcache_file *symcache_find(struct report_symcache *c, const struct symcache_key *k)
+{
+	struct symcache_file *f = NULL;
+
+	HASH_FIND(hh, c->by_id, k, sizeof(*k), f);
+	return f;
+}
+
+static void symcache_put(struct report_symcache *c, const struct symcache_key *k,
+			 struct symbolizer *s)
+{
+	struct symcache_file *f = xcalloc(1, sizeof(*f));
+
+	f->key = *k;
+	f->s = s;
+	f->used = true;
+	HASH_ADD(hh, c->by_id, key, sizeof(f->key), f);
+	c->n++;
+}
+#pragma GCC diagnostic pop
+
+static int live_mod_cmp(const void *a, const void *b)
+{
+	const struct live_mod *x = a, *y = b;
+
+	return x->m->start < y->m->start ? -1 : x->m->start > y->m->start;
+}
+
+static void read_modules(struct report_symbols *rs);
+
+/* The logged modules of the image running now, by start. */
+static void read_live_mods(struct report_symbols *rs)
+{
+	if (rs->lm_read)
+		return;
+	rs->lm_read = true;
+	read_modules(rs);
+	rs->lm = xcalloc(rs->nmods ? rs->nmods : 1, sizeof(rs->lm[0]));
+	for (size_t i = 0; i < rs->nmods; i++) {
+		const struct sa_module *m = &rs->mods[i];
+
+		if (m->generation == rs->cur_generation && m->end > m->start && m->start >= m->bias &&
+		    m->path[0] == '/' && m->build_id_len && m->build_id_len <= SA_BUILD_ID_MAX)
+			rs->lm[rs->nlm++].m = m;
+	}
+	qsort(rs->lm, rs->nlm, sizeof(rs->lm[0]), live_mod_cmp);
+}
+
+static struct live_mod *live_mod_at(struct report_symbols *rs, uint64_t pc)
+{
+	size_t lo = 0, hi;
+
+	read_live_mods(rs);
+	hi = rs->nlm;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pc < rs->lm[mid].m->start)
+			hi = mid;
+		else if (pc >= rs->lm[mid].m->end)
+			lo = mid + 1;
+		else
+			return &rs->lm[mid];
+	}
+	return NULL;
+}
+
+/* The file of a module as the process mapped it: its entry in
+ * /proc/<pid>/map_files that starts where the log says the module does
+ * (the very file, even replaced or in another mount namespace; root
+ * only), else the path inside the process's root, never leaving it. A
+ * regular file only: a FIFO or device planted at the path cannot block
+ * us. The build-id check (sym_create_file) decides whether it is used. */
+static int open_module(struct report_symbols *rs, const struct sa_module *m)
+{
+	char want[48], path[96];
+	const char *line;
+	struct stat st;
+	int fd = -1;
+
+	if (!rs->map_files_read) {
+		char dpath[64];
+		struct dirent *d;
+		size_t len = 0, cap = 0;
+		DIR *dp;
+
+		rs->map_files_read = true;
+		snprintf(dpath, sizeof(dpath), "/proc/%d/map_files", (int)rs->live_pid);
+		dp = opendir(dpath);
+		while (dp && (d = readdir(dp))) {
+			size_t k = strlen(d->d_name);
+
+			if (d->d_name[0] == '.')
+				continue;
+			if (len + k + 2 > cap) {
+				cap = (len + k + 2) * 2;
+				rs->map_files = xrealloc(rs->map_files, cap);
+			}
+			memcpy(rs->map_files + len, d->d_name, k);
+			len += k;
+			rs->map_files[len++] = '\n';
+			rs->map_files[len] = '\0';
+		}
+		if (dp)
+			closedir(dp);
+	}
+	snprintf(want, sizeof(want), "%llx-", (unsigned long long)m->start);
+	for (line = rs->map_files; line && *line; line = strchr(line, '\n') + 1) {
+		if (strncmp(line, want, strlen(want)) == 0) {
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%.*s", (int)rs->live_pid,
+				 (int)strcspn(line, "\n"), line);
+			fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			break;
+		}
+	}
+	if (fd < 0)
+		fd = procns_open_in_root(rs->live_pid, m->path,
+					 O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The shared file symbolizer of pc's module; NULL: none (not logged, not
+ * verified): the process's own symbolizer answers then. */
+static struct symbolizer *shared_file(struct report_symbols *rs, uint64_t pc, uint64_t *bias)
+{
+	struct live_mod *lm = live_mod_at(rs, pc);
+	struct symcache_key k;
+	struct symcache_file *f;
+	struct sym_module sm;
+
+	if (!lm)
+		return NULL;
+	*bias = lm->m->bias;
+	if (lm->tried)
+		return lm->file;
+	lm->tried = true;
+	memset(&k, 0, sizeof(k));
+	k.kind = lm->m->build_id_kind;
+	k.len = lm->m->build_id_len;
+	memcpy(k.id, lm->m->build_id, k.len);
+	f = symcache_find(rs->shared, &k);
+	if (f) {
+		f->used = true;
+		lm->file = f->s;
+		return lm->file;
+	}
+	memset(&sm, 0, sizeof(sm));
+	sm.path = lm->m->path;
+	sm.build_id = lm->m->build_id;
+	sm.build_id_len = lm->m->build_id_len;
+	sm.go_build_id = lm->m->build_id_kind == SA_BUILD_ID_GO;
+	sm.start = lm->m->start;
+	sm.end = lm->m->end;
+	sm.bias = lm->m->bias;
+	{
+		int fd = open_module(rs, lm->m);
+
+		lm->file = fd >= 0 ? sym_create_file(fd, &sm) : NULL;
+	}
+	/* A file not verified here may be in another process (a container's
+	 * own copy): only successes are shared. */
+	if (lm->file)
+		symcache_put(rs->shared, &k, lm->file);
+	return lm->file;
+}
+
+static bool use_shared(const struct report_symbols *rs, uint32_t generation)
+{
+	return rs->shared && rs->live_pid && rs->r && generation == rs->cur_generation;
+}
+
+static struct symbolizer *symbolizer_for(struct notes *notes, struct report_symbols *rs,
+					 uint32_t generation);
+
+/* The three questions a stack asks of a symbolizer, answered by the shared
+ * file where there is one, else by s (the process's own, or NULL). */
+static const char *src_module_of(struct report_symbols *rs, struct notes *notes,
+				 uint32_t generation, uint64_t addr)
+{
+	uint64_t bias;
+	struct symbolizer *s;
+
+	if (use_shared(rs, generation) && shared_file(rs, addr ? addr - 1 : 0, &bias))
+		return live_mod_at(rs, addr ? addr - 1 : 0)->m->path;
+	s = symbolizer_for(notes, rs, generation);
+	return s ? sym_module_of(s, addr) : NULL;
+}
+
+static bool src_at_entry(struct report_symbols *rs, struct notes *notes, uint32_t generation,
+			 uint64_t addr)
+{
+	uint64_t bias;
+	struct symbolizer *f, *s;
+
+	if (use_shared(rs, generation) && (f = shared_file(rs, addr ? addr - 1 : 0, &bias)))
+		return sym_at_entry(f, addr - bias);
+	s = symbolizer_for(notes, rs, generation);
+	return s && sym_at_entry(s, addr);
+}
+
+static size_t src_resolve(struct report_symbols *rs, struct notes *notes, uint32_t generation,
+			  uint64_t addr, const struct sym_frame **out)
+{
+	uint64_t bias;
+	struct symbolizer *f, *s;
+	size_t k;
+
+	if (use_shared(rs, generation) && (f = shared_file(rs, addr ? addr - 1 : 0, &bias))) {
+		const struct sym_frame *fr;
+
+		sym_resolve(f, addr - bias, &fr, &k);
+		if (k > rs->ntmp) {
+			rs->tmp = xrealloc(rs->tmp, k * sizeof(rs->tmp[0]));
+			rs->ntmp = k;
+		}
+		memcpy(rs->tmp, fr, k * sizeof(fr[0]));
+		/* The file's frames, at this process's addresses. */
+		for (size_t i = 0; i < k; i++)
+			rs->tmp[i].addr = addr;
+		*out = rs->tmp;
+		return k;
+	}
+	s = symbolizer_for(notes, rs, generation);
+	if (!s)
+		return 0;
+	sym_resolve(s, addr, out, &k);
+	return k;
 }
 
 static void push_frames(struct sym_frame **all, size_t *n, size_t *cap,
@@ -251,14 +579,13 @@ static bool runtime_frame(const struct sym_frame *f)
 static void resolve_group(struct notes *notes, struct report_symbols *rs, struct group *g)
 {
 	const struct group_stack *st = g->stack;
-	struct symbolizer *s = symbolizer_for(notes, rs, st->generation);
 	struct sym_frame *all = NULL, *native = NULL;
 	size_t n = 0, cap = 0, nn = 0, ncap = 0, trim, ltrim = 0, go_below;
 	uint32_t nlang = 0, below;
 
 	while (nlang < st->depth && sa_frame_is_lang(st->frames[nlang]))
 		nlang++;
-	below = below_count(s, st->frames + nlang, st->depth - nlang);
+	below = below_count(rs, notes, st->generation, st->frames + nlang, st->depth - nlang);
 	for (uint32_t i = 0; i < nlang; i++) {
 		struct sym_frame f = lang_frame(rs, st->frames[i]);
 
@@ -273,11 +600,13 @@ static void resolve_group(struct notes *notes, struct report_symbols *rs, struct
 		struct sym_frame raw = { .addr = st->frames[i] };
 		size_t k = 1;
 
-		if (s && !sa_frame_is_lang(st->frames[i]))
-			sym_resolve(s, st->frames[i], &out, &k);
-		else
+		if (sa_frame_is_lang(st->frames[i]) ||
+		    !(k = src_resolve(rs, notes, st->generation, st->frames[i], &out))) {
 			out = &raw;
-		if (s && s == rs->live && rs->live_early && !out[k - 1].module &&
+			k = 1;
+		}
+		if (!use_shared(rs, st->generation) && rs->live && rs->live_early &&
+		    st->generation == rs->cur_generation && !out[k - 1].module &&
 		    !sa_frame_is_lang(st->frames[i]))
 			rs->live_missed = true;
 		push_frames(&native, &nn, &ncap, out, k);
@@ -303,6 +632,7 @@ static void prepare_stacks(struct report_symbols *rs, struct sa_reader *r,
 			   const uint32_t *stack_ids, size_t n)
 {
 	uint64_t frames[SA_MAX_FRAMES];
+	struct notes none = { 0 };
 
 	for (size_t i = 0; i < n; i++) {
 		uint32_t depth = sa_reader_stack(r, stack_ids[i], frames);
@@ -311,7 +641,7 @@ static void prepare_stacks(struct report_symbols *rs, struct sa_reader *r,
 
 		while (f < depth && sa_frame_is_lang(frames[f]))
 			f++;
-		depth -= below_count(rs->live, frames + f, depth - f);
+		depth -= below_count(rs, &none, rs->cur_generation, frames + f, depth - f);
 		for (; f < depth; f++) {
 			const struct sym_frame *out;
 			size_t k;
@@ -320,10 +650,38 @@ static void prepare_stacks(struct report_symbols *rs, struct sa_reader *r,
 				sym_resolve(rs->live, frames[f], &out, &k);
 		}
 	}
+	notes_finish(&none);
+}
+
+/* The frames of these stacks into the shared files' caches; an address of
+ * no logged module is left for the resolve. */
+static void prepare_shared(struct report_symbols *rs, struct sa_reader *r,
+			   const uint32_t *stack_ids, size_t n)
+{
+	uint64_t frames[SA_MAX_FRAMES];
+	struct notes none = { 0 };
+
+	rs->no_live = true;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t depth = sa_reader_stack(r, stack_ids[i], frames), f = 0;
+
+		while (f < depth && sa_frame_is_lang(frames[f]))
+			f++;
+		depth -= below_count(rs, &none, rs->cur_generation, frames + f, depth - f);
+		for (; f < depth; f++) {
+			const struct sym_frame *out;
+
+			if (!sa_frame_is_lang(frames[f]))
+				src_resolve(rs, &none, rs->cur_generation, frames[f], &out);
+		}
+	}
+	rs->no_live = false;
+	notes_finish(&none);
 }
 
 struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, struct sa_reader *r,
-					     const uint32_t *stack_ids, size_t n)
+					     const uint32_t *stack_ids, size_t n,
+					     struct report_symcache *shared)
 {
 	struct report_symbols *rs = calloc(1, sizeof(*rs));
 
@@ -331,6 +689,12 @@ struct report_symbols *report_symbols_prepare(pid_t pid, uint32_t generation, st
 		return NULL;
 	rs->live_pid = pid;
 	rs->cur_generation = generation;
+	if (shared && r) {
+		rs->shared = shared;
+		rs->r = r;
+		prepare_shared(rs, r, stack_ids, n);
+		return rs;
+	}
 	rs->live = sym_create_pid(pid);
 	if (!rs->live) {
 		/* Tried again when needed, with the note it deserves then. */
@@ -368,6 +732,7 @@ struct report_symbols *report_symbols_resolve_prepared(struct group_set *gs,
 		rs->cur_generation = in->generation;
 	}
 	rs->r = in->reader;
+	rs->shared = in->shared;
 	resolve_all(gs, in->notes, rs);
 	if (rs->live_missed) {
 		for (size_t i = 0; i < gs->n; i++) {
@@ -387,10 +752,32 @@ struct report_symbols *report_symbols_resolve_prepared(struct group_set *gs,
 	}
 	/* Addresses are all resolved: the module log copy is not needed, the
 	 * symbolizers are (they own the strings the frames point to). */
+	free(rs->lm);
+	rs->lm = NULL;
+	rs->nlm = 0;
+	rs->lm_read = false;
 	free(rs->mods);
 	rs->mods = NULL;
+	rs->mods_read = false;
 	rs->r = NULL;
 	return rs;
+}
+
+struct report_symbols *report_symbols_open(const struct report_symbols_in *in)
+{
+	struct report_symbols *rs = xcalloc(1, sizeof(*rs));
+
+	rs->live_pid = in->alive ? in->pid : 0;
+	rs->cur_generation = in->generation;
+	rs->r = in->reader;
+	rs->shared = in->shared;
+	return rs;
+}
+
+size_t report_symbols_addr(struct report_symbols *rs, struct notes *notes, uint32_t generation,
+			   uint64_t addr, const struct sym_frame **out)
+{
+	return src_resolve(rs, notes, generation, addr, out);
 }
 
 struct report_symbols *report_symbols_resolve(struct group_set *gs,
@@ -408,6 +795,9 @@ void report_symbols_destroy(struct report_symbols *rs)
 		sym_destroy(rs->pm[i].s);
 	free(rs->pm);
 	free(rs->mods);
+	free(rs->lm);
+	free(rs->map_files);
+	free(rs->tmp);
 	for (size_t i = 0; i < rs->nlf; i++)
 		free(rs->lf[i]);
 	free(rs->lf);

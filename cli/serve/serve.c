@@ -7,7 +7,6 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +16,25 @@
 #include "render/metrics.h"
 #include "util/util.h"
 
+/* Touched only by libmicrohttpd's one internal thread (no thread per
+ * connection, no thread pool: MHD_USE_INTERNAL_POLLING_THREAD alone), so
+ * requests are answered one after the other and nothing here needs a
+ * lock. serve_start() fills it before that thread starts; serve_stop()
+ * reads it after MHD_stop_daemon() has joined it. */
 struct serve {
 	struct MHD_Daemon *d;
 	struct scrape_opts host;
 	struct scrape_cache *cache;
-	pthread_mutex_t lock;        /* one collection at a time, whatever the threading */
+	uint64_t min_interval_ms;
+	/* The last collection's pages (prom, OpenMetrics), rendered when first
+	 * asked; a scrape within min_interval_ms of that collection gets them
+	 * as they are, so a crowd of scrapers costs one collection. */
+	struct scrape_report last;
+	bool have_last;
+	uint64_t last_ms;
+	char *page[2];
+	size_t page_len[2];
+	uint64_t collections;        /* for tests, through the page */
 	uint16_t port;
 };
 
@@ -128,24 +141,35 @@ static enum MHD_Result text_reply(struct MHD_Connection *c, unsigned status, con
 	return reply(c, status, "text/plain; charset=utf-8", msg, strlen(msg), allow);
 }
 
+static void forget_last(struct serve *s)
+{
+	if (s->have_last)
+		scrape_report_finish(&s->last);
+	s->have_last = false;
+	for (int i = 0; i < 2; i++) {
+		free(s->page[i]);
+		s->page[i] = NULL;
+		s->page_len[i] = 0;
+	}
+}
+
 static enum MHD_Result metrics_reply(struct serve *s, struct MHD_Connection *c)
 {
 	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	bool om = render_metrics_wants_openmetrics(accept);
-	struct scrape_report h;
-	enum MHD_Result rc;
-	size_t len;
-	char *page;
+	uint64_t now = now_monotonic_ms();
 
-	pthread_mutex_lock(&s->lock);
-	scrape_collect(&h, &s->host, s->cache);
-	page = render_metrics(&h, om, &len);
-	scrape_report_finish(&h);
-	pthread_mutex_unlock(&s->lock);
-	rc = reply(c, MHD_HTTP_OK, om ? RENDER_METRICS_TYPE_OM : RENDER_METRICS_TYPE_PROM, page,
-		   len, false);
-	free(page);
-	return rc;
+	if (!s->have_last || now - s->last_ms >= s->min_interval_ms) {
+		forget_last(s);
+		scrape_collect(&s->last, &s->host, s->cache);
+		s->have_last = true;
+		s->last_ms = now_monotonic_ms();
+		s->collections++;
+	}
+	if (!s->page[om])
+		s->page[om] = render_metrics(&s->last, om, &s->page_len[om]);
+	return reply(c, MHD_HTTP_OK, om ? RENDER_METRICS_TYPE_OM : RENDER_METRICS_TYPE_PROM,
+		     s->page[om], s->page_len[om], false);
 }
 
 /* A request's state: whether it came with a body (refused). */
@@ -211,8 +235,8 @@ struct serve *serve_start(const struct serve_opts *o, char *err, size_t errlen)
 	if (o->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->host = o->host;
+	s->min_interval_ms = o->min_interval_ms;
 	s->cache = scrape_cache_create();
-	pthread_mutex_init(&s->lock, NULL);
 	errno = 0;
 	s->d = MHD_start_daemon(flags, port, NULL, NULL, on_request, s,
 				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&o->addr,
@@ -246,8 +270,8 @@ void serve_stop(struct serve *s)
 		return;
 	if (s->d)
 		MHD_stop_daemon(s->d);
+	forget_last(s);
 	scrape_cache_destroy(s->cache);
-	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 

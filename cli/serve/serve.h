@@ -2,7 +2,9 @@
  * for node_exporter's textfile collector. Read-only: GET and HEAD of
  * /metrics (and / for a pointer to it); anything else gets a clear HTTP
  * error. Memory per connection, connections and their idle time are
- * bounded, and scrapes are answered one at a time (docs/monitoring.md). */
+ * bounded, scrapes are answered one at a time, and scrapes that come
+ * within the minimum interval of the last collection get its page
+ * (docs/monitoring.md). */
 #pragma once
 
 #include <stdbool.h>
@@ -17,10 +19,14 @@
 #define SERVE_CONN_TIMEOUT_S  10
 #define SERVE_CONN_MEMORY     (32 * 1024)
 
+/* A scrape within this long of the last collection is answered from it. */
+#define SERVE_DEFAULT_MIN_INTERVAL_MS 1000
+
 struct serve_opts {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	struct scrape_opts host;
+	uint64_t min_interval_ms;    /* 0: every scrape collects */
 };
 
 /* "127.0.0.1:9847", "[::1]:9847", "0.0.0.0:9847" (numeric addresses only;

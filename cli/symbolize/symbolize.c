@@ -1012,7 +1012,7 @@ static bool go_build_id_is(Elf *elf, const uint8_t *id, size_t len)
  * The build-id is checked on the very descriptor libdwfl then reads, so a
  * file replaced in between cannot slip through. A module logged without a
  * build-id cannot be proven and is left as module+offset. */
-static Dwfl_Module *sym_pm_report(Dwfl *dwfl, const struct sym_module *m)
+static Dwfl_Module *sym_pm_report(Dwfl *dwfl, const struct sym_module *m, int fd)
 {
 	Dwfl_Module *mod = NULL;
 	const unsigned char *bits;
@@ -1020,11 +1020,14 @@ static Dwfl_Module *sym_pm_report(Dwfl *dwfl, const struct sym_module *m)
 	GElf_Addr vaddr;
 	ssize_t len;
 	Elf *elf;
-	int fd;
 
-	if (!m->path || m->path[0] != '/' || !m->build_id || !m->build_id_len)
+	if (!m->path || m->path[0] != '/' || !m->build_id || !m->build_id_len) {
+		if (fd >= 0)
+			close(fd);
 		return NULL;
-	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -1104,7 +1107,7 @@ struct symbolizer *sym_create_modules(const struct sym_module *mods, size_t n)
 		p->start = mods[i].start;
 		p->end = mods[i].end;
 		p->bias = mods[i].bias;
-		p->mod = sym_pm_report(s->dwfl, &mods[i]);
+		p->mod = sym_pm_report(s->dwfl, &mods[i], -1);
 		s->npm++;
 	}
 	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
@@ -1116,6 +1119,46 @@ struct symbolizer *sym_create_modules(const struct sym_module *mods, size_t n)
 fail:
 	sym_destroy(s);
 	errno = err;
+	return NULL;
+}
+
+struct symbolizer *sym_create_file(int fd, const struct sym_module *m)
+{
+	struct sym_module at0 = *m;
+	struct symbolizer *s;
+
+	if (fd < 0 || m->end <= m->start || m->start < m->bias) {
+		if (fd >= 0)
+			close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	at0.start = m->start - m->bias;
+	at0.end = m->end - m->bias;
+	at0.bias = 0;
+	if (elf_version(EV_CURRENT) == EV_NONE || !(s = sym_alloc(&sym_pm_callbacks))) {
+		close(fd);
+		errno = errno ? errno : ENOTSUP;
+		return NULL;
+	}
+	s->post_mortem = true;
+	s->pm = calloc(1, sizeof(*s->pm));
+	if (!s->pm) {
+		close(fd);
+		goto fail;
+	}
+	dwfl_report_begin(s->dwfl);
+	s->pm->path = sym_intern(s, at0.path);
+	s->pm->start = at0.start;
+	s->pm->end = at0.end;
+	s->pm->mod = sym_pm_report(s->dwfl, &at0, fd);
+	s->npm = 1;
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 || !s->pm->mod)
+		goto fail;
+	return s;
+fail:
+	sym_destroy(s);
+	errno = ENOENT;
 	return NULL;
 }
 

@@ -47,6 +47,12 @@ struct symbolizer *sym_create_pid(pid_t pid);
  * and checked against the build-id (a mismatch leaves those frames as
  * module+offset). */
 struct symbolizer *sym_create_modules(const struct sym_module *mods, size_t n);
+/* One module file opened by the caller (fd, taken over either way), placed
+ * at bias 0: addresses given are file-relative (addr - m->bias), so one
+ * such symbolizer serves every process that maps the file, keyed by its
+ * build-id. The build-id (m's) is checked on fd; NULL (errno ENOENT) when
+ * the file is not the one it names, or m has none. */
+struct symbolizer *sym_create_file(int fd, const struct sym_module *m);
 /* Resolve one address; *out points to `*n` frames (innermost inline first,
  * the real frame last) owned by the symbolizer and valid until destroy.
  * Always succeeds with at least one frame (possibly all-unknown). */

@@ -129,6 +129,29 @@ static void jw_close(struct jw *w, char c)
 	jw_putc(w, c);
 }
 
+void jw_raw(struct jw *w, const char *json)
+{
+	size_t n = strlen(json);
+
+	while (n && (json[n - 1] == '\n' || json[n - 1] == ' '))
+		n--;
+	jw_slot(w);
+	/* Each line of it moved right to where the value sits. */
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(json + i, '\n', n - i);
+		size_t k = nl ? (size_t)(nl - json) - i : n - i;
+
+		jw_put(w, json + i, k);
+		i += k;
+		if (nl) {
+			jw_newline(w, w->depth);
+			i++;
+		}
+		if (w->out && w->len >= JW_FLUSH_AT)
+			jw_flush(w);
+	}
+}
+
 void jw_object_begin(struct jw *w)
 {
 	jw_open(w, '{');

@@ -49,4 +49,7 @@ void jw_int(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, bool v);
 void jw_double(struct jw *w, double v);        /* %.6g; not finite writes null */
 void jw_null(struct jw *w);
+/* A value written elsewhere in the same layout (a whole document), put in
+ * as it is, each of its lines indented to this depth. */
+void jw_raw(struct jw *w, const char *json);
 void jw_hex(struct jw *w, uint64_t v);          /* "0x1f": a string, exact past 2^53 */

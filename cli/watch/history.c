@@ -1,6 +1,7 @@
 /* watch: the held sockets of each group over the watch, and sparklines. */
 #include "watch/watch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,52 @@ void watch_history_add(struct watch_history *h, const struct scrape_proc *p)
 		h->s[out++] = *s;
 	}
 	h->n = out;
+}
+
+void watch_host_key(const struct scrape_proc *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%d:%llu", (int)p->pid, (unsigned long long)p->starttime);
+}
+
+void watch_host_row(const struct scrape_proc *p, size_t *held, size_t *flagged,
+		    const char **site)
+{
+	const struct scrape_group *best = NULL;
+
+	*held = *flagged = 0;
+	for (size_t g = 0; g < p->ngroups; g++) {
+		const struct scrape_group *gr = &p->groups[g];
+
+		*held += gr->held;
+		*flagged += gr->flagged;
+		if (!best || (gr->flagged != 0) > (best->flagged != 0) ||
+		    ((gr->flagged != 0) == (best->flagged != 0) &&
+		     (gr->flagged > best->flagged ||
+		      (gr->flagged == best->flagged && gr->held > best->held))))
+			best = gr;
+	}
+	*site = best ? best->site : "";
+}
+
+void watch_history_add_host(struct watch_history *h, const struct scrape_report *r)
+{
+	struct scrape_proc fake;
+	struct scrape_group *rows = xcalloc(r->nprocs ? r->nprocs : 1, sizeof(rows[0]));
+
+	/* Each process is one "group" keyed by its identity. */
+	memset(&fake, 0, sizeof(fake));
+	for (size_t i = 0; i < r->nprocs; i++) {
+		size_t held, flagged;
+		const char *site;
+
+		watch_host_row(&r->procs[i], &held, &flagged, &site);
+		watch_host_key(&r->procs[i], rows[i].site, sizeof(rows[i].site));
+		rows[i].held = held;
+	}
+	fake.groups = rows;
+	fake.ngroups = r->nprocs;
+	watch_history_add(h, &fake);
+	free(rows);
 }
 
 const struct watch_series *watch_history_find(const struct watch_history *h, const char *site)

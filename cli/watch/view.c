@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -61,6 +62,146 @@ void watch_print_plain(FILE *out, const struct scrape_proc *p, const struct watc
 	if (p->ngroups > 10)
 		fprintf(out, "  ... and %zu more groups\n", p->ngroups - 10);
 	fflush(out);
+}
+
+/* Processes in the order shown: flagged first (most flagged sockets),
+ * then by held sockets, then by pid. */
+struct host_row {
+	const struct scrape_proc *p;
+	size_t held, flagged;
+	const char *site;
+};
+
+static int host_row_cmp(const void *a, const void *b)
+{
+	const struct host_row *x = a, *y = b;
+
+	if (x->flagged != y->flagged)
+		return x->flagged < y->flagged ? 1 : -1;
+	if (x->held != y->held)
+		return x->held < y->held ? 1 : -1;
+	return x->p->pid < y->p->pid ? -1 : x->p->pid > y->p->pid;
+}
+
+static struct host_row *host_rows(const struct scrape_report *r, size_t *held, size_t *flagged)
+{
+	struct host_row *v = calloc(r->nprocs ? r->nprocs : 1, sizeof(*v));
+
+	*held = *flagged = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		v[i].p = &r->procs[i];
+		watch_host_row(v[i].p, &v[i].held, &v[i].flagged, &v[i].site);
+		*held += v[i].held;
+		*flagged += v[i].flagged;
+	}
+	qsort(v, r->nprocs, sizeof(v[0]), host_row_cmp);
+	return v;
+}
+
+static void host_spark(const struct watch_history *h, const struct scrape_proc *p, size_t width,
+		       bool blocks, char *out, size_t len)
+{
+	char key[SCRAPE_SITE_MAX];
+	const struct watch_series *s;
+
+	out[0] = '\0';
+	watch_host_key(p, key, sizeof(key));
+	s = watch_history_find(h, key);
+	if (s)
+		watch_sparkline(s->v, s->n, width, blocks, out, len);
+}
+
+#define HOST_PLAIN_ROWS 20
+
+void watch_print_plain_host(FILE *out, const struct scrape_report *r,
+			    const struct watch_history *h, const char *when)
+{
+	size_t held, flagged;
+	struct host_row *v = host_rows(r, &held, &flagged);
+
+	fprintf(out, "%s host: %zu audited %s, %zu sockets, %zu flagged\n", when, r->nprocs,
+		r->nprocs == 1 ? "process" : "processes", held, flagged);
+	for (size_t i = 0; v && i < r->nprocs && i < HOST_PLAIN_ROWS; i++) {
+		char spark[SPARK_MAX * 4 + 1];
+
+		host_spark(h, v[i].p, 20, false, spark, sizeof(spark));
+		fprintf(out, "  pid %d (%s) held %zu flagged %zu [%s] %s\n", (int)v[i].p->pid,
+			v[i].p->comm, v[i].held, v[i].flagged, spark, v[i].site);
+	}
+	if (r->nprocs > HOST_PLAIN_ROWS)
+		fprintf(out, "  ... and %zu more processes\n", r->nprocs - HOST_PLAIN_ROWS);
+	fflush(out);
+	free(v);
+}
+
+void watch_screen_draw_host(const struct scrape_report *r, const struct watch_history *h,
+			    uint64_t interval_ms)
+{
+	int rows = LINES, cols = COLS, y = 0;
+	size_t held, flagged;
+	struct host_row *v = host_rows(r, &held, &flagged);
+	/* pid, command and numbers take 43 columns and the site what its
+	 * longest needs (at least 24): the sparkline gets what is left. */
+	size_t longest = 24;
+	int spark_w;
+	char line[1024], tbuf[16];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	for (size_t i = 0; v && i < r->nprocs; i++)
+		if (strlen(v[i].site) > longest)
+			longest = strlen(v[i].site);
+	spark_w = cols - 43 - 2 - (int)longest;
+	if (spark_w > SPARK_MAX)
+		spark_w = SPARK_MAX;
+	if (spark_w < 8)
+		spark_w = 0;
+	localtime_r(&now, &tm);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+	erase();
+	snprintf(line, sizeof(line), "sockaudit watch -A  every %.1fs  q: quit",
+		 (double)interval_ms / 1000.0);
+	attron(A_BOLD);
+	mvaddnstr(y, 0, line, cols);
+	attroff(A_BOLD);
+	if (cols > (int)strlen(line) + 10)
+		mvaddstr(y, cols - 8, tbuf);
+	y++;
+	snprintf(line, sizeof(line), "%zu audited %s, %zu sockets, %zu flagged", r->nprocs,
+		 r->nprocs == 1 ? "process" : "processes", held, flagged);
+	mvaddnstr(y++, 0, line, cols);
+	y++;
+	snprintf(line, sizeof(line), "%7s %-15s %8s %8s  %-*s  %s", "PID", "COMMAND", "HELD",
+		 "FLAGGED", spark_w, spark_w ? "HELD OVER TIME" : "", "SITE");
+	attron(A_UNDERLINE);
+	mvaddnstr(y++, 0, line, cols);
+	attroff(A_UNDERLINE);
+	for (size_t i = 0; v && i < r->nprocs && y < rows - 1; i++) {
+		char spark[SPARK_MAX * 4 + 1] = "";
+		int x;
+
+		if (spark_w)
+			host_spark(h, v[i].p, (size_t)spark_w, utf8, spark, sizeof(spark));
+		snprintf(line, sizeof(line), "%7d %-15.15s %8zu %8zu  ", (int)v[i].p->pid,
+			 v[i].p->comm, v[i].held, v[i].flagged);
+		if (v[i].flagged)
+			attron(A_BOLD);
+		mvaddnstr(y, 0, line, cols);
+		x = (int)strlen(line);
+		if (spark_w && x < cols) {
+			mvaddstr(y, x, spark);
+			x += spark_w + 2;
+		}
+		if (x < cols)
+			mvaddnstr(y, x, v[i].site, cols - x);
+		if (v[i].flagged)
+			attroff(A_BOLD);
+		y++;
+	}
+	refresh();
+	free(v);
 }
 
 bool watch_screen_start(void)

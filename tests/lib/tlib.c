@@ -860,3 +860,136 @@ void tlib_table_path(char *buf, size_t len, const char *dir, pid_t pid, uint64_t
 	snprintf(buf, len, "%s/sockaudit.%u.%d.%" PRIu64, dir, (unsigned)geteuid(), (int)pid,
 		 starttime);
 }
+
+/* --- Hosts in other namespaces ------------------------------------------ */
+
+/* The parent of pid, from /proc/<pid>/stat; -1 when gone. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	FILE *f;
+	int ppid = -1;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+/* The descendant of root named comm (the scenario inside the namespaces),
+ * polled for with a deadline: -1 when none appeared. */
+static pid_t find_descendant(pid_t root, const char *comm)
+{
+	uint64_t deadline = trun_now_ms() + TLIB_READY_MS;
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	while (trun_now_ms() < deadline) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		pid_t found = -1;
+
+		while (d && found < 0 && (e = readdir(d))) {
+			char path[300], name[64] = "";
+			FILE *f;
+			pid_t pid = atoi(e->d_name), up;
+
+			if (pid <= 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+			f = fopen(path, "re");
+			if (!f)
+				continue;
+			if (fgets(name, sizeof(name), f))
+				name[strcspn(name, "\n")] = '\0';
+			fclose(f);
+			if (strcmp(name, comm) != 0)
+				continue;
+			for (up = parent_of(pid); up > 1 && up != root; up = parent_of(up))
+				;
+			if (up == root)
+				found = pid;
+		}
+		if (d)
+			closedir(d);
+		if (found > 0)
+			return found;
+		nanosleep(&pause, NULL);
+	}
+	return -1;
+}
+
+/* A program on PATH as a path (the harness execs argv[0] as given). */
+static char *which(const char *prog)
+{
+	const char *path = getenv("PATH");
+	static char found[8][4200];
+	static int next;
+	char *copy, *save = NULL;
+
+	copy = strdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *slot = found[next % 8];
+
+		snprintf(slot, sizeof(found[0]), "%s/%s", d, prog);
+		if (access(slot, X_OK) == 0) {
+			next++;
+			free(copy);
+			return slot;
+		}
+	}
+	free(copy);
+	bail("%s is not on PATH", prog);
+}
+
+bool tlib_host_contained(struct tlib_host *p, const char *prog, unsigned flags, pid_t *host)
+{
+	char script[4096], comm[16];
+	const char *base = strrchr(prog, '/');
+	bool userns = flags & TLIB_NS_USER, net = flags & TLIB_NS_NET;
+	char *argv[24];
+	int n = 0;
+
+	/* The scenario must not see the harness's SOCKAUDIT_DIR: its table
+	 * goes to its own /dev/shm, a tmpfs nobody else sees. */
+	snprintf(script, sizeof(script),
+		 "mount -t tmpfs -o size=8m,mode=1777 sockaudit-test /dev/shm && %s"
+		 "env -u SOCKAUDIT_DIR LD_PRELOAD='%s' \"$0\"; exit $?",
+		 net ? "ip link set lo up && " : "", tlib_env("SOCKAUDIT_SHIM"));
+	if (userns) {
+		argv[n++] = which("setpriv");
+		argv[n++] = "--reuid=65534";
+		argv[n++] = "--regid=65534";
+		argv[n++] = "--clear-groups";
+		argv[n++] = "unshare";   /* found on PATH by setpriv */
+		argv[n++] = "--user";
+		argv[n++] = "--map-root-user";
+	} else {
+		argv[n++] = which("unshare");
+	}
+	argv[n++] = "--pid";
+	argv[n++] = "--mount";
+	argv[n++] = "--fork";
+	argv[n++] = "--mount-proc";
+	argv[n++] = "--kill-child";
+	if (net)
+		argv[n++] = "--net";
+	argv[n++] = "sh";
+	argv[n++] = "-c";
+	argv[n++] = script;
+	argv[n++] = (char *)prog;
+	argv[n] = NULL;
+	if (!tlib_host_ready(p, false, argv))
+		return false;
+	/* The kernel's comm: the first 15 bytes of the name. */
+	snprintf(comm, sizeof(comm), "%s", base ? base + 1 : prog);
+	*host = find_descendant(p->pid, comm);
+	return *host > 0;
+}

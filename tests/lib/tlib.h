@@ -127,6 +127,18 @@ void tlib_host_free(struct tlib_host *h);
 /* A wait status as an exit code, or 128 + the signal. */
 int tlib_exit_code(int status);
 
+/* --- Hosts in other namespaces -------------------------------------------
+ * What a container gets: prog (a path) started under the shim inside its
+ * own pid and mount namespaces with a private tmpfs on /dev/shm (its table
+ * goes there, named with the pid it knows itself by, never to the case
+ * directory); TLIB_NS_NET: its own network namespace too, loopback up;
+ * TLIB_NS_USER: in a user namespace made by uid 65534 (root inside maps
+ * to it: a rootless container). Waits for its "ready" line; *host gets its
+ * pid as we see it. Needs root (unshare, mount). */
+#define TLIB_NS_NET  1u
+#define TLIB_NS_USER 2u
+bool tlib_host_contained(struct tlib_host *h, const char *prog, unsigned flags, pid_t *host);
+
 /* --- key=value lines ---------------------------------------------------
  * The value of " key=value" in line (space separated), into buf; "" when
  * missing. */

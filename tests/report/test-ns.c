@@ -25,78 +25,6 @@
 #include "table-reader.h"
 #include "util/procns.h"
 
-static const char *shim(void)
-{
-	const char *s = getenv("SOCKAUDIT_SHIM");
-
-	if (!s)
-		bail("SOCKAUDIT_SHIM is not set");
-	return s;
-}
-
-/* The parent of pid, from /proc/<pid>/stat; -1 when gone. */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	FILE *f;
-	int ppid = -1;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
-		return -1;
-	return ppid;
-}
-
-/* The descendant of root named comm (the scenario inside the namespaces),
- * polled for with a deadline: -1 when none appeared. */
-static pid_t find_descendant(pid_t root, const char *comm)
-{
-	uint64_t deadline = trun_now_ms() + TLIB_READY_MS;
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
-
-	while (trun_now_ms() < deadline) {
-		DIR *d = opendir("/proc");
-		struct dirent *e;
-		pid_t found = -1;
-
-		while (d && found < 0 && (e = readdir(d))) {
-			char path[300], name[64] = "";
-			FILE *f;
-			pid_t pid = atoi(e->d_name), up;
-
-			if (pid <= 0)
-				continue;
-			snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-			f = fopen(path, "re");
-			if (!f)
-				continue;
-			if (fgets(name, sizeof(name), f))
-				name[strcspn(name, "\n")] = '\0';
-			fclose(f);
-			if (strcmp(name, comm) != 0)
-				continue;
-			for (up = parent_of(pid); up > 1 && up != root; up = parent_of(up))
-				;
-			if (up == root)
-				found = pid;
-		}
-		if (d)
-			closedir(d);
-		if (found > 0)
-			return found;
-		nanosleep(&pause, NULL);
-	}
-	return -1;
-}
-
 static pid_t ns_pid_of(pid_t pid)
 {
 	struct procns ns;
@@ -104,72 +32,11 @@ static pid_t ns_pid_of(pid_t pid)
 	return procns_read(pid, &ns) == 0 ? ns.ns_pid : -1;
 }
 
-/* A program on PATH as a path (the harness execs argv[0] as given). */
-static char *which(const char *prog)
-{
-	const char *path = getenv("PATH");
-	static char found[8][4200];
-	static int next;
-	char *copy, *save = NULL;
-
-	copy = strdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char *slot = found[next % 8];
-
-		snprintf(slot, sizeof(found[0]), "%s/%s", d, prog);
-		if (access(slot, X_OK) == 0) {
-			next++;
-			free(copy);
-			return slot;
-		}
-	}
-	free(copy);
-	bail("%s is not on PATH", prog);
-}
-
-/* Start sc-closewait under the shim inside fresh namespaces. userns: made
- * by uid 65534 (root inside maps to it); net: its own network namespace
- * with only loopback up. *host gets the scenario's pid as we see it. */
+/* sc-closewait under the shim inside fresh namespaces (tlib). */
 static bool spawn_contained(struct tlib_host *p, bool userns, bool net, pid_t *host)
 {
-	char script[4096];
-	char *sc = tlib_path("RT_BIN_DIR", "sc-closewait");
-	char *argv[24];
-	int n = 0;
-
-	/* The scenario must not see the harness's SOCKAUDIT_DIR: its table
-	 * goes to its own /dev/shm, a tmpfs nobody else sees. */
-	snprintf(script, sizeof(script),
-		 "mount -t tmpfs -o size=8m,mode=1777 sockaudit-test /dev/shm && %s"
-		 "env -u SOCKAUDIT_DIR LD_PRELOAD='%s' \"$0\"; exit $?",
-		 net ? "ip link set lo up && " : "", shim());
-	if (userns) {
-		argv[n++] = which("setpriv");
-		argv[n++] = "--reuid=65534";
-		argv[n++] = "--regid=65534";
-		argv[n++] = "--clear-groups";
-		argv[n++] = "unshare";   /* found on PATH by setpriv */
-		argv[n++] = "--user";
-		argv[n++] = "--map-root-user";
-	} else {
-		argv[n++] = which("unshare");
-	}
-	argv[n++] = "--pid";
-	argv[n++] = "--mount";
-	argv[n++] = "--fork";
-	argv[n++] = "--mount-proc";
-	argv[n++] = "--kill-child";
-	if (net)
-		argv[n++] = "--net";
-	argv[n++] = "sh";
-	argv[n++] = "-c";
-	argv[n++] = script;
-	argv[n++] = sc;
-	argv[n] = NULL;
-	if (!tlib_host_ready(p, false, argv))
-		return false;
-	*host = find_descendant(p->pid, "sc-closewait");
-	return *host > 0;
+	return tlib_host_contained(p, tlib_path("RT_BIN_DIR", "sc-closewait"),
+				   (userns ? TLIB_NS_USER : 0) | (net ? TLIB_NS_NET : 0), host);
 }
 
 static bool pred_flagged(json_object *root, void *arg)

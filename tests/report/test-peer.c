@@ -442,10 +442,59 @@ static void case_netns(void)
 	}
 }
 
+/* Both ends closed, one still held: the held end sits in CLOSE, the other
+ * in TIME_WAIT, kept by the kernel with no process: named so. In a network
+ * namespace of its own: the host's may be past tcp_max_tw_buckets (a
+ * benchmark's churn), and then the kernel keeps no TIME_WAIT at all. */
+static void case_timewait(void)
+{
+	const char *extra[] = { "--all", NULL };
+	const char *text[] = { "report", "--all", NULL, NULL };
+	struct tlib_host h;
+	struct trun r;
+	json_object *root, *s, *p;
+	char want[64], pidarg[16];
+	pid_t pid;
+	int fd;
+
+	if (geteuid() != 0) {
+		if ((getenv("CI") && *getenv("CI")) || tap_strict())
+			bail("root is needed (a network namespace), and no skip is allowed under CI "
+			     "or SOCKAUDIT_STRICT=1");
+		printf("1..0 # SKIP a network namespace of its own needs root\n");
+		return;
+	}
+	tlib_case_dir(tlib_env("RT_TABLES"), "peer-tw");
+	if (!ok(tlib_host_contained(&h, tlib_path("RT_BIN_DIR", "sc-timewait"), TLIB_NS_NET, &pid),
+		"tw: scenario ready in its own namespaces (its end in CLOSE)"))
+		return;
+	fd = (int)tlib_ready_int(&h, "fd");
+	snprintf(want, sizeof(want), "127.0.0.1:%ld", tlib_ready_int(&h, "server_port"));
+	root = tlib_report(pid, extra, &r);
+	s = root ? tj_grouped_sock(root, fd) : NULL;
+	p = s ? tj_get(s, "peer_process") : NULL;
+	ok(s && tj_str_is(s, "state", "CLOSE") && p && !tj_bool(p, "held") &&
+	   tj_bool(p, "orphan") && tj_str_is(p, "state", "TIME_WAIT") && tj_str_is(p, "local", want) &&
+	   tj_int(p, "listener.pid", -1) == pid,
+	   "tw: the other end is named: TIME_WAIT at %s, held by no process, on the port it "
+	   "listens on", want);
+	if (!p || !tj_str_is(p, "state", "TIME_WAIT"))
+		diag("socket: %s", s ? json_object_to_json_string(s) : "(none)");
+	json_object_put(root);
+	trun_free(&r);
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
+	text[2] = pidarg;
+	ok(tlib_cli(&r, text) && strstr(r.out, "TIME_WAIT") &&
+	   strstr(r.out, "held by no process (closed, kept by the kernel)"),
+	   "tw: text: the other end in TIME_WAIT, kept by the kernel");
+	trun_free(&r);
+	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "tw: scenario exits");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
-		bail("usage: test-peer idle|closewait|netns");
+		bail("usage: test-peer idle|closewait|netns|timewait");
 	if (!getenv("SOCKAUDIT_SHIM"))
 		bail("SOCKAUDIT_SHIM is not set");
 	atexit(kill_children);
@@ -455,6 +504,8 @@ int main(int argc, char **argv)
 		case_closewait();
 	else if (strcmp(argv[1], "netns") == 0)
 		case_netns();
+	else if (strcmp(argv[1], "timewait") == 0)
+		case_timewait();
 	else
 		bail("unknown case %s", argv[1]);
 	return tlib_finish(tap_done());

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Prepared now, as report's worker does, with nothing to resolve yet. */
-	prep = report_symbols_prepare(getpid(), 1, NULL, NULL, 0);
+	prep = report_symbols_prepare(getpid(), 1, NULL, NULL, 0, NULL);
 	if (!ok(prep != NULL, "a symbolizer prepared for this process"))
 		return tap_done();
 	before = sym_create_pid(getpid());

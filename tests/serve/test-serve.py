@@ -31,6 +31,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from deadline import read_line  # noqa: E402  (tests/lib/deadline.py, shared)
+
 count = 0
 failed = 0
 procs = []
@@ -177,7 +180,7 @@ def main():
 def run(tmp, tables, env, prometheus, promtool):
     leaker = start([os.environ["SC_COUNTS"], "grow"], stdin=subprocess.PIPE,
                    stdout=subprocess.PIPE, env=dict(env, LD_PRELOAD=os.environ["SOCKAUDIT_SHIM"]))
-    line = leaker.stdout.readline().decode()
+    line = read_line(leaker.stdout, 30) or ""
     if not ok(line.startswith("ready"), "the leaking program runs under the shim"):
         return
     leak_pid = leaker.pid
@@ -190,7 +193,7 @@ def run(tmp, tables, env, prometheus, promtool):
     serve = start([os.environ["SOCKAUDIT"], "serve", "--listen", "127.0.0.1:0",
                    "--close-wait", "300ms", "--top", "5"],
                   stderr=subprocess.PIPE, env=senv)
-    first = serve.stderr.readline().decode()
+    first = read_line(serve.stderr, 30) or ""
     m = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", first)
     if not ok(m is not None, f"serve says where it listens: {first.strip()}"):
         return
@@ -307,24 +310,43 @@ def run(tmp, tables, env, prometheus, promtool):
     # or refused, none hangs; memory stays bounded.
     before = rss_kb(serve.pid)
     results = []
+    collections = set()
+    dur = re.compile(r"^sockaudit_scrape_duration_seconds (\S+)$", re.M)
 
     def scrape():
-        results.append(http(base + "/metrics", timeout=60)[0])
+        st, _, body = http(base + "/metrics", timeout=60)
+        results.append(st)
+        m = dur.search(body or "") if st == 200 else None
+        if m:
+            collections.add(m.group(1))
 
+    t0 = time.monotonic()
     for _ in range(3):
         threads = [threading.Thread(target=scrape) for _ in range(100)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=90)
+    spent = time.monotonic() - t0
     answered = results.count(200)
     ok(len(results) == 300 and answered >= 64,
        f"300 concurrent scrapes: {answered} answered, the rest refused, none hung")
+    # The default --min-interval is 1s: scrapes within it share one
+    # collection (each has its own scrape duration, to the nanosecond).
+    ok(answered and len(collections) <= int(spent) + 2,
+       f"rate limited: {answered} answers from {len(collections)} collections in {spent:.1f} s")
     after = rss_kb(serve.pid)
     ok(after - before < 32 * 1024, f"memory bounded: RSS {before} KB before, {after} KB after")
     st, _, body = http(base + "/metrics")
     ok(st == 200 and want in body, "still serving after all that")
     ok(serve.poll() is None, "serve never exited")
+
+    # Past the interval a scrape collects anew.
+    first = dur.search(http(base + "/metrics")[2] or "")
+    again = poll(lambda: (lambda m: m if m and first and m.group(1) != first.group(1) else None)(
+        dur.search(http(base + "/metrics")[2] or "")), 10, 0.3)
+    ok(first is not None and again is not None, "after the interval, a new collection")
+    case_no_min_interval(env, want)
 
     serve.send_signal(signal.SIGTERM)
     try:
@@ -348,6 +370,32 @@ def run(tmp, tables, env, prometheus, promtool):
         leaker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         leaker.kill()
+
+
+def case_no_min_interval(env, want):
+    """--min-interval 0: every scrape collects; a bad value is refused."""
+    s2 = start([os.environ["SOCKAUDIT"], "serve", "--listen", "127.0.0.1:0",
+                "--close-wait", "300ms", "--min-interval", "0"], stderr=subprocess.PIPE, env=env)
+    line = read_line(s2.stderr, 30) or ""
+    m = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", line)
+    if not ok(m is not None, f"--min-interval 0: serve listens ({line.strip()})"):
+        return
+    url = f"http://127.0.0.1:{m.group(1)}/metrics"
+    dur = re.compile(r"^sockaudit_scrape_duration_seconds (\S+)$", re.M)
+    pages = [http(url)[2] or "" for _ in range(3)]
+    vals = [dur.search(p).group(1) for p in pages if dur.search(p)]
+    ok(len(vals) == 3 and len(set(vals)) == 3 and all(want in p for p in pages),
+       f"--min-interval 0: three scrapes, three collections ({vals})")
+    s2.send_signal(signal.SIGTERM)
+    try:
+        s2.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        s2.kill()
+    for args in (["--min-interval", "soon"], ["--textfile", "/tmp/x.prom", "--min-interval", "1s"]):
+        r = subprocess.run([os.environ["SOCKAUDIT"], "serve"] + args, capture_output=True,
+                           text=True, timeout=30, env=env)
+        ok(r.returncode == 2 and r.stderr.count("\n") == 1,
+           f"serve {' '.join(args)}: one line, exit 2 ({r.stderr.strip()!r})")
 
 
 def starttime(pid):
@@ -386,10 +434,10 @@ def case_planted(tables, env, leak_pid, want):
                         os.path.join(tables, "..", "planted.prom"), "--once"], env=env,
                        capture_output=True, text=True, timeout=60)
     text = open(os.path.join(tables, "..", "planted.prom")).read() if r.returncode == 0 else ""
-    ok(r.returncode == 0 and f'pid="{victim.pid}"' not in text and want in text and
-       re.search(r"^sockaudit_unreadable_processes [1-9]", text, re.M) is not None,
-       "a table named for root for a process of another user is not published "
-       "(counted unreadable)")
+    # Tables are looked up by process, under the name its own euid gives:
+    # the forgery is never opened, and not counted as a process read.
+    ok(r.returncode == 0 and f'pid="{victim.pid}"' not in text and want in text,
+       "a table named for root for a process of another user is not published")
     os.unlink(planted)
     victim.kill()
     victim.wait(timeout=10)

@@ -19,6 +19,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from deadline import read_line  # noqa: E402  (tests/lib/deadline.py, shared)
+
 count = 0
 failed = 0
 procs = []
@@ -115,7 +118,7 @@ def main():
 def leaker(env):
     p = start([os.environ["SC_COUNTS"], "grow"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
               env=dict(env, LD_PRELOAD=os.environ["SOCKAUDIT_SHIM"]))
-    line = p.stdout.readline().decode()
+    line = read_line(p.stdout, 30) or ""
     return p if line.startswith("ready") else None
 
 
@@ -143,11 +146,25 @@ def run(env, tmux, sock):
         w.send_signal(signal.SIGINT)
         ok(wait_exit(w, 10) == 0, f"{what}: SIGINT ends it with 0")
 
+    # -A: every audited process, one line each, plain off a terminal.
+    w = start([sa, "watch", "-A", "--interval", "200ms", "--close-wait", "300ms"],
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(env, NO_COLOR="1"))
+    text = read_until(w, lambda t: len(re.findall(r"^\d\d:\d\d:\d\d host: ", t, re.M)) >= 3, 15)
+    rows = re.findall(rf"^  pid {pid} \(sc-counts\) held (\d+) flagged (\d+) \[[^\]]*\] (.*)$",
+                      text, re.M)
+    ok(len(rows) >= 3 and site.search(rows[-1][2]) and "\x1b" not in text,
+       f"-A: plain lines, a row for the leaking process with its site ({len(rows)} rows)")
+    ok(len(rows) >= 3 and int(rows[-1][0]) > int(rows[0][0]),
+       "-A: the row's held count follows the growing process")
+    w.send_signal(signal.SIGINT)
+    ok(wait_exit(w, 10) == 0, "-A: SIGINT ends it with 0")
+
     # Bad input.
     for args, what in (([], "no pid"), (["abc"], "not a pid"), (["1", "2"], "two pids"),
                        (["--interval", "10ms", pid], "an interval under 100ms"),
                        (["--bogus", pid], "an unknown option"),
-                       ([str(os.getpid())], "a process without a table")):
+                       ([str(os.getpid())], "a process without a table"),
+                       (["-A", pid], "-A with a pid")):
         r = subprocess.run([sa, "watch"] + args, capture_output=True, text=True, timeout=30,
                            env=env)
         ok(r.returncode == 2 and r.stderr.count("\n") == 1 and r.stdout == "",
@@ -155,7 +172,7 @@ def run(env, tmux, sock):
            f"({r.stderr.strip()!r})")
 
     if not tmux:
-        for what in ("view", "resize", "q", "Ctrl-C"):
+        for what in ("view", "resize", "q", "Ctrl-C", "-A"):
             skip(f"tmux is not installed: the terminal {what} case")
         return
 
@@ -167,8 +184,8 @@ def run(env, tmux, sock):
     def screen():
         return t("capture-pane", "-p", "-t", "w").stdout
 
-    def session(name):
-        cmd = (f"LANG=C.UTF-8 TERM=screen {sa} watch --interval 200ms --close-wait 300ms {pid}; "
+    def session(name, target=pid):
+        cmd = (f"LANG=C.UTF-8 TERM=screen {sa} watch --interval 200ms --close-wait 300ms {target}; "
                "echo WATCH-EXIT=$?; sleep 60")
         # The shell must outlive a Ctrl-C to say how watch ended: a trap
         # (not an ignore) is reset to the default in watch itself.
@@ -212,6 +229,29 @@ def run(env, tmux, sock):
     done = poll(lambda: (lambda s: s if "WATCH-EXIT=" in s else None)(screen()), 10)
     ok(done is not None and "WATCH-EXIT=0" in done and "HELD" not in done,
        "Ctrl-C quits with 0 and restores the terminal")
+    t("kill-session", "-t", "w")
+
+    # -A in the terminal: a row per process, resized, q.
+    r = session("w", "-A")
+    if r.returncode:
+        diag(r.stderr)
+    row = re.compile(rf"^\s*{pid} sc-counts\s+\d+\s+\d+\s.*count_client sc-counts\.c:\d+", re.M)
+    view = poll(lambda: (lambda s: s if "sockaudit watch -A" in s and row.search(s) and
+                         "HELD OVER TIME" in s else None)(screen()), 15)
+    ok(view is not None, "-A: the view: header, a row for the leaking process with its site")
+    if view:
+        diag(view.rstrip())
+        ok(re.search(r"[\u2581-\u2588]", view) is not None, "-A: a sparkline of its held sockets")
+    t("resize-window", "-t", "w", "-x", "60", "-y", "12")
+    small = poll(lambda: (lambda s: s if "HELD OVER TIME" not in s and f"{pid} sc-counts" in s and
+                          max(len(x) for x in s.splitlines() or [""]) <= 60 else None)(screen()), 10)
+    ok(small is not None, "-A: resized to 60x12: redrawn to fit")
+    t("resize-window", "-t", "w", "-x", "120", "-y", "24")
+    t("send-keys", "-t", "w", "q")
+    done = poll(lambda: (lambda s: s if "WATCH-EXIT=" in s else None)(screen()), 10)
+    ok(done is not None and "WATCH-EXIT=0" in done and "HELD" not in done and
+       t("display-message", "-p", "-t", "w", "#{alternate_on}").stdout.strip() == "0",
+       "-A: q quits with 0 and restores the terminal")
     t("kill-session", "-t", "w")
 
     # The process ending ends the watch.
