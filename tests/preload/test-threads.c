@@ -5,10 +5,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,6 +26,11 @@ static uint16_t port_of[NTHREADS];
 static _Atomic uint32_t tid_of[NTHREADS];
 static atomic_int ready;
 static bool inode_at_open;   /* SOCKAUDIT_INODE_AT_OPEN: every record has its inode */
+/* Connected records the reader (another process) has checked: the workers
+ * go on past ITERS until it has seen READER_MIN, so a reader scheduled late
+ * on a loaded machine still overlaps them (tap_deadline bounds it all). */
+#define READER_MIN 200
+static _Atomic long *reader_seen;
 
 static void *worker(void *arg)
 {
@@ -35,7 +42,7 @@ static void *worker(void *arg)
 	atomic_fetch_add(&ready, 1);
 	while (atomic_load(&ready) < NTHREADS + 1)
 		;
-	for (int n = 0; n < ITERS; n++) {
+	for (int n = 0; n < ITERS || atomic_load(reader_seen) < READER_MIN; n++) {
 		int s = socket(AF_INET, SOCK_DGRAM, 0);
 		connect(s, (struct sockaddr *)&a, sizeof(a));
 		close(s);
@@ -65,6 +72,7 @@ static int reader(pid_t target, int stop_fd, long *checked)
 						owner = k;
 				memcpy(&p, s->peer, sizeof(p));
 				(*checked)++;
+				atomic_fetch_add(reader_seen, 1);
 				if (owner < 0 || ntohs(p.sin_port) != port_of[owner] ||
 				    s->family != AF_INET || (inode_at_open && s->inode == 0) ||
 				    s->connect_ns < s->open_ns)
@@ -87,6 +95,10 @@ int main(void)
 	const char *e = getenv("SOCKAUDIT_INODE_AT_OPEN");
 
 	inode_at_open = e && *e && strcmp(e, "0") != 0;
+	reader_seen = mmap(NULL, sizeof(*reader_seen), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (reader_seen == MAP_FAILED)
+		bail("mmap: %s", strerror(errno));
 
 	for (int i = 0; i < NTHREADS; i++) {
 		struct sockaddr_in a = { .sin_family = AF_INET,
