@@ -36,13 +36,24 @@ struct {
 } tracked SEC(".maps");
 
 /* Events the ring buffer had no room for, per process (user space adds
- * them to the table's `missed` counter). */
+ * them to the table's `missed` counter), with the start time of the
+ * process they belong to: an entry user space never removed (it missed
+ * that process's exit) is not carried over to the next process of the pid. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TR_MAX_PROCS);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct tr_lost);
 } lost SEC(".maps");
+
+/* Every event lost, whoever it was for: when it grows, user space checks
+ * its processes against /proc (an exit may have been the one lost). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_total SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -54,14 +65,19 @@ static __always_inline bool is_tracked(__u32 tgid)
 	return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
 }
 
-static __always_inline void count_lost(__u32 tgid)
+static __always_inline void count_lost(__u32 tgid, __u64 start_ns)
 {
-	__u64 one = 1, *v = bpf_map_lookup_elem(&lost, &tgid);
+	struct tr_lost fresh = { .start_ns = start_ns, .count = 1 };
+	struct tr_lost *v = bpf_map_lookup_elem(&lost, &tgid);
+	__u32 zero = 0;
+	__u64 *total = bpf_map_lookup_elem(&lost_total, &zero);
 
-	if (v)
-		__sync_fetch_and_add(v, 1);
+	if (total)
+		__sync_fetch_and_add(total, 1);
+	if (v && v->start_ns == start_ns)
+		__sync_fetch_and_add(&v->count, 1);
 	else
-		bpf_map_update_elem(&lost, &tgid, &one, BPF_NOEXIST);
+		bpf_map_update_elem(&lost, &tgid, &fresh, BPF_ANY);
 }
 
 /* Fill the identity of t's process: start time, euid, parent. */
@@ -78,7 +94,9 @@ static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!ev) {
-		count_lost(tgid);
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		count_lost(tgid, BPF_CORE_READ(t, group_leader, start_boottime));
 		return NULL;
 	}
 	__builtin_memset(ev, 0, sizeof(*ev));
@@ -357,6 +375,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 	if (!ev)
 		return 0;
 	ev->fd = (int)ctgid;
+	ev->inode2 = ev->start_ns;   /* the parent's, before who() names the child */
 	who(ev, child);
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
