@@ -951,6 +951,100 @@ static void case_run(void)
 	trun_free(&r);
 }
 
+/* sockaudit run over the GC case: the sockets the collector closed are
+ * findings of kind rescued, failing by default, with the frame that
+ * dialled; --fail-on, a suppression and a baseline let it pass; SARIF has
+ * the rule and the result. */
+static void case_run_rescued(void)
+{
+	const char *leaky = getenv("TR_GO_LEAKY");
+	const char *dir = rt_case_dir("run-rescued");
+	char json[4200], sarif[4200], supp[4200], base[4200];
+	const char *gate[] = { "run", "--json", json, "--sarif", sarif, "--", leaky, "gc", NULL };
+	const char *failon[] = { "run", "--fail-on", "close-wait,idle", "--json", json,
+				 "--", leaky, "gc", NULL };
+	const char *suppressed[] = { "run", "--suppressions", supp, "--json", json, "--", leaky,
+				     "gc", NULL };
+	const char *baselined[] = { "run", "--baseline", base, "--json", json, "--", leaky, "gc",
+				    NULL };
+	static const char entry[] = "# Go's finalizer closes them; known.\n{\n   name: gc-drop\n"
+				    "   kind: rescued\n   top: fun=main.dialAndDrop file=main.go\n}\n";
+	json_object *root, *g, *fr, *res, *sock, *run0;
+	const char *p;
+	struct trun r;
+	long line = -1;
+
+	if (!leaky || !*leaky) {
+		ok(false, "the Go test program was built (install golang-go)");
+		return;
+	}
+	snprintf(json, sizeof(json), "%s/run.json", dir);
+	snprintf(sarif, sizeof(sarif), "%s/run.sarif", dir);
+	snprintf(supp, sizeof(supp), "%s/gc.supp", dir);
+	snprintf(base, sizeof(base), "%s/base.json", dir);
+	rt_sockaudit(&r, gate);
+	if ((p = strstr(r.out, "drop_line=")))
+		line = atol(p + 10);
+	ok(r.status == 1 && strstr(r.err, "rescued") && strstr(r.err, "garbage collector"),
+	   "run -- leaky gc: exit 1 by default, the text names the rescued sockets (exit %d)",
+	   r.status);
+	trun_free(&r);
+	root = json_object_from_file(json);
+	g = root ? run_group(root, "rescued", "main.dialAndDrop") : NULL;
+	fr = g ? json_object_array_get_idx(tj_get(g, "frames"), 0) : NULL;
+	sock = g ? json_object_array_get_idx(tj_get(g, "sockets"), 0) : NULL;
+	ok(fr && frame_at(fr, "main.go", line) && tj_bool(g, "failing") &&
+	   tj_int(g, "count", 0) == 3 && tj_int(root, "summary.by_kind.rescued", -1) == 3,
+	   "JSON: one failing rescued group of 3, main.dialAndDrop main.go:%ld", line);
+	ok(sock && tj_str_is(sock, "run_kind", "rescued") &&
+	   tj_int(sock, "rescued_held_ms", -1) >= 0 && tj_int(sock, "rescued_close_ns", 0) > 0,
+	   "its sockets say when the collector closed them and how long they were held");
+	json_object_put(root);
+	rename(json, base);
+	root = json_object_from_file(sarif);
+	run0 = root ? json_object_array_get_idx(tj_get(root, "runs"), 0) : NULL;
+	res = NULL;
+	for (size_t i = 0; run0 && i < tj_len(run0, "results"); i++) {
+		json_object *x = json_object_array_get_idx(tj_get(run0, "results"), i);
+
+		if (tj_str_is(x, "ruleId", "rescued"))
+			res = x;
+	}
+	{
+		json_object *rules = run0 ? tj_get(run0, "tool.driver.rules") : NULL;
+		json_object *rule = rules ? json_object_array_get_idx(rules, 3) : NULL;
+		json_object *pl = res ? tj_get(json_object_array_get_idx(tj_get(res, "locations"), 0),
+					       "physicalLocation") : NULL;
+		const char *uri = pl ? tj_str(pl, "artifactLocation.uri") : NULL;
+
+		ok(rule && tj_str_is(rule, "id", "rescued") && res && tj_str_is(res, "level", "error") &&
+		   tj_int(res, "ruleIndex", -1) == 3 && uri && strstr(uri, "main.go") &&
+		   tj_int(pl, "region.startLine", -1) == line,
+		   "SARIF: rule rescued, an error result at main.go:%ld", line);
+	}
+	json_object_put(root);
+
+	rt_sockaudit(&r, failon);
+	ok(r.status == 0, "--fail-on without rescued: exit 0 (exit %d)", r.status);
+	trun_free(&r);
+	tlib_write_file(supp, entry, strlen(entry), 0644);
+	rt_sockaudit(&r, suppressed);
+	root = json_object_from_file(json);
+	g = root ? run_group(root, "rescued", "main.dialAndDrop") : NULL;
+	ok(r.status == 0 && g && tj_str_is(g, "suppressed.name", "gc-drop") &&
+	   !tj_bool(g, "failing"), "a suppression of kind rescued: exit 0, the group suppressed "
+	   "(exit %d)", r.status);
+	json_object_put(root);
+	trun_free(&r);
+	rt_sockaudit(&r, baselined);
+	root = json_object_from_file(json);
+	g = root ? run_group(root, "rescued", "main.dialAndDrop") : NULL;
+	ok(r.status == 0 && g && tj_bool(g, "baselined"),
+	   "a baseline with the group: exit 0, baselined (exit %d)", r.status);
+	json_object_put(root);
+	trun_free(&r);
+}
+
 /* The line of src holding needle (1-based), -1 when none. */
 static long line_of(const char *src, const char *needle)
 {
@@ -1511,6 +1605,8 @@ int main(int argc, char **argv)
 		case_noprivs();
 	else if (strcmp(argv[1], "badinput") == 0)
 		case_badinput();
+	else if (strcmp(argv[1], "run-rescued") == 0)
+		case_run_rescued();
 	else if (strcmp(argv[1], "reuse") == 0)
 		case_reuse();
 	else if (strcmp(argv[1], "attach-exit") == 0)
