@@ -25,7 +25,12 @@ enum tr_kind {
 	TR_EXEC,          /* tgid replaced its image: inode, fd2 = dev of the file,
 			   * frames = the file name as exec was given it */
 	TR_EXIT,          /* the last thread of tgid exited; status in fd2 */
+	TR_EXIT_STATE,    /* sent just before TR_EXIT, before the kernel closes the
+			   * process's files: frames[0..nframes) are its TCP
+			   * sockets as fd << 8 | TCP state (TR_EXIT_FDS fds at most) */
 };
+
+#define TR_EXIT_FDS 65536   /* fds looked at for their TCP state at exit */
 
 struct tr_event {
 	__u32 kind;

@@ -563,6 +563,25 @@ static void on_fork(struct tr_procs *p, struct proc *parent, const struct tr_eve
 	}
 }
 
+/* The TCP states of the sockets it left open, read in the kernel at its
+ * exit before its files were closed: what the shim's exit path writes. */
+static void on_exit_states(struct proc *pr, const struct tr_event *ev)
+{
+	struct sa_slot s;
+
+	if (pr->owner != OWN_RECORDER || !tr_table_still_ours(&pr->t))
+		return;
+	for (uint32_t i = 0; i < ev->nframes && i < TR_MAX_FRAMES; i++) {
+		int fd = (int)(ev->frames[i] >> 8);
+
+		if (!tr_table_get(&pr->t, fd, &s))
+			continue;
+		s.exit_state = (uint8_t)(ev->frames[i] & 0xff);
+		s.flags |= SA_SLOT_EXIT_STATE;
+		tr_table_put(&pr->t, fd, &s);
+	}
+}
+
 static void on_proc_exit(struct tr_procs *p, struct proc *pr, const struct tr_event *ev)
 {
 	int code = ev->fd2;
@@ -651,6 +670,9 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 		return;
 	case TR_EXIT:
 		on_proc_exit(p, pr, ev);
+		return;
+	case TR_EXIT_STATE:
+		on_exit_states(pr, ev);
 		return;
 	case TR_EXEC:
 		remember_image(pr, ev);

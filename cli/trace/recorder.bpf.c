@@ -27,6 +27,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define F_DUPFD          0
 #define F_DUPFD_CLOEXEC  1030
 #define EINPROGRESS      115
+#define AF_INET          2
+#define AF_INET6         10
+#define IPPROTO_TCP      6
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -401,6 +404,90 @@ int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	return 0;
 }
 
+/* The TCP states at exit: one event per 32 sockets, built in a per-CPU
+ * scratch event (too big for the BPF stack) and copied out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tr_event);
+} exit_scratch SEC(".maps");
+
+struct exit_walk {
+	struct tr_event *ev;
+	struct file **fds;
+	__u32 max_fds;
+};
+
+static __always_inline void exit_flush(struct tr_event *ev)
+{
+	if (!ev->nframes)
+		return;
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0) != 0)
+		count_lost(ev->tgid, ev->start_ns);
+	ev->nframes = 0;
+}
+
+static long exit_fd(__u32 fd, void *arg)
+{
+	struct exit_walk *w = arg;
+	struct tr_event *ev = w->ev;
+	struct file *f = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u32 n;
+
+	if (fd >= w->max_fds)
+		return 1;
+	bpf_probe_read_kernel(&f, sizeof(f), &w->fds[fd]);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	switch (BPF_CORE_READ(sk, __sk_common.skc_family)) {
+	case AF_INET:
+	case AF_INET6:
+		break;
+	default:
+		return 0;
+	}
+	n = ev->nframes;
+	if (n >= TR_MAX_FRAMES)
+		return 1;
+	ev->frames[n] = (__u64)fd << 8 | BPF_CORE_READ(sk, __sk_common.skc_state);
+	ev->nframes = n + 1;
+	if (ev->nframes == TR_MAX_FRAMES)
+		exit_flush(ev);
+	return 0;
+}
+
+/* Before the kernel closes the exiting process's files: the state of each
+ * TCP socket it leaves open, as the shim's exit path records it. */
+static __always_inline void exit_states(struct task_struct *p, __u32 tgid)
+{
+	__u32 zero = 0, n;
+	struct tr_event *ev = bpf_map_lookup_elem(&exit_scratch, &zero);
+	struct fdtable *fdt = BPF_CORE_READ(p, files, fdt);
+	struct exit_walk w;
+
+	if (!ev || !fdt)
+		return;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = TR_EXIT_STATE;
+	ev->tgid = tgid;
+	ev->tid = p->pid;
+	ev->mono_ns = bpf_ktime_get_ns();
+	who(ev, p);
+	w.ev = ev;
+	w.fds = BPF_CORE_READ(fdt, fd);
+	w.max_fds = BPF_CORE_READ(fdt, max_fds);
+	n = w.max_fds < TR_EXIT_FDS ? w.max_fds : TR_EXIT_FDS;
+	bpf_loop(n, exit_fd, &w, 0);
+	exit_flush(ev);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_exit, struct task_struct *p)
 {
@@ -413,6 +500,7 @@ int BPF_PROG(sched_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid))
 		return 0;
 	bpf_map_delete_elem(&tracked, &tgid);
+	exit_states(p, tgid);
 	code = BPF_CORE_READ(p, signal, group_exit_code);
 	if (!code)
 		code = BPF_CORE_READ(p, exit_code);

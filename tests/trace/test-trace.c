@@ -930,6 +930,24 @@ static void case_run(void)
 	   tj_int(g, "count", 0) == 2,
 	   "the JSON names main.dialAndForget main.go:%s (2 sockets), resolved after the "
 	   "process exited", line_s);
+	{
+		/* The kernel's TCP states as the process exited, before its
+		 * files were closed: as the shim's exit path gives them. */
+		size_t n = 0, est = 0;
+
+		for (size_t i = 0; g && i < tj_len(g, "sockets"); i++) {
+			json_object *k = json_object_array_get_idx(tj_get(g, "sockets"), i);
+
+			n++;
+			est += tj_str_is(k, "exit_state", "ESTABLISHED") &&
+			       tj_str_is(k, "exit_state_from", "exit-path");
+		}
+		g = root ? run_group(root, "at-exit", "main.main") : NULL;
+		fr = g ? json_object_array_get_idx(tj_get(g, "sockets"), 0) : NULL;
+		ok(n == 2 && est == 2 && fr && tj_str_is(fr, "exit_state", "LISTEN"),
+		   "their states at exit come from the kernel at the exit: ESTABLISHED (%zu of "
+		   "%zu), the listener LISTEN", est, n);
+	}
 	json_object_put(root);
 	rt_sockaudit(&r, clean);
 	ok(r.status == 0, "with the default --fail-on the same run passes (exit %d)", r.status);
