@@ -209,6 +209,35 @@ static bool exe_is_dynamic(const char *path)
 	return dyn;
 }
 
+/* Is the executable a Go program (a .note.go.buildid section)? A look at
+ * the section headers only. */
+static bool exe_is_go(const char *path)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	bool go = false;
+	Elf *e;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e && elf_getshdrstrndx(e, &shstrndx) == 0) {
+		while (!go && (scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			const char *name;
+
+			if (gelf_getshdr(scn, &sh) && (name = elf_strptr(e, shstrndx, sh.sh_name)))
+				go = strcmp(name, ".note.go.buildid") == 0;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return go;
+}
+
 /* The sockets pid holds now (per /proc/<pid>/fd) into t, without stacks. */
 static int adopt_fds(struct proc *pr, struct tr_table *t, unsigned origin)
 {
@@ -444,13 +473,18 @@ static void on_connect(struct tr_procs *p, struct tr_table *t, const struct tr_e
 	tr_table_put(t, ev->fd, &s);
 }
 
+/* Where runtime.runfinq is in pr's image, looked up while /proc has it. */
+static void find_runfinq(struct proc *pr)
+{
+	pr->gc_known = tr_gosym_range(pr->pid, "runtime.runfinq", &pr->gc_lo, &pr->gc_hi) ? 1 : -1;
+}
+
 /* Did Go's finalizer goroutine (runtime.runfinq) make this close? The
  * program dropped the socket and the garbage collector closed it. */
 static bool closed_by_gc(struct proc *pr, const struct tr_event *ev)
 {
 	if (!pr->gc_known)
-		pr->gc_known = tr_gosym_range(pr->pid, "runtime.runfinq", &pr->gc_lo, &pr->gc_hi)
-			? 1 : -1;
+		find_runfinq(pr);
 	if (pr->gc_known < 0)
 		return false;
 	for (uint32_t i = 0; i < ev->nframes && i < TR_MAX_FRAMES; i++)
@@ -678,6 +712,14 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 		remember_image(pr, ev);
 		if (pr->owner == OWN_RECORDER && (t = table_of(p, pr)))
 			on_exec(p, pr, t);
+		/* Socket events are read in batches (they do not wake the
+		 * reader), an exec at once: a short-lived Go program may be
+		 * gone when its closes are applied, so its runtime.runfinq is
+		 * found now. Only for Go: a symbol table scan per exec of a
+		 * large tree (make, a compiler) would be wasted. */
+		pr->gc_known = 0;
+		if (pr->exe[0] && exe_is_go(pr->exe))
+			find_runfinq(pr);
 		if (pr->owner == OWN_SHIM)
 			pr->exec_recheck = true;
 		return;

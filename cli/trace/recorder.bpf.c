@@ -1,7 +1,7 @@
 /* recorder.bpf.c: the kernel half of `sockaudit trace`. Programs on the
  * socket-lifecycle system calls and on the scheduler's fork, exec and exit
  * tracepoints, filtered in the kernel to the process trees being recorded
- * (the `tracked` map: tgid -> 1), send one struct tr_event per change
+ * (the `tracked` map: tgid -> TR_IMAGE_NEW/SEEN), send one struct tr_event per change
  * through a ring buffer. The user stack of each open and connect is taken
  * here by frame pointers (bpf_get_stack with BPF_F_USER_STACK).
  *
@@ -62,6 +62,30 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
+
+/* `tracked` values: the image has sent no socket event yet (set at fork
+ * and exec), or it has. */
+#define TR_IMAGE_NEW  1
+#define TR_IMAGE_SEEN 2
+
+/* Wake the reader for a socket event only for the first of an image (the
+ * reader logs the image's modules then, from /proc, while the process is
+ * surely alive) or once the ring is an eighth full: a wake-up per event (a
+ * few per connection) cost more than the rest of the recording together
+ * (docs/performance.md). The reader consumes at least every 100 ms, and at
+ * once for forks, execs and exits, which wake it. */
+static __always_inline __u64 quiet(__u32 tgid)
+{
+	__u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	if (v && *v == TR_IMAGE_NEW) {
+		*v = TR_IMAGE_SEEN;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return avail >= size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline bool is_tracked(__u32 tgid)
 {
@@ -199,11 +223,11 @@ static __always_inline void emit_open(void *ctx, __u32 kind, int fd, int fd2)
 			return;
 		}
 		ev->kind = TR_NOTSOCK;
-		bpf_ringbuf_submit(ev, 0);
+		bpf_ringbuf_submit(ev, quiet(tgid));
 		return;
 	}
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 }
 
 /* x86-64 system call numbers (asm/unistd_64.h: part of the kernel ABI). */
@@ -237,7 +261,7 @@ static __always_inline void on_socketpair(void *ctx, const struct pt_regs *regs,
 	if (f)
 		ev->inode2 = BPF_CORE_READ(f, f_inode, i_ino);
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 }
 
 static __always_inline void on_accept(void *ctx, const struct pt_regs *regs, long ret, __u32 tgid)
@@ -256,7 +280,7 @@ static __always_inline void on_accept(void *ctx, const struct pt_regs *regs, lon
 	if (addr && bpf_probe_read_user(&alen, sizeof(alen), (void *)BPF_CORE_READ(regs, dx)) == 0)
 		read_peer(ev, addr, alen);
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 }
 
 static __always_inline void on_connect(void *ctx, const struct pt_regs *regs, __u32 tgid)
@@ -268,7 +292,7 @@ static __always_inline void on_connect(void *ctx, const struct pt_regs *regs, __
 	ev->fd = (int)BPF_CORE_READ(regs, di);
 	read_peer(ev, (void *)BPF_CORE_READ(regs, si), (int)BPF_CORE_READ(regs, dx));
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 }
 
 /* The raw system call tracepoints: fentry/fexit on the syscall entry
@@ -360,14 +384,14 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		ev->fd2 = (int)BPF_CORE_READ(regs, si);
 		ev->flags = (__u32)BPF_CORE_READ(regs, dx);
 	}
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 	return 0;
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = TR_IMAGE_NEW;
 	struct tr_event *ev;
 
 	/* A new thread joins its process; only a new process is news. */
@@ -387,11 +411,12 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tgid = p->tgid;
+	__u32 tgid = p->tgid, fresh = TR_IMAGE_NEW;
 	struct tr_event *ev;
 
 	if (!is_tracked(tgid))
 		return 0;
+	bpf_map_update_elem(&tracked, &tgid, &fresh, BPF_EXIST);
 	ev = event_new(TR_EXEC, tgid);
 	if (!ev)
 		return 0;

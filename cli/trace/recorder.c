@@ -172,7 +172,14 @@ int tr_recorder_track(struct tr_recorder *r, pid_t pid)
 
 int tr_recorder_poll(struct tr_recorder *r, int timeout_ms)
 {
-	return ring_buffer__poll(r->rb, timeout_ms);
+	int n = ring_buffer__poll(r->rb, timeout_ms), more;
+
+	/* Socket events do not wake us (recorder.bpf.c, quiet()): what came
+	 * since is read whether or not the wait ended on a wake-up. */
+	if (n < 0)
+		return n;
+	more = ring_buffer__consume(r->rb);
+	return more < 0 ? more : n + more;
 }
 
 int tr_recorder_fd(struct tr_recorder *r)

@@ -12,8 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,9 +39,40 @@ static void stop(int sig)
 	stop_signal = sig;
 }
 
+static uint64_t nevents;
+
 static void on_event(void *arg, const struct tr_event *ev)
 {
+	nevents++;
 	tr_procs_event(arg, ev);
+}
+
+/* SOCKAUDIT_TRACE_STATS=FILE: what the recorder cost, as key=value lines
+ * at its end (bench/run's recorder lines read them): events applied, events
+ * lost in the kernel, its own CPU time (user + system, without CMD's) and
+ * its peak resident memory. */
+static void write_stats(struct tr_recorder *r)
+{
+	const char *path = getenv("SOCKAUDIT_TRACE_STATS");
+	struct rusage ru;
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	f = fopen(path, "we");
+	if (!f) {
+		warnx_("trace: SOCKAUDIT_TRACE_STATS: cannot write %s: %s", path, strerror(errno));
+		return;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(f, "events=%llu\nlost=%llu\ncpu_ns=%llu\nmaxrss_kb=%ld\n",
+		(unsigned long long)nevents, (unsigned long long)tr_recorder_lost_total(r),
+		(unsigned long long)ru.ru_utime.tv_sec * 1000000000ull +
+			(unsigned long long)ru.ru_utime.tv_usec * 1000ull +
+			(unsigned long long)ru.ru_stime.tv_sec * 1000000000ull +
+			(unsigned long long)ru.ru_stime.tv_usec * 1000ull,
+		ru.ru_maxrss);
+	fclose(f);
 }
 
 static uint64_t lost_of(void *arg, pid_t pid, uint64_t start_ns)
@@ -160,6 +193,7 @@ int tr_session_run(char **argv)
 	/* CMD's last events were sent before it could be reaped. */
 	while (tr_recorder_poll(r, 0) > 0)
 		;
+	write_stats(r);
 	tr_procs_destroy(p);
 	tr_recorder_destroy(r);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
