@@ -17,6 +17,12 @@
 // user + system time, all threads, per connection), conns, pid, and
 // recorder_table (1 when a table of this process is in $SOCKAUDIT_DIR,
 // which only the recorder makes for a Go program).
+//
+//	bench-go-churn -hold N
+//
+// instead dials N connections to one listener of its own and keeps both
+// ends (2N + 1 sockets), says "ready pid=P sockets=S" and waits for EOF on
+// stdin: bench/run measures the recorder's memory per socket with it.
 package main
 
 import (
@@ -85,6 +91,30 @@ func hasTable() bool {
 	return false
 }
 
+func holdConns(n int) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fail(err)
+	}
+	kept := make([]net.Conn, 0, 2*n)
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			fail(err)
+		}
+		s, err := l.Accept()
+		if err != nil {
+			fail(err)
+		}
+		kept = append(kept, c, s)
+	}
+	fmt.Printf("ready pid=%d sockets=%d\n", os.Getpid(), len(kept)+1)
+	io.Copy(io.Discard, os.Stdin)
+	for _, c := range kept {
+		c.Close()
+	}
+}
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench-go-churn:", err)
 	os.Exit(3)
@@ -95,7 +125,12 @@ func main() {
 	secs := flag.Float64("t", 2, "seconds measured")
 	warm := flag.Int("w", 500, "warm-up connections per goroutine")
 	rate := flag.Int("rate", 0, "connections per second in all (0: unlimited)")
+	hold := flag.Int("hold", 0, "hold this many connections instead")
 	flag.Parse()
+	if *hold > 0 {
+		holdConns(*hold)
+		return
+	}
 
 	addrs := make([]string, *workers)
 	for i := range addrs {
