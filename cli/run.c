@@ -39,7 +39,8 @@ static const char run_usage[] =
 	"  --idle D              fail on ESTABLISHED without data for at least D (default 60s)\n"
 	"  --threshold D         both of the above (each given on its own wins)\n"
 	"  --interval D          how often the tree is polled (default 250ms)\n"
-	"  --fail-on LIST        findings that fail: close-wait,idle,at-exit (default close-wait,idle)\n"
+	"  --fail-on LIST        findings that fail: close-wait,idle,at-exit,rescued\n"
+	"                        (default close-wait,idle,rescued)\n"
 	"  --exit-code N         exit status when a finding fails (default 1)\n"
 	"  --json FILE           the report as JSON (schema sockaudit.run/1)\n"
 	"  --sarif FILE          the report as SARIF 2.1.0\n"
@@ -106,7 +107,7 @@ static void parse_args(struct run_opts *o, int argc, char **argv)
 		case 'f':
 			if (run_kind_list_parse(optarg, &o->fail_on, false) < 0)
 				die("run: bad value '%s' for --fail-on (a list of close-wait, idle, "
-				    "at-exit)", optarg);
+				    "at-exit, rescued)", optarg);
 			break;
 		case 'e':
 			o->rep.exit_code = report_opt_exit_code("run", optarg);

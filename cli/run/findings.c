@@ -29,6 +29,8 @@ static bool sock_kind(const struct run_sock *s, enum run_kind *k)
 		*k = RUN_KIND_CLOSE_WAIT;
 	else if (s->flag_idle)
 		*k = RUN_KIND_IDLE;
+	else if (s->rescued)
+		*k = RUN_KIND_RESCUED;
 	else if (s->at_exit)
 		*k = RUN_KIND_AT_EXIT;
 	else
@@ -47,6 +49,10 @@ static void fill_sock(const struct run_state *rs, struct run_proc *p, struct run
 	uint64_t end_ns = p->hdr.exited_ns ? p->hdr.exited_ns : rs->started_ns +
 			  (rs->ended_ms - rs->started_ms) * 1000000;
 
+	/* Held from its open until the collector closed it. */
+	if (kind == RUN_KIND_RESCUED)
+		end_ns = src->rescued_close_ns;
+
 	memset(s, 0, sizeof(*s));
 	s->inode = src->inode;
 	s->nfds = src->nfds;
@@ -55,7 +61,9 @@ static void fill_sock(const struct run_state *rs, struct run_proc *p, struct run
 	s->tracked = src->tracked;
 	s->rec = src->rec;
 	s->label = src->label;
-	if (src->have_ks) {
+	/* A rescued socket is closed: no state to show (the last poll's
+	 * would be stale); its peer comes from the record. */
+	if (src->have_ks && kind != RUN_KIND_RESCUED) {
 		/* An at-exit finding shows the state the socket was left in. */
 		if (kind == RUN_KIND_AT_EXIT && src->exit_state_known)
 			src->ks.state = src->exit_state;
@@ -277,6 +285,11 @@ void run_findings_build(struct run_state *rs, const struct supp_set *supp,
 			notes_add(&rs->notes, "pid %d: its table could not be read: %s", p->pid,
 				 p->table_error);
 		proc_report(rs, p);
+		if (p->rescued_missed)
+			notes_add(&rs->notes, "pid %d (%s): %llu more sockets closed by Go's garbage "
+				  "collector between two polls than the table keeps (%u): counted, "
+				  "not listed", p->pid, p->hdr.cmdline,
+				  (unsigned long long)p->rescued_missed, SA_RESCUED_MAX);
 		if (!p->have_rep)
 			continue;
 		if (!p->ran_exit_path)

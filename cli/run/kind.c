@@ -10,6 +10,7 @@ static const char *const names[RUN_KIND_MAX] = {
 	[RUN_KIND_CLOSE_WAIT] = "close-wait",
 	[RUN_KIND_IDLE] = "idle",
 	[RUN_KIND_AT_EXIT] = "at-exit",
+	[RUN_KIND_RESCUED] = "rescued",
 };
 
 const char *run_kind_name(enum run_kind k)

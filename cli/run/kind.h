@@ -9,11 +9,13 @@ enum run_kind {
 	RUN_KIND_CLOSE_WAIT = 0,   /* CLOSE_WAIT past --close-wait while running */
 	RUN_KIND_IDLE,             /* ESTABLISHED idle past --idle while running */
 	RUN_KIND_AT_EXIT,          /* still open when its process exited */
+	RUN_KIND_RESCUED,          /* dropped by a Go program, closed by its garbage collector */
 	RUN_KIND_MAX,
 };
 
 #define RUN_KIND_BIT(k)    (1u << (k))
-const char *run_kind_name(enum run_kind k);        /* "close-wait", "idle", "at-exit" */
+/* "close-wait", "idle", "at-exit", "rescued" */
+const char *run_kind_name(enum run_kind k);
 int run_kind_parse(const char *s, enum run_kind *k);
 /* "close-wait,idle" (and "*" when star_ok) into RUN_KIND_BIT()s; 0 or -1.
  * An empty list gives 0 bits. */

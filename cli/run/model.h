@@ -31,7 +31,8 @@
 
 #define RUN_SCHEMA "sockaudit.run/1"
 
-#define RUN_FAIL_DEFAULT   (RUN_KIND_BIT(RUN_KIND_CLOSE_WAIT) | RUN_KIND_BIT(RUN_KIND_IDLE))
+#define RUN_FAIL_DEFAULT   (RUN_KIND_BIT(RUN_KIND_CLOSE_WAIT) | RUN_KIND_BIT(RUN_KIND_IDLE) | \
+			    RUN_KIND_BIT(RUN_KIND_RESCUED))
 #define RUN_DEFAULT_INTERVAL_MS 250u
 #define RUN_DEFAULT_KILL_AFTER_MS 10000u
 
@@ -68,6 +69,8 @@ struct run_sock {
 	bool cw_seen, idle_seen;
 	bool flag_cw, flag_idle;   /* met the leak rule while held */
 	bool at_exit;              /* still open when the process exited */
+	bool rescued;              /* closed by Go's garbage collector (the recorder saw it) */
+	uint64_t rescued_close_ns; /* CLOCK_REALTIME of that close */
 	bool exit_state_known;
 	bool exit_state_shim;      /* from the shim's exit path, else from the last poll */
 	int exit_state;
@@ -91,6 +94,8 @@ struct run_proc {
 	char table_error[256];     /* the table could not be read: why */
 	struct run_sock *socks;    /* uthash by inode */
 	size_t polls;              /* polls that saw it running */
+	uint64_t rescued_seen;     /* counters.rescued as last read: entries taken */
+	uint64_t rescued_missed;   /* closes by the collector gone from the ring unread */
 	UT_hash_handle hh;         /* by name, in run_state.by_name */
 
 	/* findings.c */

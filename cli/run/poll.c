@@ -93,6 +93,42 @@ static void sock_set_fds(struct run_sock *s, const int *fds, size_t n)
 	s->nfds = n;
 }
 
+/* The closes by Go's garbage collector the recorder logged since the last
+ * look (the header's ring of the SA_RESCUED_MAX most recent, most recent
+ * first): each is a finding with the record the socket had. More than the
+ * ring holds between two looks are counted, not lost silently. */
+static void take_rescued(struct run_proc *p, struct sa_reader *r)
+{
+	struct sa_rescued v[SA_RESCUED_MAX];
+	uint64_t total = 0, fresh;
+	size_t n = sa_reader_rescued(r, v, SA_RESCUED_MAX, &total);
+
+	if (total <= p->rescued_seen)
+		return;
+	fresh = total - p->rescued_seen;
+	if (fresh > n) {
+		p->rescued_missed += fresh - n;
+		fresh = n;
+	}
+	for (size_t i = 0; i < fresh; i++) {
+		const struct sa_slot *rec = &v[i].slot;
+		/* Without an inode, a key of its own per close. */
+		uint64_t key = rec->inode ? rec->inode
+			: REPORT_INODE_NONE | (1ull << 40) | (p->rescued_seen + fresh - i);
+		struct run_sock *s = sock_get(p, key);
+		int fd = rec->fd;
+
+		s->tracked = true;
+		s->rec = *rec;
+		if (!s->nfds)
+			sock_set_fds(s, &fd, 1);
+		s->rescued = true;
+		s->rescued_close_ns = v[i].close_ns;
+		s->held = false;
+	}
+	p->rescued_seen = total;
+}
+
 static bool is_tcp(const struct ks_sock *ks)
 {
 	return ks->protocol == IPPROTO_TCP && (ks->family == AF_INET || ks->family == AF_INET6);
@@ -148,7 +184,7 @@ static void forget_closed(struct run_proc *p)
 	struct run_sock *s, *tmp;
 
 	HASH_ITER(hh, p->socks, s, tmp)
-		if (!s->held && !s->flag_cw && !s->flag_idle && !s->at_exit)
+		if (!s->held && !s->flag_cw && !s->flag_idle && !s->at_exit && !s->rescued)
 			sock_drop(p, s);
 }
 
@@ -229,6 +265,7 @@ static void proc_finish(struct run_state *rs, struct run_proc *p)
 	}
 	p->hdr = s.hdr;
 	p->ran_exit_path = s.hdr.flags & SA_HDR_EXITED;
+	take_rescued(p, &p->reader);
 	by_fd = socks_by_rec_fd(p, s.hdr.nslots);
 	for (size_t i = 0; i < s.nrecs; i++) {
 		const struct sa_slot *rec = &s.recs[i].slot;
@@ -304,6 +341,7 @@ static void proc_poll(struct poll_ctx *c, struct run_proc *p)
 		k->held = false;
 	for (size_t i = 0; i < j.nsocks; i++)
 		sock_observe(c, p, &j.socks[i]);
+	take_rescued(p, &p->reader);
 	forget_closed(p);
 	p->polls++;
 	report_join_finish(&j);

@@ -51,6 +51,18 @@ static void at_exit_reason(const struct run_sock *src, char *buf, size_t len)
 			 ks_state_name(&src->ks));
 }
 
+static void rescued_reason(const struct report_sock *s, char *buf, size_t len)
+{
+	char held[32];
+
+	if (!s->open_age_known) {
+		snprintf(buf, len, "dropped, closed by Go's garbage collector");
+		return;
+	}
+	format_duration(s->open_age_ms, held, sizeof(held));
+	snprintf(buf, len, "dropped, closed by Go's garbage collector after %s", held);
+}
+
 static void sock_line(FILE *out, const struct run_state *rs, const struct run_proc *p,
 		      const struct report_sock *s, const struct style *st)
 {
@@ -62,12 +74,15 @@ static void sock_line(FILE *out, const struct run_state *rs, const struct run_pr
 	report_sock_proto(s, proto, sizeof(proto));
 	if (p->kind_of[idx] == RUN_KIND_AT_EXIT)
 		at_exit_reason(p->src_of[idx], reason, sizeof(reason));
+	else if (p->kind_of[idx] == RUN_KIND_RESCUED)
+		rescued_reason(s, reason, sizeof(reason));
 	else
 		report_sock_reason(s, &rs->opts.rep.leak, reason, sizeof(reason));
 	fprintf(out, "    pid %d fd %d", (int)p->pid, s->fds[0]);
 	for (size_t i = 1; i < s->nfds; i++)
 		fprintf(out, ",%d", s->fds[i]);
-	fprintf(out, "  %s %s  %s -> %s  %s%s%s\n", proto, report_sock_state(s), local, peer,
+	fprintf(out, "  %s %s  %s -> %s  %s%s%s\n", proto,
+		p->kind_of[idx] == RUN_KIND_RESCUED ? "closed" : report_sock_state(s), local, peer,
 		YELLOW(st), reason, RESET(st));
 }
 
@@ -270,6 +285,8 @@ static json_object *sock_json(const struct run_state *rs, const struct run_proc 
 
 	add(o, "pid", json_object_new_int(p->pid));
 	add(o, "run_kind", json_object_new_string(run_kind_name(p->kind_of[idx])));
+	if (p->kind_of[idx] == RUN_KIND_RESCUED)
+		add(o, "state", json_object_new_string("closed"));
 	add(o, "close_wait_observed_ms", src->cw_seen ? json_object_new_uint64(src->cw_ms)
 						      : json_object_new_null());
 	add(o, "idle_max_ms", src->idle_seen ? json_object_new_uint64(src->idle_ms)
@@ -281,6 +298,10 @@ static json_object *sock_json(const struct run_state *rs, const struct run_proc 
 		: json_object_new_null());
 	add(o, "exit_state_from", !src->exit_state_known ? json_object_new_null()
 		: json_object_new_string(src->exit_state_shim ? "exit-path" : "last-poll"));
+	add(o, "rescued_close_ns", src->rescued ? json_object_new_uint64(src->rescued_close_ns)
+						: json_object_new_null());
+	add(o, "rescued_held_ms", src->rescued && s->open_age_known
+		? json_object_new_uint64(s->open_age_ms) : json_object_new_null());
 	return o;
 }
 

@@ -57,6 +57,14 @@ static const struct {
 		"The process exited with this socket still open: it was never closed (what "
 		"valgrind --track-fds reports).",
 	},
+	[RUN_KIND_RESCUED] = {
+		"SocketClosedByGarbageCollector",
+		"Socket dropped and closed by Go's garbage collector",
+		"The program dropped this connection without closing it; Go's garbage collector "
+		"closed it later through the netFD finalizer (runtime.runfinq). Until a "
+		"collection ran, the descriptor and the connection stayed open: a leak that "
+		"comes and goes with garbage collection.",
+	},
 };
 
 /* Lexically normalise an absolute path: "/a/b/../c/./d" -> "/a/c/d". */
@@ -219,6 +227,10 @@ static void message(const struct run_state *rs, const struct run_group *rg, char
 		format_duration(rs->opts.rep.leak.idle_ms, thr, sizeof(thr));
 		n = snprintf(buf, len, "%zu TCP connection%s held idle for %s or more", rg->count,
 			     rg->count == 1 ? "" : "s", thr);
+		break;
+	case RUN_KIND_RESCUED:
+		n = snprintf(buf, len, "%zu socket%s dropped without a close and closed by Go's "
+			     "garbage collector", rg->count, rg->count == 1 ? "" : "s");
 		break;
 	default:
 		n = snprintf(buf, len, "%zu socket%s still open at process exit", rg->count,

@@ -20,11 +20,17 @@ enum tr_kind {
 	TR_CONNECT,       /* connect(fd) succeeded or is in progress */
 	TR_CLOSE,         /* close(fd) of a socket, before the call */
 	TR_CLOSE_RANGE,   /* close_range(fd, fd2, flags), before the call */
-	TR_FORK,          /* tgid forked the process fd */
+	TR_FORK,          /* tgid forked the process fd; who it is (start_ns,
+			   * euid, ppid) is the child; inode2 = tgid's start_ns */
 	TR_EXEC,          /* tgid replaced its image: inode, fd2 = dev of the file,
 			   * frames = the file name as exec was given it */
 	TR_EXIT,          /* the last thread of tgid exited; status in fd2 */
+	TR_EXIT_STATE,    /* sent just before TR_EXIT, before the kernel closes the
+			   * process's files: frames[0..nframes) are its TCP
+			   * sockets as fd << 8 | TCP state (TR_EXIT_FDS fds at most) */
 };
+
+#define TR_EXIT_FDS 65536   /* fds looked at for their TCP state at exit */
 
 struct tr_event {
 	__u32 kind;
@@ -48,4 +54,13 @@ struct tr_event {
 	__u32 ppid;           /* real parent's tgid */
 	__u8 peer[TR_PEER_MAX];
 	__u64 frames[TR_MAX_FRAMES];  /* user stack, innermost first */
+};
+
+/* The `lost` map's value: events of process tgid the ring buffer had no
+ * room for. Keyed by tgid, so start_ns says which process of that pid
+ * (a pid is reused once its process is gone; the kernel starts the count
+ * again when the start time differs). */
+struct tr_lost {
+	__u64 start_ns;
+	__u64 count;
 };

@@ -58,8 +58,7 @@ struct tr_procs {
 	char dir[4096];
 	struct proc *procs;
 	int64_t mono_to_real;   /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
-	pid_t exited[256];
-	int nexited;
+	struct tr_lost_ops ops;
 	bool under_run;
 	char run_id[SA_RUN_ID_MAX];
 	uint64_t clk_tck;       /* USER_HZ: /proc's starttime unit */
@@ -104,11 +103,50 @@ void tr_procs_destroy(struct tr_procs *p)
 	free(p);
 }
 
-static struct proc *proc_get(struct tr_procs *p, pid_t pid)
+void tr_procs_set_lost_ops(struct tr_procs *p, const struct tr_lost_ops *ops)
+{
+	p->ops = *ops;
+}
+
+/* Add what the kernel counted for pr since the last time to its table's
+ * `missed`: an event lost in the kernel is an update dropped. */
+static void apply_lost(struct tr_procs *p, struct proc *pr)
+{
+	uint64_t n;
+
+	if (!p->ops.lost || pr->owner != OWN_RECORDER)
+		return;
+	n = p->ops.lost(p->ops.arg, pr->pid, pr->known ? pr->start_ns : 0);
+	if (n > pr->nlost) {
+		__atomic_fetch_add(&pr->t.hdr->counters.missed, n - pr->nlost, __ATOMIC_RELAXED);
+		pr->nlost = n;
+	}
+}
+
+/* pr is gone: its last lost count applied, the kernel's entry dropped, its
+ * table finished as the shim's at exit (removed; kept under `run`, which
+ * reads what it left open). */
+static void proc_gone(struct tr_procs *p, struct proc *pr)
+{
+	apply_lost(p, pr);
+	if (p->ops.forget)
+		p->ops.forget(p->ops.arg, pr->pid, pr->known ? pr->start_ns : 0);
+	proc_free(p, pr, !p->under_run);
+}
+
+/* The process of pid started at start_ns (0: not known). One known under
+ * that pid with another start time is gone, and its exit event with it
+ * (the ring buffer was full): it is retired, and its table never receives
+ * the records of the process that reused its pid. */
+static struct proc *proc_get_at(struct tr_procs *p, pid_t pid, uint64_t start_ns)
 {
 	struct proc *pr;
 
 	HASH_FIND_INT(p->procs, &pid, pr);
+	if (pr && pr->known && start_ns && pr->start_ns != start_ns) {
+		proc_gone(p, pr);
+		pr = NULL;
+	}
 	if (pr)
 		return pr;
 	pr = xcalloc(1, sizeof(*pr));
@@ -116,6 +154,11 @@ static struct proc *proc_get(struct tr_procs *p, pid_t pid)
 	pr->t.fd = -1;
 	HASH_ADD_INT(p->procs, pid, pr);
 	return pr;
+}
+
+static struct proc *proc_get(struct tr_procs *p, pid_t pid)
+{
+	return proc_get_at(p, pid, 0);
 }
 
 /* Is libsockaudit.so mapped in pid? 1: yes, the shim writes its table (or
@@ -164,6 +207,35 @@ static bool exe_is_dynamic(const char *path)
 		elf_end(e);
 	close(fd);
 	return dyn;
+}
+
+/* Is the executable a Go program (a .note.go.buildid section)? A look at
+ * the section headers only. */
+static bool exe_is_go(const char *path)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	bool go = false;
+	Elf *e;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e && elf_getshdrstrndx(e, &shstrndx) == 0) {
+		while (!go && (scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			const char *name;
+
+			if (gelf_getshdr(scn, &sh) && (name = elf_strptr(e, shstrndx, sh.sh_name)))
+				go = strcmp(name, ".note.go.buildid") == 0;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return go;
 }
 
 /* The sockets pid holds now (per /proc/<pid>/fd) into t, without stacks. */
@@ -401,13 +473,18 @@ static void on_connect(struct tr_procs *p, struct tr_table *t, const struct tr_e
 	tr_table_put(t, ev->fd, &s);
 }
 
+/* Where runtime.runfinq is in pr's image, looked up while /proc has it. */
+static void find_runfinq(struct proc *pr)
+{
+	pr->gc_known = tr_gosym_range(pr->pid, "runtime.runfinq", &pr->gc_lo, &pr->gc_hi) ? 1 : -1;
+}
+
 /* Did Go's finalizer goroutine (runtime.runfinq) make this close? The
  * program dropped the socket and the garbage collector closed it. */
 static bool closed_by_gc(struct proc *pr, const struct tr_event *ev)
 {
 	if (!pr->gc_known)
-		pr->gc_known = tr_gosym_range(pr->pid, "runtime.runfinq", &pr->gc_lo, &pr->gc_hi)
-			? 1 : -1;
+		find_runfinq(pr);
 	if (pr->gc_known < 0)
 		return false;
 	for (uint32_t i = 0; i < ev->nframes && i < TR_MAX_FRAMES; i++)
@@ -485,7 +562,7 @@ static void on_exec(struct tr_procs *p, struct proc *pr, struct tr_table *t)
 
 static void on_fork(struct tr_procs *p, struct proc *parent, const struct tr_event *ev)
 {
-	struct proc *child = proc_get(p, (pid_t)ev->fd);
+	struct proc *child = proc_get_at(p, (pid_t)ev->fd, ev->start_ns);
 	struct tr_table *pt, *ct;
 	uint64_t frames[SA_MAX_FRAMES];
 	struct sa_slot s;
@@ -520,6 +597,25 @@ static void on_fork(struct tr_procs *p, struct proc *parent, const struct tr_eve
 	}
 }
 
+/* The TCP states of the sockets it left open, read in the kernel at its
+ * exit before its files were closed: what the shim's exit path writes. */
+static void on_exit_states(struct proc *pr, const struct tr_event *ev)
+{
+	struct sa_slot s;
+
+	if (pr->owner != OWN_RECORDER || !tr_table_still_ours(&pr->t))
+		return;
+	for (uint32_t i = 0; i < ev->nframes && i < TR_MAX_FRAMES; i++) {
+		int fd = (int)(ev->frames[i] >> 8);
+
+		if (!tr_table_get(&pr->t, fd, &s))
+			continue;
+		s.exit_state = (uint8_t)(ev->frames[i] & 0xff);
+		s.flags |= SA_SLOT_EXIT_STATE;
+		tr_table_put(&pr->t, fd, &s);
+	}
+}
+
 static void on_proc_exit(struct tr_procs *p, struct proc *pr, const struct tr_event *ev)
 {
 	int code = ev->fd2;
@@ -529,10 +625,8 @@ static void on_proc_exit(struct tr_procs *p, struct proc *pr, const struct tr_ev
 		pr->t.hdr->exited_ns = real_ns(p, ev->mono_ns);
 		__atomic_or_fetch(&pr->t.hdr->flags, SA_HDR_EXITED, __ATOMIC_RELEASE);
 	}
-	if (p->nexited < (int)(sizeof(p->exited) / sizeof(p->exited[0])))
-		p->exited[p->nexited++] = pr->pid;
 	/* As the shim does at exit outside `run`: the table goes with it. */
-	proc_free(p, pr, !p->under_run);
+	proc_gone(p, pr);
 }
 
 int tr_procs_adopt(struct tr_procs *p, pid_t pid)
@@ -545,6 +639,8 @@ int tr_procs_adopt(struct tr_procs *p, pid_t pid)
 	if (access(path, R_OK) != 0)
 		return -errno;
 	t = table_of(p, pr);
+	if (!t && pr->owner == OWN_OTHER && tr_table_is_recorders(pr->t.path))
+		return -EBUSY;
 	return t ? adopt_fds(pr, t, SA_ORIGIN_INHERIT_START) : 0;
 }
 
@@ -591,11 +687,14 @@ static void learn(struct proc *pr, uint64_t start_ns, uint32_t euid, uint32_t pp
 
 void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 {
-	struct proc *pr = proc_get(p, (pid_t)ev->tgid);
+	/* A fork event names the child; the parent's start is in inode2. */
+	struct proc *pr = proc_get_at(p, (pid_t)ev->tgid,
+				      ev->kind == TR_FORK ? ev->inode2 : ev->start_ns);
 	struct tr_table *t;
 
 	if (ev->kind == TR_FORK)
-		learn(proc_get(p, (pid_t)ev->fd), ev->start_ns, ev->euid, ev->ppid);
+		learn(proc_get_at(p, (pid_t)ev->fd, ev->start_ns), ev->start_ns, ev->euid,
+		      ev->ppid);
 	else
 		learn(pr, ev->start_ns, ev->euid, ev->ppid);
 
@@ -606,10 +705,21 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 	case TR_EXIT:
 		on_proc_exit(p, pr, ev);
 		return;
+	case TR_EXIT_STATE:
+		on_exit_states(pr, ev);
+		return;
 	case TR_EXEC:
 		remember_image(pr, ev);
 		if (pr->owner == OWN_RECORDER && (t = table_of(p, pr)))
 			on_exec(p, pr, t);
+		/* Socket events are read in batches (they do not wake the
+		 * reader), an exec at once: a short-lived Go program may be
+		 * gone when its closes are applied, so its runtime.runfinq is
+		 * found now. Only for Go: a symbol table scan per exec of a
+		 * large tree (make, a compiler) would be wasted. */
+		pr->gc_known = 0;
+		if (pr->exe[0] && exe_is_go(pr->exe))
+			find_runfinq(pr);
 		if (pr->owner == OWN_SHIM)
 			pr->exec_recheck = true;
 		return;
@@ -672,31 +782,50 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 	}
 }
 
-void tr_procs_set_lost(struct tr_procs *p, uint64_t (*lost)(void *, pid_t), void *arg)
+void tr_procs_update_lost(struct tr_procs *p)
 {
 	struct proc *pr, *tmp;
 
-	HASH_ITER(hh, p->procs, pr, tmp) {
-		uint64_t n;
-
-		if (pr->owner != OWN_RECORDER)
-			continue;
-		n = lost(arg, pr->pid);
-		/* An event lost in the kernel is an update dropped: `missed`. */
-		if (n > pr->nlost) {
-			__atomic_fetch_add(&pr->t.hdr->counters.missed, n - pr->nlost,
-					   __ATOMIC_RELAXED);
-			pr->nlost = n;
-		}
-	}
+	HASH_ITER(hh, p->procs, pr, tmp)
+		apply_lost(p, pr);
 }
 
-int tr_procs_take_exited(struct tr_procs *p, pid_t *out, int max)
+int tr_procs_gone(struct tr_procs *p, pid_t *pids, uint64_t *starts, int max)
 {
-	int n = p->nexited < max ? p->nexited : max;
+	struct proc *pr, *tmp;
+	int n = 0;
 
-	memcpy(out, p->exited, (size_t)n * sizeof(*out));
-	memmove(p->exited, p->exited + n, (size_t)(p->nexited - n) * sizeof(*out));
-	p->nexited -= n;
+	HASH_ITER(hh, p->procs, pr, tmp) {
+		uint64_t ticks;
+		bool gone;
+		char path[64];
+
+		if (n >= max)
+			break;
+		if (pr->known)
+			/* A zombie is still there, same start: its exit event
+			 * was sent before it could be reaped. */
+			gone = !proc_read_starttime(pr->pid, &ticks) ||
+			       ticks != pr->start_ns / (1000000000ull / p->clk_tck);
+		else {
+			snprintf(path, sizeof(path), "/proc/%d", (int)pr->pid);
+			gone = access(path, F_OK) != 0;
+		}
+		if (!gone)
+			continue;
+		pids[n] = pr->pid;
+		starts[n++] = pr->known ? pr->start_ns : 0;
+	}
 	return n;
+}
+
+bool tr_procs_retire(struct tr_procs *p, pid_t pid, uint64_t start)
+{
+	struct proc *pr;
+
+	HASH_FIND_INT(p->procs, &pid, pr);
+	if (!pr || (start && (!pr->known || pr->start_ns != start)) || (!start && pr->known))
+		return false;
+	proc_gone(p, pr);
+	return true;
 }

@@ -1,7 +1,7 @@
 /* recorder.bpf.c: the kernel half of `sockaudit trace`. Programs on the
  * socket-lifecycle system calls and on the scheduler's fork, exec and exit
  * tracepoints, filtered in the kernel to the process trees being recorded
- * (the `tracked` map: tgid -> 1), send one struct tr_event per change
+ * (the `tracked` map: tgid -> TR_IMAGE_NEW/SEEN), send one struct tr_event per change
  * through a ring buffer. The user stack of each open and connect is taken
  * here by frame pointers (bpf_get_stack with BPF_F_USER_STACK).
  *
@@ -27,6 +27,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define F_DUPFD          0
 #define F_DUPFD_CLOEXEC  1030
 #define EINPROGRESS      115
+#define AF_INET          2
+#define AF_INET6         10
+#define IPPROTO_TCP      6
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -36,32 +39,72 @@ struct {
 } tracked SEC(".maps");
 
 /* Events the ring buffer had no room for, per process (user space adds
- * them to the table's `missed` counter). */
+ * them to the table's `missed` counter), with the start time of the
+ * process they belong to: an entry user space never removed (it missed
+ * that process's exit) is not carried over to the next process of the pid. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TR_MAX_PROCS);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct tr_lost);
 } lost SEC(".maps");
+
+/* Every event lost, whoever it was for: when it grows, user space checks
+ * its processes against /proc (an exit may have been the one lost). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_total SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+/* `tracked` values: the image has sent no socket event yet (set at fork
+ * and exec), or it has. */
+#define TR_IMAGE_NEW  1
+#define TR_IMAGE_SEEN 2
+
+/* Wake the reader for a socket event only for the first of an image (the
+ * reader logs the image's modules then, from /proc, while the process is
+ * surely alive) or once the ring is an eighth full: a wake-up per event (a
+ * few per connection) cost more than the rest of the recording together
+ * (docs/performance.md). The reader consumes at least every 100 ms, and at
+ * once for forks, execs and exits, which wake it. */
+static __always_inline __u64 quiet(__u32 tgid)
+{
+	__u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	if (v && *v == TR_IMAGE_NEW) {
+		*v = TR_IMAGE_SEEN;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return avail >= size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline bool is_tracked(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
 }
 
-static __always_inline void count_lost(__u32 tgid)
+static __always_inline void count_lost(__u32 tgid, __u64 start_ns)
 {
-	__u64 one = 1, *v = bpf_map_lookup_elem(&lost, &tgid);
+	struct tr_lost fresh = { .start_ns = start_ns, .count = 1 };
+	struct tr_lost *v = bpf_map_lookup_elem(&lost, &tgid);
+	__u32 zero = 0;
+	__u64 *total = bpf_map_lookup_elem(&lost_total, &zero);
 
-	if (v)
-		__sync_fetch_and_add(v, 1);
+	if (total)
+		__sync_fetch_and_add(total, 1);
+	if (v && v->start_ns == start_ns)
+		__sync_fetch_and_add(&v->count, 1);
 	else
-		bpf_map_update_elem(&lost, &tgid, &one, BPF_NOEXIST);
+		bpf_map_update_elem(&lost, &tgid, &fresh, BPF_ANY);
 }
 
 /* Fill the identity of t's process: start time, euid, parent. */
@@ -78,7 +121,9 @@ static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!ev) {
-		count_lost(tgid);
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		count_lost(tgid, BPF_CORE_READ(t, group_leader, start_boottime));
 		return NULL;
 	}
 	__builtin_memset(ev, 0, sizeof(*ev));
@@ -178,11 +223,11 @@ static __always_inline void emit_open(void *ctx, __u32 kind, int fd, int fd2)
 			return;
 		}
 		ev->kind = TR_NOTSOCK;
-		bpf_ringbuf_submit(ev, 0);
+		bpf_ringbuf_submit(ev, quiet(tgid));
 		return;
 	}
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 }
 
 /* x86-64 system call numbers (asm/unistd_64.h: part of the kernel ABI). */
@@ -216,7 +261,7 @@ static __always_inline void on_socketpair(void *ctx, const struct pt_regs *regs,
 	if (f)
 		ev->inode2 = BPF_CORE_READ(f, f_inode, i_ino);
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 }
 
 static __always_inline void on_accept(void *ctx, const struct pt_regs *regs, long ret, __u32 tgid)
@@ -235,7 +280,7 @@ static __always_inline void on_accept(void *ctx, const struct pt_regs *regs, lon
 	if (addr && bpf_probe_read_user(&alen, sizeof(alen), (void *)BPF_CORE_READ(regs, dx)) == 0)
 		read_peer(ev, addr, alen);
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 }
 
 static __always_inline void on_connect(void *ctx, const struct pt_regs *regs, __u32 tgid)
@@ -247,7 +292,7 @@ static __always_inline void on_connect(void *ctx, const struct pt_regs *regs, __
 	ev->fd = (int)BPF_CORE_READ(regs, di);
 	read_peer(ev, (void *)BPF_CORE_READ(regs, si), (int)BPF_CORE_READ(regs, dx));
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 }
 
 /* The raw system call tracepoints: fentry/fexit on the syscall entry
@@ -339,14 +384,14 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		ev->fd2 = (int)BPF_CORE_READ(regs, si);
 		ev->flags = (__u32)BPF_CORE_READ(regs, dx);
 	}
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 	return 0;
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = TR_IMAGE_NEW;
 	struct tr_event *ev;
 
 	/* A new thread joins its process; only a new process is news. */
@@ -357,6 +402,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 	if (!ev)
 		return 0;
 	ev->fd = (int)ctgid;
+	ev->inode2 = ev->start_ns;   /* the parent's, before who() names the child */
 	who(ev, child);
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
@@ -365,11 +411,12 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tgid = p->tgid;
+	__u32 tgid = p->tgid, fresh = TR_IMAGE_NEW;
 	struct tr_event *ev;
 
 	if (!is_tracked(tgid))
 		return 0;
+	bpf_map_update_elem(&tracked, &tgid, &fresh, BPF_EXIST);
 	ev = event_new(TR_EXEC, tgid);
 	if (!ev)
 		return 0;
@@ -380,6 +427,90 @@ int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	bpf_probe_read_kernel_str(ev->frames, sizeof(ev->frames), BPF_CORE_READ(bprm, filename));
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
+}
+
+/* The TCP states at exit: one event per 32 sockets, built in a per-CPU
+ * scratch event (too big for the BPF stack) and copied out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tr_event);
+} exit_scratch SEC(".maps");
+
+struct exit_walk {
+	struct tr_event *ev;
+	struct file **fds;
+	__u32 max_fds;
+};
+
+static __always_inline void exit_flush(struct tr_event *ev)
+{
+	if (!ev->nframes)
+		return;
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0) != 0)
+		count_lost(ev->tgid, ev->start_ns);
+	ev->nframes = 0;
+}
+
+static long exit_fd(__u32 fd, void *arg)
+{
+	struct exit_walk *w = arg;
+	struct tr_event *ev = w->ev;
+	struct file *f = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u32 n;
+
+	if (fd >= w->max_fds)
+		return 1;
+	bpf_probe_read_kernel(&f, sizeof(f), &w->fds[fd]);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	switch (BPF_CORE_READ(sk, __sk_common.skc_family)) {
+	case AF_INET:
+	case AF_INET6:
+		break;
+	default:
+		return 0;
+	}
+	n = ev->nframes;
+	if (n >= TR_MAX_FRAMES)
+		return 1;
+	ev->frames[n] = (__u64)fd << 8 | BPF_CORE_READ(sk, __sk_common.skc_state);
+	ev->nframes = n + 1;
+	if (ev->nframes == TR_MAX_FRAMES)
+		exit_flush(ev);
+	return 0;
+}
+
+/* Before the kernel closes the exiting process's files: the state of each
+ * TCP socket it leaves open, as the shim's exit path records it. */
+static __always_inline void exit_states(struct task_struct *p, __u32 tgid)
+{
+	__u32 zero = 0, n;
+	struct tr_event *ev = bpf_map_lookup_elem(&exit_scratch, &zero);
+	struct fdtable *fdt = BPF_CORE_READ(p, files, fdt);
+	struct exit_walk w;
+
+	if (!ev || !fdt)
+		return;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = TR_EXIT_STATE;
+	ev->tgid = tgid;
+	ev->tid = p->pid;
+	ev->mono_ns = bpf_ktime_get_ns();
+	who(ev, p);
+	w.ev = ev;
+	w.fds = BPF_CORE_READ(fdt, fd);
+	w.max_fds = BPF_CORE_READ(fdt, max_fds);
+	n = w.max_fds < TR_EXIT_FDS ? w.max_fds : TR_EXIT_FDS;
+	bpf_loop(n, exit_fd, &w, 0);
+	exit_flush(ev);
 }
 
 SEC("tp_btf/sched_process_exit")
@@ -394,6 +525,7 @@ int BPF_PROG(sched_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid))
 		return 0;
 	bpf_map_delete_elem(&tracked, &tgid);
+	exit_states(p, tgid);
 	code = BPF_CORE_READ(p, signal, group_exit_code);
 	if (!code)
 		code = BPF_CORE_READ(p, exit_code);

@@ -1,5 +1,5 @@
 /* trace/recorder: libbpf around the generated skeleton. The programs attach
- * through BTF (fentry/fexit, tp_btf): no tracefs is needed, and every link
+ * through BTF (tp_btf): no tracefs is needed, and every link
  * is an fd of this process, so nothing stays attached once it is gone,
  * however it ends. */
 #include "trace/recorder.h"
@@ -90,27 +90,35 @@ static int on_event(void *ctx, void *data, size_t size)
 
 struct tr_recorder *tr_recorder_create(tr_event_fn fn, void *arg, char *err, size_t len)
 {
+	/* SOCKAUDIT_TRACE_BTF: where the kernel's BTF is read (CO-RE relocates
+	 * against it); tests point it at a missing file to play a kernel
+	 * built without BTF. */
+	const char *btf = getenv("SOCKAUDIT_TRACE_BTF");
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct tr_recorder *r;
 	char missing[64];
 	unsigned ring;
 	int rc;
 
+	if (!btf || !*btf)
+		btf = "/sys/kernel/btf/vmlinux";
+	opts.btf_custom_path = btf;
 	tr_missing_caps(cap_eff_self(), missing, sizeof(missing));
 	if (missing[0]) {
 		snprintf(err, len, "recording needs %s (run as root, or give sockaudit "
 			 "cap_bpf,cap_perfmon+ep)", missing);
 		return NULL;
 	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		snprintf(err, len, "this kernel has no BTF (/sys/kernel/btf/vmlinux: %s): "
-			 "the recorder needs CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
+	if (access(btf, R_OK) != 0) {
+		snprintf(err, len, "this kernel has no BTF (%s: %s): the recorder needs a kernel "
+			 "built with CONFIG_DEBUG_INFO_BTF=y", btf, strerror(errno));
 		return NULL;
 	}
 	libbpf_set_print(libbpf_log);
 	r = xcalloc(1, sizeof(*r));
 	r->fn = fn;
 	r->arg = arg;
-	r->skel = recorder_bpf__open();
+	r->skel = recorder_bpf__open_opts(&opts);
 	if (!r->skel) {
 		snprintf(err, len, "cannot open the recorder's kernel programs: %s", strerror(errno));
 		goto fail;
@@ -164,7 +172,14 @@ int tr_recorder_track(struct tr_recorder *r, pid_t pid)
 
 int tr_recorder_poll(struct tr_recorder *r, int timeout_ms)
 {
-	return ring_buffer__poll(r->rb, timeout_ms);
+	int n = ring_buffer__poll(r->rb, timeout_ms), more;
+
+	/* Socket events do not wake us (recorder.bpf.c, quiet()): what came
+	 * since is read whether or not the wait ended on a wake-up. */
+	if (n < 0)
+		return n;
+	more = ring_buffer__consume(r->rb);
+	return more < 0 ? more : n + more;
 }
 
 int tr_recorder_fd(struct tr_recorder *r)
@@ -172,20 +187,39 @@ int tr_recorder_fd(struct tr_recorder *r)
 	return ring_buffer__epoll_fd(r->rb);
 }
 
-uint64_t tr_recorder_lost(struct tr_recorder *r, pid_t pid)
+uint64_t tr_recorder_lost(struct tr_recorder *r, pid_t pid, uint64_t start_ns)
 {
 	uint32_t key = (uint32_t)pid;
-	uint64_t v = 0;
+	struct tr_lost v;
 
 	if (bpf_map__lookup_elem(r->skel->maps.lost, &key, sizeof(key), &v, sizeof(v), 0) != 0)
+		return 0;
+	return !start_ns || v.start_ns == start_ns ? v.count : 0;
+}
+
+uint64_t tr_recorder_lost_total(struct tr_recorder *r)
+{
+	uint32_t key = 0;
+	uint64_t v = 0;
+
+	if (bpf_map__lookup_elem(r->skel->maps.lost_total, &key, sizeof(key), &v, sizeof(v), 0))
 		return 0;
 	return v;
 }
 
-void tr_recorder_forget(struct tr_recorder *r, pid_t pid)
+/* Only the lost count: the kernel removed pid from `tracked` at its exit,
+ * and by now another process may have the pid, tracked (forked by a
+ * recorded parent) and counting its own losses under it. Between the
+ * lookup and the delete that process could lose a first event, whose
+ * count would go with the entry: a window of two system calls, only when
+ * a pid is reused at once. */
+void tr_recorder_forget(struct tr_recorder *r, pid_t pid, uint64_t start_ns)
 {
 	uint32_t key = (uint32_t)pid;
+	struct tr_lost v;
 
-	bpf_map__delete_elem(r->skel->maps.lost, &key, sizeof(key), 0);
-	bpf_map__delete_elem(r->skel->maps.tracked, &key, sizeof(key), 0);
+	if (bpf_map__lookup_elem(r->skel->maps.lost, &key, sizeof(key), &v, sizeof(v), 0) != 0)
+		return;
+	if (!start_ns || v.start_ns == start_ns)
+		bpf_map__delete_elem(r->skel->maps.lost, &key, sizeof(key), 0);
 }

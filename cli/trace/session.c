@@ -12,8 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,24 +39,83 @@ static void stop(int sig)
 	stop_signal = sig;
 }
 
+static uint64_t nevents;
+
 static void on_event(void *arg, const struct tr_event *ev)
 {
+	nevents++;
 	tr_procs_event(arg, ev);
 }
 
-static uint64_t lost_of(void *arg, pid_t pid)
+/* SOCKAUDIT_TRACE_STATS=FILE: what the recorder cost, as key=value lines
+ * at its end (bench/run's recorder lines read them): events applied, events
+ * lost in the kernel, its own CPU time (user + system, without CMD's) and
+ * its peak resident memory. */
+static void write_stats(struct tr_recorder *r)
 {
-	return tr_recorder_lost(arg, pid);
+	const char *path = getenv("SOCKAUDIT_TRACE_STATS");
+	struct rusage ru;
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	f = fopen(path, "we");
+	if (!f) {
+		warnx_("trace: SOCKAUDIT_TRACE_STATS: cannot write %s: %s", path, strerror(errno));
+		return;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(f, "events=%llu\nlost=%llu\ncpu_ns=%llu\nmaxrss_kb=%ld\n",
+		(unsigned long long)nevents, (unsigned long long)tr_recorder_lost_total(r),
+		(unsigned long long)ru.ru_utime.tv_sec * 1000000000ull +
+			(unsigned long long)ru.ru_utime.tv_usec * 1000ull +
+			(unsigned long long)ru.ru_stime.tv_sec * 1000000000ull +
+			(unsigned long long)ru.ru_stime.tv_usec * 1000ull,
+		ru.ru_maxrss);
+	fclose(f);
 }
 
-static void forget_exited(struct tr_recorder *r, struct tr_procs *p)
+static uint64_t lost_of(void *arg, pid_t pid, uint64_t start_ns)
 {
-	pid_t gone[64];
+	return tr_recorder_lost(arg, pid, start_ns);
+}
+
+static void forget_lost(void *arg, pid_t pid, uint64_t start_ns)
+{
+	tr_recorder_forget(arg, pid, start_ns);
+}
+
+static void connect_lost(struct tr_recorder *r, struct tr_procs *p)
+{
+	struct tr_lost_ops ops = { .lost = lost_of, .forget = forget_lost, .arg = r };
+
+	tr_procs_set_lost_ops(p, &ops);
+}
+
+/* After each batch of events: the tables' lost counts, and, when the
+ * kernel lost any event since the last look, the processes whose exit may
+ * have been among them. /proc is read first and the ring buffer drained
+ * after: an exit event is sent before its process can be reaped, so one
+ * seen gone here has its exit event applied by the drain, if it was sent. */
+static void after_events(struct tr_recorder *r, struct tr_procs *p, uint64_t *seen_lost)
+{
+	uint64_t total = tr_recorder_lost_total(r);
+	static pid_t pids[TR_MAX_PROCS];
+	static uint64_t starts[TR_MAX_PROCS];
 	int n;
 
-	while ((n = tr_procs_take_exited(p, gone, 64)) > 0)
-		for (int i = 0; i < n; i++)
-			tr_recorder_forget(r, gone[i]);
+	tr_procs_update_lost(p);
+	if (total == *seen_lost)
+		return;
+	*seen_lost = total;
+	n = tr_procs_gone(p, pids, starts, TR_MAX_PROCS);
+	if (!n)
+		return;
+	while (tr_recorder_poll(r, 0) > 0)
+		;
+	for (int i = 0; i < n; i++)
+		tr_procs_retire(p, pids[i], starts[i]);
+	tr_procs_update_lost(p);
 }
 
 int tr_session_run(char **argv)
@@ -64,6 +125,7 @@ int tr_session_run(char **argv)
 	struct tr_procs *p;
 	struct sigaction sa = { .sa_handler = forward };
 	int go[2], failed[2], st = 0, err = 0, rc;
+	uint64_t seen_lost = 0;
 	char msg[512];
 	pid_t pid;
 	ssize_t n;
@@ -72,6 +134,7 @@ int tr_session_run(char **argv)
 	r = tr_recorder_create(on_event, p, msg, sizeof(msg));
 	if (!r)
 		die("trace: %s", msg);
+	connect_lost(r, p);
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(failed, O_CLOEXEC) < 0)
 		die("trace: pipe: %s", strerror(errno));
 	pid = fork();
@@ -119,8 +182,7 @@ int tr_session_run(char **argv)
 		rc = tr_recorder_poll(r, 100);
 		if (rc < 0 && rc != -EINTR)
 			die("trace: reading the recorder's events: %s", strerror(-rc));
-		tr_procs_set_lost(p, lost_of, r);
-		forget_exited(r, p);
+		after_events(r, p, &seen_lost);
 		w = waitpid(pid, &st, WNOHANG);
 		if (w == pid)
 			break;
@@ -131,6 +193,7 @@ int tr_session_run(char **argv)
 	/* CMD's last events were sent before it could be reaped. */
 	while (tr_recorder_poll(r, 0) > 0)
 		;
+	write_stats(r);
 	tr_procs_destroy(p);
 	tr_recorder_destroy(r);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -140,7 +203,7 @@ int tr_session_attach(pid_t pid)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa = { .sa_handler = stop };
-	uint64_t start, again;
+	uint64_t start, again, seen_lost = 0;
 	struct tr_recorder *r;
 	struct tr_procs *p;
 	char msg[512];
@@ -152,6 +215,7 @@ int tr_session_attach(pid_t pid)
 	r = tr_recorder_create(on_event, p, msg, sizeof(msg));
 	if (!r)
 		die("trace: %s", msg);
+	connect_lost(r, p);
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
@@ -161,7 +225,14 @@ int tr_session_attach(pid_t pid)
 	if (rc < 0)
 		die("trace: cannot record process %d: %s", (int)pid, strerror(-rc));
 	rc = tr_procs_adopt(p, pid);
-	if (rc < 0 || !proc_read_starttime(pid, &again) || again != start) {
+	if (rc == -EBUSY) {
+		tr_procs_destroy(p);
+		tr_recorder_destroy(r);
+		die("trace: process %d is recorded by another sockaudit trace already", (int)pid);
+	}
+	/* Gone, or a zombie: nothing more will happen in it. */
+	if (rc < 0 || !proc_read_starttime(pid, &again) || again != start ||
+	    target_proc_exited(pid)) {
 		tr_procs_destroy(p);
 		tr_recorder_destroy(r);
 		die("trace: process %d exited while attaching", (int)pid);
@@ -170,8 +241,7 @@ int tr_session_attach(pid_t pid)
 		rc = tr_recorder_poll(r, 100);
 		if (rc < 0 && rc != -EINTR)
 			die("trace: reading the recorder's events: %s", strerror(-rc));
-		tr_procs_set_lost(p, lost_of, r);
-		forget_exited(r, p);
+		after_events(r, p, &seen_lost);
 		if (!proc_read_starttime(pid, &again) || again != start || target_proc_exited(pid))
 			break;
 	}
@@ -185,6 +255,7 @@ int tr_session_attach(pid_t pid)
 struct tr_background {
 	struct tr_recorder *r;
 	struct tr_procs *p;
+	uint64_t seen_lost;
 };
 
 struct tr_background *tr_background_start(const char *dir, const char *run_id, char *err,
@@ -200,6 +271,7 @@ struct tr_background *tr_background_start(const char *dir, const char *run_id, c
 		free(b);
 		return NULL;
 	}
+	connect_lost(b->r, b->p);
 	return b;
 }
 
@@ -220,8 +292,7 @@ void tr_background_pump(struct tr_background *b)
 {
 	while (tr_recorder_poll(b->r, 0) > 0)
 		;
-	tr_procs_set_lost(b->p, lost_of, b->r);
-	forget_exited(b->r, b->p);
+	after_events(b->r, b->p, &b->seen_lost);
 }
 
 void tr_background_stop(struct tr_background *b)

@@ -237,7 +237,7 @@ static const struct field top_fields[] = {
 	{ "summary.groups", "i" }, { "summary.sockets", "i" }, { "summary.failing", "i" },
 	{ "summary.suppressed", "i" }, { "summary.baselined", "i" },
 	{ "summary.by_kind.close-wait", "i" }, { "summary.by_kind.idle", "i" },
-	{ "summary.by_kind.at-exit", "i" },
+	{ "summary.by_kind.at-exit", "i" }, { "summary.by_kind.rescued", "i" },
 	{ "processes", "a" }, { "groups", "a" }, { "notes", "a" },
 	{ NULL, NULL },
 };
@@ -273,6 +273,7 @@ static const struct field sock_fields[] = {
 	{ "flagged", "b" }, { "kind", "s?" }, { "reason", "s?" }, { "pid", "i" },
 	{ "run_kind", "s" }, { "close_wait_observed_ms", "i?" }, { "idle_max_ms", "i?" },
 	{ "at_exit", "b" }, { "exit_state", "s?" }, { "exit_state_from", "s?" },
+	{ "rescued_close_ns", "i?" }, { "rescued_held_ms", "i?" },
 	{ NULL, NULL },
 };
 
@@ -292,7 +293,8 @@ static bool run_schema_ok(json_object *root)
 		const char *k = tj_str(g, "kind");
 
 		good &= fields_ok(g, "groups[]", group_fields);
-		if (!k || (strcmp(k, "close-wait") && strcmp(k, "idle") && strcmp(k, "at-exit"))) {
+		if (!k || (strcmp(k, "close-wait") && strcmp(k, "idle") && strcmp(k, "at-exit") &&
+			   strcmp(k, "rescued"))) {
 			diag("groups[%zu].kind %s", i, k ? k : "(none)");
 			good = false;
 		}
@@ -317,14 +319,14 @@ static bool sarif_ok(json_object *s, size_t ngroups)
 	json_object *run = aget(s, "runs", 0);
 	const char *ver = tj_str(s, "version"), *name = tj_str(run, "tool.driver.name");
 	bool good = true;
-	const char *want_rules[] = { "close-wait", "idle", "at-exit" };
+	const char *want_rules[] = { "close-wait", "idle", "at-exit", "rescued" };
 
 	if (!tj_str(s, "$schema") || !ver || strcmp(ver, "2.1.0") != 0 || tj_len(s, "runs") != 1 ||
 	    !name || strcmp(name, "sockaudit") != 0) {
 		diag("sarif: $schema, version 2.1.0, one run, driver name sockaudit");
 		return false;
 	}
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		const char *id = tj_str(aget(run, "tool.driver.rules", i), "id");
 
 		if (!id || strcmp(id, want_rules[i]) != 0) {

@@ -615,6 +615,22 @@ static void case_sigkill(void)
 	tlib_host_free(&p);
 }
 
+/* Every rescued socket's site has counted as many closes as opens, and
+ * some by the collector. */
+static bool sites_settled(json_object *root)
+{
+	size_t n = tj_len(root, "rescued.sockets");
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(tj_get(root, "rescued.sockets"), i);
+
+		if (tj_int(e, "collected_total", 0) < 1 ||
+		    tj_int(e, "closed_total", -1) != tj_int(e, "opened_total", -2))
+			return false;
+	}
+	return n > 0;
+}
+
 /* The post's GC case: connections dropped without Close, closed later by
  * Go's finalizer goroutine. Each close is recorded as rescued with the open
  * stack of the function that dialled; report flags them (exit 1). */
@@ -639,7 +655,10 @@ static void case_go_gc(void)
 		return;
 	line = rt_ready_int(&p, "drop_line");
 	/* Its ready line comes after the third close: the recorder may still
-	 * be applying it. Poll. */
+	 * be applying it (it applies socket events in batches, and a report
+	 * reads the per-site counts before the rescued ring). Poll until the
+	 * three are there and their sites' counts are settled; at the deadline
+	 * the last report is checked as it is. */
 	{
 		uint64_t deadline = trun_now_ms() + RT_POLL_MS;
 		struct timespec pause = { 0, 20 * 1000 * 1000 };
@@ -647,8 +666,13 @@ static void case_go_gc(void)
 
 		for (;;) {
 			root = rt_report(pid, NULL, &r);
-			if (root && tj_int(root, "rescued.total", 0) >= 3)
+			if (root && tj_int(root, "rescued.total", 0) >= 3 && sites_settled(root))
 				break;
+			if (root && tj_int(root, "rescued.total", 0) >= 3 &&
+			    trun_now_ms() >= deadline) {
+				diag("the rescued sockets' site counts never settled");
+				break;
+			}
 			json_object_put(root);
 			root = NULL;
 			if (trun_now_ms() >= deadline) {
@@ -930,6 +954,24 @@ static void case_run(void)
 	   tj_int(g, "count", 0) == 2,
 	   "the JSON names main.dialAndForget main.go:%s (2 sockets), resolved after the "
 	   "process exited", line_s);
+	{
+		/* The kernel's TCP states as the process exited, before its
+		 * files were closed: as the shim's exit path gives them. */
+		size_t n = 0, est = 0;
+
+		for (size_t i = 0; g && i < tj_len(g, "sockets"); i++) {
+			json_object *k = json_object_array_get_idx(tj_get(g, "sockets"), i);
+
+			n++;
+			est += tj_str_is(k, "exit_state", "ESTABLISHED") &&
+			       tj_str_is(k, "exit_state_from", "exit-path");
+		}
+		g = root ? run_group(root, "at-exit", "main.main") : NULL;
+		fr = g ? json_object_array_get_idx(tj_get(g, "sockets"), 0) : NULL;
+		ok(n == 2 && est == 2 && fr && tj_str_is(fr, "exit_state", "LISTEN"),
+		   "their states at exit come from the kernel at the exit: ESTABLISHED (%zu of "
+		   "%zu), the listener LISTEN", est, n);
+	}
 	json_object_put(root);
 	rt_sockaudit(&r, clean);
 	ok(r.status == 0, "with the default --fail-on the same run passes (exit %d)", r.status);
@@ -947,6 +989,100 @@ static void case_run(void)
 	ok(r.status == 0 && notes == 1, "without CAP_BPF/CAP_PERFMON run still runs and says "
 	   "once that Go and static programs are not recorded (%zu notes, exit %d: %s)", notes,
 	   r.status, r.err);
+	json_object_put(root);
+	trun_free(&r);
+}
+
+/* sockaudit run over the GC case: the sockets the collector closed are
+ * findings of kind rescued, failing by default, with the frame that
+ * dialled; --fail-on, a suppression and a baseline let it pass; SARIF has
+ * the rule and the result. */
+static void case_run_rescued(void)
+{
+	const char *leaky = getenv("TR_GO_LEAKY");
+	const char *dir = rt_case_dir("run-rescued");
+	char json[4200], sarif[4200], supp[4200], base[4200];
+	const char *gate[] = { "run", "--json", json, "--sarif", sarif, "--", leaky, "gc", NULL };
+	const char *failon[] = { "run", "--fail-on", "close-wait,idle", "--json", json,
+				 "--", leaky, "gc", NULL };
+	const char *suppressed[] = { "run", "--suppressions", supp, "--json", json, "--", leaky,
+				     "gc", NULL };
+	const char *baselined[] = { "run", "--baseline", base, "--json", json, "--", leaky, "gc",
+				    NULL };
+	static const char entry[] = "# Go's finalizer closes them; known.\n{\n   name: gc-drop\n"
+				    "   kind: rescued\n   top: fun=main.dialAndDrop file=main.go\n}\n";
+	json_object *root, *g, *fr, *res, *sock, *run0;
+	const char *p;
+	struct trun r;
+	long line = -1;
+
+	if (!leaky || !*leaky) {
+		ok(false, "the Go test program was built (install golang-go)");
+		return;
+	}
+	snprintf(json, sizeof(json), "%s/run.json", dir);
+	snprintf(sarif, sizeof(sarif), "%s/run.sarif", dir);
+	snprintf(supp, sizeof(supp), "%s/gc.supp", dir);
+	snprintf(base, sizeof(base), "%s/base.json", dir);
+	rt_sockaudit(&r, gate);
+	if ((p = strstr(r.out, "drop_line=")))
+		line = atol(p + 10);
+	ok(r.status == 1 && strstr(r.err, "rescued") && strstr(r.err, "garbage collector"),
+	   "run -- leaky gc: exit 1 by default, the text names the rescued sockets (exit %d)",
+	   r.status);
+	trun_free(&r);
+	root = json_object_from_file(json);
+	g = root ? run_group(root, "rescued", "main.dialAndDrop") : NULL;
+	fr = g ? json_object_array_get_idx(tj_get(g, "frames"), 0) : NULL;
+	sock = g ? json_object_array_get_idx(tj_get(g, "sockets"), 0) : NULL;
+	ok(fr && frame_at(fr, "main.go", line) && tj_bool(g, "failing") &&
+	   tj_int(g, "count", 0) == 3 && tj_int(root, "summary.by_kind.rescued", -1) == 3,
+	   "JSON: one failing rescued group of 3, main.dialAndDrop main.go:%ld", line);
+	ok(sock && tj_str_is(sock, "run_kind", "rescued") &&
+	   tj_int(sock, "rescued_held_ms", -1) >= 0 && tj_int(sock, "rescued_close_ns", 0) > 0,
+	   "its sockets say when the collector closed them and how long they were held");
+	json_object_put(root);
+	rename(json, base);
+	root = json_object_from_file(sarif);
+	run0 = root ? json_object_array_get_idx(tj_get(root, "runs"), 0) : NULL;
+	res = NULL;
+	for (size_t i = 0; run0 && i < tj_len(run0, "results"); i++) {
+		json_object *x = json_object_array_get_idx(tj_get(run0, "results"), i);
+
+		if (tj_str_is(x, "ruleId", "rescued"))
+			res = x;
+	}
+	{
+		json_object *rules = run0 ? tj_get(run0, "tool.driver.rules") : NULL;
+		json_object *rule = rules ? json_object_array_get_idx(rules, 3) : NULL;
+		json_object *pl = res ? tj_get(json_object_array_get_idx(tj_get(res, "locations"), 0),
+					       "physicalLocation") : NULL;
+		const char *uri = pl ? tj_str(pl, "artifactLocation.uri") : NULL;
+
+		ok(rule && tj_str_is(rule, "id", "rescued") && res && tj_str_is(res, "level", "error") &&
+		   tj_int(res, "ruleIndex", -1) == 3 && uri && strstr(uri, "main.go") &&
+		   tj_int(pl, "region.startLine", -1) == line,
+		   "SARIF: rule rescued, an error result at main.go:%ld", line);
+	}
+	json_object_put(root);
+
+	rt_sockaudit(&r, failon);
+	ok(r.status == 0, "--fail-on without rescued: exit 0 (exit %d)", r.status);
+	trun_free(&r);
+	tlib_write_file(supp, entry, strlen(entry), 0644);
+	rt_sockaudit(&r, suppressed);
+	root = json_object_from_file(json);
+	g = root ? run_group(root, "rescued", "main.dialAndDrop") : NULL;
+	ok(r.status == 0 && g && tj_str_is(g, "suppressed.name", "gc-drop") &&
+	   !tj_bool(g, "failing"), "a suppression of kind rescued: exit 0, the group suppressed "
+	   "(exit %d)", r.status);
+	json_object_put(root);
+	trun_free(&r);
+	rt_sockaudit(&r, baselined);
+	root = json_object_from_file(json);
+	g = root ? run_group(root, "rescued", "main.dialAndDrop") : NULL;
+	ok(r.status == 0 && g && tj_bool(g, "baselined"),
+	   "a baseline with the group: exit 0, baselined (exit %d)", r.status);
 	json_object_put(root);
 	trun_free(&r);
 }
@@ -1108,6 +1244,333 @@ static void case_thrift(void)
 	}
 }
 
+/* Files in dir named for (euid, pid): the tables of the processes that
+ * had that pid. */
+static size_t tables_of(const char *dir, pid_t pid)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char prefix[64];
+	size_t n = 0;
+
+	snprintf(prefix, sizeof(prefix), "sockaudit.%u.%d.", (unsigned)geteuid(), (int)pid);
+	while (d && (e = readdir(d)))
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A recorded child exits and a new child of the same parent gets its pid.
+ * The recorder is stopped (SIGSTOP) from before the exit to after the new
+ * fork, so both events wait in the ring buffer, in order. burst 0: the
+ * exit is applied, then the fork: the new child is still recorded (the
+ * exit once dropped the pid from the kernel's tracked map, the new child's
+ * entry). burst > 0: that many events first overflow a 64 KiB ring, so the
+ * exit and the fork are lost: the new child's first event, with another
+ * start time, retires the old process, whose table it must not write. */
+/* The state letter of pid in /proc/<pid>/stat ('?' when gone). */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	buf[0] = '\0';
+	if (f && !fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	if (f)
+		fclose(f);
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' ? rp[2] : '?';
+}
+
+/* Poll until pid is in state st; false at the deadline. */
+static bool wait_state(pid_t pid, char st)
+{
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+
+	for (uint64_t deadline = trun_now_ms() + RT_POLL_MS; trun_now_ms() < deadline;) {
+		if (proc_state(pid) == st)
+			return true;
+		nanosleep(&pause, NULL);
+	}
+	return false;
+}
+
+static void reuse_once(const char *name, long burst)
+{
+	const char *dir = rt_case_dir(name);
+	char *host = rt_bin("tr-host");
+	char *argv[] = { sockaudit, (char *)"trace", (char *)"--", host, (char *)"reuse", NULL };
+	char line[256], cmd[64];
+	long fd70 = 70, fd71 = 71;
+	struct rt_proc p;
+	json_object *d;
+	pid_t a, b, parent;
+
+	if (burst)
+		setenv("SOCKAUDIT_TRACE_RING", "65536", 1);
+	if (!ok(rt_spawn(&p, false, argv), "tr-host reuse under trace%s",
+		burst ? " (64 KiB ring)" : "")) {
+		unsetenv("SOCKAUDIT_TRACE_RING");
+		free(host);
+		return;
+	}
+	unsetenv("SOCKAUDIT_TRACE_RING");
+	parent = (pid_t)rt_ready_int(&p, "pid");
+	rt_command(&p, "child", NULL);
+	a = tlib_host_line(&p, "child", line, sizeof(line), RT_RUN_MS) ?
+		(pid_t)tlib_kv_int(line, "pid") : -1;
+	d = a > 0 ? poll_dump(a, has_fd, &fd70) : NULL;
+	ok(d != NULL, "child A (%d) is recorded with its socket at fd 70", (int)a);
+	json_object_put(d);
+	kill(p.pid, SIGSTOP);
+	ok(wait_state(p.pid, 'T'), "the recorder is stopped");
+	snprintf(cmd, sizeof(cmd), "reuse %ld", burst);
+	rt_command(&p, cmd, NULL);
+	b = tlib_host_line(&p, "reused", line, sizeof(line), RT_RUN_MS) ?
+		(pid_t)tlib_kv_int(line, "pid") : -1;
+	kill(p.pid, SIGCONT);
+	if (!ok(b == a, "a new child B got A's pid %d (%s)", (int)a, line)) {
+		tlib_host_stop(&p, 0, RT_RUN_MS);
+		free(host);
+		return;
+	}
+	if (burst) {
+		/* The recorder has drained the ring once it has counted the
+		 * losses: only then has B's first event room. */
+		d = poll_dump(parent, lost_some, NULL);
+		ok(d != NULL, "the burst lost events, counted in the parent's table (missed %lld)",
+		   d ? (long long)tj_int(d, "counters.missed", 0) : -1LL);
+		json_object_put(d);
+	}
+	rt_command(&p, "open", "opened");
+	d = poll_dump(b, has_fd, &fd71);
+	ok(d && record(d, fd71) && !record(d, fd70) && tj_int(d, "counters.missed", -1) == 0,
+	   "B has a table of its own: its socket at fd 71, none of A's records, no lost "
+	   "events of A's counted (missed %lld)", d ? (long long)tj_int(d, "counters.missed", -1)
+						  : -1LL);
+	json_object_put(d);
+	ok(tables_of(dir, a) == 1, "A's table is gone: one table for pid %d (%zu)", (int)a,
+	   tables_of(dir, a));
+	ok(finish(&p) == 0, "trace exits 0");
+	ok(tables_in(dir) == 0, "no table left (%zu)", tables_in(dir));
+	free(host);
+}
+
+static void case_reuse(void)
+{
+	reuse_once("reuse", 0);
+	reuse_once("reuse-lost", 4000);
+}
+
+/* trace --pid on a process that ends while it attaches: a zombie is
+ * refused plainly (exit 2); a process that exits during the attach ends
+ * the recorder either way, never hung, never with a table left. */
+static void case_attach_exit(void)
+{
+	const char *dir = rt_case_dir("attach-exit");
+	char *host = rt_bin("tr-host");
+	char pidbuf[16], n[16];
+	const char *args[] = { "trace", "--pid", pidbuf, NULL };
+	size_t clean = 0, exited = 0, other = 0;
+	struct trun r;
+	pid_t z;
+
+	z = fork();
+	if (z == 0)
+		_exit(0);
+	/* A zombie until reaped. */
+	ok(wait_state(z, 'Z'), "the target is a zombie");
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)z);
+	rt_sockaudit(&r, args);
+	ok(r.status == 2 && rt_err_lines(&r) == 1 && strstr(r.err, "exited while attaching"),
+	   "trace --pid of a zombie: exit 2, \"exited while attaching\" (exit %d: %s)", r.status,
+	   r.err);
+	trun_free(&r);
+	waitpid(z, NULL, 0);
+
+	/* Short-lived targets: 300 sockets opened and closed, then EOF on
+	 * stdin ends them; the recorder attaches meanwhile. */
+	for (int i = 0; i < 20; i++) {
+		pid_t t = fork();
+
+		if (t == 0) {
+			int null = open("/dev/null", O_RDWR);
+
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			snprintf(n, sizeof(n), "%d", 100 + 20 * i);
+			execl(host, host, "burst", n, (char *)NULL);
+			_exit(127);
+		}
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)t);
+		rt_sockaudit(&r, args);
+		if (r.status == 0)
+			clean++;
+		else if (r.status == 2 && rt_err_lines(&r) == 1 &&
+			 (strstr(r.err, "exited while attaching") || strstr(r.err, "no process")))
+			exited++;
+		else if (other++ < 3)
+			diag("trace --pid %d: exit %d: %s", (int)t, r.status, r.err);
+		trun_free(&r);
+		waitpid(t, NULL, 0);
+	}
+	ok(other == 0 && tables_in(dir) == 0,
+	   "20 targets exiting while trace --pid attaches: each ends it with exit 0 (%zu) or "
+	   "exit 2 and one line (%zu), nothing else (%zu), no table left (%zu)", clean, exited,
+	   other, tables_in(dir));
+	free(host);
+}
+
+/* Two recorders on one tree: a process's table is written by the recorder
+ * that made it; the other leaves that process alone. trace --pid on a
+ * process another trace records says so (exit 2); a trace inside a
+ * trace leaves one table, exact. */
+static void case_two(void)
+{
+	const char *dir = rt_case_dir("two");
+	char *host = rt_bin("tr-host");
+	char *nested[] = { sockaudit, (char *)"trace", (char *)"--", sockaudit, (char *)"trace",
+			   (char *)"--", host, (char *)"hold", NULL };
+	char pidbuf[16];
+	const char *args[] = { "trace", "--pid", pidbuf, NULL };
+	struct rt_proc p;
+	json_object *d;
+	struct trun r;
+	size_t nsocks = 0;
+	long u;
+	pid_t pid;
+
+	if (!ok(start(&p, "hold", NULL, NULL), "tr-host hold under trace"))
+		return;
+	pid = (pid_t)rt_ready_int(&p, "pid");
+	u = rt_ready_int(&p, "u");
+	d = poll_dump(pid, has_fd, &u);
+	json_object_put(d);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+	rt_sockaudit(&r, args);
+	ok(r.status == 2 && rt_err_lines(&r) == 1 && strstr(r.err, "another sockaudit trace"),
+	   "trace --pid of a process another trace records: exit 2, one line (exit %d: %s)",
+	   r.status, r.err);
+	trun_free(&r);
+	d = dump(pid, &r);
+	ok(d && tj_str_is(d, "writer", "recorder") && same_as_proc(pid, d, &nsocks) &&
+	   tables_in(dir) == 1, "the first recorder's table is untouched and exact");
+	json_object_put(d);
+	trun_free(&r);
+	ok(finish(&p) == 0 && tables_in(dir) == 0, "trace exits 0, no table left");
+
+	if (!ok(rt_spawn(&p, false, nested), "trace -- trace -- tr-host hold")) {
+		free(host);
+		return;
+	}
+	pid = (pid_t)rt_ready_int(&p, "pid");
+	u = rt_ready_int(&p, "u");
+	d = poll_dump(pid, has_fd, &u);
+	ok(d && tj_str_is(d, "writer", "recorder") && same_as_proc(pid, d, &nsocks) &&
+	   tables_of(dir, pid) == 1, "both record it, one table, equal to /proc/%d/fd (%zu)",
+	   (int)pid, nsocks);
+	json_object_put(d);
+	ok(finish(&p) == 0 && tables_in(dir) == 0, "both end with exit 0, no table left (%zu)",
+	   tables_in(dir));
+	free(host);
+}
+
+/* A recorded Go process execs a C program (no shim): the connection it
+ * kept open without close-on-exec carries over (inherited-exec), Go's
+ * close-on-exec sockets are dropped, and the C program's own sockets are
+ * recorded, with stacks that resolve in the new image. */
+static void case_exec_c(void)
+{
+	const char *leaky = getenv("TR_GO_LEAKY");
+	char *host = rt_bin("tr-host");
+	char *argv[] = { sockaudit, (char *)"trace", (char *)"--", (char *)leaky, (char *)"exec",
+			 host, (char *)"hold", NULL };
+	const char *extra[] = { "--all", NULL };
+	json_object *d, *root, *rec, *fr;
+	struct rt_proc p;
+	struct trun r;
+	size_t nsocks = 0;
+	bool same;
+	long u;
+	pid_t pid;
+
+	rt_case_dir("exec-c");
+	if (!leaky || !*leaky) {
+		ok(false, "the Go test program was built (install golang-go)");
+		free(host);
+		return;
+	}
+	if (!ok(rt_spawn(&p, false, argv), "the Go program execs tr-host under trace")) {
+		free(host);
+		return;
+	}
+	pid = (pid_t)rt_ready_int(&p, "pid");
+	u = rt_ready_int(&p, "u");
+	d = poll_dump(pid, has_fd, &u);
+	rec = d ? record(d, 60) : NULL;
+	ok(rec && tj_str_is(rec, "origin", "inherited-exec") && tj_len(rec, "open_stack") > 0,
+	   "Go's connection at fd 60 carries over the exec, with its Go stack");
+	same = d && same_as_proc(pid, d, &nsocks);
+	ok(same && tj_int(d, "counters.stale_cleared", 0) > 0,
+	   "the table equals /proc/%d/fd after the exec (%zu sockets); Go's close-on-exec "
+	   "sockets were dropped (stale_cleared %lld)", (int)pid, nsocks,
+	   d ? (long long)tj_int(d, "counters.stale_cleared", 0) : -1LL);
+	ok(d && rec && tj_int(d, "generation", -1) == tj_int(rec, "generation", -1) + 1 &&
+	   strstr(tj_str(d, "cmdline") ?: "", "tr-host"),
+	   "a generation on (%lld), the new command line (%s)",
+	   d ? (long long)tj_int(d, "generation", -1) : -1LL, d ? tj_str(d, "cmdline") : "-");
+	json_object_put(d);
+	root = rt_report(pid, extra, &r);
+	ok(root && group_with_func(root, "hold", &fr) && tj_int(root, "rescued.total", -1) == 0,
+	   "report resolves the C program's stacks (main's hold()), nothing rescued");
+	json_object_put(root);
+	trun_free(&r);
+	ok(finish(&p) == 0, "trace exits 0 with the C program's status");
+	free(host);
+}
+
+/* A kernel without BTF (played by pointing SOCKAUDIT_TRACE_BTF at a file
+ * that is not there): trace stops before CMD with one line, exit 2; run
+ * goes on without the recorder and says so once. */
+static void case_nobtf(void)
+{
+	const char *dir = rt_case_dir("nobtf");
+	char marker[4200], json[4200];
+	const char *args[] = { "trace", "--", "/usr/bin/touch", marker, NULL };
+	const char *run[] = { "run", "--json", json, "--", "/usr/bin/touch", marker, NULL };
+	json_object *root;
+	struct trun r;
+	size_t notes = 0;
+
+	snprintf(marker, sizeof(marker), "%s/ran", dir);
+	snprintf(json, sizeof(json), "%s/run.json", dir);
+	setenv("SOCKAUDIT_TRACE_BTF", "/nonexistent/vmlinux", 1);
+	rt_sockaudit(&r, args);
+	ok(r.status == 2 && rt_err_lines(&r) == 1 && strstr(r.err, "no BTF") &&
+	   strstr(r.err, "/nonexistent/vmlinux") && access(marker, F_OK) != 0,
+	   "trace without BTF: exit 2, one line naming the file, CMD not run (exit %d: %s)",
+	   r.status, r.err);
+	trun_free(&r);
+	rt_sockaudit(&r, run);
+	unsetenv("SOCKAUDIT_TRACE_BTF");
+	root = json_object_from_file(json);
+	for (size_t i = 0; root && i < tj_len(root, "notes"); i++) {
+		const char *n = json_object_get_string(
+			json_object_array_get_idx(tj_get(root, "notes"), i));
+
+		notes += n && strstr(n, "not recorded") && strstr(n, "no BTF");
+	}
+	ok(r.status == 0 && access(marker, F_OK) == 0 && notes == 1,
+	   "run without BTF runs CMD with the shim alone and says so once (%zu notes, exit %d)",
+	   notes, r.status);
+	json_object_put(root);
+	trun_free(&r);
+}
+
 static void case_badinput(void)
 {
 	char freepid[16];
@@ -1186,6 +1649,18 @@ int main(int argc, char **argv)
 		case_noprivs();
 	else if (strcmp(argv[1], "badinput") == 0)
 		case_badinput();
+	else if (strcmp(argv[1], "run-rescued") == 0)
+		case_run_rescued();
+	else if (strcmp(argv[1], "reuse") == 0)
+		case_reuse();
+	else if (strcmp(argv[1], "attach-exit") == 0)
+		case_attach_exit();
+	else if (strcmp(argv[1], "two") == 0)
+		case_two();
+	else if (strcmp(argv[1], "exec-c") == 0)
+		case_exec_c();
+	else if (strcmp(argv[1], "nobtf") == 0)
+		case_nobtf();
 	else
 		ok(false, "unknown case %s", argv[1]);
 	return tlib_finish(tap_done());

@@ -12,6 +12,13 @@
  *                           program the shim cannot enter)
  *   tr-host exec-shim SHIM  a socket; once the recorder made this process's
  *                           table, exec "hold" with LD_PRELOAD=SHIM
+ *   tr-host reuse           a child reuses the pid of one that exited:
+ *     "child"    fork child A, a socket at fd 70 (answers "child pid=A")
+ *     "reuse N"  open and close N sockets (to fill the recorder's ring
+ *                buffer), let A exit and reap it, then fork until a child
+ *                gets A's pid, by writing A - 1 to /proc/sys/kernel/ns_last_pid
+ *                (answers "reused pid=B tries=T", or "noreuse")
+ *     "open"     B opens a socket at fd 71 (answers "opened 71")
  *
  * Commands: "close FD" (answers "closed FD").
  */
@@ -113,12 +120,119 @@ static void wait_table(void)
 	sc_die("no table made for this process");
 }
 
+/* Wait for a byte (or EOF) on fd; the byte, or 0 at EOF. */
+static char await(int fd)
+{
+	char c = 0;
+
+	return read(fd, &c, 1) == 1 ? c : 0;
+}
+
+/* Fork until the child gets pid `want` (freed just before), at most 2000
+ * tries: ns_last_pid says which pid the next fork gets, unless another
+ * process of the machine forks in between. The child that got it waits on
+ * ctl: 'o' opens a socket at fd 71, EOF ends it. */
+static pid_t fork_as(pid_t want, int ctl[2], int *tries)
+{
+	char last[32];
+
+	snprintf(last, sizeof(last), "%d", (int)want - 1);
+	for (*tries = 1; *tries <= 2000; (*tries)++) {
+		int f = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+		pid_t pid;
+
+		if (f < 0 || write(f, last, strlen(last)) < 0)
+			sc_die("ns_last_pid");
+		close(f);
+		pid = fork();
+		if (pid < 0)
+			sc_die("fork");
+		if (pid == 0) {
+			if (getpid() != want)
+				_exit(0);
+			close(ctl[1]);
+			while (await(ctl[0]) == 'o') {
+				int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+				if (fd < 0 || dup2(fd, 71) != 71)
+					sc_die("socket");
+				close(fd);
+				sc_say("opened 71");
+			}
+			_exit(0);
+		}
+		if (pid == want)
+			return pid;
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+static void reuse(void)
+{
+	int actl[2] = { -1, -1 }, bctl[2] = { -1, -1 }, tries = 0;
+	pid_t a = -1, b = -1;
+	char cmd[64];
+	long n;
+
+	sc_say("ready pid=%d", (int)getpid());
+	while (sc_command(cmd, sizeof(cmd))) {
+		if (strcmp(cmd, "child") == 0) {
+			if (pipe2(actl, O_CLOEXEC) < 0)
+				sc_die("pipe");
+			a = fork();
+			if (a < 0)
+				sc_die("fork");
+			if (a == 0) {
+				int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+				close(actl[1]);
+				if (fd < 0 || dup2(fd, 70) != 70)
+					sc_die("socket");
+				close(fd);
+				await(actl[0]);
+				_exit(0);
+			}
+			close(actl[0]);
+			sc_say("child pid=%d", (int)a);
+		} else if (sscanf(cmd, "reuse %ld", &n) == 1) {
+			for (long i = 0; i < n; i++) {
+				int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+				if (fd < 0)
+					sc_die("socket");
+				close(fd);
+			}
+			close(actl[1]);
+			waitpid(a, NULL, 0);
+			if (pipe2(bctl, O_CLOEXEC) < 0)
+				sc_die("pipe");
+			b = fork_as(a, bctl, &tries);
+			if (b < 0)
+				sc_say("noreuse");
+			else
+				sc_say("reused pid=%d tries=%d", (int)b, tries);
+			close(bctl[0]);
+		} else if (strcmp(cmd, "open") == 0 && b > 0) {
+			if (write(bctl[1], "o", 1) != 1)
+				sc_die("write");
+		}
+	}
+	if (b > 0) {
+		close(bctl[1]);
+		waitpid(b, NULL, 0);
+	}
+	exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "hold") == 0)
 		hold(argc >= 3 ? atoi(argv[2]) : 0);
 	if (argc >= 2 && strcmp(argv[1], "fork") == 0)
 		forked();
+	if (argc >= 2 && strcmp(argv[1], "reuse") == 0)
+		reuse();
 	if (argc >= 3 && strcmp(argv[1], "burst") == 0) {
 		long n = atol(argv[2]);
 		int held;
@@ -156,6 +270,6 @@ int main(int argc, char **argv)
 		sc_die("exec");
 	}
 	fprintf(stderr, "usage: tr-host hold [CODE] | fork | burst N | exec-go PROG | "
-		"exec-shim SHIM\n");
+		"exec-shim SHIM | reuse\n");
 	return 2;
 }

@@ -22,6 +22,10 @@
 // three, and keep a dup (File()) of every fifth; the accepted ends are all
 // kept. Once every dial is accepted it says "ready pid=P dials=N" and waits.
 //
+// With "exec PROG ARGS...", it dials one connection, keeps it at fd 60
+// without close-on-exec, and execs PROG (a program that is not Go): the
+// process's other sockets are close-on-exec, as Go makes them all.
+//
 // Built in GOPATH mode from Debian's golang-go
 // with the standard library only (tests/go/meson.build).
 package main
@@ -33,6 +37,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -217,6 +222,22 @@ func churnCase(l net.Listener) {
 	runtime.KeepAlive(accepted)
 }
 
+//go:noinline
+func execWithConn(addr string, argv []string) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		fail(err)
+	}
+	f, err := c.(*net.TCPConn).File()
+	if err != nil {
+		fail(err)
+	}
+	if err := syscall.Dup2(int(f.Fd()), 60); err != nil {
+		fail(err)
+	}
+	fail(syscall.Exec(argv[0], argv, os.Environ()))
+}
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "leaky:", err)
 	os.Exit(3)
@@ -233,6 +254,10 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "symbols" {
 		symbolsCase(l)
+		return
+	}
+	if len(os.Args) > 2 && os.Args[1] == "exec" {
+		execWithConn(l.Addr().String(), os.Args[2:])
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "gc" {
