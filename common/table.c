@@ -250,6 +250,7 @@ const char *sa_lang_name(unsigned lang)
 	switch (lang) {
 	case SA_LANG_PYTHON: return "python";
 	case SA_LANG_NODE: return "node";
+	case SA_LANG_JAVA: return "java";
 	default: return NULL;
 	}
 }

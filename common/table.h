@@ -70,6 +70,7 @@ enum sa_lang {
 	SA_LANG_NONE = 0,
 	SA_LANG_PYTHON,
 	SA_LANG_NODE,
+	SA_LANG_JAVA,
 	SA_LANG_MAX,
 };
 
@@ -319,7 +320,7 @@ uint64_t sa_stack_hash(const uint64_t *frames, uint32_t depth);
 /* Language frame hash (lang, line, column, file, function); never 0. */
 uint32_t sa_lframe_hash(unsigned lang, uint32_t line, uint32_t column, const char *file,
 			size_t file_len, const char *func, size_t func_len);
-/* "python", "node", or NULL for an unknown language. */
+/* "python", "node", "java", or NULL for an unknown language. */
 const char *sa_lang_name(unsigned lang);
 
 const char *sa_origin_name(unsigned origin);

@@ -41,3 +41,10 @@ extern bool shim_lang_on SHIM_HIDDEN;
 
 /* lang-python.c */
 void shim_python_init(void) SHIM_HIDDEN;
+
+/* lang-java.c: when frames[0] (the wrapped call's caller) is the JDK's JNI
+ * code, the Java stack of the current thread goes in front of the native
+ * frames[0..n), as many as fit in max; returns the new depth. Any other
+ * caller costs a range check (a lock-free _dl_find_object the first time
+ * each object calls). */
+uint32_t shim_java_merge(uint64_t *frames, uint32_t n, uint32_t max) SHIM_HIDDEN;
