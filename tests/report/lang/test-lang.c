@@ -63,6 +63,14 @@ static const struct lang_case cases[] = {
 	{ "node-worker", "leak-worker.js", {
 		{ "LEAK-A-worker", "openA", NULL },
 		{ "LEAK-B-worker", "openB", NULL } }, "node", true },
+	/* The same two sites, from the main thread and from an
+	 * ExecutorService's threads (three sockets each: one group each). */
+	{ "java-main", "Leak.java", {
+		{ "LEAK-A-java", "feed.Leak$Client.open", NULL },
+		{ "LEAK-B-java", "feed.Leak.reconnect", NULL } }, "java" },
+	{ "java-executor", "Leak.java", {
+		{ "LEAK-A-java", "feed.Leak$Client.open", NULL },
+		{ "LEAK-B-java", "feed.Leak.reconnect", NULL } }, "java" },
 };
 
 static char *src_path(const char *name)
@@ -271,6 +279,53 @@ static void same_behaviour(const char *python)
 	free(script);
 }
 
+/* Handled socket errors, an ExecutorService, an uncaught exception: the
+ * same output and exit status with and without the shim. Then a VM that
+ * exits while daemon threads connect in a loop, five times: exit status 3,
+ * no crash report. prog: java -cp CLASSES ... */
+static void java_behaviour(char **prog)
+{
+	char *argv[] = { prog[0], prog[1], prog[2], "feed.Behave", NULL };
+	char *churn[] = { prog[0], prog[1], prog[2], "feed.Leak", "churn", NULL };
+	struct tlib_host h[2] = { 0 };
+	int code[2], bad = 0;
+
+	for (int s = 0; s < 2; s++) {
+		struct tlib_spawn how = { .shim = s == 1, .stdin_null = true, .capture_err = true };
+
+		if (!tlib_host_start(&h[s], &how, argv) || !tlib_host_wait_exit(&h[s], 60000))
+			code[s] = -1;
+		else
+			code[s] = tlib_exit_code(h[s].status);
+	}
+	ok(code[0] == 1 && code[1] == code[0],
+	   "Behave.java: exit status %d with the shim, %d without", code[1], code[0]);
+	if (!ok(strcmp(h[0].out, h[1].out) == 0 && strcmp(h[0].err, h[1].err) == 0 &&
+		strstr(h[0].out, "pool 8") && strstr(h[0].err, "IllegalStateException: the end"),
+		"Behave.java: the same output and exception with and without the shim"))
+		diag("without: %s %s\nwith: %s %s", tlib_oneline(h[0].out), tlib_oneline(h[0].err),
+		     tlib_oneline(h[1].out), tlib_oneline(h[1].err));
+	tlib_host_free(&h[0]);
+	tlib_host_free(&h[1]);
+
+	for (int i = 0; i < 5; i++) {
+		struct tlib_spawn how = { .shim = true, .stdin_null = true, .capture_err = true };
+		struct tlib_host c = { 0 };
+		int st = -1;
+
+		if (tlib_host_start(&c, &how, churn) && tlib_host_wait_exit(&c, 60000))
+			st = tlib_exit_code(c.status);
+		if (st != 3 || !c.out || strcmp(c.out, "exiting\n") != 0 || !c.err || c.err[0]) {
+			diag("churn run %d: status %d, out %s, err %s", i, st, tlib_oneline(c.out),
+			     tlib_oneline(c.err));
+			bad++;
+		}
+		tlib_host_free(&c);
+	}
+	ok(bad == 0, "a VM exiting while 4 threads connect in a loop: status 3, nothing on "
+	   "stderr, 5 runs out of 5 (%d bad)", bad);
+}
+
 static void case_frames(const struct lang_case *c, char **prog, int nprog)
 {
 	char *argv[MAX_ARGS], pid[16], *sarif = NULL;
@@ -335,11 +390,18 @@ static void case_frames(const struct lang_case *c, char **prog, int nprog)
 	check_frames("run --json", doc, c);
 	for (int i = 0; i < 2; i++)
 		ok(sarif && strstr(sarif, c->e[i].function), "run --sarif names %s", c->e[i].function);
+	/* A Java frame's file is its package's path and the class's source
+	 * file, what code scanning resolves against a source root. */
+	if (strcmp(c->lang ? c->lang : "", "java") == 0)
+		ok(sarif && strstr(sarif, "\"feed/Leak.java\""),
+		   "run --sarif: a physicalLocation at feed/Leak.java");
 	free(sarif);
 	json_object_put(doc);
 	trun_free(&r);
 	if (strcmp(c->name, "python-socket") == 0)
 		same_behaviour(prog[0]);
+	if (strcmp(c->name, "java-main") == 0)
+		java_behaviour(prog);
 }
 
 /* Closes through libc's syscall() are closes; at exit, a socket closed
