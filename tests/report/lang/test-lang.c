@@ -281,12 +281,12 @@ static void same_behaviour(const char *python)
 
 /* Handled socket errors, an ExecutorService, an uncaught exception: the
  * same output and exit status with and without the shim. Then a VM that
- * exits while daemon threads connect in a loop, five times: exit status 3,
- * no crash report. prog: java -cp CLASSES ... */
+ * exits while daemon threads connect in a loop, six times (System.exit(3),
+ * or main returning: 0): its exit status, no crash report. prog: java -cp CLASSES ... */
 static void java_behaviour(char **prog)
 {
 	char *argv[] = { prog[0], prog[1], prog[2], "feed.Behave", NULL };
-	char *churn[] = { prog[0], prog[1], prog[2], "feed.Leak", "churn", NULL };
+	char *churn[] = { prog[0], prog[1], prog[2], "feed.Leak", "churn", NULL, NULL };
 	struct tlib_host h[2] = { 0 };
 	int code[2], bad = 0;
 
@@ -308,22 +308,23 @@ static void java_behaviour(char **prog)
 	tlib_host_free(&h[0]);
 	tlib_host_free(&h[1]);
 
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		struct tlib_spawn how = { .shim = true, .stdin_null = true, .capture_err = true };
 		struct tlib_host c = { 0 };
-		int st = -1;
+		int st = -1, want = i % 2 ? 0 : 3;
 
+		churn[5] = i % 2 ? "exit" : NULL;
 		if (tlib_host_start(&c, &how, churn) && tlib_host_wait_exit(&c, 60000))
 			st = tlib_exit_code(c.status);
-		if (st != 3 || !c.out || strcmp(c.out, "exiting\n") != 0 || !c.err || c.err[0]) {
+		if (st != want || !c.out || strcmp(c.out, "exiting\n") != 0 || !c.err || c.err[0]) {
 			diag("churn run %d: status %d, out %s, err %s", i, st, tlib_oneline(c.out),
 			     tlib_oneline(c.err));
 			bad++;
 		}
 		tlib_host_free(&c);
 	}
-	ok(bad == 0, "a VM exiting while 4 threads connect in a loop: status 3, nothing on "
-	   "stderr, 5 runs out of 5 (%d bad)", bad);
+	ok(bad == 0, "a VM exiting (System.exit, or main returning) while 4 threads connect in "
+	   "a loop: its status, nothing on stderr, 6 runs out of 6 (%d bad)", bad);
 }
 
 static void case_frames(const struct lang_case *c, char **prog, int nprog)
