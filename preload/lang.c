@@ -11,7 +11,13 @@
 #include "gate.h"
 #include "writer.h"
 
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool shim_lang_on;
 
@@ -213,7 +219,59 @@ void shim_lang_node(const char *path)
 		attach((int)fd, 0, connect, lf, n);
 }
 
+/* Node.js, with nothing but LD_PRELOAD: node reads NODE_OPTIONS in main(),
+ * after this constructor, so `--require=<our dir>/sockaudit-node.js` is put
+ * in front of it here, and the program's own value (or its absence) is
+ * kept in SOCKAUDIT_NODE_OPTIONS ("+value", or "-" for none), which the
+ * script puts back as its first act, before any of the program's code
+ * runs (docs/design.md, "Language frames: Node.js"). Only in a process
+ * whose image is node (its name, and N-API exported), when the script is
+ * beside the library, its path needs no quoting and NODE_OPTIONS does not
+ * name it already (set by hand). Start-up only: getenv, setenv and malloc
+ * are allowed here. */
+static void shim_node_init(void)
+{
+	char exe[512], js[600], *opts;
+	const char *old = getenv("NODE_OPTIONS"), *base, *self, *slash;
+	struct dl_find_object fo;
+	ssize_t n;
+	int saved = errno;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		goto out;
+	exe[n] = '\0';
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	if ((strcmp(base, "node") != 0 && strcmp(base, "nodejs") != 0) ||
+	    !dlsym(RTLD_DEFAULT, "napi_module_register"))
+		goto out;
+	if (old && strstr(old, "sockaudit-node.js"))
+		goto out;
+	if (_dl_find_object((void *)shim_node_init, &fo) != 0 || !fo.dlfo_link_map ||
+	    !(self = fo.dlfo_link_map->l_name) || !(slash = strrchr(self, '/')))
+		goto out;
+	if (snprintf(js, sizeof(js), "%.*s/sockaudit-node.js", (int)(slash - self), self) >=
+	    (int)sizeof(js) || js[0] != '/' || strpbrk(js, " \t\n\"'\\") || access(js, R_OK) != 0)
+		goto out;
+	if (asprintf(&opts, "%c%s", old ? '+' : '-', old ? old : "") < 0)
+		goto out;
+	if (setenv("SOCKAUDIT_NODE_OPTIONS", opts, 1) == 0) {
+		free(opts);
+		if (asprintf(&opts, "--require=%s%s%s", js, old && *old ? " " : "", old ? old : "") < 0) {
+			unsetenv("SOCKAUDIT_NODE_OPTIONS");
+			goto out;
+		}
+		if (setenv("NODE_OPTIONS", opts, 1) != 0)
+			unsetenv("SOCKAUDIT_NODE_OPTIONS");
+	}
+	free(opts);
+out:
+	errno = saved;
+}
+
 void shim_lang_init(void)
 {
 	shim_python_init();
+	shim_node_init();
 }

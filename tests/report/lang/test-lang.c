@@ -60,6 +60,9 @@ static const struct lang_case cases[] = {
 	{ "node-frames", "leak.js", {
 		{ "LEAK-A-node", "Client.open", NULL },
 		{ "LEAK-B-node", "reconnect", NULL } }, "node" },
+	{ "node-http", "leak-http.js", {
+		{ "LEAK-A-http", "fetchA", NULL },
+		{ "LEAK-B-http", "fetchB", NULL } }, "node" },
 	{ "node-worker", "leak-worker.js", {
 		{ "LEAK-A-worker", "openA", NULL },
 		{ "LEAK-B-worker", "openB", NULL } }, "node", true },
@@ -335,16 +338,9 @@ static void case_frames(const struct lang_case *c, char **prog, int nprog)
 	struct trun r;
 	json_object *doc;
 
-	/* By hand, a Node.js program is told to load the frames' script
-	 * (`sockaudit run` does it itself, below). */
-	if (strcmp(c->lang ? c->lang : "", "node") == 0) {
-		char *js = tlib_path("LANG_SHIM_DIR", "sockaudit-node.js"), *opt;
-
-		if (asprintf(&opt, "--require=%s", js) < 0 || setenv("NODE_OPTIONS", opt, 1) < 0)
-			bail("NODE_OPTIONS");
-		free(js);
-		free(opt);
-	}
+	/* Node.js too: nothing but LD_PRELOAD (the shim has node load the
+	 * frames' script). */
+	unsetenv("NODE_OPTIONS");
 	prog_argv(argv, prog, nprog, false);
 	if (!ok(tlib_host_ready(&h, true, argv), "%s: the program is ready", c->name))
 		return;
@@ -380,7 +376,6 @@ static void case_frames(const struct lang_case *c, char **prog, int nprog)
 	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "%s: the program exits 0 under the shim",
 	   c->name);
 	tlib_host_free(&h);
-	unsetenv("NODE_OPTIONS");
 	if (c->report_only)
 		return;
 
@@ -444,6 +439,46 @@ static void case_rawclose(char **prog, int nprog)
 	trun_free(&r);
 }
 
+/* The shim has node load sockaudit-node.js through NODE_OPTIONS, and the
+ * script puts the program's own value back: env.js must see the same
+ * NODE_OPTIONS, environment, modules and arguments, and give a child the
+ * same, with and without the shim, NODE_OPTIONS unset or set. */
+static void node_env(const char *node)
+{
+	char *script = src_path("env.js");
+	char *argv[] = { (char *)node, script, "arg", NULL };
+
+	for (int set = 0; set < 2; set++) {
+		struct tlib_host h[2] = { 0 };
+		int code[2];
+
+		if (set)
+			setenv("NODE_OPTIONS", "--max-old-space-size=64", 1);
+		else
+			unsetenv("NODE_OPTIONS");
+		for (int s = 0; s < 2; s++) {
+			struct tlib_spawn how = { .shim = s == 1, .stdin_null = true,
+						  .capture_err = true };
+
+			if (!tlib_host_start(&h[s], &how, argv) || !tlib_host_wait_exit(&h[s], 30000))
+				code[s] = -1;
+			else
+				code[s] = tlib_exit_code(h[s].status);
+		}
+		if (!ok(code[0] == 0 && code[1] == 0 && h[0].out && h[1].out &&
+			strcmp(h[0].out, h[1].out) == 0 && strstr(h[0].out, "child ") &&
+			strcmp(h[0].err, h[1].err) == 0,
+			"env.js (NODE_OPTIONS %s): the same environment, modules and child "
+			"environment with and without the shim", set ? "set" : "unset"))
+			diag("without: %s\nwith: %s", h[0].out ? tlib_oneline(h[0].out) : "",
+			     h[1].out ? tlib_oneline(h[1].out) : "");
+		tlib_host_free(&h[0]);
+		tlib_host_free(&h[1]);
+	}
+	unsetenv("NODE_OPTIONS");
+	free(script);
+}
+
 /* A Node.js program that destroyed its sockets passes the gate; the same
  * program keeping a connection fails it. */
 static void case_node(char **prog, int nprog)
@@ -471,6 +506,7 @@ static void case_node(char **prog, int nprog)
 	   socks);
 	json_object_put(doc);
 	trun_free(&r);
+	node_env(prog[0]);
 }
 
 int main(int argc, char **argv)
