@@ -331,6 +331,11 @@ const char *sa_origin_name(unsigned origin);
  * Returns false when the slot never settled (its writer busy or dead). No
  * allocation, no locks: async-signal-safe, usable from the shim. */
 bool sa_slot_read(const struct sa_slot *src, struct sa_slot *dst, unsigned tries);
+/* Append rec (closed at close_ns by a collector, not the program) to h's
+ * ring of rescued closes and count it. Lock-free for any number of writers
+ * (the recorder is one, the shim's threads are many), async-signal-safe;
+ * false when other writers kept the entry busy (not counted). */
+bool sa_rescued_put(struct sa_header *h, const struct sa_slot *rec, uint64_t close_ns);
 
 /* Field 22 (starttime, clock ticks after boot) of a /proc/<pid>/stat line in
  * buf[0..len) (NUL not needed). Field 2, comm, is "(name)" where the name may

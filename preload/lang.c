@@ -9,6 +9,7 @@
 #include "lang.h"
 
 #include "gate.h"
+#include "util.h"
 #include "writer.h"
 
 #include <dlfcn.h>
@@ -156,6 +157,41 @@ bool shim_lang_attach(const uint64_t *lf, uint32_t n)
 	memmove(lt.noted_ns, lt.noted_ns + 1, lt.nnoted * sizeof(lt.noted_ns[0]));
 	attach(fd, ns, false, lf, n);
 	return true;
+}
+
+static uintptr_t collector[SHIM_COLLECTOR_RANGES][2];
+static _Atomic unsigned ncollector;
+static _Atomic bool collector_set;
+
+void shim_lang_collector(const uintptr_t ranges[][2], unsigned n)
+{
+	bool no = false;
+
+	if (!atomic_compare_exchange_strong(&collector_set, &no, true))
+		return;
+	if (n > SHIM_COLLECTOR_RANGES)
+		n = SHIM_COLLECTOR_RANGES;
+	memcpy(collector, ranges, n * sizeof(collector[0]));
+	atomic_store_explicit(&ncollector, n, memory_order_release);
+}
+
+void shim_lang_closing(int fd, const void *ret)
+{
+	unsigned n = atomic_load_explicit(&ncollector, memory_order_acquire), i;
+	uintptr_t r = (uintptr_t)ret;
+	struct sa_slot rec;
+	int saved;
+
+	for (i = 0; i < n; i++)
+		if (r >= collector[i][0] && r < collector[i][1])
+			break;
+	if (likely(i == n))
+		return;
+	saved = errno;
+	if (shim_writable() && shim_slot_used(fd) &&
+	    sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) && rec.used)
+		sa_rescued_put(shim.hdr, &rec, shim_now_ns());
+	errno = saved;
 }
 
 /* A decimal of at most 9 digits at *p, then `end`; -1 when not. */

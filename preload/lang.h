@@ -34,6 +34,17 @@ uint32_t shim_lang_merge(unsigned op, uint64_t *frames, uint32_t n, uint32_t max
  * record forgets such fds. */
 void shim_lang_note(int fd, unsigned origin, uint64_t open_ns) SHIM_HIDDEN;
 
+/* A runtime's collector closes sockets from the code at ranges[0..n)
+ * (CPython's sock_finalize, and the parts the compiler moved out of it): a
+ * close called from there is a socket the program dropped without closing
+ * it. Once per process (the first call wins); lang-python.c makes it. */
+#define SHIM_COLLECTOR_RANGES 4
+void shim_lang_collector(const uintptr_t ranges[][2], unsigned n) SHIM_HIDDEN;
+/* close(fd), called from `ret`: when ret is in the collector's function and
+ * fd has a record, the record goes to the table's rescued ring. Runs
+ * before the record is forgotten; async-signal-safe. */
+void shim_lang_closing(int fd, const void *ret) SHIM_HIDDEN;
+
 /* Start-up: find the runtimes loaded in this process and hook them. */
 void shim_lang_init(void) SHIM_HIDDEN;
 /* True once a runtime hook is installed: only then does record.c ask. */

@@ -439,6 +439,71 @@ static void case_rawclose(char **prog, int nprog)
 	trun_free(&r);
 }
 
+/* Sockets CPython's collector closed, not the program: finding kind
+ * rescued, each with the Python line that opened it; the program's own
+ * close is none. */
+static void case_rescued(char **prog, int nprog)
+{
+	long drop = marked_line("rescued.py", "LEAK-R-drop");
+	long cycle = marked_line("rescued.py", "LEAK-R-cycle");
+	long closed = marked_line("rescued.py", "LEAK-R-closed");
+	char *argv[MAX_ARGS];
+	json_object *doc, *list;
+	struct tlib_host h;
+	struct trun r;
+	int seen_drop = 0, seen_cycle = 0, seen_closed = 0, other = 0;
+
+	prog_argv(argv, prog, nprog, false);
+	if (!ok(tlib_host_ready(&h, true, argv), "rescued.py: the program is ready"))
+		return;
+	doc = tlib_report(h.pid, NULL, &r);
+	ok(doc && tj_int(doc, "rescued.total", -1) == 2,
+	   "report --json: 2 sockets rescued by the collector (%lld)",
+	   (long long)tj_int(doc, "rescued.total", -1));
+	ok(r.status == 1, "report exits 1: a rescued socket is a leak (%d)", r.status);
+	list = tj_get(doc, "rescued.sockets");
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		json_object *f = json_object_array_get_idx(tj_get(e, "frames"), 0);
+		const char *file = f ? tj_str(f, "file") : NULL;
+		long line = f ? (long)tj_int(f, "line", -1) : -1;
+
+		if (!tj_str_is(e, "kind", "rescued") || !file ||
+		    strcmp(base_of(file), "rescued.py") != 0 || !tj_str_is(f, "language", "python"))
+			other++;
+		else if (line == drop)
+			seen_drop++;
+		else if (line == cycle)
+			seen_cycle++;
+		else if (line == closed)
+			seen_closed++;
+		else
+			other++;
+	}
+	if (!ok(seen_drop == 1 && seen_cycle == 1 && !seen_closed && !other,
+		"each rescued socket's first frame is its Python line: rescued.py:%ld (freed) and "
+		":%ld (a cycle), not :%ld (closed by the program)", drop, cycle, closed))
+		diag("%s", tlib_oneline(json_object_to_json_string(list)));
+	json_object_put(doc);
+	trun_free(&r);
+	{
+		const char *args[] = { "report", "--color", "never", NULL, NULL };
+		char pid[16];
+		char want[64];
+
+		snprintf(pid, sizeof(pid), "%d", (int)h.pid);
+		args[3] = pid;
+		tlib_cli(&r, args);
+		snprintf(want, sizeof(want), "rescued.py:%ld", drop);
+		ok(strstr(r.out, "FLAGGED rescued") && strstr(r.out, want) &&
+		   !strstr(r.out, "Go's"),
+		   "report text: FLAGGED rescued, with %s", want);
+		trun_free(&r);
+	}
+	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "rescued.py exits 0 under the shim");
+	tlib_host_free(&h);
+}
+
 /* The shim has node load sockaudit-node.js through NODE_OPTIONS, and the
  * script puts the program's own value back: env.js must see the same
  * NODE_OPTIONS, environment, modules and arguments, and give a child the
@@ -523,6 +588,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(name, "node") == 0) {
 		case_node(argv + 2, argc - 2);
+		return tlib_finish(tap_done());
+	}
+	if (strcmp(name, "python-rescued") == 0) {
+		case_rescued(argv + 2, argc - 2);
 		return tlib_finish(tap_done());
 	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
