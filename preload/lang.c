@@ -76,6 +76,12 @@ uint32_t shim_lang_merge(unsigned op, uint64_t *frames, uint32_t n, uint32_t max
 	return m + k;
 }
 
+void shim_lang_done(unsigned op)
+{
+	if (unlikely(lt.op == op))
+		lt.op = SHIM_LANG_NONE;
+}
+
 void shim_lang_note(int fd, unsigned origin, uint64_t open_ns)
 {
 	lt_mine();

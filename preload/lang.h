@@ -30,6 +30,10 @@ void shim_lang_node(const char *path) SHIM_HIDDEN;
  * language frames followed by as many native frames as fit in max; returns
  * the new depth. Costs one thread-local load when nothing is pending. */
 uint32_t shim_lang_merge(unsigned op, uint64_t *frames, uint32_t n, uint32_t max) SHIM_HIDDEN;
+/* The wrapper of `op`, after the call: pending frames of that op that no
+ * record took (the call failed, the fd is not tracked, the recorder was
+ * busy) are dropped, not left for the thread's next call. A TLS compare. */
+void shim_lang_done(unsigned op) SHIM_HIDDEN;
 /* record.c: fd was just recorded by accept() or socketpair(); every other
  * record forgets such fds. */
 void shim_lang_note(int fd, unsigned origin, uint64_t open_ns) SHIM_HIDDEN;

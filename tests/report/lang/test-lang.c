@@ -504,6 +504,33 @@ static void case_rescued(char **prog, int nprog)
 	tlib_host_free(&h);
 }
 
+/* Frames of a failed socket() are not left for the thread's next one. */
+static void case_pending(char **prog, int nprog)
+{
+	long failed = marked_line("pending.py", "LEAK-P-failed");
+	const char *all[] = { "--all", NULL };
+	char *argv[MAX_ARGS];
+	json_object *doc, *g = NULL, *f = NULL;
+	struct tlib_host h;
+	struct trun r;
+	long fd;
+
+	prog_argv(argv, prog, nprog, false);
+	if (!ok(tlib_host_ready(&h, true, argv), "pending.py: the program is ready"))
+		return;
+	fd = tlib_ready_int(&h, "fd");
+	doc = tlib_report(h.pid, all, &r);
+	ok(doc && fd >= 0 && tj_int(doc, "summary.sockets", -1) >= 1,
+	   "report --json: the raw socket (fd %ld) is held", fd);
+	if (!ok(doc && frames_at(doc, "pending.py", failed, &g, &f) == 0,
+		"no stack names pending.py:%ld, the socket() that failed", failed))
+		diag("%s", tlib_oneline(json_object_to_json_string(tj_get(doc, "groups"))));
+	json_object_put(doc);
+	trun_free(&r);
+	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "pending.py exits 0 under the shim");
+	tlib_host_free(&h);
+}
+
 /* The shim has node load sockaudit-node.js through NODE_OPTIONS, and the
  * script puts the program's own value back: env.js must see the same
  * NODE_OPTIONS, environment, modules and arguments, and give a child the
@@ -588,6 +615,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(name, "node") == 0) {
 		case_node(argv + 2, argc - 2);
+		return tlib_finish(tap_done());
+	}
+	if (strcmp(name, "python-pending") == 0) {
+		case_pending(argv + 2, argc - 2);
 		return tlib_finish(tap_done());
 	}
 	if (strcmp(name, "python-rescued") == 0) {
