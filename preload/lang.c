@@ -181,23 +181,26 @@ void shim_lang_collector(const uintptr_t ranges[][2], unsigned n)
 	atomic_store_explicit(&ncollector, n, memory_order_release);
 }
 
-void shim_lang_closing(int fd, const void *ret)
+bool shim_lang_closing(int fd, const void *ret)
 {
 	unsigned n = atomic_load_explicit(&ncollector, memory_order_acquire), i;
 	uintptr_t r = (uintptr_t)ret;
 	struct sa_slot rec;
+	bool rescued;
 	int saved;
 
 	for (i = 0; i < n; i++)
 		if (r >= collector[i][0] && r < collector[i][1])
 			break;
 	if (likely(i == n))
-		return;
+		return false;
 	saved = errno;
-	if (shim_writable() && shim_slot_used(fd) &&
-	    sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) && rec.used)
+	rescued = shim_writable() && shim_slot_used(fd) &&
+		  sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) && rec.used;
+	if (rescued)
 		sa_rescued_put(shim.hdr, &rec, shim_now_ns());
 	errno = saved;
+	return rescued;
 }
 
 /* A decimal of at most 9 digits at *p, then `end`; -1 when not. */

@@ -44,10 +44,11 @@ void shim_lang_note(int fd, unsigned origin, uint64_t open_ns) SHIM_HIDDEN;
  * it. Once per process (the first call wins); lang-python.c makes it. */
 #define SHIM_COLLECTOR_RANGES 4
 void shim_lang_collector(const uintptr_t ranges[][2], unsigned n) SHIM_HIDDEN;
-/* close(fd), called from `ret`: when ret is in the collector's function and
- * fd has a record, the record goes to the table's rescued ring. Runs
- * before the record is forgotten; async-signal-safe. */
-void shim_lang_closing(int fd, const void *ret) SHIM_HIDDEN;
+/* close(fd), called from `ret`: when ret is in the collector's code and fd
+ * has a record, the record goes to the table's rescued ring and true says
+ * so (the caller then forgets it as collected). Runs before the record is
+ * forgotten; async-signal-safe. */
+bool shim_lang_closing(int fd, const void *ret) SHIM_HIDDEN;
 
 /* Start-up: find the runtimes loaded in this process and hook them. */
 void shim_lang_init(void) SHIM_HIDDEN;

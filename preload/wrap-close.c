@@ -15,10 +15,12 @@
 
 SHIM_EXPORT int close(int fd)
 {
-	/* A close by a runtime's collector (lang.c); one load otherwise. */
-	if (unlikely(shim_lang_on))
-		shim_lang_closing(fd, __builtin_return_address(0));
-	shim_forget(fd);
+	/* A close by a runtime's collector (lang.c): rescued, and counted as
+	 * collected at its site; one load otherwise. */
+	if (unlikely(shim_lang_on) && shim_lang_closing(fd, __builtin_return_address(0)))
+		shim_forget_collected(fd);
+	else
+		shim_forget(fd);
 	if (unlikely(!shim_real.close))
 		return (int)shim_sys(SYS_close, fd);
 	return shim_real.close(fd);
