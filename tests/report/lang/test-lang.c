@@ -155,7 +155,13 @@ static void check_frames(const char *what, json_object *doc, const struct lang_c
 
 		if (!ok(frames_at(doc, c->src, line, &g, &f) == 1, "%s: one frame at %s:%ld (%s)",
 			what, c->src, line, e->mark)) {
-			diag("%s", tlib_oneline(json_object_to_json_string(tj_get(doc, "groups"))));
+			char path[4096];
+
+			/* Whole, beside the case's other files (the line is cut). */
+			snprintf(path, sizeof(path), "%s/failed-%d.json", tlib_dir(), i);
+			json_object_to_file_ext(path, doc, JSON_C_TO_STRING_PRETTY);
+			diag("%s (all of it: %s)",
+			     tlib_oneline(json_object_to_json_string(tj_get(doc, "groups"))), path);
 			continue;
 		}
 		groups[i] = g;
