@@ -236,7 +236,7 @@ static void dump_rescued_text(struct sa_reader *r)
 
 	if (!total)
 		return;
-	printf("closed by Go's garbage collector: %llu (the last %zu)\n", (unsigned long long)total,
+	printf("closed by a garbage collector: %llu (the last %zu)\n", (unsigned long long)total,
 	       n);
 	for (size_t i = 0; i < n; i++) {
 		const struct sa_slot *sl = &v[i].slot;

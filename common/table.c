@@ -250,6 +250,7 @@ const char *sa_lang_name(unsigned lang)
 	switch (lang) {
 	case SA_LANG_PYTHON: return "python";
 	case SA_LANG_NODE: return "node";
+	case SA_LANG_JAVA: return "java";
 	default: return NULL;
 	}
 }
@@ -285,6 +286,39 @@ bool sa_slot_read(const struct sa_slot *src, struct sa_slot *dst, unsigned tries
 			dst->seq = s1;
 			return true;
 		}
+	}
+	return false;
+}
+
+/* The n-th close takes entry n % SA_RESCUED_MAX: a writer owns it by
+ * making its seq odd, and writes only if the count is still n once it owns
+ * it. The count goes to n + 1 before the entry's seq is even again, so a
+ * writer that read n late finds the count moved and leaves the entry. */
+bool sa_rescued_put(struct sa_header *h, const struct sa_slot *rec, uint64_t close_ns)
+{
+	_Atomic uint64_t *count = (_Atomic uint64_t *)&h->counters.rescued;
+
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t n = atomic_load_explicit(count, memory_order_acquire);
+		struct sa_rescued *e = &h->rescued[n % SA_RESCUED_MAX];
+		_Atomic uint32_t *seqp = (_Atomic uint32_t *)&e->slot.seq;
+		uint32_t seq = atomic_load_explicit(seqp, memory_order_relaxed);
+
+		if ((seq & 1) || !atomic_compare_exchange_strong_explicit(
+					 seqp, &seq, seq + 1, memory_order_acquire,
+					 memory_order_relaxed))
+			continue;
+		if (atomic_load_explicit(count, memory_order_acquire) != n) {
+			atomic_store_explicit(seqp, seq, memory_order_release);
+			continue;
+		}
+		atomic_thread_fence(memory_order_release);
+		memcpy((uint8_t *)&e->slot + sizeof(e->slot.seq),
+		       (const uint8_t *)rec + sizeof(rec->seq), sizeof(e->slot) - sizeof(e->slot.seq));
+		e->close_ns = close_ns;
+		atomic_store_explicit(count, n + 1, memory_order_release);
+		atomic_store_explicit(seqp, seq + 2, memory_order_release);
+		return true;
 	}
 	return false;
 }

@@ -70,6 +70,7 @@ enum sa_lang {
 	SA_LANG_NONE = 0,
 	SA_LANG_PYTHON,
 	SA_LANG_NODE,
+	SA_LANG_JAVA,
 	SA_LANG_MAX,
 };
 
@@ -319,7 +320,7 @@ uint64_t sa_stack_hash(const uint64_t *frames, uint32_t depth);
 /* Language frame hash (lang, line, column, file, function); never 0. */
 uint32_t sa_lframe_hash(unsigned lang, uint32_t line, uint32_t column, const char *file,
 			size_t file_len, const char *func, size_t func_len);
-/* "python", "node", or NULL for an unknown language. */
+/* "python", "node", "java", or NULL for an unknown language. */
 const char *sa_lang_name(unsigned lang);
 
 const char *sa_origin_name(unsigned origin);
@@ -330,6 +331,11 @@ const char *sa_origin_name(unsigned origin);
  * Returns false when the slot never settled (its writer busy or dead). No
  * allocation, no locks: async-signal-safe, usable from the shim. */
 bool sa_slot_read(const struct sa_slot *src, struct sa_slot *dst, unsigned tries);
+/* Append rec (closed at close_ns by a collector, not the program) to h's
+ * ring of rescued closes and count it. Lock-free for any number of writers
+ * (the recorder is one, the shim's threads are many), async-signal-safe;
+ * false when other writers kept the entry busy (not counted). */
+bool sa_rescued_put(struct sa_header *h, const struct sa_slot *rec, uint64_t close_ns);
 
 /* Field 22 (starttime, clock ticks after boot) of a /proc/<pid>/stat line in
  * buf[0..len) (NUL not needed). Field 2, comm, is "(name)" where the name may

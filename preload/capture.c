@@ -27,6 +27,7 @@
 #include <link.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -117,7 +118,9 @@ static __attribute__((noinline)) int read_proven(unw_word_t addr, unw_word_t *va
 	    !page_readable(addr & ~(PAGE - 1)) ||
 	    !page_readable((addr + sizeof(unw_word_t) - 1) & ~(PAGE - 1)))
 		return -UNW_EINVAL;
-	*val = *(unw_word_t *)addr;
+	/* Any alignment: libunwind reads instructions too (is the frame a
+	 * signal trampoline's?), and a JIT's code sits at odd addresses. */
+	memcpy(val, (const void *)addr, sizeof(*val));
 	return 0;
 }
 

@@ -20,6 +20,9 @@
  *   - Re-entry (a garbage collection run by an allocation below, running a
  *     finalizer that makes a socket) returns at once.
  *   - It takes no lock and writes only thread-local memory and the table.
+ *   - Sockets the collector closes: at the first "socket.__new__" the hook
+ *     reads the socket type's tp_finalize (PyType_GetSlot), and the close()
+ *     wrapper reports a close called from that function as rescued.
  */
 #include "lang.h"
 
@@ -28,6 +31,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -57,8 +61,132 @@ static struct {
 	void (*decref)(PyObject *);
 	PyObject *(*err_occurred)(void);
 	void (*err_clear)(void);
+	/* Optional: the collector's close (none of them: not looked for). */
+	void *(*type_slot)(PyObject *, int);        /* PyType_GetSlot, borrowed */
+	PyObject *(*object_type)(PyObject *);       /* PyObject_Type, new reference */
+	ssize_t (*tuple_size)(PyObject *);
+	PyObject *(*tuple_item)(PyObject *, ssize_t);   /* borrowed */
+	PyObject *base_object;                      /* &PyBaseObject_Type */
 	bool no_qualname;                           /* before 3.11: co_name */
+	bool finalize_sought;
 } py;
+
+#define PY_TP_BASE 48        /* typeslots.h: Py_tp_base */
+#define PY_TP_FINALIZE 80    /* Py_tp_finalize */
+
+/* The function holding addr, from its object's .eh_frame_hdr search table
+ * (version 1, a 4-byte eh_frame pointer, a udata4 count, datarel sdata4
+ * pairs sorted by start): [its start, the next function's start).
+ * Stripped binaries keep this table: unwinding needs it. */
+static bool func_range(uintptr_t addr, uintptr_t *start, uintptr_t *end)
+{
+	struct dl_find_object fo;
+	const uint8_t *hdr;
+	uint32_t count, lo = 0, hi;
+	int32_t pair[2];
+
+	if (_dl_find_object((void *)addr, &fo) != 0 || !(hdr = fo.dlfo_eh_frame))
+		return false;
+	if (hdr[0] != 1 || ((hdr[1] & 0x0f) != 0x03 && (hdr[1] & 0x0f) != 0x0b) ||
+	    hdr[2] != 0x03 || hdr[3] != 0x3b)
+		return false;
+	memcpy(&count, hdr + 8, sizeof(count));
+	if (!count)
+		return false;
+	hi = count;
+	/* The last entry whose start is <= addr. */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		memcpy(pair, hdr + 12 + (size_t)mid * 8, sizeof(pair));
+		if ((uintptr_t)(hdr + pair[0]) <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	memcpy(pair, hdr + 12 + (size_t)lo * 8, sizeof(pair));
+	if ((uintptr_t)(hdr + pair[0]) > addr)
+		return false;
+	*start = (uintptr_t)(hdr + pair[0]);
+	*end = (uintptr_t)fo.dlfo_map_end;
+	if (lo + 1 < count) {
+		memcpy(pair, hdr + 12 + (size_t)(lo + 1) * 8, sizeof(pair));
+		*end = (uintptr_t)(hdr + pair[0]);
+	}
+	return *end > *start;
+}
+
+/* The code of the function at ranges[0]: where it jumps to the start of
+ * another function's unwind entry outside itself (a part the compiler
+ * split out, GCC's "sock_finalize.cold", or a tail call), that range too.
+ * x86_64's near jumps (e9, 0f 80-8f, rel32), looked for at every byte: a
+ * chance match can only add a function that does not close sockets (no
+ * effect) or, with odds of one exact 32-bit match, one that does. */
+static unsigned split_parts(uintptr_t ranges[][2], unsigned n)
+{
+#if defined(__x86_64__)
+	const uint8_t *p = (const uint8_t *)ranges[0][0], *end = (const uint8_t *)ranges[0][1];
+
+	for (; p + 5 <= end && n < SHIM_COLLECTOR_RANGES; p++) {
+		const uint8_t *op = NULL;
+		uintptr_t target, s, e;
+		int32_t rel;
+		unsigned k;
+
+		if (p[0] == 0xe9)
+			op = p + 1;
+		else if (p[0] == 0x0f && (p[1] & 0xf0) == 0x80 && p + 6 <= end)
+			op = p + 2;
+		if (!op)
+			continue;
+		memcpy(&rel, op, sizeof(rel));
+		target = (uintptr_t)(op + 4) + (uintptr_t)(intptr_t)rel;
+		if (target >= ranges[0][0] && target < ranges[0][1])
+			continue;
+		if (!func_range(target, &s, &e) || s != target || e - s > 4096)
+			continue;
+		for (k = 0; k < n && ranges[k][0] != s; k++)
+			;
+		if (k == n) {
+			ranges[n][0] = s;
+			ranges[n][1] = e;
+			n++;
+		}
+	}
+#endif
+	return n;
+}
+
+/* Once: the tp_finalize of the C socket type under the event's socket
+ * object (the type whose base is object), whose close() is the collector's:
+ * a dropped socket is closed there, by a deallocation or a garbage
+ * collection. A Python subclass with __del__ has another finalizer, and its
+ * sockets are not seen as rescued. */
+static void find_finalize(PyObject *args)
+{
+	PyObject *self, *type, *t, *base;
+	uintptr_t ranges[SHIM_COLLECTOR_RANGES][2], start, end;
+	void *fin;
+
+	py.finalize_sought = true;
+	if (!py.type_slot || !py.object_type || !py.tuple_size || !py.tuple_item ||
+	    !py.base_object || py.tuple_size(args) < 1 || !(self = py.tuple_item(args, 0)) ||
+	    !(type = py.object_type(self))) {
+		py.err_clear();
+		return;
+	}
+	for (t = type; (base = py.type_slot(t, PY_TP_BASE)) && base != py.base_object;)
+		t = base;
+	fin = py.type_slot(t, PY_TP_FINALIZE);
+	py.err_clear();
+	py.decref(type);
+	if (fin && func_range((uintptr_t)fin, &start, &end) && start == (uintptr_t)fin &&
+	    end - start <= 4096) {
+		ranges[0][0] = start;
+		ranges[0][1] = end;
+		shim_lang_collector((const uintptr_t (*)[2])ranges, split_parts(ranges, 1));
+	}
+}
 
 static __thread int py_in_hook __attribute__((tls_model("initial-exec")));
 
@@ -129,7 +257,6 @@ static int py_hook(const char *event, PyObject *args, void *data)
 	bool is_accept = false;
 	int saved_errno;
 
-	(void)args;
 	(void)data;
 	if (event[0] != 's' || strncmp(event, "socket.", 7) != 0)
 		return 0;
@@ -146,6 +273,8 @@ static int py_hook(const char *event, PyObject *args, void *data)
 	/* The table's pages may be backed on the way (syscalls): Python's
 	 * errno is the program's, as around any wrapper. */
 	saved_errno = errno;
+	if (op == SHIM_LANG_OPEN && !py.finalize_sought)
+		find_finalize(args);
 	max = shim.depth < PY_MAX_FRAMES ? shim.depth : PY_MAX_FRAMES;
 	frame = py.get_frame();
 	while (frame && n < max) {
@@ -211,6 +340,11 @@ void shim_python_init(void)
 	    !PY_SYM(decref, "Py_DecRef") || !PY_SYM(err_occurred, "PyErr_Occurred") ||
 	    !PY_SYM(err_clear, "PyErr_Clear"))
 		return;
+	(void)PY_SYM(type_slot, "PyType_GetSlot");
+	(void)PY_SYM(object_type, "PyObject_Type");
+	(void)PY_SYM(tuple_size, "PyTuple_Size");
+	(void)PY_SYM(tuple_item, "PyTuple_GetItem");
+	(void)PY_SYM(base_object, "PyBaseObject_Type");
 	*(void **)&initialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
 	*(void **)&get_allocator = dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
 	/* Registered after initialization, the entry would be allocated by the

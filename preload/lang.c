@@ -9,9 +9,16 @@
 #include "lang.h"
 
 #include "gate.h"
+#include "util.h"
 #include "writer.h"
 
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 bool shim_lang_on;
 
@@ -67,6 +74,12 @@ uint32_t shim_lang_merge(unsigned op, uint64_t *frames, uint32_t n, uint32_t max
 	memcpy(frames, lt.frames, m * sizeof(*frames));
 	memcpy(frames + m, native, k * sizeof(*frames));
 	return m + k;
+}
+
+void shim_lang_done(unsigned op)
+{
+	if (unlikely(lt.op == op))
+		lt.op = SHIM_LANG_NONE;
 }
 
 void shim_lang_note(int fd, unsigned origin, uint64_t open_ns)
@@ -152,6 +165,44 @@ bool shim_lang_attach(const uint64_t *lf, uint32_t n)
 	return true;
 }
 
+static uintptr_t collector[SHIM_COLLECTOR_RANGES][2];
+static _Atomic unsigned ncollector;
+static _Atomic bool collector_set;
+
+void shim_lang_collector(const uintptr_t ranges[][2], unsigned n)
+{
+	bool no = false;
+
+	if (!atomic_compare_exchange_strong(&collector_set, &no, true))
+		return;
+	if (n > SHIM_COLLECTOR_RANGES)
+		n = SHIM_COLLECTOR_RANGES;
+	memcpy(collector, ranges, n * sizeof(collector[0]));
+	atomic_store_explicit(&ncollector, n, memory_order_release);
+}
+
+bool shim_lang_closing(int fd, const void *ret)
+{
+	unsigned n = atomic_load_explicit(&ncollector, memory_order_acquire), i;
+	uintptr_t r = (uintptr_t)ret;
+	struct sa_slot rec;
+	bool rescued;
+	int saved;
+
+	for (i = 0; i < n; i++)
+		if (r >= collector[i][0] && r < collector[i][1])
+			break;
+	if (likely(i == n))
+		return false;
+	saved = errno;
+	rescued = shim_writable() && shim_slot_used(fd) &&
+		  sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) && rec.used;
+	if (rescued)
+		sa_rescued_put(shim.hdr, &rec, shim_now_ns());
+	errno = saved;
+	return rescued;
+}
+
 /* A decimal of at most 9 digits at *p, then `end`; -1 when not. */
 static long num(const char **p, char end)
 {
@@ -213,7 +264,59 @@ void shim_lang_node(const char *path)
 		attach((int)fd, 0, connect, lf, n);
 }
 
+/* Node.js, with nothing but LD_PRELOAD: node reads NODE_OPTIONS in main(),
+ * after this constructor, so `--require=<our dir>/sockaudit-node.js` is put
+ * in front of it here, and the program's own value (or its absence) is
+ * kept in SOCKAUDIT_NODE_OPTIONS ("+value", or "-" for none), which the
+ * script puts back as its first act, before any of the program's code
+ * runs (docs/design.md, "Language frames: Node.js"). Only in a process
+ * whose image is node (its name, and N-API exported), when the script is
+ * beside the library, its path needs no quoting and NODE_OPTIONS does not
+ * name it already (set by hand). Start-up only: getenv, setenv and malloc
+ * are allowed here. */
+static void shim_node_init(void)
+{
+	char exe[512], js[600], *opts;
+	const char *old = getenv("NODE_OPTIONS"), *base, *self, *slash;
+	struct dl_find_object fo;
+	ssize_t n;
+	int saved = errno;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		goto out;
+	exe[n] = '\0';
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	if ((strcmp(base, "node") != 0 && strcmp(base, "nodejs") != 0) ||
+	    !dlsym(RTLD_DEFAULT, "napi_module_register"))
+		goto out;
+	if (old && strstr(old, "sockaudit-node.js"))
+		goto out;
+	if (_dl_find_object((void *)shim_node_init, &fo) != 0 || !fo.dlfo_link_map ||
+	    !(self = fo.dlfo_link_map->l_name) || !(slash = strrchr(self, '/')))
+		goto out;
+	if (snprintf(js, sizeof(js), "%.*s/sockaudit-node.js", (int)(slash - self), self) >=
+	    (int)sizeof(js) || js[0] != '/' || strpbrk(js, " \t\n\"'\\") || access(js, R_OK) != 0)
+		goto out;
+	if (asprintf(&opts, "%c%s", old ? '+' : '-', old ? old : "") < 0)
+		goto out;
+	if (setenv("SOCKAUDIT_NODE_OPTIONS", opts, 1) == 0) {
+		free(opts);
+		if (asprintf(&opts, "--require=%s%s%s", js, old && *old ? " " : "", old ? old : "") < 0) {
+			unsetenv("SOCKAUDIT_NODE_OPTIONS");
+			goto out;
+		}
+		if (setenv("NODE_OPTIONS", opts, 1) != 0)
+			unsetenv("SOCKAUDIT_NODE_OPTIONS");
+	}
+	free(opts);
+out:
+	errno = saved;
+}
+
 void shim_lang_init(void)
 {
 	shim_python_init();
+	shim_node_init();
 }

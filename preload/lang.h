@@ -30,9 +30,25 @@ void shim_lang_node(const char *path) SHIM_HIDDEN;
  * language frames followed by as many native frames as fit in max; returns
  * the new depth. Costs one thread-local load when nothing is pending. */
 uint32_t shim_lang_merge(unsigned op, uint64_t *frames, uint32_t n, uint32_t max) SHIM_HIDDEN;
+/* The wrapper of `op`, after the call: pending frames of that op that no
+ * record took (the call failed, the fd is not tracked, the recorder was
+ * busy) are dropped, not left for the thread's next call. A TLS compare. */
+void shim_lang_done(unsigned op) SHIM_HIDDEN;
 /* record.c: fd was just recorded by accept() or socketpair(); every other
  * record forgets such fds. */
 void shim_lang_note(int fd, unsigned origin, uint64_t open_ns) SHIM_HIDDEN;
+
+/* A runtime's collector closes sockets from the code at ranges[0..n)
+ * (CPython's sock_finalize, and the parts the compiler moved out of it): a
+ * close called from there is a socket the program dropped without closing
+ * it. Once per process (the first call wins); lang-python.c makes it. */
+#define SHIM_COLLECTOR_RANGES 4
+void shim_lang_collector(const uintptr_t ranges[][2], unsigned n) SHIM_HIDDEN;
+/* close(fd), called from `ret`: when ret is in the collector's code and fd
+ * has a record, the record goes to the table's rescued ring and true says
+ * so (the caller then forgets it as collected). Runs before the record is
+ * forgotten; async-signal-safe. */
+bool shim_lang_closing(int fd, const void *ret) SHIM_HIDDEN;
 
 /* Start-up: find the runtimes loaded in this process and hook them. */
 void shim_lang_init(void) SHIM_HIDDEN;
@@ -41,3 +57,10 @@ extern bool shim_lang_on SHIM_HIDDEN;
 
 /* lang-python.c */
 void shim_python_init(void) SHIM_HIDDEN;
+
+/* lang-java.c: when frames[0] (the wrapped call's caller) is the JDK's JNI
+ * code, the Java stack of the current thread goes in front of the native
+ * frames[0..n), as many as fit in max; returns the new depth. Any other
+ * caller costs a range check (a lock-free _dl_find_object the first time
+ * each object calls). */
+uint32_t shim_java_merge(uint64_t *frames, uint32_t n, uint32_t max) SHIM_HIDDEN;

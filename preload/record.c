@@ -98,6 +98,8 @@ void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_
 	depth = shim_capture(frames, shim.depth);
 	if (shim_lang_on && origin == SA_ORIGIN_SOCKET)
 		depth = shim_lang_merge(SHIM_LANG_OPEN, frames, depth, shim.depth);
+	if (origin == SA_ORIGIN_SOCKET || origin == SA_ORIGIN_ACCEPT)
+		depth = shim_java_merge(frames, depth, shim.depth);
 	if (depth)
 		rec.open_stack = shim_stack_intern(frames, depth);
 	if (shim_count_ready(rec.open_stack))
@@ -166,6 +168,7 @@ void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		depth = shim_lang_merge(SHIM_LANG_CONNECT, frames, depth, shim.depth);
 		shim_lang_note(fd, SA_ORIGIN_NONE, 0);
 	}
+	depth = shim_java_merge(frames, depth, shim.depth);
 	rec.connect_stack = depth ? shim_stack_intern(frames, depth) : 0;
 	shim_slot_write(fd, &rec);
 	shim_busy--;

@@ -15,6 +15,23 @@
 // stack trace settings are put back.
 'use strict';
 
+// Loaded by libsockaudit.so itself (LD_PRELOAD alone): it put --require in
+// front of NODE_OPTIONS and kept the program's own value here. Put back
+// before any of the program's code runs, so that the program and its
+// children see the environment they were given.
+{
+  const saved = process.env.SOCKAUDIT_NODE_OPTIONS;
+  if (typeof saved === 'string') {
+    if (saved.startsWith('+'))
+      process.env.NODE_OPTIONS = saved.slice(1);
+    else
+      delete process.env.NODE_OPTIONS;
+    delete process.env.SOCKAUDIT_NODE_OPTIONS;
+  }
+}
+
+delete require.cache[__filename];   // as if never required
+
 const dc = require('diagnostics_channel');
 const fs = require('fs');
 

@@ -109,3 +109,36 @@ int shim_fstat(int fd, struct stat *st)
 	return fstat(fd, st);
 #endif
 }
+
+/* Can the page at `page` be read? The kernel copies the 8-byte signal mask
+ * from it before it looks at `how`: an invalid `how` gives EFAULT when the
+ * memory cannot be read and EINVAL when it can, and changes nothing (as
+ * capture.c's probe). */
+static bool page_readable(uintptr_t page)
+{
+	return page >= 4096 && shim_sys(SYS_rt_sigprocmask, -1, (void *)page, NULL, 8) < 0 &&
+	       errno == EINVAL;
+}
+
+size_t shim_read_str(char *dst, const char *src, size_t max)
+{
+	uintptr_t p = (uintptr_t)src;
+	size_t n = 0;
+	int saved = errno;
+
+	while (n < max) {
+		uintptr_t page = p & ~(uintptr_t)4095, stop = page + 4096;
+
+		if (!page_readable(page))
+			break;
+		for (; p < stop && n < max; p++) {
+			dst[n++] = *(const char *)p;
+			if (!dst[n - 1]) {
+				errno = saved;
+				return n;
+			}
+		}
+	}
+	errno = saved;
+	return n;
+}

@@ -15,6 +15,12 @@ void shim_warn(const char *what, int err) SHIM_HIDDEN;
  * problem that does not stop recording (a knob out of range). b is
  * shortened to keep the line short; a newline in it becomes a space. */
 void shim_say(const char *a, const char *b, const char *c) SHIM_HIDDEN;
+/* Copy the string at src into dst[0..max): up to and with its NUL, or max
+ * bytes. Reads only pages the kernel says are readable (a probe syscall per
+ * page), so a bad pointer is an answer, not a fault. Returns the bytes
+ * copied (the NUL included); 0 when src's first page cannot be read, and
+ * fewer than asked, without a NUL, when a later one cannot. */
+size_t shim_read_str(char *dst, const char *src, size_t max) SHIM_HIDDEN;
 /* Field 22 of /proc/self/stat, or 0. */
 uint64_t shim_read_starttime(void) SHIM_HIDDEN;
 

@@ -3,6 +3,7 @@
  * record. Until the real pointers are resolved, raw syscalls stand in (no
  * dlsym here: close() is async-signal-safe and so must we be). */
 #include "init.h"
+#include "lang.h"
 #include "record.h"
 #include "util.h"
 
@@ -14,7 +15,12 @@
 
 SHIM_EXPORT int close(int fd)
 {
-	shim_forget(fd);
+	/* A close by a runtime's collector (lang.c): rescued, and counted as
+	 * collected at its site; one load otherwise. */
+	if (unlikely(shim_lang_on) && shim_lang_closing(fd, __builtin_return_address(0)))
+		shim_forget_collected(fd);
+	else
+		shim_forget(fd);
 	if (unlikely(!shim_real.close))
 		return (int)shim_sys(SYS_close, fd);
 	return shim_real.close(fd);

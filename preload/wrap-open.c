@@ -1,6 +1,7 @@
 /* Wrappers that create socket fds: record after the real call succeeds.
  * Each returns exactly what libc returned, with its errno. */
 #include "init.h"
+#include "lang.h"
 #include "record.h"
 #include "writer.h"
 
@@ -16,6 +17,8 @@ SHIM_EXPORT int socket(int domain, int type, int protocol)
 	fd = shim_real.socket(domain, type, protocol);
 	if (fd >= 0)
 		shim_record(fd, SA_ORIGIN_SOCKET, -1, NULL, 0, kind);
+	if (unlikely(shim_lang_on))
+		shim_lang_done(SHIM_LANG_OPEN);
 	return fd;
 }
 
@@ -43,6 +46,8 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	/* A non-blocking connect in progress holds the peer all the same. */
 	if (rc == 0 || errno == EINPROGRESS)
 		shim_record_connect(fd, addr, len);
+	if (unlikely(shim_lang_on))
+		shim_lang_done(SHIM_LANG_CONNECT);
 	return rc;
 }
 

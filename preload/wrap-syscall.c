@@ -23,6 +23,27 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+/* A statx() path that may be sockaudit-node.js's hand-over: read through
+ * probes, never dereferenced as given (the kernel answers a bad pointer
+ * with EFAULT; so must we, by leaving it alone). Out of line: only a
+ * matching prefix pays for the page-sized copy. */
+static __attribute__((noinline)) void node_handover(const char *path)
+{
+	char buf[4096 + 1];
+	size_t n = shim_read_str(buf, path, sizeof(buf) - 1);
+
+	if (n && !buf[n - 1])
+		shim_lang_node(buf);
+}
+
+static bool node_prefix(const char *path)
+{
+	char buf[sizeof(SHIM_NODE_PREFIX)];
+
+	return shim_read_str(buf, path, sizeof(buf) - 1) == sizeof(buf) - 1 &&
+	       memcmp(buf, SHIM_NODE_PREFIX, sizeof(buf) - 1) == 0;
+}
+
 static long no_syscall(void)
 {
 	errno = ENOSYS;
@@ -56,12 +77,11 @@ void *shim_syscall_prepare(long nr, long a1, long a2, long a3)
 		    !(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) && first <= last)
 			shim_forget_range(first, last);
 #ifdef SYS_statx
-	} else if (unlikely(nr == SYS_statx) && a2 &&
-		   strncmp((const char *)a2, SHIM_NODE_PREFIX, sizeof(SHIM_NODE_PREFIX) - 1) == 0) {
+	} else if (unlikely(nr == SYS_statx) && a2 && node_prefix((const char *)a2)) {
 		/* sockaudit-node.js handing over a socket's JavaScript frames. */
 		int saved = errno;
 
-		shim_lang_node((const char *)a2);
+		node_handover((const char *)a2);
 		errno = saved;
 #endif
 	}

@@ -311,6 +311,9 @@ uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth)
 	return 0;
 }
 
+/* How long lframe_store waits for an entry another thread is writing. */
+#define LFRAME_BUSY_SPINS 4096u
+
 /* Language frames: interned like stacks (EMPTY -> BUSY -> READY, never
  * changed afterwards), so that a frame shared by many stacks is stored once
  * and a stack entry is one word. */
@@ -333,6 +336,17 @@ static uint64_t lframe_store(unsigned lang, const char *file, size_t file_len, c
 		if (!backed(off, sizeof(*e)) && !shim_reserve(off, sizeof(*e)))
 			break;
 		v = atomic_load_explicit(state, memory_order_acquire);
+again:
+		/* Another thread may be storing this very frame (threads of a
+		 * pool reach one line at once): wait for it a little, since one
+		 * frame stored twice is two entries, and the report's groups,
+		 * keyed by the entries, would split. Bounded: a writer this
+		 * interrupts (a signal handler's socket) or that is preempted
+		 * costs a duplicate, never a hang. */
+		for (unsigned spin = 0; v == SA_ENTRY_BUSY && spin < LFRAME_BUSY_SPINS; spin++) {
+			shim_cpu_relax();
+			v = atomic_load_explicit(state, memory_order_acquire);
+		}
 		if (v == SA_ENTRY_READY) {
 			if (e->hash == h && e->lang == lang && e->line == line &&
 			    e->column == column && e->flags == flags && e->file_len == file_len &&
@@ -341,11 +355,13 @@ static uint64_t lframe_store(unsigned lang, const char *file, size_t file_len, c
 				return SA_FRAME_LANG | idx;
 			continue;
 		}
-		if (v != SA_ENTRY_EMPTY ||
-		    !atomic_compare_exchange_strong_explicit(state, &v, SA_ENTRY_BUSY,
-							     memory_order_acquire,
-							     memory_order_relaxed))
+		if (v != SA_ENTRY_EMPTY)
 			continue;
+		/* Lost to another writer: it may be storing this frame. */
+		if (!atomic_compare_exchange_strong_explicit(state, &v, SA_ENTRY_BUSY,
+							     memory_order_acquire,
+							     memory_order_acquire))
+			goto again;
 		e->hash = h;
 		e->lang = (uint8_t)lang;
 		e->flags = flags;

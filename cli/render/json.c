@@ -418,7 +418,7 @@ static void stale_json(struct jw *w, const struct report_stale *s)
 	jw_object_end(w);
 }
 
-/* "rescued": closes by Go's garbage collector (finding kind `rescued`). */
+/* "rescued": closes by a garbage collector (finding kind `rescued`). */
 static void rescued_json(struct jw *w, const struct report *rep)
 {
 	const struct report_rescued_set *rs = &rep->rescued;

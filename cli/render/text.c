@@ -346,7 +346,8 @@ static bool same_stack(const struct group_stack *a, const struct group_stack *b)
 	       memcmp(a->frames, b->frames, a->depth * sizeof(a->frames[0])) == 0;
 }
 
-/* Sockets Go's garbage collector closed (finding kind `rescued`): one
+/* Sockets a garbage collector closed (Go's finalizer, CPython's socket
+ * finalizer; finding kind `rescued`): one
  * block per open stack, the frames once, then each socket. */
 static void render_rescued(FILE *out, const struct report *rep, const struct style *st)
 {
@@ -356,8 +357,8 @@ static void render_rescued(FILE *out, const struct report *rep, const struct sty
 
 	if (!rs->total)
 		return;
-	fprintf(out, "\n%s%sFLAGGED rescued%s  %llu %s closed by Go's garbage collector, not by "
-		"the program (dropped without Close; a finalizer closed %s)",
+	fprintf(out, "\n%s%sFLAGGED rescued%s  %llu %s closed by the garbage collector, not by "
+		"the program (dropped without a close; a finalizer closed %s)",
 		BOLD(st), RED(st), RESET(st), (unsigned long long)rs->total,
 		plural((size_t)rs->total, "socket", "sockets"), rs->total == 1 ? "it" : "them");
 	if (rs->total > rs->n)

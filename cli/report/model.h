@@ -45,7 +45,7 @@ struct report {
 	uint64_t nofile_soft;            /* RLIMIT_NOFILE soft (UINT64_MAX: unlimited), 0: unknown */
 	uint64_t open_fds;               /* descriptors the process holds, 0: unknown */
 	struct report_symbols *syms;
-	struct report_rescued_set rescued;  /* closes by Go's garbage collector */
+	struct report_rescued_set rescued;  /* closes by a garbage collector */
 	struct notes notes;
 	struct report_peer *peers;       /* the sockets' other ends on this host */
 	size_t npeers;

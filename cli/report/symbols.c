@@ -562,13 +562,30 @@ static struct sym_frame lang_frame(struct report_symbols *rs, uint64_t entry)
 	return f;
 }
 
+/* A Java frame of the JDK's own packages (java.base's and the JDK's
+ * modules: java.*, javax.*, sun.*, jdk.*, com.sun.*). */
+static bool jdk_frame(const char *function)
+{
+	static const char *const pkgs[] = { "java.", "javax.", "sun.", "jdk.", "com.sun." };
+
+	for (size_t i = 0; i < sizeof(pkgs) / sizeof(pkgs[0]); i++)
+		if (strncmp(function, pkgs[i], strlen(pkgs[i])) == 0)
+			return true;
+	return false;
+}
+
 /* A runtime's own library at the innermost end of a language stack: a
  * Python frame of the standard library (".../lib/python3.11/socket.py",
- * not ".../dist-packages/..."), the way libc's entry points are trimmed
- * from a native stack: the first frame shown is then the program's. */
+ * not ".../dist-packages/..."), a Java frame of the JDK's, the way libc's
+ * entry points are trimmed from a native stack: the first frame shown is
+ * then the program's. */
 static bool runtime_frame(const struct sym_frame *f)
 {
-	return f->language && strcmp(f->language, "python") == 0 && f->file &&
+	if (!f->language)
+		return false;
+	if (strcmp(f->language, "java") == 0)
+		return f->function && jdk_frame(f->function);
+	return strcmp(f->language, "python") == 0 && f->file &&
 	       strstr(f->file, "/lib/python3") && !strstr(f->file, "-packages/");
 }
 

@@ -159,29 +159,6 @@ void run_spawn_prepare(struct run_state *rs)
 	snprintf(cleanup_dir, sizeof(cleanup_dir), "%s", rs->dir);
 }
 
-/* Node.js programs load sockaudit-node.js, found beside the shim, so that
- * their sockets carry the JavaScript frames (docs/design.md, "Language
- * frames: Node.js"): `--require` in front of NODE_OPTIONS. Not when the
- * file is missing, or its path would need quoting. */
-static void node_options(const struct run_state *rs)
-{
-	const char *old = getenv("NODE_OPTIONS"), *slash = strrchr(rs->shim, '/');
-	char *js = NULL, *opts = NULL;
-
-	if (!slash || asprintf(&js, "%.*s/sockaudit-node.js", (int)(slash - rs->shim),
-			       rs->shim) < 0)
-		_exit(127);
-	if (access(js, R_OK) != 0 || strpbrk(js, " \t\n\"'\\")) {
-		free(js);
-		return;
-	}
-	if (asprintf(&opts, "--require=%s%s%s", js, old && *old ? " " : "", old ? old : "") < 0 ||
-	    setenv("NODE_OPTIONS", opts, 1) < 0)
-		_exit(127);
-	free(js);
-	free(opts);
-}
-
 static void child_env(const struct run_state *rs)
 {
 	const char *old = getenv("LD_PRELOAD");
@@ -197,7 +174,6 @@ static void child_env(const struct run_state *rs)
 	if (setenv("LD_PRELOAD", pre, 1) < 0 || setenv("SOCKAUDIT_DIR", rs->dir, 1) < 0 ||
 	    setenv("SOCKAUDIT_RUN_ID", rs->run_id, 1) < 0)
 		_exit(127);
-	node_options(rs);
 }
 
 void run_spawn_start(struct run_state *rs)

@@ -308,19 +308,9 @@ void tr_table_clear(struct tr_table *t, int fd)
 
 void tr_table_rescued(struct tr_table *t, const struct sa_slot *rec, uint64_t close_ns)
 {
-	uint64_t n = t->hdr->counters.rescued;
-	struct sa_rescued *e = &t->hdr->rescued[n % SA_RESCUED_MAX];
-	uint32_t seq = __atomic_load_n(&e->slot.seq, __ATOMIC_RELAXED);
-
-	/* The header's page is backed from creation. */
-	__atomic_store_n(&e->slot.seq, seq | 1u, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	memcpy((uint8_t *)&e->slot + sizeof(e->slot.seq), (const uint8_t *)rec + sizeof(rec->seq),
-	       sizeof(e->slot) - sizeof(e->slot.seq));
-	e->close_ns = close_ns;
-	__atomic_store_n(&e->slot.seq, (seq | 1u) + 1, __ATOMIC_RELEASE);
-	/* Published last: a reader finds the entry complete once counted. */
-	__atomic_store_n(&t->hdr->counters.rescued, n + 1, __ATOMIC_RELEASE);
+	/* The header's page is backed from creation; the writer is shared
+	 * with the shim (Python's collected sockets). */
+	sa_rescued_put(t->hdr, rec, close_ns);
 }
 
 bool tr_table_is_recorders(const char *path)

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +58,25 @@ static void run_cases(char *buf, size_t len)
 	a.sin_port = htons((uint16_t)closed_port());
 	CASE(buf, close(-1));
 	CASE(buf, close(9999));
+	{
+		/* statx() through syscall() with paths the kernel cannot read,
+		 * one of them the start of Node's hand-over prefix running into
+		 * an inaccessible page: EFAULT, not a fault in the shim. */
+		static const char prefix[] = "/.sockaudit-frames/1/";
+		char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
+		char *edge = two + 4096 - 10;
+		struct statx sx;
+
+		if (two == MAP_FAILED || mprotect(two + 4096, 4096, PROT_NONE) != 0)
+			bail("mmap: %s", strerror(errno));
+		memcpy(edge, prefix, 10);
+		CASE(buf, syscall(SYS_statx, AT_FDCWD, (char *)1, 0, STATX_BASIC_STATS, &sx));
+		CASE(buf, syscall(SYS_statx, AT_FDCWD, edge, 0, STATX_BASIC_STATS, &sx));
+		CASE(buf, syscall(SYS_statx, AT_FDCWD, two + 4096, 0, STATX_BASIC_STATS, &sx));
+		CASE(buf, syscall(SYS_statx, AT_FDCWD, prefix, 0, STATX_BASIC_STATS, &sx));
+		munmap(two, 8192);
+	}
 	CASE(buf, dup(-1));
 	CASE(buf, dup2(-1, 5));
 	CASE(buf, dup2(9999, 5));

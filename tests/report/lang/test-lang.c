@@ -60,9 +60,20 @@ static const struct lang_case cases[] = {
 	{ "node-frames", "leak.js", {
 		{ "LEAK-A-node", "Client.open", NULL },
 		{ "LEAK-B-node", "reconnect", NULL } }, "node" },
+	{ "node-http", "leak-http.js", {
+		{ "LEAK-A-http", "fetchA", NULL },
+		{ "LEAK-B-http", "fetchB", NULL } }, "node" },
 	{ "node-worker", "leak-worker.js", {
 		{ "LEAK-A-worker", "openA", NULL },
 		{ "LEAK-B-worker", "openB", NULL } }, "node", true },
+	/* The same two sites, from the main thread and from an
+	 * ExecutorService's threads (three sockets each: one group each). */
+	{ "java-main", "Leak.java", {
+		{ "LEAK-A-java", "feed.Leak$Client.open", NULL },
+		{ "LEAK-B-java", "feed.Leak.reconnect", NULL } }, "java" },
+	{ "java-executor", "Leak.java", {
+		{ "LEAK-A-java", "feed.Leak$Client.open", NULL },
+		{ "LEAK-B-java", "feed.Leak.reconnect", NULL } }, "java" },
 };
 
 static char *src_path(const char *name)
@@ -144,7 +155,13 @@ static void check_frames(const char *what, json_object *doc, const struct lang_c
 
 		if (!ok(frames_at(doc, c->src, line, &g, &f) == 1, "%s: one frame at %s:%ld (%s)",
 			what, c->src, line, e->mark)) {
-			diag("%s", tlib_oneline(json_object_to_json_string(tj_get(doc, "groups"))));
+			char path[4096];
+
+			/* Whole, beside the case's other files (the line is cut). */
+			snprintf(path, sizeof(path), "%s/failed-%d.json", tlib_dir(), i);
+			json_object_to_file_ext(path, doc, JSON_C_TO_STRING_PRETTY);
+			diag("%s (all of it: %s)",
+			     tlib_oneline(json_object_to_json_string(tj_get(doc, "groups"))), path);
 			continue;
 		}
 		groups[i] = g;
@@ -271,6 +288,54 @@ static void same_behaviour(const char *python)
 	free(script);
 }
 
+/* Handled socket errors, an ExecutorService, an uncaught exception: the
+ * same output and exit status with and without the shim. Then a VM that
+ * exits while daemon threads connect in a loop, six times (System.exit(3),
+ * or main returning: 0): its exit status, no crash report. prog: java -cp CLASSES ... */
+static void java_behaviour(char **prog)
+{
+	char *argv[] = { prog[0], prog[1], prog[2], "feed.Behave", NULL };
+	char *churn[] = { prog[0], prog[1], prog[2], "feed.Leak", "churn", NULL, NULL };
+	struct tlib_host h[2] = { 0 };
+	int code[2], bad = 0;
+
+	for (int s = 0; s < 2; s++) {
+		struct tlib_spawn how = { .shim = s == 1, .stdin_null = true, .capture_err = true };
+
+		if (!tlib_host_start(&h[s], &how, argv) || !tlib_host_wait_exit(&h[s], 60000))
+			code[s] = -1;
+		else
+			code[s] = tlib_exit_code(h[s].status);
+	}
+	ok(code[0] == 1 && code[1] == code[0],
+	   "Behave.java: exit status %d with the shim, %d without", code[1], code[0]);
+	if (!ok(strcmp(h[0].out, h[1].out) == 0 && strcmp(h[0].err, h[1].err) == 0 &&
+		strstr(h[0].out, "pool 8") && strstr(h[0].err, "IllegalStateException: the end"),
+		"Behave.java: the same output and exception with and without the shim"))
+		diag("without: %s %s\nwith: %s %s", tlib_oneline(h[0].out), tlib_oneline(h[0].err),
+		     tlib_oneline(h[1].out), tlib_oneline(h[1].err));
+	tlib_host_free(&h[0]);
+	tlib_host_free(&h[1]);
+
+	for (int i = 0; i < 6; i++) {
+		struct tlib_spawn how = { .shim = true, .stdin_null = true, .capture_err = true };
+		struct tlib_host c = { 0 };
+		int st = -1, want = i % 2 ? 0 : 3;
+
+		churn[5] = i % 2 ? "exit" : NULL;
+		if (tlib_host_start(&c, &how, churn) && tlib_host_wait_exit(&c, 60000))
+			st = tlib_exit_code(c.status);
+		if (st != want || !c.out || strcmp(c.out, "exiting\n") != 0 || !c.err || c.err[0]) {
+			diag("churn run %d: status %d, out %s, err %s", i, st, tlib_oneline(c.out),
+			     tlib_oneline(c.err));
+			bad++;
+		}
+		tlib_host_free(&c);
+	}
+	ok(bad == 0, "a VM exiting (System.exit, or main returning) while 4 threads connect in "
+	   "a loop: its status, nothing on stderr, 6 runs out of 6 (%d bad)", bad);
+}
+
 static void case_frames(const struct lang_case *c, char **prog, int nprog)
 {
 	char *argv[MAX_ARGS], pid[16], *sarif = NULL;
@@ -279,16 +344,9 @@ static void case_frames(const struct lang_case *c, char **prog, int nprog)
 	struct trun r;
 	json_object *doc;
 
-	/* By hand, a Node.js program is told to load the frames' script
-	 * (`sockaudit run` does it itself, below). */
-	if (strcmp(c->lang ? c->lang : "", "node") == 0) {
-		char *js = tlib_path("LANG_SHIM_DIR", "sockaudit-node.js"), *opt;
-
-		if (asprintf(&opt, "--require=%s", js) < 0 || setenv("NODE_OPTIONS", opt, 1) < 0)
-			bail("NODE_OPTIONS");
-		free(js);
-		free(opt);
-	}
+	/* Node.js too: nothing but LD_PRELOAD (the shim has node load the
+	 * frames' script). */
+	unsetenv("NODE_OPTIONS");
 	prog_argv(argv, prog, nprog, false);
 	if (!ok(tlib_host_ready(&h, true, argv), "%s: the program is ready", c->name))
 		return;
@@ -324,7 +382,6 @@ static void case_frames(const struct lang_case *c, char **prog, int nprog)
 	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "%s: the program exits 0 under the shim",
 	   c->name);
 	tlib_host_free(&h);
-	unsetenv("NODE_OPTIONS");
 	if (c->report_only)
 		return;
 
@@ -335,11 +392,18 @@ static void case_frames(const struct lang_case *c, char **prog, int nprog)
 	check_frames("run --json", doc, c);
 	for (int i = 0; i < 2; i++)
 		ok(sarif && strstr(sarif, c->e[i].function), "run --sarif names %s", c->e[i].function);
+	/* A Java frame's file is its package's path and the class's source
+	 * file, what code scanning resolves against a source root. */
+	if (strcmp(c->lang ? c->lang : "", "java") == 0)
+		ok(sarif && strstr(sarif, "\"feed/Leak.java\""),
+		   "run --sarif: a physicalLocation at feed/Leak.java");
 	free(sarif);
 	json_object_put(doc);
 	trun_free(&r);
 	if (strcmp(c->name, "python-socket") == 0)
 		same_behaviour(prog[0]);
+	if (strcmp(c->name, "java-main") == 0)
+		java_behaviour(prog);
 }
 
 /* Closes through libc's syscall() are closes; at exit, a socket closed
@@ -381,6 +445,140 @@ static void case_rawclose(char **prog, int nprog)
 	trun_free(&r);
 }
 
+/* Sockets CPython's collector closed, not the program: finding kind
+ * rescued, each with the Python line that opened it; the program's own
+ * close is none. */
+static void case_rescued(char **prog, int nprog)
+{
+	long drop = marked_line("rescued.py", "LEAK-R-drop");
+	long cycle = marked_line("rescued.py", "LEAK-R-cycle");
+	long closed = marked_line("rescued.py", "LEAK-R-closed");
+	char *argv[MAX_ARGS];
+	json_object *doc, *list;
+	struct tlib_host h;
+	struct trun r;
+	int seen_drop = 0, seen_cycle = 0, seen_closed = 0, other = 0;
+
+	prog_argv(argv, prog, nprog, false);
+	if (!ok(tlib_host_ready(&h, true, argv), "rescued.py: the program is ready"))
+		return;
+	doc = tlib_report(h.pid, NULL, &r);
+	ok(doc && tj_int(doc, "rescued.total", -1) == 2,
+	   "report --json: 2 sockets rescued by the collector (%lld)",
+	   (long long)tj_int(doc, "rescued.total", -1));
+	ok(r.status == 1, "report exits 1: a rescued socket is a leak (%d)", r.status);
+	list = tj_get(doc, "rescued.sockets");
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		json_object *f = json_object_array_get_idx(tj_get(e, "frames"), 0);
+		const char *file = f ? tj_str(f, "file") : NULL;
+		long line = f ? (long)tj_int(f, "line", -1) : -1;
+
+		if (!tj_str_is(e, "kind", "rescued") || !file ||
+		    strcmp(base_of(file), "rescued.py") != 0 || !tj_str_is(f, "language", "python") ||
+		    tj_int(e, "collected_total", -1) != 1 || tj_int(e, "closed_total", -1) != 1)
+			other++;
+		else if (line == drop)
+			seen_drop++;
+		else if (line == cycle)
+			seen_cycle++;
+		else if (line == closed)
+			seen_closed++;
+		else
+			other++;
+	}
+	if (!ok(seen_drop == 1 && seen_cycle == 1 && !seen_closed && !other,
+		"each rescued socket's first frame is its Python line, its site counting 1 "
+		"closed, 1 by the collector: rescued.py:%ld (freed) and :%ld (a cycle), not "
+		":%ld (closed by the program)", drop, cycle, closed))
+		diag("%s", tlib_oneline(json_object_to_json_string(list)));
+	json_object_put(doc);
+	trun_free(&r);
+	{
+		const char *args[] = { "report", "--color", "never", NULL, NULL };
+		char pid[16];
+		char want[64];
+
+		snprintf(pid, sizeof(pid), "%d", (int)h.pid);
+		args[3] = pid;
+		tlib_cli(&r, args);
+		snprintf(want, sizeof(want), "rescued.py:%ld", drop);
+		ok(strstr(r.out, "FLAGGED rescued") && strstr(r.out, want) &&
+		   !strstr(r.out, "Go's"),
+		   "report text: FLAGGED rescued, with %s", want);
+		trun_free(&r);
+	}
+	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "rescued.py exits 0 under the shim");
+	tlib_host_free(&h);
+}
+
+/* Frames of a failed socket() are not left for the thread's next one. */
+static void case_pending(char **prog, int nprog)
+{
+	long failed = marked_line("pending.py", "LEAK-P-failed");
+	const char *all[] = { "--all", NULL };
+	char *argv[MAX_ARGS];
+	json_object *doc, *g = NULL, *f = NULL;
+	struct tlib_host h;
+	struct trun r;
+	long fd;
+
+	prog_argv(argv, prog, nprog, false);
+	if (!ok(tlib_host_ready(&h, true, argv), "pending.py: the program is ready"))
+		return;
+	fd = tlib_ready_int(&h, "fd");
+	doc = tlib_report(h.pid, all, &r);
+	ok(doc && fd >= 0 && tj_int(doc, "summary.sockets", -1) >= 1,
+	   "report --json: the raw socket (fd %ld) is held", fd);
+	if (!ok(doc && frames_at(doc, "pending.py", failed, &g, &f) == 0,
+		"no stack names pending.py:%ld, the socket() that failed", failed))
+		diag("%s", tlib_oneline(json_object_to_json_string(tj_get(doc, "groups"))));
+	json_object_put(doc);
+	trun_free(&r);
+	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "pending.py exits 0 under the shim");
+	tlib_host_free(&h);
+}
+
+/* The shim has node load sockaudit-node.js through NODE_OPTIONS, and the
+ * script puts the program's own value back: env.js must see the same
+ * NODE_OPTIONS, environment, modules and arguments, and give a child the
+ * same, with and without the shim, NODE_OPTIONS unset or set. */
+static void node_env(const char *node)
+{
+	char *script = src_path("env.js");
+	char *argv[] = { (char *)node, script, "arg", NULL };
+
+	for (int set = 0; set < 2; set++) {
+		struct tlib_host h[2] = { 0 };
+		int code[2];
+
+		if (set)
+			setenv("NODE_OPTIONS", "--max-old-space-size=64", 1);
+		else
+			unsetenv("NODE_OPTIONS");
+		for (int s = 0; s < 2; s++) {
+			struct tlib_spawn how = { .shim = s == 1, .stdin_null = true,
+						  .capture_err = true };
+
+			if (!tlib_host_start(&h[s], &how, argv) || !tlib_host_wait_exit(&h[s], 30000))
+				code[s] = -1;
+			else
+				code[s] = tlib_exit_code(h[s].status);
+		}
+		if (!ok(code[0] == 0 && code[1] == 0 && h[0].out && h[1].out &&
+			strcmp(h[0].out, h[1].out) == 0 && strstr(h[0].out, "child ") &&
+			strcmp(h[0].err, h[1].err) == 0,
+			"env.js (NODE_OPTIONS %s): the same environment, modules and child "
+			"environment with and without the shim", set ? "set" : "unset"))
+			diag("without: %s\nwith: %s", h[0].out ? tlib_oneline(h[0].out) : "",
+			     h[1].out ? tlib_oneline(h[1].out) : "");
+		tlib_host_free(&h[0]);
+		tlib_host_free(&h[1]);
+	}
+	unsetenv("NODE_OPTIONS");
+	free(script);
+}
+
 /* A Node.js program that destroyed its sockets passes the gate; the same
  * program keeping a connection fails it. */
 static void case_node(char **prog, int nprog)
@@ -408,6 +606,7 @@ static void case_node(char **prog, int nprog)
 	   socks);
 	json_object_put(doc);
 	trun_free(&r);
+	node_env(prog[0]);
 }
 
 int main(int argc, char **argv)
@@ -424,6 +623,14 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(name, "node") == 0) {
 		case_node(argv + 2, argc - 2);
+		return tlib_finish(tap_done());
+	}
+	if (strcmp(name, "python-pending") == 0) {
+		case_pending(argv + 2, argc - 2);
+		return tlib_finish(tap_done());
+	}
+	if (strcmp(name, "python-rescued") == 0) {
+		case_rescued(argv + 2, argc - 2);
 		return tlib_finish(tap_done());
 	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

@@ -1,0 +1,441 @@
+/* Java (HotSpot): the class, method, source file and line of the Java code
+ * that opens, connects or accepts a socket, through JVMTI looked up at run
+ * time (never linked). docs/design.md ("Language frames: Java") gives the
+ * rules this relies on; in short:
+ *
+ *   - Only when the call's immediate caller is the JDK's own JNI code
+ *     (libnio.so or libnet.so beside the loaded libjvm.so): that code runs
+ *     only inside a JNI native method, so the thread is a Java thread in
+ *     native state, holding no VM lock, where JNI and JVMTI calls are
+ *     allowed. Never from the VM's own code (libjvm.so: the attach
+ *     listener), never from a signal handler (the handler would be the
+ *     caller), never on a thread that is not attached (GetEnv says so).
+ *   - Only in the live phase (GetPhase): not while the VM starts, not once
+ *     it is dying; a JVMTI function called as the phase changes returns
+ *     JVMTI_ERROR_WRONG_PHASE, which ends the walk.
+ *   - The JVM's memory (Deallocate) and local references (DeleteLocalRef)
+ *     are handed back before the wrapper returns; errno is the program's.
+ *   - Each (method, bytecode index) is looked up once per process: later
+ *     walks find its interned frame in a lock-free cache.
+ */
+#include "lang.h"
+
+#include "gate.h"
+#include "writer.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdatomic.h>
+#include <string.h>
+
+/* JNI and JVMTI, as their headers define them (ABI-stable: functions are
+ * called by their documented slot in the function tables). */
+typedef int32_t jint;
+typedef int64_t jlocation;
+typedef void *jmethodID;
+typedef void *jclass;
+
+#define JNI_OK              0
+#define JNI_VERSION_1_2     0x00010002
+#define JVMTI_VERSION_1_2   0x30010200
+#define JVMTI_PHASE_LIVE    4
+#define JVMTI_ERROR_NONE    0
+#define JNI_DELETE_LOCAL_REF 23     /* JNINativeInterface_ slot */
+#define JVM_GET_ENV          6      /* JNIInvokeInterface_ slot */
+
+/* jvmtiInterface_1_ slots: the function's number in the spec, minus one. */
+enum {
+	JVMTI_DEALLOCATE = 47 - 1,
+	JVMTI_GET_CLASS_SIGNATURE = 48 - 1,
+	JVMTI_GET_SOURCE_FILE_NAME = 50 - 1,
+	JVMTI_GET_METHOD_NAME = 64 - 1,
+	JVMTI_GET_METHOD_DECLARING_CLASS = 65 - 1,
+	JVMTI_GET_LINE_NUMBER_TABLE = 70 - 1,
+	JVMTI_GET_STACK_TRACE = 104 - 1,
+	JVMTI_GET_PHASE = 133 - 1,
+	JVMTI_ADD_CAPABILITIES = 142 - 1,
+};
+
+/* jvmtiCapabilities: 128 bits; can_get_source_file_name is bit 11 and
+ * can_get_line_numbers bit 12 of the first word. */
+#define JVMTI_CAN_SOURCE_FILE (1u << 11)
+#define JVMTI_CAN_LINE_NUMBERS (1u << 12)
+
+struct jvmti_frame {
+	jmethodID method;
+	jlocation location;
+};
+
+struct jvmti_line {
+	jlocation start;
+	jint line;
+};
+
+typedef void *const *fn_table;   /* a JavaVM, JNIEnv or jvmtiEnv points to one */
+
+#define CALL(env, slot, type, ...) \
+	((type)(*(fn_table *)(env))[slot])((env), __VA_ARGS__)
+
+enum java_state {
+	JAVA_UNKNOWN = 0,   /* no JDK library seen as a caller yet */
+	JAVA_FINDING,       /* one thread looks for the JVM */
+	JAVA_WAITING,       /* a JVM: no jvmtiEnv yet (not live, or being made) */
+	JAVA_MAKING,        /* one thread is making it */
+	JAVA_READY,
+	JAVA_NONE,          /* no JVM, or no JVMTI: never again */
+};
+
+static struct {
+	_Atomic int state;
+	void *vm;                           /* JavaVM *, set before WAITING */
+	void *jvmti;                        /* jvmtiEnv *, set before READY */
+	bool lines, source;                 /* capabilities granted */
+	/* The JDK's JNI libraries (write-once, before java.state leaves
+	 * UNKNOWN): callers there run in native state. */
+	_Atomic uintptr_t lib_start[2], lib_end[2];
+	char home[256];                     /* libjvm.so's $JAVA_HOME/lib/ */
+	size_t home_len;
+} java;
+
+/* Callers known not to be the JDK's: the last object seen (a torn pair
+ * only makes a JDK caller look like another, which costs its frames). */
+static _Atomic uintptr_t other_start, other_end;
+
+#define CACHE_SIZE 1024u   /* (method, bci) -> interned frame; a power of two */
+
+struct cache_slot {
+	_Atomic uint32_t seq;   /* odd while written */
+	_Atomic int32_t pid;    /* the table the entry belongs to */
+	_Atomic uintptr_t method;
+	_Atomic int64_t location;
+	_Atomic uint64_t entry;
+};
+
+static struct cache_slot cache[CACHE_SIZE];
+
+static unsigned cache_index(jmethodID m, jlocation loc)
+{
+	uint64_t h = (uint64_t)(uintptr_t)m * 0x9e3779b97f4a7c15ull ^ (uint64_t)loc;
+
+	return (unsigned)(h ^ (h >> 29)) & (CACHE_SIZE - 1);
+}
+
+static uint64_t cache_get(jmethodID m, jlocation loc)
+{
+	struct cache_slot *s = &cache[cache_index(m, loc)];
+	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+	uintptr_t sm;
+	int64_t sl;
+	uint64_t e;
+	int32_t pid;
+
+	if (seq & 1)
+		return 0;
+	sm = atomic_load_explicit(&s->method, memory_order_relaxed);
+	sl = atomic_load_explicit(&s->location, memory_order_relaxed);
+	e = atomic_load_explicit(&s->entry, memory_order_relaxed);
+	pid = atomic_load_explicit(&s->pid, memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
+		return 0;
+	return sm == (uintptr_t)m && sl == loc && pid == shim.pid ? e : 0;
+}
+
+/* A writer that finds the slot busy leaves it: the next walk tries again. */
+static void cache_put(jmethodID m, jlocation loc, uint64_t e)
+{
+	struct cache_slot *s = &cache[cache_index(m, loc)];
+	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	if ((seq & 1) || !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1,
+								  memory_order_acquire,
+								  memory_order_relaxed))
+		return;
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->method, (uintptr_t)m, memory_order_relaxed);
+	atomic_store_explicit(&s->location, loc, memory_order_relaxed);
+	atomic_store_explicit(&s->entry, e, memory_order_relaxed);
+	atomic_store_explicit(&s->pid, shim.pid, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/* Once, at the first caller from an object named like the JDK's JNI
+ * libraries: is there a JVM, where is its lib/, and is it created yet (a
+ * JNI library loaded while the VM is made is asked again later). One
+ * thread at a time (FINDING); the others see no Java meanwhile. */
+static void java_find(void)
+{
+	jint (*created)(void **, jint, jint *);
+	struct dl_find_object fo;
+	void *vm = NULL;
+	jint n = 0;
+	const char *jvm, *end;
+	int st = JAVA_UNKNOWN;
+
+	if (!atomic_compare_exchange_strong(&java.state, &st, JAVA_FINDING))
+		return;
+	*(void **)&created = dlsym(RTLD_DEFAULT, "JNI_GetCreatedJavaVMs");
+	if (!created || _dl_find_object((void *)created, &fo) != 0 || !fo.dlfo_link_map ||
+	    !(jvm = fo.dlfo_link_map->l_name) || strcmp(base_name(jvm), "libjvm.so") != 0)
+		goto none;
+	/* $JAVA_HOME/lib/server/libjvm.so: the JNI libraries are in lib/. */
+	end = base_name(jvm) - 1;
+	while (end > jvm && end[-1] != '/')
+		end--;
+	if (end == jvm || (size_t)(end - jvm) >= sizeof(java.home))
+		goto none;
+	if (!java.home_len) {
+		memcpy(java.home, jvm, (size_t)(end - jvm));
+		java.home_len = (size_t)(end - jvm);
+	}
+	if (created(&vm, 1, &n) != JNI_OK || n < 1 || !vm) {
+		atomic_store(&java.state, JAVA_UNKNOWN);
+		return;
+	}
+	java.vm = vm;
+	atomic_store(&java.state, JAVA_WAITING);
+	return;
+none:
+	atomic_store(&java.state, JAVA_NONE);
+}
+
+static bool in_jdk_lib(uintptr_t ret)
+{
+	for (int k = 0; k < 2; k++) {
+		uintptr_t end = atomic_load_explicit(&java.lib_end[k], memory_order_acquire);
+
+		if (end && ret < end &&
+		    ret >= atomic_load_explicit(&java.lib_start[k], memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+/* Is `ret` (the return address in the wrapped call's caller) in the JDK's
+ * libnio.so or libnet.so? _dl_find_object is lock-free and
+ * async-signal-safe. */
+static bool jdk_caller(uintptr_t ret)
+{
+	struct dl_find_object fo;
+	const char *name, *base;
+	uintptr_t start, end;
+	int k, st;
+
+	if (in_jdk_lib(ret))
+		return true;
+	if (ret >= atomic_load_explicit(&other_start, memory_order_relaxed) &&
+	    ret < atomic_load_explicit(&other_end, memory_order_relaxed))
+		return false;
+	if (_dl_find_object((void *)ret, &fo) != 0)
+		return false;
+	start = (uintptr_t)fo.dlfo_map_start;
+	end = (uintptr_t)fo.dlfo_map_end;
+	name = fo.dlfo_link_map ? fo.dlfo_link_map->l_name : NULL;
+	base = name ? base_name(name) : "";
+	k = strcmp(base, "libnio.so") == 0 ? 0 : strcmp(base, "libnet.so") == 0 ? 1 : -1;
+	if (k >= 0 && atomic_load(&java.state) == JAVA_UNKNOWN)
+		java_find();
+	st = atomic_load(&java.state);
+	if (k >= 0 && st == JAVA_FINDING)
+		return false;   /* another thread is looking: not cached */
+	if (k < 0 || st == JAVA_NONE || !java.home_len ||
+	    (size_t)(base - name) != java.home_len || memcmp(name, java.home, java.home_len)) {
+		/* Not the JDK's, for good: the range is remembered. */
+		atomic_store_explicit(&other_start, UINTPTR_MAX, memory_order_relaxed);
+		atomic_store_explicit(&other_end, end, memory_order_relaxed);
+		atomic_store_explicit(&other_start, start, memory_order_relaxed);
+		return false;
+	}
+	atomic_store_explicit(&java.lib_start[k], start, memory_order_relaxed);
+	atomic_store_explicit(&java.lib_end[k], end, memory_order_release);
+	return true;
+}
+
+/* The jvmtiEnv, made once in the live phase by the first thread to get
+ * here; NULL until then (and for the others while it is made). */
+static void *java_jvmti(void)
+{
+	void *env = NULL;
+	int st = atomic_load_explicit(&java.state, memory_order_acquire);
+
+	if (st == JAVA_READY)
+		return java.jvmti;
+	if (st == JAVA_UNKNOWN)
+		java_find();
+	st = JAVA_WAITING;
+	if (!atomic_compare_exchange_strong(&java.state, &st, JAVA_MAKING))
+		return NULL;
+	/* JNI_EDETACHED outside the live phase: try again later. */
+	if (CALL(java.vm, JVM_GET_ENV, jint (*)(void *, void **, jint), &env,
+		 JVMTI_VERSION_1_2) != JNI_OK || !env) {
+		atomic_store(&java.state, JAVA_WAITING);
+		return NULL;
+	}
+	/* Both are in HotSpot's "always" set, granted in the live phase too;
+	 * ask for each alone so that a refusal of one keeps the other. */
+	java.source = CALL(env, JVMTI_ADD_CAPABILITIES, jint (*)(void *, const void *),
+			   (uint32_t[4]){ JVMTI_CAN_SOURCE_FILE }) == JVMTI_ERROR_NONE;
+	java.lines = CALL(env, JVMTI_ADD_CAPABILITIES, jint (*)(void *, const void *),
+			  (uint32_t[4]){ JVMTI_CAN_LINE_NUMBERS }) == JVMTI_ERROR_NONE;
+	java.jvmti = env;
+	atomic_store_explicit(&java.state, JAVA_READY, memory_order_release);
+	return env;
+}
+
+static void dealloc(void *jvmti, void *p)
+{
+	if (p)
+		CALL(jvmti, JVMTI_DEALLOCATE, jint (*)(void *, void *), p);
+}
+
+/* "Lcom/example/Feed$Client;" -> "com.example.Feed$Client" into out;
+ * its package as a path ("com/example/") into pkg. */
+static void class_names(const char *sig, char *out, size_t outlen, char *pkg, size_t pkglen)
+{
+	size_t n = 0, slash = 0;
+
+	if (*sig == 'L')
+		sig++;
+	for (; *sig && *sig != ';' && n + 1 < outlen; sig++) {
+		out[n++] = *sig == '/' ? '.' : *sig;
+		if (*sig == '/')
+			slash = n;
+	}
+	out[n] = '\0';
+	if (slash >= pkglen)
+		slash = 0;
+	for (size_t i = 0; i < slash; i++)
+		pkg[i] = out[i] == '.' ? '/' : out[i];
+	pkg[slash] = '\0';
+}
+
+/* The frame of `method` at bytecode index `loc`, interned; 0 when the JVM
+ * cannot say (a phase change, a method of a class being unloaded). */
+static uint64_t frame_entry(void *jvmti, void *jni, jmethodID method, jlocation loc)
+{
+	char *name = NULL, *csig = NULL, *src = NULL, func[256], file[256], pkg[192];
+	struct jvmti_line *table = NULL;
+	jclass klass = NULL;
+	jint count = 0, line = 0;
+	uint64_t e = 0;
+	size_t flen;
+
+	if (CALL(jvmti, JVMTI_GET_METHOD_NAME, jint (*)(void *, jmethodID, char **, char **, char **),
+		 method, &name, NULL, NULL) != JVMTI_ERROR_NONE || !name)
+		goto out;
+	if (CALL(jvmti, JVMTI_GET_METHOD_DECLARING_CLASS, jint (*)(void *, jmethodID, jclass *),
+		 method, &klass) != JVMTI_ERROR_NONE || !klass)
+		goto out;
+	if (CALL(jvmti, JVMTI_GET_CLASS_SIGNATURE, jint (*)(void *, jclass, char **, char **),
+		 klass, &csig, NULL) != JVMTI_ERROR_NONE || !csig)
+		goto out;
+	if (java.source &&
+	    CALL(jvmti, JVMTI_GET_SOURCE_FILE_NAME, jint (*)(void *, jclass, char **), klass,
+		 &src) != JVMTI_ERROR_NONE)
+		src = NULL;
+	/* A native method has no table (and location -1). */
+	if (java.lines && loc >= 0 &&
+	    CALL(jvmti, JVMTI_GET_LINE_NUMBER_TABLE,
+		 jint (*)(void *, jmethodID, jint *, struct jvmti_line **), method, &count,
+		 &table) == JVMTI_ERROR_NONE && table) {
+		jlocation best = -1;
+
+		for (jint i = 0; i < count; i++)
+			if (table[i].start <= loc && table[i].start > best) {
+				best = table[i].start;
+				line = table[i].line;
+			}
+	}
+	class_names(csig, func, sizeof(func), pkg, sizeof(pkg));
+	flen = strlen(func);
+	if (flen + 1 + strlen(name) < sizeof(func)) {
+		func[flen++] = '.';
+		strcpy(func + flen, name);
+	}
+	if (src) {
+		size_t p = strlen(pkg), s = strlen(src);
+
+		if (p + s >= sizeof(file))
+			p = 0;
+		memcpy(file, pkg, p);
+		memcpy(file + p, src, s < sizeof(file) - 1 - p ? s : sizeof(file) - 1 - p);
+		file[p + (s < sizeof(file) - 1 - p ? s : sizeof(file) - 1 - p)] = '\0';
+	} else {
+		strcpy(file, "?");
+	}
+	e = shim_lframe_intern(SA_LANG_JAVA, file, strlen(file), func, strlen(func),
+			       line > 0 ? (uint32_t)line : 0, 0);
+out:
+	dealloc(jvmti, table);
+	dealloc(jvmti, src);
+	dealloc(jvmti, csig);
+	dealloc(jvmti, name);
+	if (klass)
+		CALL(jni, JNI_DELETE_LOCAL_REF, void (*)(void *, jclass), klass);
+	return e;
+}
+
+uint32_t shim_java_merge(uint64_t *frames, uint32_t n, uint32_t max)
+{
+	struct jvmti_frame jf[SA_MAX_FRAMES];
+	uint64_t lf[SA_MAX_FRAMES], native[SA_MAX_FRAMES];
+	void *jvmti, *jni = NULL;
+	jint count = 0, phase = 0;
+	uint32_t m = 0, k;
+	int saved_errno;
+
+	if (!n || atomic_load_explicit(&java.state, memory_order_relaxed) == JAVA_NONE ||
+	    !jdk_caller((uintptr_t)frames[0]))
+		return n;
+	saved_errno = errno;
+	/* Attached: a Java thread (the JDK's JNI code runs on no other). */
+	if (!java.vm ||
+	    CALL(java.vm, JVM_GET_ENV, jint (*)(void *, void **, jint), &jni, JNI_VERSION_1_2) !=
+		    JNI_OK || !jni)
+		goto out;
+	if (!(jvmti = java_jvmti()))
+		goto out;
+	if (CALL(jvmti, JVMTI_GET_PHASE, jint (*)(void *, jint *), &phase) != JVMTI_ERROR_NONE ||
+	    phase != JVMTI_PHASE_LIVE)
+		goto out;
+	if (max > SA_MAX_FRAMES)
+		max = SA_MAX_FRAMES;
+	/* NULL: the current thread, which needs no suspension nor handshake. */
+	if (CALL(jvmti, JVMTI_GET_STACK_TRACE,
+		 jint (*)(void *, void *, jint, jint, struct jvmti_frame *, jint *), NULL, 0,
+		 (jint)max, jf, &count) != JVMTI_ERROR_NONE)
+		goto out;
+	for (jint i = 0; i < count && m < max; i++) {
+		uint64_t e = cache_get(jf[i].method, jf[i].location);
+
+		if (!e && (e = frame_entry(jvmti, jni, jf[i].method, jf[i].location)))
+			cache_put(jf[i].method, jf[i].location, e);
+		if (e)
+			lf[m++] = e;
+	}
+	if (m) {
+		/* Below the JDK's JNI code the native stack is the interpreter's
+		 * and compiled code's (addresses that change as methods are
+		 * compiled: one call site would be several groups) and the VM's:
+		 * the Java frames say it all. */
+		for (k = 1; k < n && in_jdk_lib((uintptr_t)frames[k]); k++)
+			;
+		n = k;
+		k = n < max - m ? n : max - m;
+		memcpy(native, frames, k * sizeof(*frames));
+		memcpy(frames, lf, m * sizeof(*frames));
+		memcpy(frames + m, native, k * sizeof(*frames));
+		n = m + k;
+	}
+out:
+	errno = saved_errno;
+	return n;
+}
