@@ -88,16 +88,10 @@ int tr_table_create(struct tr_table *t, const char *dir, pid_t pid, uint32_t uid
 	if (fallocate(t->fd, 0, 0, PAGE) != 0)
 		goto fail;
 	t->backed[0] = 1;
-	*t->hdr = layout;
-	t->hdr->depth = SA_MAX_FRAMES;
-	t->hdr->uid = uid;
-	t->hdr->pid = pid;
-	t->hdr->ppid = ppid;
-	t->hdr->starttime = starttime;
-	t->hdr->generation = 1;
-	t->hdr->flags = SA_HDR_RECORDER;
-	t->hdr->exit_status = -1;
-	t->hdr->created_ns = now_realtime_ns();
+	sa_header_init(t->hdr, &layout, &(struct sa_writer_id){
+		.uid = uid, .depth = SA_MAX_FRAMES, .flags = SA_HDR_RECORDER, .pid = pid,
+		.ppid = ppid, .starttime = starttime, .created_ns = now_realtime_ns(),
+	});
 	proc_read_cmdline(pid, t->hdr->cmdline, sizeof(t->hdr->cmdline));
 	t->slots = (struct sa_slot *)(t->base + layout.slots_off);
 	t->stacks = (struct sa_stack *)(t->base + layout.stacks_off);
