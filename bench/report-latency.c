@@ -22,104 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Five call sites, so the report has five groups to symbolize. */
-#define OPENER(n) \
-	__attribute__((noinline)) static int open_##n(const struct sockaddr_in *a) \
-	{ \
-		int fd = socket(AF_INET, SOCK_STREAM, 0); \
-		if (fd >= 0 && connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) { \
-			close(fd); \
-			return -1; \
-		} \
-		__asm__ volatile("" ::: "memory"); \
-		return fd; \
-	}
-OPENER(0)
-OPENER(1)
-OPENER(2)
-OPENER(3)
-OPENER(4)
-static int (*const openers[5])(const struct sockaddr_in *) = {
-	open_0, open_1, open_2, open_3, open_4,
-};
-
-static int hold(int conns)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t l = sizeof(a);
-	struct rlimit rl;
-	int lfd, held = 0;
-	char buf[16];
-
-	getrlimit(RLIMIT_NOFILE, &rl);
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	if ((rlim_t)conns * 2 + 16 > rl.rlim_cur)
-		conns = (int)((rl.rlim_cur - 16) / 2);
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4096) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&a, &l) < 0)
-		return 1;
-	for (int i = 0; i < conns; i++) {
-		int c = openers[i % 5](&a), s;
-		if (c < 0)
-			break;
-		s = accept(lfd, NULL, NULL);
-		if (s < 0)
-			break;
-		/* Half of the server ends send FIN: their clients sit in
-		 * CLOSE_WAIT while both fds stay held. */
-		if (i & 1)
-			shutdown(s, SHUT_WR);
-		held += 2;
-	}
-	printf("ready %d\n", held + 1);
-	fflush(stdout);
-	while (read(0, buf, sizeof(buf)) > 0)
-		;
-	return 0;
-}
-
-/* Run argv with stdout and stderr to /dev/null; nanoseconds, or 0 on failure. */
-static uint64_t timed(char *const argv[], int ok_max)
-{
-	uint64_t t0 = now_ns();
-	int st;
-	pid_t p = fork();
-
-	if (p == 0) {
-		int dn = open("/dev/null", O_WRONLY);
-		dup2(dn, 1);
-		dup2(dn, 2);
-		unsetenv("LD_PRELOAD");
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) > ok_max)
-		return 0;
-	return now_ns() - t0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_ms(uint64_t *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
-	return (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2) / 1e6;
-}
+#include "bench.h"
+#include "latency.h"
 
 /* One holder of conns connections under the shim; its stdin is *keep
  * (close it to let it go). Returns its pid, -1 on failure; *sockets gets
@@ -181,7 +85,7 @@ int main(int argc, char **argv)
 	int *keep;
 
 	if (argc == 3 && strcmp(argv[1], "--hold") == 0)
-		return hold(atoi(argv[2]));
+		return bench_hold(atoi(argv[2]), 5);
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s SOCKAUDIT SHIM [-n CONNECTIONS] [-r ROUNDS] [-p PROCESSES]\n",
 			argv[0]);
@@ -230,9 +134,9 @@ int main(int argc, char **argv)
 		char *largv[] = { (char *)cli, "list", NULL };
 
 		for (int r = 0; r < rounds; r++) {
-			rep[r] = timed(procs > 1 ? aargv : rargv, 1);
-			ss[r] = timed(sargv, 0);
-			lst[r] = timed(largv, 1);
+			rep[r] = bench_timed(procs > 1 ? aargv : rargv, 1);
+			ss[r] = bench_timed(sargv, 0);
+			lst[r] = bench_timed(largv, 1);
 			if (!rep[r] || !ss[r] || !lst[r]) {
 				fprintf(stderr, "bench-report-latency: a timed command failed\n");
 				stop_holders(holders, keep, procs, true);
@@ -242,7 +146,8 @@ int main(int argc, char **argv)
 	}
 	stop_holders(holders, keep, procs, false);
 	{
-		double r = median_ms(rep, rounds), s = median_ms(ss, rounds), l = median_ms(lst, rounds);
+		double r = bench_median_ms(rep, rounds), s = bench_median_ms(ss, rounds);
+		double l = bench_median_ms(lst, rounds);
 
 		if (procs > 1)
 			printf("bench=report-all\nprocesses=%d\nsockets=%d\nrounds=%d\n"

@@ -25,58 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+#include "latency.h"
+
 #define MAX_PROCS 1000
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-#define OPENER(n) \
-	__attribute__((noinline)) static int open_##n(const struct sockaddr_in *a) \
-	{ \
-		int fd = socket(AF_INET, SOCK_STREAM, 0); \
-		if (fd >= 0 && connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) { \
-			close(fd); \
-			return -1; \
-		} \
-		__asm__ volatile("" ::: "memory"); \
-		return fd; \
-	}
-OPENER(0)
-OPENER(1)
-OPENER(2)
-static int (*const openers[3])(const struct sockaddr_in *) = { open_0, open_1, open_2 };
-
-static int hold(int conns)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t l = sizeof(a);
-	int lfd, held = 1;
-	char buf[16];
-
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 256) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&a, &l) < 0)
-		return 1;
-	for (int i = 0; i < conns; i++) {
-		int c = openers[i % 3](&a), s;
-
-		if (c < 0 || (s = accept(lfd, NULL, NULL)) < 0)
-			break;
-		if (i & 1)
-			shutdown(s, SHUT_WR);
-		held += 2;
-	}
-	printf("ready %d\n", held);
-	fflush(stdout);
-	while (read(0, buf, sizeof(buf)) > 0)
-		;
-	return 0;
-}
 
 /* GET /metrics; nanoseconds, 0 on failure. */
 static uint64_t scrape(int port, size_t *bytes)
@@ -85,7 +37,7 @@ static uint64_t scrape(int port, size_t *bytes)
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	static const char req[] = "GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n";
 	char buf[65536];
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ssize_t n;
 
@@ -105,39 +57,7 @@ static uint64_t scrape(int port, size_t *bytes)
 		*bytes += (size_t)n;
 	}
 	close(fd);
-	return n < 0 ? 0 : now_ns() - t0;
-}
-
-static uint64_t timed(char *const argv[])
-{
-	uint64_t t0 = now_ns();
-	int st;
-	pid_t p = fork();
-
-	if (p == 0) {
-		int dn = open("/dev/null", O_WRONLY);
-		dup2(dn, 1);
-		dup2(dn, 2);
-		unsetenv("LD_PRELOAD");
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st))
-		return 0;
-	return now_ns() - t0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median_ms(uint64_t *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
-	return (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2) / 1e6;
+	return n < 0 ? 0 : bench_now_ns() - t0;
 }
 
 int main(int argc, char **argv)
@@ -150,7 +70,7 @@ int main(int argc, char **argv)
 	FILE *f, *ef;
 
 	if (argc == 3 && strcmp(argv[1], "--hold") == 0)
-		return hold(atoi(argv[2]));
+		return bench_hold(atoi(argv[2]), 3);
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s SOCKAUDIT SHIM [-p PROCESSES] [-n CONNECTIONS] [-r ROUNDS]\n",
 			argv[0]);
@@ -224,7 +144,7 @@ int main(int argc, char **argv)
 		cold = scrape(port, &bytes);
 		for (int r = 0; r < rounds && cold; r++) {
 			sc[r] = scrape(port, &bytes);
-			ss[r] = timed(sargv);
+			ss[r] = bench_timed(sargv, 0);
 			if (!sc[r] || !ss[r]) {
 				cold = 0;
 				break;
@@ -241,7 +161,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	{
-		double s = median_ms(sc, rounds), t = median_ms(ss, rounds);
+		double s = bench_median_ms(sc, rounds), t = bench_median_ms(ss, rounds);
 
 		printf("bench=serve-latency\nprocesses=%d\nsockets=%d\nrounds=%d\npage_bytes=%zu\n"
 		       "first_scrape_ms=%.1f\nscrape_ms=%.1f\nss_ms=%.1f\nratio=%.3f\n", procs,

@@ -47,6 +47,21 @@ uint64_t sa_layout(struct sa_header *h, uint32_t nslots)
 	return off;
 }
 
+void sa_header_init(struct sa_header *h, const struct sa_header *layout,
+		    const struct sa_writer_id *id)
+{
+	*h = *layout;
+	h->depth = id->depth;
+	h->uid = id->uid;
+	h->pid = id->pid;
+	h->ppid = id->ppid;
+	h->starttime = id->starttime;
+	h->generation = 1;
+	h->flags = id->flags;
+	h->exit_status = -1;
+	h->created_ns = id->created_ns;
+}
+
 /* Decimal without stdio: the shim calls this. */
 static char *put_u64(char *p, char *end, uint64_t v)
 {

@@ -305,6 +305,20 @@ static inline uint64_t sa_count_cell_off(uint32_t id, uint32_t shard)
 /* Layout for a table of `nslots` slots; returns the file size. */
 uint64_t sa_layout(struct sa_header *h, uint32_t nslots);
 
+/* Who writes a fresh table: the shim for its own process, or the
+ * recorder for a traced one. */
+struct sa_writer_id {
+	uint32_t uid, depth, flags;
+	int32_t pid, ppid;
+	uint64_t starttime, created_ns;
+};
+/* A fresh table's header at h: the layout sa_layout() made, the writer's
+ * identity, generation 1 and an exit status not yet known (-1). The
+ * command line and run id are the caller's to add. Pure stores: the shim
+ * calls it at start-up. */
+void sa_header_init(struct sa_header *h, const struct sa_header *layout,
+		    const struct sa_writer_id *id);
+
 /* File name for (uid, pid, starttime): "sockaudit.<uid>.<pid>.<starttime>". */
 int sa_table_name(char *buf, unsigned len, uint32_t uid, int32_t pid, uint64_t starttime);
 /* Parse such a name; returns 0 or -1. */

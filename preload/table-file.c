@@ -154,16 +154,11 @@ static int table_fresh(void)
 	shim_sys(SYS_close, fd);
 
 	h = base;
-	*h = layout;
-	h->depth = shim.depth;
-	h->uid = shim.uid;
-	h->pid = shim.pid;
-	h->ppid = getppid();
-	h->starttime = shim.starttime;
-	h->generation = 1;
-	h->flags = (shim.under_run ? SA_HDR_UNDER_RUN : 0) | (shim.forked ? SA_HDR_FORKED : 0);
-	h->exit_status = -1;
-	h->created_ns = shim_now_ns();
+	sa_header_init(h, &layout, &(struct sa_writer_id){
+		.uid = shim.uid, .depth = shim.depth, .pid = shim.pid, .ppid = getppid(),
+		.starttime = shim.starttime, .created_ns = shim_now_ns(),
+		.flags = (shim.under_run ? SA_HDR_UNDER_RUN : 0) | (shim.forked ? SA_HDR_FORKED : 0),
+	});
 	memcpy(h->run_id, shim.run_id, sizeof(h->run_id));
 	read_cmdline(h->cmdline, sizeof(h->cmdline));
 	map_globals(base, size, &st);

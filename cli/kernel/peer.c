@@ -1,6 +1,7 @@
 #include "kernel/peer.h"
 
 #include "kernel/procfd.h"
+#include "util/proc.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -221,21 +222,6 @@ const struct ks_sock *ks_peer_listener(const struct ks_peer_index *ix,
 	return wild;
 }
 
-static void read_comm(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-}
-
 int ks_owner_cmp(const void *a, const void *b)
 {
 	const struct ks_owner *x = a, *y = b;
@@ -282,28 +268,14 @@ void ks_owners_find(struct ks_owner *v, size_t n, pid_t skip)
 	closedir(proc);
 	qsort(pids, npids, sizeof(pids[0]), pid_cmp);
 	for (size_t p = 0; p < npids && left; p++) {
-		char path[64];
-		DIR *fds;
+		struct procfd_list fds;
 
-		snprintf(path, sizeof(path), "/proc/%d/fd", pids[p]);
-		fds = opendir(path);
-		if (!fds)
+		if (procfd_scan(pids[p], &fds) < 0)
 			continue;
-		while (left && (d = readdir(fds))) {
-			char link[64], target[64];
-			unsigned long long ino;
+		for (size_t i = 0; i < fds.n && left; i++) {
+			uint64_t ino = fds.v[i].inode;
 			struct ks_owner key, *o;
-			ssize_t len;
 
-			if (d->d_name[0] == '.')
-				continue;
-			snprintf(link, sizeof(link), "/proc/%d/fd/%.20s", pids[p], d->d_name);
-			len = readlink(link, target, sizeof(target) - 1);
-			if (len <= 0)
-				continue;
-			target[len] = '\0';
-			if (sscanf(target, "socket:[%llu]", &ino) != 1)
-				continue;
 			key.inode = ino;
 			o = bsearch(&key, v, n, sizeof(v[0]), ks_owner_cmp);
 			if (!o)
@@ -314,12 +286,12 @@ void ks_owners_find(struct ks_owner *v, size_t n, pid_t skip)
 			for (; o < v + n && o->inode == ino; o++)
 				if (!o->pid) {
 					o->pid = pids[p];
-					o->fd = atoi(d->d_name);
-					read_comm(o->pid, o->comm, sizeof(o->comm));
+					o->fd = fds.v[i].fd;
+					proc_read_comm(o->pid, o->comm, sizeof(o->comm));
 					left--;
 				}
 		}
-		closedir(fds);
+		procfd_finish(&fds);
 	}
 	free(pids);
 }
@@ -422,7 +394,7 @@ static void map_walk(struct ks_owner_map *m)
 			procfd_finish(&fds);
 			continue;
 		}
-		read_comm((pid_t)pid, comm, sizeof(comm));
+		proc_read_comm((pid_t)pid, comm, sizeof(comm));
 		for (size_t i = 0; i < fds.n; i++)
 			map_push(m, fds.v[i].inode, (pid_t)pid, fds.v[i].fd, comm);
 		procfd_finish(&fds);

@@ -17,6 +17,7 @@
 #include "symbolize/demangle.h"
 #include "symbolize/gopclntab.h"
 
+#include "util/proc.h"
 #include "util/procns.h"
 
 #include <dwarf.h>
@@ -877,6 +878,40 @@ static int sym_set_userdata(Dwfl_Module *mod, void **userdata, const char *name,
 	return DWARF_CB_OK;
 }
 
+struct sym_maps_walk {
+	struct symbolizer *s;
+	size_t cap;   /* of s->maps */
+};
+
+static int sym_add_map(const struct proc_map *m, void *arg)
+{
+	struct sym_maps_walk *w = arg;
+	struct symbolizer *s = w->s;
+	const char *path;
+
+	if (m->path[0] != '/' || (m->inode == 0 && m->dev_major == 0 && m->dev_minor == 0))
+		return 0;
+	path = sym_intern(s, m->path);
+	if (!path)
+		return 0;
+	/* The kernel lists mappings by address. */
+	if (s->nmaps && s->maps[s->nmaps - 1].path == path && s->maps[s->nmaps - 1].end == m->start) {
+		s->maps[s->nmaps - 1].end = m->end;
+		return 0;
+	}
+	if (s->nmaps == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 64;
+		struct sym_map *nv = realloc(s->maps, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->maps = nv;
+		w->cap = ncap;
+	}
+	s->maps[s->nmaps++] = (struct sym_map){ m->start, m->end, path, m->inode };
+	return 0;
+}
+
 /* The file mappings of /proc/<pid>/maps, as libdwfl's proc_maps_report()
  * takes them (a path, and not device 0:0 with inode 0), one entry per run
  * of contiguous mappings of one file. A line that cannot be parsed, or a
@@ -884,58 +919,9 @@ static int sym_set_userdata(Dwfl_Module *mod, void **userdata, const char *name,
  * which is what report retries on. 0 or an errno value. */
 static int sym_read_maps(struct symbolizer *s)
 {
-	char *line = NULL, fname[64];
-	size_t cap = 0, linesz = 0;
-	ssize_t len;
-	FILE *f;
-	int err = 0;
+	struct sym_maps_walk w = { s, 0 };
 
-	snprintf(fname, sizeof(fname), "/proc/%d/maps", (int)s->pid);
-	f = fopen(fname, "re");
-	if (!f)
-		return errno;
-	while ((len = getline(&line, &linesz, f)) > 0) {
-		unsigned long long start, end, ino;
-		unsigned int dmajor, dminor;
-		const char *path;
-		char *file;
-		int off = -1;
-
-		if (line[len - 1] == '\n')
-			line[len - 1] = '\0';
-		if (sscanf(line, "%llx-%llx %*s %*x %x:%x %llu %n", &start, &end, &dmajor,
-			   &dminor, &ino, &off) < 5 || off <= 0 || end <= start)
-			continue;
-		file = line + off + strspn(line + off, " \t");
-		if (file[0] != '/' || (ino == 0 && dmajor == 0 && dminor == 0))
-			continue;
-		path = sym_intern(s, file);
-		if (!path)
-			continue;
-		/* The kernel lists mappings by address. */
-		if (s->nmaps && s->maps[s->nmaps - 1].path == path &&
-		    s->maps[s->nmaps - 1].end == start) {
-			s->maps[s->nmaps - 1].end = end;
-			continue;
-		}
-		if (s->nmaps == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct sym_map *nv = realloc(s->maps, ncap * sizeof(*nv));
-
-			if (!nv) {
-				err = ENOMEM;
-				break;
-			}
-			s->maps = nv;
-			cap = ncap;
-		}
-		s->maps[s->nmaps++] = (struct sym_map){ start, end, path, ino };
-	}
-	if (!err && ferror(f))
-		err = errno ? errno : EIO;
-	free(line);
-	fclose(f);
-	return err;
+	return -proc_maps_each(s->pid, sym_add_map, &w);
 }
 
 struct symbolizer *sym_create_pid(pid_t pid)

@@ -10,14 +10,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/proc.h"
 #include "util/util.h"
+
+struct bias_walk {
+	const char *exe;
+	uint64_t start;
+};
+
+static int exe_first_map(const struct proc_map *m, void *arg)
+{
+	struct bias_walk *w = arg;
+
+	if (m->offset != 0 || strcmp(m->path, w->exe) != 0)
+		return 0;
+	w->start = m->start;
+	return 1;
+}
 
 /* The load bias of a position-independent executable: where its first
  * segment (file offset 0) is mapped, less the address it was linked at. */
 static bool exe_bias(pid_t pid, Elf *e, uint64_t *bias)
 {
-	char path[64], exe[4096], line[4096 + 256], mpath[4096];
-	_cleanup_fclose_ FILE *f = NULL;
+	char path[64], exe[4096];
+	struct bias_walk w = { exe, 0 };
 	uint64_t vaddr = UINT64_MAX;
 	size_t nph = 0;
 	ssize_t n;
@@ -35,18 +51,10 @@ static bool exe_bias(pid_t pid, Elf *e, uint64_t *bias)
 	if (n <= 0 || vaddr == UINT64_MAX)
 		return false;
 	exe[n] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		uint64_t start, off;
-
-		if (sscanf(line, "%" SCNx64 "-%*x %*s %" SCNx64 " %*s %*u %4095[^\n]", &start, &off,
-			   mpath) == 3 && off == 0 && strcmp(mpath, exe) == 0) {
-			*bias = start - (vaddr & ~(uint64_t)4095);
-			return true;
-		}
-	}
-	return false;
+	if (proc_maps_each(pid, exe_first_map, &w) != 1)
+		return false;
+	*bias = w.start - (vaddr & ~(uint64_t)4095);
+	return true;
 }
 
 bool tr_gosym_range(pid_t pid, const char *name, uint64_t *lo, uint64_t *hi)

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,9 +18,10 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "kernel/procfd.h"
 #include "trace/gosym.h"
 #include "trace/writer.h"
-#include "util/target.h"
+#include "util/proc.h"
 #include "util/util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -165,135 +165,66 @@ static struct proc *proc_get(struct tr_procs *p, pid_t pid)
  * will: a forked child of the shim's makes its own on first use); 0: the
  * maps were read and it is not; -1: not known (the process is gone, or
  * its address space already released at exit). */
+struct shim_walk {
+	bool any;
+};
+
+static int shim_line(const struct proc_map *m, void *arg)
+{
+	((struct shim_walk *)arg)->any = true;
+	return strstr(m->path, "/libsockaudit") != NULL;
+}
+
 static int shim_mapped(pid_t pid)
 {
-	char path[64], line[4352];
-	_cleanup_fclose_ FILE *f = NULL;
-	bool any = false;
+	struct shim_walk w = { false };
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		any = true;
-		if (strstr(line, "/libsockaudit"))
-			return 1;
-	}
-	return any ? 0 : -1;
+	if (proc_maps_each(pid, shim_line, &w) == 1)
+		return 1;
+	return w.any ? 0 : -1;
 }
 
 /* Has the executable a PT_INTERP (the dynamic loader, which loads the
  * shim)? True when it cannot be read either: then it may have the shim. */
 static bool exe_is_dynamic(const char *path)
 {
-	bool dyn = true;
-	size_t nph = 0;
-	Elf *e;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct proc_exe_facts f;
 
-	if (fd < 0)
-		return true;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (e && elf_getphdrnum(e, &nph) == 0) {
-		dyn = false;
-		for (size_t i = 0; i < nph; i++) {
-			GElf_Phdr ph;
-
-			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_INTERP)
-				dyn = true;
-		}
-	}
-	if (e)
-		elf_end(e);
-	close(fd);
-	return dyn;
+	return proc_exe_facts(path, &f) < 0 || f.interp;
 }
 
 /* Is the executable a Go program (a .note.go.buildid section)? A look at
  * the section headers only. */
 static bool exe_is_go(const char *path)
 {
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-	bool go = false;
-	Elf *e;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct proc_exe_facts f;
 
-	if (fd < 0)
-		return false;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (e && elf_getshdrstrndx(e, &shstrndx) == 0) {
-		while (!go && (scn = elf_nextscn(e, scn))) {
-			GElf_Shdr sh;
-			const char *name;
-
-			if (gelf_getshdr(scn, &sh) && (name = elf_strptr(e, shstrndx, sh.sh_name)))
-				go = strcmp(name, ".note.go.buildid") == 0;
-		}
-	}
-	if (e)
-		elf_end(e);
-	close(fd);
-	return go;
+	return proc_exe_facts(path, &f) == 0 && f.go_note;
 }
 
 /* The sockets pid holds now (per /proc/<pid>/fd) into t, without stacks. */
 static int adopt_fds(struct proc *pr, struct tr_table *t, unsigned origin)
 {
-	char path[64], link[64], fpath[400];
-	struct dirent *e;
-	int n = 0;
-	DIR *dir;
+	struct procfd_list fds;
+	int rc = procfd_scan(pr->pid, &fds);
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pr->pid);
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while ((e = readdir(dir))) {
-		unsigned long long ino;
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < fds.n; i++) {
 		struct sa_slot s = { 0 };
-		ssize_t len;
-		int fd;
 
-		if (e->d_name[0] == '.')
-			continue;
-		fd = atoi(e->d_name);
-		snprintf(fpath, sizeof(fpath), "%s/%s", path, e->d_name);
-		len = readlink(fpath, link, sizeof(link) - 1);
-		if (len <= 0)
-			continue;
-		link[len] = '\0';
-		if (sscanf(link, "socket:[%llu]", &ino) != 1)
-			continue;
 		s.used = 1;
 		s.origin = (uint8_t)origin;
-		s.inode = ino;
-		s.fd = fd;
+		s.inode = fds.v[i].inode;
+		s.fd = fds.v[i].fd;
 		s.dup_of = -1;
 		s.generation = t->hdr->generation;
 		/* Opened before now; when exactly is not known. */
 		s.open_ns = now_realtime_ns();
-		tr_table_put(t, fd, &s);
-		n++;
+		tr_table_put(t, fds.v[i].fd, &s);
 	}
-	closedir(dir);
-	return n;
-}
-
-/* PPid of /proc/<pid>/status, 0 when unreadable. */
-static pid_t read_ppid(pid_t pid)
-{
-	char path[64], line[256];
-	_cleanup_fclose_ FILE *f = NULL;
-	int ppid = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "PPid: %d", &ppid) == 1)
-			break;
-	return (pid_t)ppid;
+	procfd_finish(&fds);
+	return (int)fds.n;
 }
 
 static void mark_run(const struct tr_procs *p, struct tr_table *t)
@@ -356,7 +287,7 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 	if (prlimit(pr->pid, RLIMIT_NOFILE, NULL, &rl) != 0 || rl.rlim_max == RLIM_INFINITY)
 		rl.rlim_max = SA_MAX_SLOTS;
 	if (!pr->ppid)
-		pr->ppid = read_ppid(pr->pid);
+		pr->ppid = proc_read_ppid(pr->pid);
 	rc = tr_table_create(&pr->t, p->dir, pr->pid, uid, start, pr->ppid,
 			     rl.rlim_max > SA_MAX_SLOTS ? SA_MAX_SLOTS : (uint32_t)rl.rlim_max);
 	/* Only a process seen running without the shim gives up the shim's
@@ -523,18 +454,9 @@ static void on_close_range(struct tr_table *t, const struct tr_event *ev)
 /* Is fd of pid still the socket with this inode (0: any socket)? */
 static bool fd_is_socket(pid_t pid, int fd, uint64_t inode)
 {
-	char path[64], link[64];
-	unsigned long long ino;
-	ssize_t n;
+	uint64_t ino;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return false;
-	link[n] = '\0';
-	if (sscanf(link, "socket:[%llu]", &ino) != 1)
-		return false;
-	return inode == 0 || ino == inode;
+	return procfd_inode(pid, fd, &ino) == 0 && (inode == 0 || ino == inode);
 }
 
 /* A new image: records of sockets still open carry over (their stacks

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/proc.h"
 #include "util/util.h"
 
 #define PAGE 4096u
@@ -46,31 +47,6 @@ static bool readable(const struct tr_table *t, uint64_t off, uint64_t len)
 		if (!page_backed(t, p))
 			return false;
 	return true;
-}
-
-static void read_cmdline(pid_t pid, char *out, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	out[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, out, len - 1);
-	close(fd);
-	if (n <= 0) {
-		out[0] = '\0';
-		return;
-	}
-	while (n > 0 && out[n - 1] == '\0')
-		n--;
-	for (ssize_t i = 0; i < n; i++)
-		if (out[i] == '\0')
-			out[i] = ' ';
-	out[n] = '\0';
 }
 
 int tr_table_create(struct tr_table *t, const char *dir, pid_t pid, uint32_t uid,
@@ -112,17 +88,11 @@ int tr_table_create(struct tr_table *t, const char *dir, pid_t pid, uint32_t uid
 	if (fallocate(t->fd, 0, 0, PAGE) != 0)
 		goto fail;
 	t->backed[0] = 1;
-	*t->hdr = layout;
-	t->hdr->depth = SA_MAX_FRAMES;
-	t->hdr->uid = uid;
-	t->hdr->pid = pid;
-	t->hdr->ppid = ppid;
-	t->hdr->starttime = starttime;
-	t->hdr->generation = 1;
-	t->hdr->flags = SA_HDR_RECORDER;
-	t->hdr->exit_status = -1;
-	t->hdr->created_ns = now_realtime_ns();
-	read_cmdline(pid, t->hdr->cmdline, sizeof(t->hdr->cmdline));
+	sa_header_init(t->hdr, &layout, &(struct sa_writer_id){
+		.uid = uid, .depth = SA_MAX_FRAMES, .flags = SA_HDR_RECORDER, .pid = pid,
+		.ppid = ppid, .starttime = starttime, .created_ns = now_realtime_ns(),
+	});
+	proc_read_cmdline(pid, t->hdr->cmdline, sizeof(t->hdr->cmdline));
 	t->slots = (struct sa_slot *)(t->base + layout.slots_off);
 	t->stacks = (struct sa_stack *)(t->base + layout.stacks_off);
 	return 0;
@@ -430,50 +400,54 @@ static void module_append(struct tr_table *t, const struct sa_module *src)
 	t->hdr->modules_used = i + 1;
 }
 
+/* One entry per file: its consecutive mappings (any other line ends a run). */
+struct modules_walk {
+	struct tr_table *t;
+	struct sa_module cur;
+	uint64_t off0;
+	unsigned n;
+	bool have;
+};
+
+static void modules_flush(struct modules_walk *w)
+{
+	if (!w->have)
+		return;
+	module_identity(w->cur.path, w->off0, &w->cur);
+	w->cur.generation = w->t->hdr->generation;
+	module_append(w->t, &w->cur);
+	w->n++;
+	w->have = false;
+}
+
+static int modules_add(const struct proc_map *m, void *arg)
+{
+	struct modules_walk *w = arg;
+
+	if (w->have && strcmp(m->path, w->cur.path) != 0)
+		modules_flush(w);
+	if (m->path[0] != '/' || strlen(m->path) >= SA_PATH_MAX)
+		return 0;
+	if (!w->have) {
+		memset(&w->cur, 0, sizeof(w->cur));
+		snprintf(w->cur.path, sizeof(w->cur.path), "%s", m->path);
+		w->cur.start = m->start;
+		w->off0 = m->start;
+		w->have = true;
+	}
+	if (m->offset == 0)
+		w->off0 = m->start;
+	w->cur.end = m->end;
+	return 0;
+}
+
 unsigned tr_table_modules(struct tr_table *t, pid_t pid)
 {
-	char path[64], line[4352], file[4096];
-	_cleanup_fclose_ FILE *f = NULL;
-	struct sa_module cur;
-	uint64_t off0 = 0;
-	unsigned n = 0;
-	bool have = false;
+	struct modules_walk w = { .t = t };
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	memset(&cur, 0, sizeof(cur));
-	while (f) {
-		uint64_t start, end, off;
-		bool more = fgets(line, sizeof(line), f) != NULL;
-
-		file[0] = '\0';
-		if (more && sscanf(line, "%" SCNx64 "-%" SCNx64 " %*s %" SCNx64 " %*s %*u %4095[^\n]",
-				   &start, &end, &off, file) < 4)
-			file[0] = '\0';
-		/* One entry per file: its consecutive mappings. */
-		if (have && (!more || strcmp(file, cur.path) != 0)) {
-			module_identity(cur.path, off0, &cur);
-			cur.generation = t->hdr->generation;
-			module_append(t, &cur);
-			n++;
-			have = false;
-		}
-		if (!more)
-			break;
-		if (file[0] != '/' || strlen(file) >= SA_PATH_MAX)
-			continue;
-		if (!have) {
-			memset(&cur, 0, sizeof(cur));
-			snprintf(cur.path, sizeof(cur.path), "%s", file);
-			cur.start = start;
-			off0 = start;
-			have = true;
-		}
-		if (off == 0)
-			off0 = start;
-		cur.end = end;
-	}
-	return n;
+	proc_maps_each(pid, modules_add, &w);
+	modules_flush(&w);
+	return w.n;
 }
 
 bool tr_table_module_file(struct tr_table *t, const char *path)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "table.h"
+#include "util/proc.h"
 #include "util/util.h"
 
 /* Read a small /proc file whole, NUL-terminated. Returns its length or
@@ -386,13 +387,9 @@ void procns_read_none(struct procns *ns, pid_t pid, uint32_t euid)
 
 static bool start_is(pid_t pid, uint64_t starttime)
 {
-	char path[64], buf[1024];
 	uint64_t st;
-	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_small(path, buf, sizeof(buf));
-	return n > 0 && sa_stat_starttime(buf, (size_t)n, &st) == 0 && st == starttime;
+	return proc_read_starttime(pid, &st) && st == starttime;
 }
 
 pid_t procns_host_pid(pid_t ns_pid, uint64_t starttime)

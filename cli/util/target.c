@@ -3,9 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <inttypes.h>
-#include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,74 +15,6 @@
 
 /* As the table reader opens one: a FIFO planted at the name cannot hang. */
 #define TABLE_OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
-
-bool proc_read_starttime(pid_t pid, uint64_t *starttime)
-{
-	char path[64], buf[1024];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf));
-	return n > 0 && sa_stat_starttime(buf, (size_t)n, starttime) == 0;
-}
-
-bool proc_read_euid(pid_t pid, uint32_t *uid)
-{
-	char path[64], line[256];
-	_cleanup_fclose_ FILE *f = NULL;
-	unsigned r, e;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Uid: %u %u", &r, &e) == 2) {
-			*uid = e;
-			return true;
-		}
-	return false;
-}
-
-void proc_read_cmdline(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, len - 1);
-	if (n <= 0) {
-		buf[0] = '\0';
-		return;
-	}
-	while (n > 0 && buf[n - 1] == '\0')
-		n--;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0' || buf[i] == '\n')
-			buf[i] = ' ';
-	buf[n] = '\0';
-}
-
-static void read_comm(pid_t pid, char *buf, size_t len)
-{
-	char path[64];
-	_cleanup_fclose_ FILE *f = NULL;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	f = fopen(path, "re");
-	if (f && fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = '\0';
-}
 
 /* The container the process runs in, unless it is the one we run in
  * (then every process is in it, and naming it says nothing). */
@@ -133,7 +63,7 @@ bool target_probe_ns(struct target *t, pid_t pid)
 	t->uid = t->ns.euid;
 	if (!t->ns.other_pidns && !t->ns.other_root && !t->ns.other_userns)
 		return false;
-	read_comm(pid, t->comm, sizeof(t->comm));
+	proc_read_comm(pid, t->comm, sizeof(t->comm));
 	proc_read_cmdline(pid, t->cmdline, sizeof(t->cmdline));
 	target_container(t);
 	if (t->ns.other_root)
@@ -156,7 +86,7 @@ void target_resolve(struct target *t, pid_t pid, const char *table)
 	if (t->alive) {
 		if (!proc_read_starttime(pid, &t->starttime) || !proc_read_euid(pid, &t->uid))
 			die("pid %d: cannot read /proc/%d: %s", (int)pid, (int)pid, strerror(errno));
-		read_comm(pid, t->comm, sizeof(t->comm));
+		proc_read_comm(pid, t->comm, sizeof(t->comm));
 		proc_read_cmdline(pid, t->cmdline, sizeof(t->cmdline));
 		/* Another pid, user or mount namespace (a container): its
 		 * table is named with the pid and euid it knows itself by, in
@@ -191,42 +121,14 @@ void target_resolve(struct target *t, pid_t pid, const char *table)
 static int exe_facts(pid_t pid, bool *interp, bool *go)
 {
 	char exe[64];
-	_cleanup_close_ int fd = -1;
-	Elf *e = NULL;
-	size_t nph = 0;
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
+	struct proc_exe_facts f;
+	int rc;
 
-	*interp = *go = false;
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-	fd = open(exe, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!e || elf_kind(e) != ELF_K_ELF)
-		goto out;
-	if (elf_getphdrnum(e, &nph) == 0)
-		for (size_t i = 0; i < nph; i++) {
-			GElf_Phdr ph;
-			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_INTERP)
-				*interp = true;
-		}
-	if (elf_getshdrstrndx(e, &shstrndx) == 0)
-		while ((scn = elf_nextscn(e, scn))) {
-			GElf_Shdr sh;
-			const char *name;
-			if (!gelf_getshdr(scn, &sh))
-				continue;
-			name = elf_strptr(e, shstrndx, sh.sh_name);
-			if (name && (strcmp(name, ".note.go.buildid") == 0 ||
-				     strcmp(name, ".go.buildinfo") == 0))
-				*go = true;
-		}
-out:
-	if (e)
-		elf_end(e);
-	return 0;
+	rc = proc_exe_facts(exe, &f);
+	*interp = f.interp;
+	*go = f.go_note || f.go_buildinfo;
+	return rc == -ENOEXEC ? 0 : rc;
 }
 
 /* A table of this very process (pid and start time) named for another uid:
@@ -385,7 +287,7 @@ bool target_lookup(struct target *t, pid_t pid)
 		return false;
 	t->alive = true;
 	t->uid = t->ns.euid;
-	read_comm(pid, t->comm, sizeof(t->comm));
+	proc_read_comm(pid, t->comm, sizeof(t->comm));
 	proc_read_cmdline(pid, t->cmdline, sizeof(t->cmdline));
 	if (t->ns.other_root)
 		return target_find_in_root(t);
@@ -424,7 +326,7 @@ struct target *target_walk(size_t *n, bool any_user)
 					      t.table, sizeof(t.table)) == 0;
 		if (!found)
 			continue;
-		read_comm(pid, t.comm, sizeof(t.comm));
+		proc_read_comm(pid, t.comm, sizeof(t.comm));
 		proc_read_cmdline(pid, t.cmdline, sizeof(t.cmdline));
 		target_container(&t);
 		v = xrealloc(v, (*n + 1) * sizeof(v[0]));

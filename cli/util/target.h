@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/proc.h"   /* the proc_read_* its callers use with it */
 #include "util/procns.h"
 
 enum target_kind {
@@ -37,9 +38,6 @@ void target_explain(struct target *t);
 /* The executable has Go's sections: a Go program (one that links libc
  * through cgo loads the shim, but Go itself makes raw system calls). */
 bool target_is_go(pid_t pid);
-bool proc_read_starttime(pid_t pid, uint64_t *starttime);
-bool proc_read_euid(pid_t pid, uint32_t *uid);
-void proc_read_cmdline(pid_t pid, char *buf, size_t len);
 
 struct sa_reader;
 /* Open and validate the target's table; exits 2 with one line on failure. */

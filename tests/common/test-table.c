@@ -685,6 +685,30 @@ static void test_stat_starttime(void)
 
 /* ---- sa_slot_read ------------------------------------------------------ */
 
+/* A fresh header: the layout, the writer's identity, generation 1 and an
+ * exit status not known; nothing left of what was in the page before. */
+static void test_header_init(void)
+{
+	struct sa_header layout = { 0 }, h;
+	const struct sa_writer_id id = {
+		.uid = 1000, .depth = 7, .flags = SA_HDR_RECORDER, .pid = 4242, .ppid = 1,
+		.starttime = 123456, .created_ns = 42,
+	};
+
+	sa_layout(&layout, 1024);
+	memset(&h, 0xa5, sizeof(h));
+	sa_header_init(&h, &layout, &id);
+	ok(h.magic == SA_MAGIC && h.nslots == 1024 && h.slots_off == layout.slots_off &&
+	   h.file_size == layout.file_size, "header_init: the layout");
+	ok(h.uid == 1000 && h.depth == 7 && h.flags == SA_HDR_RECORDER && h.pid == 4242 &&
+	   h.ppid == 1 && h.starttime == 123456 && h.created_ns == 42,
+	   "header_init: the writer's identity");
+	ok(h.generation == 1 && h.exit_status == -1 && h.exited_ns == 0 && h.modules_used == 0 &&
+	   h.counters.records == 0 && h.cmdline[0] == '\0' && h.run_id[0] == '\0',
+	   "header_init: generation 1, exit status unknown, the rest zero");
+	ok(sa_header_check(&h, h.file_size) == NULL, "header_init: passes the reader's check");
+}
+
 static void test_slot_read(void)
 {
 	struct sa_slot src = { 0 }, dst;
@@ -705,6 +729,7 @@ int main(void)
 {
 	test_names();
 	test_layout();
+	test_header_init();
 	test_header_check();
 	test_stack_hash();
 	test_origin_names();

@@ -39,6 +39,10 @@ const char *tlib_env(const char *name);
 char *tlib_path(const char *env, const char *name);
 /* A pause that is not a wait for a condition (between two polls). */
 void tlib_pause_ms(long ms);
+/* A test that needs root: run as anyone else, it skips whole ("1..0 #
+ * SKIP why", exit 0), or bails where a skip is a failure (CI,
+ * SOCKAUDIT_STRICT=1). Call it before the first point. */
+void tlib_require_root(const char *why);
 
 /* --- The case directory --------------------------------------------------
  * A fresh directory <base>/<name>.XXXXXX (mode 0755), exported as

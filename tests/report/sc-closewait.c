@@ -5,18 +5,7 @@
 
 static int connect_line;
 
-__attribute__((noinline))
-static int leak_client(const struct sockaddr_in *a)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		sc_die("socket");
-	connect_line = __LINE__ + 1;
-	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0)
-		sc_die("connect");
-	return fd;
-}
+SC_CONNECTER(leak_client, connect_line)
 
 int main(void)
 {

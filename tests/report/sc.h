@@ -3,8 +3,9 @@
  * stdout, then obeys commands on stdin until EOF (or dies by a signal).
  *
  * The calls whose stacks the tests check (socket, connect, accept) are made
- * in the scenario's own functions, never in here: the report must name the
- * scenario's function, file and line. */
+ * in the scenario's own functions, never in a function of here: the report
+ * must name the scenario's function, file and line. SC_CONNECTER writes
+ * such a function into the scenario's file. */
 #pragma once
 
 #include <arpa/inet.h>
@@ -111,3 +112,20 @@ static void sc_ping(int a, int b)
 	    read(a, &c, 1) != 1)
 		sc_die("ping");
 }
+
+/* Defines `name`, a function of the scenario's own (never inlined) that
+ * opens a TCP socket and connects it to *a, and sets the int `line` to its
+ * line: every call in a macro's expansion is on the line that expands it,
+ * so the report names "name <scenario>.c:<line of SC_CONNECTER>". */
+#define SC_CONNECTER(name, line)                                                      \
+	__attribute__((noinline)) static int name(const struct sockaddr_in *a)        \
+	{                                                                             \
+		int fd = socket(AF_INET, SOCK_STREAM, 0);                             \
+                                                                                      \
+		if (fd < 0)                                                           \
+			sc_die("socket");                                             \
+		line = __LINE__;                                                      \
+		if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0)          \
+			sc_die("connect");                                            \
+		return fd;                                                            \
+	}

@@ -396,12 +396,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 2)
 		bail("usage: test-ns CASE");
-	if (geteuid() != 0) {
-		if ((getenv("CI") && *getenv("CI")) || tap_strict())
-			bail("root is needed, and no skip is allowed under CI or SOCKAUDIT_STRICT=1");
-		printf("1..0 # SKIP namespaces with a private /dev/shm need root (unshare, mount)\n");
-		return 0;
-	}
+	tlib_require_root("namespaces with a private /dev/shm need root (unshare, mount)");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (strcmp(cases[i].name, argv[1]) == 0) {
 			cases[i].fn();

@@ -7,18 +7,7 @@
 
 static int connect_line;
 
-__attribute__((noinline))
-static int daemon_connect(const struct sockaddr_in *a)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		sc_die("socket");
-	connect_line = __LINE__ + 1;
-	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0)
-		sc_die("connect");
-	return fd;
-}
+SC_CONNECTER(daemon_connect, connect_line)
 
 static void grandchild(const char *info, long hold_ms, pid_t parent)
 {

@@ -12,60 +12,22 @@ terminal cases skip).
 import os
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from deadline import read_line  # noqa: E402  (tests/lib/deadline.py, shared)
+from live import Live, poll, wait_exit  # noqa: E402  (tests/lib/, shared)
+from tap import Tap  # noqa: E402
 
-count = 0
-failed = 0
-procs = []
-
-
-def ok(cond, what):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(f"{'ok' if cond else 'not ok'} {count} - {what}", flush=True)
-    return cond
-
-
-def skip(what):
-    """A missing tool: a skip, but a failure where it must be there (CI,
-    tools/check's strict mode), as the C tests' tap_skip_env()."""
-    global count
-    count += 1
-    if os.environ.get("CI") or os.environ.get("SOCKAUDIT_STRICT") == "1":
-        print(f"not ok {count} - {what} (no skip under CI or SOCKAUDIT_STRICT=1)", flush=True)
-        globals()["failed"] += 1
-    else:
-        print(f"ok {count} # SKIP {what}", flush=True)
-
-
-def diag(text):
-    for line in str(text).splitlines():
-        print(f"# {line}", flush=True)
-
-
-def poll(cond, seconds, step=0.1):
-    end = time.monotonic() + seconds
-    while True:
-        v = cond()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(step)
+tap = Tap()
+ok, diag, skip = tap.ok, tap.diag, tap.skip
+live = None   # main()'s case: its directories and processes
 
 
 def start(argv, **kw):
-    p = subprocess.Popen(argv, **kw)
-    procs.append(p)
-    return p
+    return live.start(argv, **kw)
 
 
 def read_until(p, pattern, seconds):
@@ -85,18 +47,10 @@ def read_until(p, pattern, seconds):
     return out.decode(errors="replace")
 
 
-def wait_exit(p, seconds):
-    try:
-        return p.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        return None
-
-
 def main():
-    tmp = tempfile.mkdtemp(prefix="sockaudit-watch.")
-    tables = os.path.join(tmp, "tables")
-    os.mkdir(tables)
-    env = dict(os.environ, SOCKAUDIT_DIR=tables)
+    global live
+    live = Live("sockaudit-watch.")
+    env = dict(live.env)
     env.pop("NO_COLOR", None)
     tmux = os.environ.get("TMUX_BIN")
     sock = f"sockaudit-watch-{os.getpid()}"
@@ -106,25 +60,13 @@ def main():
         if tmux:
             subprocess.run([tmux, "-L", sock, "-f", "/dev/null", "kill-server"],
                            capture_output=True, timeout=10)
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            wait_exit(p, 10)
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"1..{count}")
-    return 1 if failed else 0
-
-
-def leaker(env):
-    p = start([os.environ["SC_COUNTS"], "grow"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-              env=dict(env, LD_PRELOAD=os.environ["SOCKAUDIT_SHIM"]))
-    line = read_line(p.stdout, 30) or ""
-    return p if line.startswith("ready") else None
+        live.close(diag)
+    return tap.done()
 
 
 def run(env, tmux, sock):
     sa = os.environ["SOCKAUDIT"]
-    lk = leaker(env)
+    lk = live.leaker(env)
     if not ok(lk is not None, "the leaking program runs under the shim"):
         return
     pid = str(lk.pid)
