@@ -58,6 +58,25 @@ struct {
 	__type(value, __u64);
 } lost_total SEC(".maps");
 
+/* Which image each tracked process runs: the mono_ns of its exec event
+ * (a forked child inherits its parent's). Written by the kernel only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TR_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} images SEC(".maps");
+
+/* Where runtime.runfinq is in that image (struct tr_gc), written by user
+ * space after the exec event: with it a close is judged here, see
+ * close_gc(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TR_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct tr_gc);
+} gc_range SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
@@ -305,7 +324,7 @@ static __always_inline void on_connect(void *ctx, const struct pt_regs *regs, __
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	long id = BPF_CORE_READ(regs, orig_ax);
+	long id = regs->orig_ax;   /* a BTF pointer: a plain load, no helper call */
 	__u32 tgid;
 
 	switch (id) {
@@ -352,6 +371,40 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* Was this close made by Go's finalizer goroutine (a frame in
+ * runtime.runfinq)? 1 yes, 0 no, -1 not known here (no range for the
+ * image the process runs now): then the close carries its stack and user
+ * space decides, as it did for every close before. The walk is the one
+ * bpf_get_stack(BPF_F_USER_STACK) makes (perf's user callchain by frame
+ * pointers: the ip, then each frame's return address, 8-byte aligned frame
+ * pointers, TR_MAX_FRAMES in all), without copying a stack out; an image
+ * without runfinq (not Go) needs no walk. */
+static __always_inline int close_gc(const struct pt_regs *regs, __u32 tgid)
+{
+	__u64 *image = bpf_map_lookup_elem(&images, &tgid);
+	struct tr_gc *g = bpf_map_lookup_elem(&gc_range, &tgid);
+	__u64 lo, hi, fp, ip, fr[2];
+
+	if (!image || !g || g->image != *image)
+		return -1;
+	lo = g->lo;
+	hi = g->hi;
+	if (lo >= hi)
+		return 0;
+	ip = regs->ip;
+	if (ip >= lo && ip < hi)
+		return 1;
+	fp = regs->bp;
+	for (int i = 1; i < TR_MAX_FRAMES; i++) {
+		if (!fp || (fp & 7) || bpf_probe_read_user(fr, sizeof(fr), (void *)fp) != 0)
+			return 0;
+		if (fr[1] >= lo && fr[1] < hi)
+			return 1;
+		fp = fr[0];
+	}
+	return 0;
+}
+
 /* Closes are sent before the call, as the shim clears before the real
  * close: after it, another thread may already hold the same number for a
  * new socket whose event would then come first. */
@@ -375,7 +428,17 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		if (!ev)
 			return 0;
 		ev->fd = fd;
-		take_stack(ctx, ev);
+		switch (close_gc(regs, tgid)) {
+		case 1:
+			ev->flags = TR_CLOSE_DECIDED | TR_CLOSE_GC;
+			break;
+		case 0:
+			ev->flags = TR_CLOSE_DECIDED;
+			break;
+		default:
+			take_stack(ctx, ev);
+			break;
+		}
 	} else {
 		ev = event_new(TR_CLOSE_RANGE, tgid);
 		if (!ev)
@@ -393,11 +456,29 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = TR_IMAGE_NEW;
 	struct tr_event *ev;
+	struct tr_gc *g;
+	__u64 *image;
 
 	/* A new thread joins its process; only a new process is news. */
 	if (child->pid != child->tgid || !is_tracked(ptgid))
 		return 0;
 	bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+	image = bpf_map_lookup_elem(&images, &ptgid);
+	if (image) {
+		__u64 id = *image;
+
+		bpf_map_update_elem(&images, &ctgid, &id, BPF_ANY);
+	} else {
+		bpf_map_delete_elem(&images, &ctgid);
+	}
+	g = bpf_map_lookup_elem(&gc_range, &ptgid);
+	if (g) {
+		struct tr_gc copy = *g;
+
+		bpf_map_update_elem(&gc_range, &ctgid, &copy, BPF_ANY);
+	} else {
+		bpf_map_delete_elem(&gc_range, &ctgid);
+	}
 	ev = event_new(TR_FORK, ptgid);
 	if (!ev)
 		return 0;
@@ -413,11 +494,16 @@ int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 {
 	__u32 tgid = p->tgid, fresh = TR_IMAGE_NEW;
 	struct tr_event *ev;
+	__u64 image;
 
 	if (!is_tracked(tgid))
 		return 0;
 	bpf_map_update_elem(&tracked, &tgid, &fresh, BPF_EXIST);
 	ev = event_new(TR_EXEC, tgid);
+	/* A new image: the range user space wrote for the old one no longer
+	 * applies (close_gc() compares the two ids). */
+	image = ev ? ev->mono_ns : 0;
+	bpf_map_update_elem(&images, &tgid, &image, BPF_ANY);
 	if (!ev)
 		return 0;
 	/* Which file: user space reads /proc/<pid>/exe, and for a process
@@ -525,6 +611,8 @@ int BPF_PROG(sched_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid))
 		return 0;
 	bpf_map_delete_elem(&tracked, &tgid);
+	bpf_map_delete_elem(&images, &tgid);
+	bpf_map_delete_elem(&gc_range, &tgid);
 	exit_states(p, tgid);
 	code = BPF_CORE_READ(p, signal, group_exit_code);
 	if (!code)
