@@ -201,11 +201,25 @@ static __always_inline bool fd_is_socket(int fd)
 	return f && (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
 }
 
+/* The user stack: the ip, then each frame's return address by frame
+ * pointers, TR_MAX_FRAMES in all, as bpf_get_stack(BPF_F_USER_STACK) gives
+ * it (perf's user callchain), walked here: see docs/design.md, "What the
+ * recorder costs". */
 static __always_inline void take_stack(void *ctx, struct tr_event *ev)
 {
-	long n = bpf_get_stack(ctx, ev->frames, sizeof(ev->frames), BPF_F_USER_STACK);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u64 fp = regs->bp, fr[2];
+	__u32 n = 1;
 
-	ev->nframes = n > 0 ? (__u32)(n / sizeof(__u64)) : 0;
+	ev->frames[0] = regs->ip;
+	for (int i = 1; i < TR_MAX_FRAMES; i++) {
+		if (!fp || bpf_probe_read_user(fr, sizeof(fr), (void *)fp) != 0)
+			break;
+		ev->frames[i] = fr[1];
+		n = i + 1;
+		fp = fr[0];
+	}
+	ev->nframes = n;
 }
 
 /* Fixed sizes only (a variable size is hard to keep verifiable across
@@ -375,9 +389,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
  * runtime.runfinq)? 1 yes, 0 no, -1 not known here (no range for the
  * image the process runs now): then the close carries its stack and user
  * space decides, as it did for every close before. The walk is the one
- * bpf_get_stack(BPF_F_USER_STACK) makes (perf's user callchain by frame
- * pointers: the ip, then each frame's return address, 8-byte aligned frame
- * pointers, TR_MAX_FRAMES in all), without copying a stack out; an image
+ * take_stack() makes, without copying a stack out; an image
  * without runfinq (not Go) needs no walk. */
 static __always_inline int close_gc(const struct pt_regs *regs, __u32 tgid)
 {
@@ -396,7 +408,7 @@ static __always_inline int close_gc(const struct pt_regs *regs, __u32 tgid)
 		return 1;
 	fp = regs->bp;
 	for (int i = 1; i < TR_MAX_FRAMES; i++) {
-		if (!fp || (fp & 7) || bpf_probe_read_user(fr, sizeof(fr), (void *)fp) != 0)
+		if (!fp || bpf_probe_read_user(fr, sizeof(fr), (void *)fp) != 0)
 			return 0;
 		if (fr[1] >= lo && fr[1] < hi)
 			return 1;
