@@ -22,6 +22,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Reads through BTF pointers (a task's, and a file's or socket's made one
+ * by this kfunc) are plain loads the JIT guards, where BPF_CORE_READ calls
+ * a helper per pointer: the socket events' paths use them. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 #define S_IFMT   0170000
 #define S_IFSOCK 0140000
 #define F_DUPFD          0
@@ -129,9 +134,9 @@ static __always_inline void count_lost(__u32 tgid, __u64 start_ns)
 /* Fill the identity of t's process: start time, euid, parent. */
 static __always_inline void who(struct tr_event *ev, struct task_struct *t)
 {
-	ev->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
-	ev->euid = BPF_CORE_READ(t, cred, euid.val);
-	ev->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	ev->start_ns = t->group_leader->start_boottime;
+	ev->euid = t->cred->euid.val;
+	ev->ppid = t->real_parent->tgid;
 }
 
 static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
@@ -158,15 +163,17 @@ static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
 static __always_inline struct file *fd_file(int fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct fdtable *fdt = t->files->fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
+	if (!f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
 /* Fill family, type, protocol and inode of the socket at fd; false when fd
@@ -180,16 +187,16 @@ static __always_inline bool sock_info(int fd, struct tr_event *ev)
 
 	if (!f)
 		return false;
-	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	mode = f->f_inode->i_mode;
 	if ((mode & S_IFMT) != S_IFSOCK)
 		return false;
-	ev->inode = BPF_CORE_READ(f, f_inode, i_ino);
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
+	ev->inode = f->f_inode->i_ino;
+	sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	sk = sock->sk;
 	if (sk) {
-		ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		ev->type = BPF_CORE_READ(sk, sk_type);
-		ev->protocol = BPF_CORE_READ(sk, sk_protocol);
+		ev->family = sk->__sk_common.skc_family;
+		ev->type = sk->sk_type;
+		ev->protocol = sk->sk_protocol;
 	}
 	return true;
 }
@@ -198,7 +205,7 @@ static __always_inline bool fd_is_socket(int fd)
 {
 	struct file *f = fd_file(fd);
 
-	return f && (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
+	return f && (f->f_inode->i_mode & S_IFMT) == S_IFSOCK;
 }
 
 /* The user stack: the ip, then each frame's return address by frame
