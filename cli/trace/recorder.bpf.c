@@ -208,6 +208,58 @@ static __always_inline bool fd_is_socket(int fd)
 	return f && (f->f_inode->i_mode & S_IFMT) == S_IFSOCK;
 }
 
+/* Frame-pointer walks read the user stack a window at a time: one read of
+ * 1 KiB costs about what one of 16 bytes does, and a Go stack's next frames
+ * are usually within it (frames are tens to hundreds of bytes). */
+#define TR_WALK_WORDS 128
+
+struct walk_window {
+	__u64 base;     /* user address of w[0]; 0: nothing read */
+	__u64 w[TR_WALK_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_window);
+} walk_scratch SEC(".maps");
+
+static __always_inline struct walk_window *walk_window(void)
+{
+	__u32 zero = 0;
+	struct walk_window *win = bpf_map_lookup_elem(&walk_scratch, &zero);
+
+	if (win)
+		win->base = 0;
+	return win;
+}
+
+/* The frame at fp: its saved frame pointer and return address, as two
+ * reads of user memory at fp would give them; nonzero when fp cannot be
+ * read. From the window when it holds both words, else the window is read
+ * again from fp (or, when that fails, at the end of a mapping, the 16
+ * bytes alone). */
+static __always_inline long frame_at(struct walk_window *win, __u64 fp, __u64 fr[2])
+{
+	__u64 off = fp - win->base, i;
+
+	if (!win->base || fp < win->base || (off & 7) || off > (TR_WALK_WORDS - 2) * 8) {
+		if (bpf_probe_read_user(win->w, sizeof(win->w), (void *)fp) != 0) {
+			win->base = 0;
+			return bpf_probe_read_user(fr, 2 * sizeof(__u64), (void *)fp);
+		}
+		win->base = fp;
+		off = 0;
+	}
+	i = off / 8;
+	if (i > TR_WALK_WORDS - 2)
+		return -1;
+	fr[0] = win->w[i];
+	fr[1] = win->w[i + 1];
+	return 0;
+}
+
 /* The user stack: the ip, then each frame's return address by frame
  * pointers, TR_MAX_FRAMES in all, as bpf_get_stack(BPF_F_USER_STACK) gives
  * it (perf's user callchain), walked here: see docs/design.md, "What the
@@ -215,12 +267,13 @@ static __always_inline bool fd_is_socket(int fd)
 static __always_inline void take_stack(void *ctx, struct tr_event *ev)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct walk_window *win = walk_window();
 	__u64 fp = regs->bp, fr[2];
 	__u32 n = 1;
 
 	ev->frames[0] = regs->ip;
-	for (int i = 1; i < TR_MAX_FRAMES; i++) {
-		if (!fp || bpf_probe_read_user(fr, sizeof(fr), (void *)fp) != 0)
+	for (int i = 1; i < TR_MAX_FRAMES && win; i++) {
+		if (!fp || frame_at(win, fp, fr) != 0)
 			break;
 		ev->frames[i] = fr[1];
 		n = i + 1;
@@ -402,6 +455,7 @@ static __always_inline int close_gc(const struct pt_regs *regs, __u32 tgid)
 {
 	__u64 *image = bpf_map_lookup_elem(&images, &tgid);
 	struct tr_gc *g = bpf_map_lookup_elem(&gc_range, &tgid);
+	struct walk_window *win;
 	__u64 lo, hi, fp, ip, fr[2];
 
 	if (!image || !g || g->image != *image)
@@ -414,8 +468,9 @@ static __always_inline int close_gc(const struct pt_regs *regs, __u32 tgid)
 	if (ip >= lo && ip < hi)
 		return 1;
 	fp = regs->bp;
-	for (int i = 1; i < TR_MAX_FRAMES; i++) {
-		if (!fp || bpf_probe_read_user(fr, sizeof(fr), (void *)fp) != 0)
+	win = walk_window();
+	for (int i = 1; i < TR_MAX_FRAMES && win; i++) {
+		if (!fp || frame_at(win, fp, fr) != 0)
 			return 0;
 		if (fr[1] >= lo && fr[1] < hi)
 			return 1;
