@@ -260,6 +260,36 @@ static __always_inline long frame_at(struct walk_window *win, __u64 fp, __u64 fr
 	return 0;
 }
 
+/* One step of a walk (a bpf_loop callback: the verifier checks a step
+ * once, not once per frame): from fp to the caller's frame, its return
+ * address into ret[n], or, with lo < hi, only whether it lies in [lo, hi). */
+struct walk {
+	struct walk_window *win;
+	__u64 fp;
+	__u64 lo, hi;
+	__u64 *ret;     /* TR_MAX_FRAMES entries, ret[0] the ip; NULL with lo < hi */
+	__u32 n;        /* entries of ret filled */
+	bool hit;
+};
+
+static long walk_step(__u32 i, void *arg)
+{
+	struct walk *w = arg;
+	__u64 fr[2];
+
+	if (!w->fp || !w->win || frame_at(w->win, w->fp, fr) != 0)
+		return 1;
+	w->fp = fr[0];
+	if (w->lo < w->hi) {
+		w->hit = fr[1] >= w->lo && fr[1] < w->hi;
+		return w->hit;
+	}
+	if (!w->ret || w->n >= TR_MAX_FRAMES)
+		return 1;
+	w->ret[w->n++] = fr[1];
+	return 0;
+}
+
 /* The user stack: the ip, then each frame's return address by frame
  * pointers, TR_MAX_FRAMES in all, as bpf_get_stack(BPF_F_USER_STACK) gives
  * it (perf's user callchain), walked here: see docs/design.md, "What the
@@ -267,19 +297,11 @@ static __always_inline long frame_at(struct walk_window *win, __u64 fp, __u64 fr
 static __always_inline void take_stack(void *ctx, struct tr_event *ev)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	struct walk_window *win = walk_window();
-	__u64 fp = regs->bp, fr[2];
-	__u32 n = 1;
+	struct walk w = { .win = walk_window(), .fp = regs->bp, .ret = ev->frames, .n = 1 };
 
 	ev->frames[0] = regs->ip;
-	for (int i = 1; i < TR_MAX_FRAMES && win; i++) {
-		if (!fp || frame_at(win, fp, fr) != 0)
-			break;
-		ev->frames[i] = fr[1];
-		n = i + 1;
-		fp = fr[0];
-	}
-	ev->nframes = n;
+	bpf_loop(TR_MAX_FRAMES - 1, walk_step, &w, 0);
+	ev->nframes = w.n;
 }
 
 /* Fixed sizes only (a variable size is hard to keep verifiable across
@@ -297,30 +319,29 @@ static __always_inline void read_peer(struct tr_event *ev, const void *addr, __s
 	bpf_probe_read_user(ev->peer, 16, addr);
 }
 
-/* A new socket (or a dup of one) at fd: one event, with the stack. */
-static __always_inline void emit_open(void *ctx, __u32 kind, int fd, int fd2)
+/* The on_* functions below return the event still to get its stack and
+ * be sent, or NULL: sys_exit takes the stack in one place (each inlined
+ * copy of the walk is verified on its own).
+ *
+ * A new socket (or a dup of one) at fd. */
+static __always_inline struct tr_event *on_open(__u32 kind, int fd, int fd2, __u32 tgid)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct tr_event *ev;
+	struct tr_event *ev = event_new(kind, tgid);
 
-	if (!is_tracked(tgid))
-		return;
-	ev = event_new(kind, tgid);
 	if (!ev)
-		return;
+		return NULL;
 	ev->fd = fd;
 	ev->fd2 = fd2;
 	if (!sock_info(fd, ev)) {
 		if (kind != TR_DUP) {
 			bpf_ringbuf_discard(ev, 0);
-			return;
+			return NULL;
 		}
 		ev->kind = TR_NOTSOCK;
 		bpf_ringbuf_submit(ev, quiet(tgid));
-		return;
+		return NULL;
 	}
-	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	return ev;
 }
 
 /* x86-64 system call numbers (asm/unistd_64.h: part of the kernel ABI). */
@@ -336,28 +357,27 @@ static __always_inline void emit_open(void *ctx, __u32 kind, int fd, int fd2)
 #define NR_dup3         292
 #define NR_close_range  436
 
-static __always_inline void on_socketpair(void *ctx, const struct pt_regs *regs, __u32 tgid)
+static __always_inline struct tr_event *on_socketpair(const struct pt_regs *regs, __u32 tgid)
 {
 	int sv[2] = { -1, -1 };
 	struct tr_event *ev;
 	struct file *f;
 
 	if (bpf_probe_read_user(sv, sizeof(sv), (void *)BPF_CORE_READ(regs, r10)) != 0)
-		return;
+		return NULL;
 	ev = event_new(TR_SOCKETPAIR, tgid);
 	if (!ev)
-		return;
+		return NULL;
 	ev->fd = sv[0];
 	ev->fd2 = sv[1];
 	sock_info(sv[0], ev);
 	f = fd_file(sv[1]);
 	if (f)
 		ev->inode2 = BPF_CORE_READ(f, f_inode, i_ino);
-	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	return ev;
 }
 
-static __always_inline void on_accept(void *ctx, const struct pt_regs *regs, long ret, __u32 tgid)
+static __always_inline struct tr_event *on_accept(const struct pt_regs *regs, long ret, __u32 tgid)
 {
 	struct tr_event *ev;
 	int alen = 0;
@@ -365,27 +385,25 @@ static __always_inline void on_accept(void *ctx, const struct pt_regs *regs, lon
 
 	ev = event_new(TR_ACCEPT, tgid);
 	if (!ev)
-		return;
+		return NULL;
 	ev->fd = (int)ret;
 	ev->fd2 = (int)BPF_CORE_READ(regs, di);
 	sock_info((int)ret, ev);
 	addr = (void *)BPF_CORE_READ(regs, si);
 	if (addr && bpf_probe_read_user(&alen, sizeof(alen), (void *)BPF_CORE_READ(regs, dx)) == 0)
 		read_peer(ev, addr, alen);
-	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	return ev;
 }
 
-static __always_inline void on_connect(void *ctx, const struct pt_regs *regs, __u32 tgid)
+static __always_inline struct tr_event *on_connect(const struct pt_regs *regs, __u32 tgid)
 {
 	struct tr_event *ev = event_new(TR_CONNECT, tgid);
 
 	if (!ev)
-		return;
+		return NULL;
 	ev->fd = (int)BPF_CORE_READ(regs, di);
 	read_peer(ev, (void *)BPF_CORE_READ(regs, si), (int)BPF_CORE_READ(regs, dx));
-	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	return ev;
 }
 
 /* The raw system call tracepoints: fentry/fexit on the syscall entry
@@ -408,40 +426,44 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	default:
 		return 0;
 	}
+	struct tr_event *ev = NULL;
+
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!is_tracked(tgid))
 		return 0;
 	if (id == NR_connect) {
 		if (ret == 0 || ret == -EINPROGRESS)
-			on_connect(ctx, regs, tgid);
-		return 0;
-	}
-	if (ret < 0)
-		return 0;
-	switch (id) {
-	case NR_socket:
-		emit_open(ctx, TR_SOCKET, (int)ret, -1);
-		break;
-	case NR_socketpair:
-		on_socketpair(ctx, regs, tgid);
-		break;
-	case NR_accept:
-	case NR_accept4:
-		on_accept(ctx, regs, ret, tgid);
-		break;
-	case NR_fcntl: {
-		unsigned long cmd = BPF_CORE_READ(regs, si);
-
-		if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+			ev = on_connect(regs, tgid);
+	} else if (ret >= 0) {
+		switch (id) {
+		case NR_socket:
+			ev = on_open(TR_SOCKET, (int)ret, -1, tgid);
 			break;
+		case NR_socketpair:
+			ev = on_socketpair(regs, tgid);
+			break;
+		case NR_accept:
+		case NR_accept4:
+			ev = on_accept(regs, ret, tgid);
+			break;
+		case NR_fcntl: {
+			unsigned long cmd = BPF_CORE_READ(regs, si);
+
+			if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+				break;
+		}
+			/* fallthrough */
+		case NR_dup:
+		case NR_dup2:
+		case NR_dup3:
+			ev = on_open(TR_DUP, (int)ret, (int)BPF_CORE_READ(regs, di), tgid);
+			break;
+		}
 	}
-		/* fallthrough */
-	case NR_dup:
-	case NR_dup2:
-	case NR_dup3:
-		emit_open(ctx, TR_DUP, (int)ret, (int)BPF_CORE_READ(regs, di));
-		break;
-	}
+	if (!ev)
+		return 0;
+	take_stack(ctx, ev);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 	return 0;
 }
 
@@ -455,8 +477,8 @@ static __always_inline int close_gc(const struct pt_regs *regs, __u32 tgid)
 {
 	__u64 *image = bpf_map_lookup_elem(&images, &tgid);
 	struct tr_gc *g = bpf_map_lookup_elem(&gc_range, &tgid);
-	struct walk_window *win;
-	__u64 lo, hi, fp, ip, fr[2];
+	struct walk w = {};
+	__u64 lo, hi, ip;
 
 	if (!image || !g || g->image != *image)
 		return -1;
@@ -467,16 +489,12 @@ static __always_inline int close_gc(const struct pt_regs *regs, __u32 tgid)
 	ip = regs->ip;
 	if (ip >= lo && ip < hi)
 		return 1;
-	fp = regs->bp;
-	win = walk_window();
-	for (int i = 1; i < TR_MAX_FRAMES && win; i++) {
-		if (!fp || frame_at(win, fp, fr) != 0)
-			return 0;
-		if (fr[1] >= lo && fr[1] < hi)
-			return 1;
-		fp = fr[0];
-	}
-	return 0;
+	w.win = walk_window();
+	w.fp = regs->bp;
+	w.lo = lo;
+	w.hi = hi;
+	bpf_loop(TR_MAX_FRAMES - 1, walk_step, &w, 0);
+	return w.hit;
 }
 
 /* Closes are sent before the call, as the shim clears before the real
