@@ -3,7 +3,8 @@
  * tracepoints, filtered in the kernel to the process trees being recorded
  * (the `tracked` map: tgid -> TR_IMAGE_NEW/SEEN), send one struct tr_event per change
  * through a ring buffer. The user stack of each open and connect is taken
- * here by frame pointers (bpf_get_stack with BPF_F_USER_STACK).
+ * here by frame pointers; a close's is only looked at here, for Go's
+ * finalizer goroutine, once user space has said where it is.
  *
  * Attach points: BTF-typed raw tracepoints (tp_btf) only: raw_syscalls'
  * sys_enter/sys_exit and the scheduler's fork, exec and exit. They attach
