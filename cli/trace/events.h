@@ -18,17 +18,24 @@ enum tr_kind {
 	TR_DUP,           /* fd is now the socket fd2 was (dup*, fcntl F_DUPFD*) */
 	TR_NOTSOCK,       /* fd now names something that is not a socket (dup2 over it) */
 	TR_CONNECT,       /* connect(fd) succeeded or is in progress */
-	TR_CLOSE,         /* close(fd) of a socket, before the call */
+	TR_CLOSE,         /* close(fd) of a socket, before the call; flags: TR_CLOSE_* */
 	TR_CLOSE_RANGE,   /* close_range(fd, fd2, flags), before the call */
 	TR_FORK,          /* tgid forked the process fd; who it is (start_ns,
 			   * euid, ppid) is the child; inode2 = tgid's start_ns */
 	TR_EXEC,          /* tgid replaced its image: inode, fd2 = dev of the file,
-			   * frames = the file name as exec was given it */
+			   * frames = the file name as exec was given it;
+			   * mono_ns also names the image (tr_gc.image) */
 	TR_EXIT,          /* the last thread of tgid exited; status in fd2 */
 	TR_EXIT_STATE,    /* sent just before TR_EXIT, before the kernel closes the
 			   * process's files: frames[0..nframes) are its TCP
 			   * sockets as fd << 8 | TCP state (TR_EXIT_FDS fds at most) */
 };
+
+/* A close's flags: whether the kernel decided that Go's finalizer
+ * goroutine made it (tr_gc below); without TR_CLOSE_DECIDED the event has
+ * the user stack and user space decides. */
+#define TR_CLOSE_DECIDED 1u
+#define TR_CLOSE_GC      2u
 
 #define TR_EXIT_FDS 65536   /* fds looked at for their TCP state at exit */
 
@@ -63,4 +70,15 @@ struct tr_event {
 struct tr_lost {
 	__u64 start_ns;
 	__u64 count;
+};
+
+/* The `gc_range` map's value, written by user space per tgid once it
+ * knows where runtime.runfinq is in the image that exec event `image`
+ * (its mono_ns) started: [lo, hi), or lo == hi when the image has none.
+ * The kernel uses it only while `images` says the process still runs that
+ * image; otherwise a close carries its stack, as before. */
+struct tr_gc {
+	__u64 image;
+	__u64 lo;
+	__u64 hi;
 };

@@ -50,6 +50,7 @@ struct proc {
 	uint64_t start_ns;
 	uint32_t euid;
 	uint64_t gc_lo, gc_hi;
+	uint64_t image;     /* its exec event's mono_ns (the kernel's `images`), 0 unseen */
 	struct tr_table t;
 	UT_hash_handle hh;
 };
@@ -404,18 +405,25 @@ static void on_connect(struct tr_procs *p, struct tr_table *t, const struct tr_e
 	tr_table_put(t, ev->fd, &s);
 }
 
-/* Where runtime.runfinq is in pr's image, looked up while /proc has it. */
-static void find_runfinq(struct proc *pr)
+/* Where runtime.runfinq is in pr's image, looked up while /proc has it.
+ * Told to the kernel, which judges the image's closes from then on
+ * (recorder.bpf.c, close_gc()), when the image's exec was seen. */
+static void find_runfinq(struct tr_procs *p, struct proc *pr)
 {
 	pr->gc_known = tr_gosym_range(pr->pid, "runtime.runfinq", &pr->gc_lo, &pr->gc_hi) ? 1 : -1;
+	if (p->ops.gc_range && pr->image)
+		p->ops.gc_range(p->ops.arg, pr->pid, pr->image,
+				pr->gc_known > 0 ? pr->gc_lo : 0, pr->gc_known > 0 ? pr->gc_hi : 0);
 }
 
 /* Did Go's finalizer goroutine (runtime.runfinq) make this close? The
  * program dropped the socket and the garbage collector closed it. */
-static bool closed_by_gc(struct proc *pr, const struct tr_event *ev)
+static bool closed_by_gc(struct tr_procs *p, struct proc *pr, const struct tr_event *ev)
 {
+	if (ev->flags & TR_CLOSE_DECIDED)
+		return ev->flags & TR_CLOSE_GC;
 	if (!pr->gc_known)
-		find_runfinq(pr);
+		find_runfinq(p, pr);
 	if (pr->gc_known < 0)
 		return false;
 	for (uint32_t i = 0; i < ev->nframes && i < TR_MAX_FRAMES; i++)
@@ -432,7 +440,7 @@ static void on_close(struct tr_procs *p, struct proc *pr, struct tr_table *t,
 
 	if (!tr_table_get(t, ev->fd, &s))
 		return;
-	gc = closed_by_gc(pr, ev);
+	gc = closed_by_gc(p, pr, ev);
 	if (gc)
 		tr_table_rescued(t, &s, real_ns(p, ev->mono_ns));
 	tr_table_clear_as(t, ev->fd, gc);
@@ -640,8 +648,9 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 		 * found now. Only for Go: a symbol table scan per exec of a
 		 * large tree (make, a compiler) would be wasted. */
 		pr->gc_known = 0;
+		pr->image = ev->mono_ns;
 		if (pr->exe[0] && exe_is_go(pr->exe))
-			find_runfinq(pr);
+			find_runfinq(p, pr);
 		if (pr->owner == OWN_SHIM)
 			pr->exec_recheck = true;
 		return;

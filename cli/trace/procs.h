@@ -28,10 +28,14 @@ int tr_procs_adopt(struct tr_procs *p, pid_t pid);
 void tr_procs_set_run(struct tr_procs *p, const char *run_id);
 /* Where the kernel counts each process's lost events: lost(arg, pid,
  * start_ns) reads the count, forget(arg, pid, start_ns) drops it once the
- * process is gone (start_ns: the kernel's start_boottime). */
+ * process is gone (start_ns: the kernel's start_boottime). gc_range (may
+ * be NULL) tells the kernel where runtime.runfinq is in the image pid's
+ * exec event `image` started (lo == hi: nowhere), so that it judges
+ * closes itself. */
 struct tr_lost_ops {
 	uint64_t (*lost)(void *arg, pid_t pid, uint64_t start_ns);
 	void (*forget)(void *arg, pid_t pid, uint64_t start_ns);
+	void (*gc_range)(void *arg, pid_t pid, uint64_t image, uint64_t lo, uint64_t hi);
 	void *arg;
 };
 void tr_procs_set_lost_ops(struct tr_procs *p, const struct tr_lost_ops *ops);

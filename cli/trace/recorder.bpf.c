@@ -3,7 +3,8 @@
  * tracepoints, filtered in the kernel to the process trees being recorded
  * (the `tracked` map: tgid -> TR_IMAGE_NEW/SEEN), send one struct tr_event per change
  * through a ring buffer. The user stack of each open and connect is taken
- * here by frame pointers (bpf_get_stack with BPF_F_USER_STACK).
+ * here by frame pointers; a close's is only looked at here, for Go's
+ * finalizer goroutine, once user space has said where it is.
  *
  * Attach points: BTF-typed raw tracepoints (tp_btf) only: raw_syscalls'
  * sys_enter/sys_exit and the scheduler's fork, exec and exit. They attach
@@ -21,6 +22,11 @@
 #include "events.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Reads through BTF pointers (a task's, and a file's or socket's made one
+ * by this kfunc) are plain loads the JIT guards, where BPF_CORE_READ calls
+ * a helper per pointer: the socket events' paths use them. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 #define S_IFMT   0170000
 #define S_IFSOCK 0140000
@@ -57,6 +63,25 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost_total SEC(".maps");
+
+/* Which image each tracked process runs: the mono_ns of its exec event
+ * (a forked child inherits its parent's). Written by the kernel only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TR_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} images SEC(".maps");
+
+/* Where runtime.runfinq is in that image (struct tr_gc), written by user
+ * space after the exec event: with it a close is judged here, see
+ * close_gc(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TR_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct tr_gc);
+} gc_range SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -110,9 +135,9 @@ static __always_inline void count_lost(__u32 tgid, __u64 start_ns)
 /* Fill the identity of t's process: start time, euid, parent. */
 static __always_inline void who(struct tr_event *ev, struct task_struct *t)
 {
-	ev->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
-	ev->euid = BPF_CORE_READ(t, cred, euid.val);
-	ev->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	ev->start_ns = t->group_leader->start_boottime;
+	ev->euid = t->cred->euid.val;
+	ev->ppid = t->real_parent->tgid;
 }
 
 static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
@@ -139,15 +164,17 @@ static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
 static __always_inline struct file *fd_file(int fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct fdtable *fdt = t->files->fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
+	if (!f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
 /* Fill family, type, protocol and inode of the socket at fd; false when fd
@@ -161,16 +188,16 @@ static __always_inline bool sock_info(int fd, struct tr_event *ev)
 
 	if (!f)
 		return false;
-	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	mode = f->f_inode->i_mode;
 	if ((mode & S_IFMT) != S_IFSOCK)
 		return false;
-	ev->inode = BPF_CORE_READ(f, f_inode, i_ino);
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
+	ev->inode = f->f_inode->i_ino;
+	sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	sk = sock->sk;
 	if (sk) {
-		ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		ev->type = BPF_CORE_READ(sk, sk_type);
-		ev->protocol = BPF_CORE_READ(sk, sk_protocol);
+		ev->family = sk->__sk_common.skc_family;
+		ev->type = sk->sk_type;
+		ev->protocol = sk->sk_protocol;
 	}
 	return true;
 }
@@ -179,14 +206,103 @@ static __always_inline bool fd_is_socket(int fd)
 {
 	struct file *f = fd_file(fd);
 
-	return f && (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
+	return f && (f->f_inode->i_mode & S_IFMT) == S_IFSOCK;
 }
 
+/* Frame-pointer walks read the user stack a window at a time: one read of
+ * 1 KiB costs about what one of 16 bytes does, and a Go stack's next frames
+ * are usually within it (frames are tens to hundreds of bytes). */
+#define TR_WALK_WORDS 128
+
+struct walk_window {
+	__u64 base;     /* user address of w[0]; 0: nothing read */
+	__u64 w[TR_WALK_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_window);
+} walk_scratch SEC(".maps");
+
+static __always_inline struct walk_window *walk_window(void)
+{
+	__u32 zero = 0;
+	struct walk_window *win = bpf_map_lookup_elem(&walk_scratch, &zero);
+
+	if (win)
+		win->base = 0;
+	return win;
+}
+
+/* The frame at fp: its saved frame pointer and return address, as two
+ * reads of user memory at fp would give them; nonzero when fp cannot be
+ * read. From the window when it holds both words, else the window is read
+ * again from fp (or, when that fails, at the end of a mapping, the 16
+ * bytes alone). */
+static __always_inline long frame_at(struct walk_window *win, __u64 fp, __u64 fr[2])
+{
+	__u64 off = fp - win->base, i;
+
+	if (!win->base || fp < win->base || (off & 7) || off > (TR_WALK_WORDS - 2) * 8) {
+		if (bpf_probe_read_user(win->w, sizeof(win->w), (void *)fp) != 0) {
+			win->base = 0;
+			return bpf_probe_read_user(fr, 2 * sizeof(__u64), (void *)fp);
+		}
+		win->base = fp;
+		off = 0;
+	}
+	i = off / 8;
+	if (i > TR_WALK_WORDS - 2)
+		return -1;
+	fr[0] = win->w[i];
+	fr[1] = win->w[i + 1];
+	return 0;
+}
+
+/* One step of a walk (a bpf_loop callback: the verifier checks a step
+ * once, not once per frame): from fp to the caller's frame, its return
+ * address into ret[n], or, with lo < hi, only whether it lies in [lo, hi). */
+struct walk {
+	struct walk_window *win;
+	__u64 fp;
+	__u64 lo, hi;
+	__u64 *ret;     /* TR_MAX_FRAMES entries, ret[0] the ip; NULL with lo < hi */
+	__u32 n;        /* entries of ret filled */
+	bool hit;
+};
+
+static long walk_step(__u32 i, void *arg)
+{
+	struct walk *w = arg;
+	__u64 fr[2];
+
+	if (!w->fp || !w->win || frame_at(w->win, w->fp, fr) != 0)
+		return 1;
+	w->fp = fr[0];
+	if (w->lo < w->hi) {
+		w->hit = fr[1] >= w->lo && fr[1] < w->hi;
+		return w->hit;
+	}
+	if (!w->ret || w->n >= TR_MAX_FRAMES)
+		return 1;
+	w->ret[w->n++] = fr[1];
+	return 0;
+}
+
+/* The user stack: the ip, then each frame's return address by frame
+ * pointers, TR_MAX_FRAMES in all, as bpf_get_stack(BPF_F_USER_STACK) gives
+ * it (perf's user callchain), walked here: see docs/design.md, "What the
+ * recorder costs". */
 static __always_inline void take_stack(void *ctx, struct tr_event *ev)
 {
-	long n = bpf_get_stack(ctx, ev->frames, sizeof(ev->frames), BPF_F_USER_STACK);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct walk w = { .win = walk_window(), .fp = regs->bp, .ret = ev->frames, .n = 1 };
 
-	ev->nframes = n > 0 ? (__u32)(n / sizeof(__u64)) : 0;
+	ev->frames[0] = regs->ip;
+	bpf_loop(TR_MAX_FRAMES - 1, walk_step, &w, 0);
+	ev->nframes = w.n;
 }
 
 /* Fixed sizes only (a variable size is hard to keep verifiable across
@@ -204,30 +320,29 @@ static __always_inline void read_peer(struct tr_event *ev, const void *addr, __s
 	bpf_probe_read_user(ev->peer, 16, addr);
 }
 
-/* A new socket (or a dup of one) at fd: one event, with the stack. */
-static __always_inline void emit_open(void *ctx, __u32 kind, int fd, int fd2)
+/* The on_* functions below return the event still to get its stack and
+ * be sent, or NULL: sys_exit takes the stack in one place (each inlined
+ * copy of the walk is verified on its own).
+ *
+ * A new socket (or a dup of one) at fd. */
+static __always_inline struct tr_event *on_open(__u32 kind, int fd, int fd2, __u32 tgid)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct tr_event *ev;
+	struct tr_event *ev = event_new(kind, tgid);
 
-	if (!is_tracked(tgid))
-		return;
-	ev = event_new(kind, tgid);
 	if (!ev)
-		return;
+		return NULL;
 	ev->fd = fd;
 	ev->fd2 = fd2;
 	if (!sock_info(fd, ev)) {
 		if (kind != TR_DUP) {
 			bpf_ringbuf_discard(ev, 0);
-			return;
+			return NULL;
 		}
 		ev->kind = TR_NOTSOCK;
 		bpf_ringbuf_submit(ev, quiet(tgid));
-		return;
+		return NULL;
 	}
-	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	return ev;
 }
 
 /* x86-64 system call numbers (asm/unistd_64.h: part of the kernel ABI). */
@@ -243,28 +358,27 @@ static __always_inline void emit_open(void *ctx, __u32 kind, int fd, int fd2)
 #define NR_dup3         292
 #define NR_close_range  436
 
-static __always_inline void on_socketpair(void *ctx, const struct pt_regs *regs, __u32 tgid)
+static __always_inline struct tr_event *on_socketpair(const struct pt_regs *regs, __u32 tgid)
 {
 	int sv[2] = { -1, -1 };
 	struct tr_event *ev;
 	struct file *f;
 
 	if (bpf_probe_read_user(sv, sizeof(sv), (void *)BPF_CORE_READ(regs, r10)) != 0)
-		return;
+		return NULL;
 	ev = event_new(TR_SOCKETPAIR, tgid);
 	if (!ev)
-		return;
+		return NULL;
 	ev->fd = sv[0];
 	ev->fd2 = sv[1];
 	sock_info(sv[0], ev);
 	f = fd_file(sv[1]);
 	if (f)
 		ev->inode2 = BPF_CORE_READ(f, f_inode, i_ino);
-	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	return ev;
 }
 
-static __always_inline void on_accept(void *ctx, const struct pt_regs *regs, long ret, __u32 tgid)
+static __always_inline struct tr_event *on_accept(const struct pt_regs *regs, long ret, __u32 tgid)
 {
 	struct tr_event *ev;
 	int alen = 0;
@@ -272,27 +386,25 @@ static __always_inline void on_accept(void *ctx, const struct pt_regs *regs, lon
 
 	ev = event_new(TR_ACCEPT, tgid);
 	if (!ev)
-		return;
+		return NULL;
 	ev->fd = (int)ret;
 	ev->fd2 = (int)BPF_CORE_READ(regs, di);
 	sock_info((int)ret, ev);
 	addr = (void *)BPF_CORE_READ(regs, si);
 	if (addr && bpf_probe_read_user(&alen, sizeof(alen), (void *)BPF_CORE_READ(regs, dx)) == 0)
 		read_peer(ev, addr, alen);
-	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	return ev;
 }
 
-static __always_inline void on_connect(void *ctx, const struct pt_regs *regs, __u32 tgid)
+static __always_inline struct tr_event *on_connect(const struct pt_regs *regs, __u32 tgid)
 {
 	struct tr_event *ev = event_new(TR_CONNECT, tgid);
 
 	if (!ev)
-		return;
+		return NULL;
 	ev->fd = (int)BPF_CORE_READ(regs, di);
 	read_peer(ev, (void *)BPF_CORE_READ(regs, si), (int)BPF_CORE_READ(regs, dx));
-	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	return ev;
 }
 
 /* The raw system call tracepoints: fentry/fexit on the syscall entry
@@ -305,7 +417,7 @@ static __always_inline void on_connect(void *ctx, const struct pt_regs *regs, __
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	long id = BPF_CORE_READ(regs, orig_ax);
+	long id = regs->orig_ax;   /* a BTF pointer: a plain load, no helper call */
 	__u32 tgid;
 
 	switch (id) {
@@ -315,41 +427,75 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	default:
 		return 0;
 	}
+	struct tr_event *ev = NULL;
+
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!is_tracked(tgid))
 		return 0;
 	if (id == NR_connect) {
 		if (ret == 0 || ret == -EINPROGRESS)
-			on_connect(ctx, regs, tgid);
-		return 0;
-	}
-	if (ret < 0)
-		return 0;
-	switch (id) {
-	case NR_socket:
-		emit_open(ctx, TR_SOCKET, (int)ret, -1);
-		break;
-	case NR_socketpair:
-		on_socketpair(ctx, regs, tgid);
-		break;
-	case NR_accept:
-	case NR_accept4:
-		on_accept(ctx, regs, ret, tgid);
-		break;
-	case NR_fcntl: {
-		unsigned long cmd = BPF_CORE_READ(regs, si);
-
-		if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+			ev = on_connect(regs, tgid);
+	} else if (ret >= 0) {
+		switch (id) {
+		case NR_socket:
+			ev = on_open(TR_SOCKET, (int)ret, -1, tgid);
 			break;
+		case NR_socketpair:
+			ev = on_socketpair(regs, tgid);
+			break;
+		case NR_accept:
+		case NR_accept4:
+			ev = on_accept(regs, ret, tgid);
+			break;
+		case NR_fcntl: {
+			unsigned long cmd = BPF_CORE_READ(regs, si);
+
+			if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+				break;
+		}
+			/* fallthrough */
+		case NR_dup:
+		case NR_dup2:
+		case NR_dup3:
+			ev = on_open(TR_DUP, (int)ret, (int)BPF_CORE_READ(regs, di), tgid);
+			break;
+		}
 	}
-		/* fallthrough */
-	case NR_dup:
-	case NR_dup2:
-	case NR_dup3:
-		emit_open(ctx, TR_DUP, (int)ret, (int)BPF_CORE_READ(regs, di));
-		break;
-	}
+	if (!ev)
+		return 0;
+	take_stack(ctx, ev);
+	bpf_ringbuf_submit(ev, quiet(tgid));
 	return 0;
+}
+
+/* Was this close made by Go's finalizer goroutine (a frame in
+ * runtime.runfinq)? 1 yes, 0 no, -1 not known here (no range for the
+ * image the process runs now): then the close carries its stack and user
+ * space decides, as it did for every close before. The walk is the one
+ * take_stack() makes, without copying a stack out; an image
+ * without runfinq (not Go) needs no walk. */
+static __always_inline int close_gc(const struct pt_regs *regs, __u32 tgid)
+{
+	__u64 *image = bpf_map_lookup_elem(&images, &tgid);
+	struct tr_gc *g = bpf_map_lookup_elem(&gc_range, &tgid);
+	struct walk w = {};
+	__u64 lo, hi, ip;
+
+	if (!image || !g || g->image != *image)
+		return -1;
+	lo = g->lo;
+	hi = g->hi;
+	if (lo >= hi)
+		return 0;
+	ip = regs->ip;
+	if (ip >= lo && ip < hi)
+		return 1;
+	w.win = walk_window();
+	w.fp = regs->bp;
+	w.lo = lo;
+	w.hi = hi;
+	bpf_loop(TR_MAX_FRAMES - 1, walk_step, &w, 0);
+	return w.hit;
 }
 
 /* Closes are sent before the call, as the shim clears before the real
@@ -375,7 +521,17 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		if (!ev)
 			return 0;
 		ev->fd = fd;
-		take_stack(ctx, ev);
+		switch (close_gc(regs, tgid)) {
+		case 1:
+			ev->flags = TR_CLOSE_DECIDED | TR_CLOSE_GC;
+			break;
+		case 0:
+			ev->flags = TR_CLOSE_DECIDED;
+			break;
+		default:
+			take_stack(ctx, ev);
+			break;
+		}
 	} else {
 		ev = event_new(TR_CLOSE_RANGE, tgid);
 		if (!ev)
@@ -393,11 +549,29 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = TR_IMAGE_NEW;
 	struct tr_event *ev;
+	struct tr_gc *g;
+	__u64 *image;
 
 	/* A new thread joins its process; only a new process is news. */
 	if (child->pid != child->tgid || !is_tracked(ptgid))
 		return 0;
 	bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+	image = bpf_map_lookup_elem(&images, &ptgid);
+	if (image) {
+		__u64 id = *image;
+
+		bpf_map_update_elem(&images, &ctgid, &id, BPF_ANY);
+	} else {
+		bpf_map_delete_elem(&images, &ctgid);
+	}
+	g = bpf_map_lookup_elem(&gc_range, &ptgid);
+	if (g) {
+		struct tr_gc copy = *g;
+
+		bpf_map_update_elem(&gc_range, &ctgid, &copy, BPF_ANY);
+	} else {
+		bpf_map_delete_elem(&gc_range, &ctgid);
+	}
 	ev = event_new(TR_FORK, ptgid);
 	if (!ev)
 		return 0;
@@ -413,11 +587,16 @@ int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 {
 	__u32 tgid = p->tgid, fresh = TR_IMAGE_NEW;
 	struct tr_event *ev;
+	__u64 image;
 
 	if (!is_tracked(tgid))
 		return 0;
 	bpf_map_update_elem(&tracked, &tgid, &fresh, BPF_EXIST);
 	ev = event_new(TR_EXEC, tgid);
+	/* A new image: the range user space wrote for the old one no longer
+	 * applies (close_gc() compares the two ids). */
+	image = ev ? ev->mono_ns : 0;
+	bpf_map_update_elem(&images, &tgid, &image, BPF_ANY);
 	if (!ev)
 		return 0;
 	/* Which file: user space reads /proc/<pid>/exe, and for a process
@@ -525,6 +704,8 @@ int BPF_PROG(sched_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid))
 		return 0;
 	bpf_map_delete_elem(&tracked, &tgid);
+	bpf_map_delete_elem(&images, &tgid);
+	bpf_map_delete_elem(&gc_range, &tgid);
 	exit_states(p, tgid);
 	code = BPF_CORE_READ(p, signal, group_exit_code);
 	if (!code)

@@ -223,3 +223,13 @@ void tr_recorder_forget(struct tr_recorder *r, pid_t pid, uint64_t start_ns)
 	if (!start_ns || v.start_ns == start_ns)
 		bpf_map__delete_elem(r->skel->maps.lost, &key, sizeof(key), 0);
 }
+
+void tr_recorder_gc_range(struct tr_recorder *r, pid_t pid, uint64_t image, uint64_t lo,
+			  uint64_t hi)
+{
+	uint32_t key = (uint32_t)pid;
+	struct tr_gc v = { .image = image, .lo = lo, .hi = hi };
+
+	/* A failure only leaves the stacks on: user space decides then. */
+	bpf_map__update_elem(r->skel->maps.gc_range, &key, sizeof(key), &v, sizeof(v), BPF_ANY);
+}

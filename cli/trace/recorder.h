@@ -31,6 +31,11 @@ int tr_recorder_fd(struct tr_recorder *r);
 uint64_t tr_recorder_lost(struct tr_recorder *r, pid_t pid, uint64_t start_ns);
 /* Events lost so far, all processes together. */
 uint64_t tr_recorder_lost_total(struct tr_recorder *r);
+/* Where runtime.runfinq is ([lo, hi), lo == hi: nowhere) in the image
+ * pid's exec event `image` (its mono_ns) started: the kernel then judges
+ * pid's closes itself while pid runs that image (events.h, tr_gc). */
+void tr_recorder_gc_range(struct tr_recorder *r, pid_t pid, uint64_t image, uint64_t lo,
+			  uint64_t hi);
 /* Forget the lost count of that process (it exited). */
 void tr_recorder_forget(struct tr_recorder *r, pid_t pid, uint64_t start_ns);
 

@@ -85,9 +85,15 @@ static void forget_lost(void *arg, pid_t pid, uint64_t start_ns)
 	tr_recorder_forget(arg, pid, start_ns);
 }
 
+static void gc_range_of(void *arg, pid_t pid, uint64_t image, uint64_t lo, uint64_t hi)
+{
+	tr_recorder_gc_range(arg, pid, image, lo, hi);
+}
+
 static void connect_lost(struct tr_recorder *r, struct tr_procs *p)
 {
-	struct tr_lost_ops ops = { .lost = lost_of, .forget = forget_lost, .arg = r };
+	struct tr_lost_ops ops = { .lost = lost_of, .forget = forget_lost,
+				   .gc_range = gc_range_of, .arg = r };
 
 	tr_procs_set_lost_ops(p, &ops);
 }
