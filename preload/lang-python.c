@@ -16,7 +16,8 @@
  *     does nothing when one is already set (not ours), and clears only what
  *     its own calls set. It calls no Python code: the frame API, attribute
  *     reads of code objects (a type user code cannot subclass) and UTF-8
- *     views of str objects. Each new reference is released.
+ *     views of str objects. Each new reference is released, but for the
+ *     code objects the frame cache keeps, which are never released.
  *   - Re-entry (a garbage collection run by an allocation below, running a
  *     finalizer that makes a socket) returns at once.
  *   - It takes no lock and writes only thread-local memory and the table.
