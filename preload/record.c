@@ -97,7 +97,7 @@ void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_
 	set_peer(&rec, peer, peerlen);
 	/* With Python frames pending, the native frames below the few next to
 	 * the call are the interpreter's loop: not captured (docs/design.md,
-	 * "Language frames: Python", what is captured). */
+	 * "Language frames: Python", the native frames kept). */
 	depth = shim_capture(frames, shim_lang_on && origin == SA_ORIGIN_SOCKET ?
 				     shim_lang_native_max(SHIM_LANG_OPEN, shim.depth) : shim.depth);
 	if (shim_lang_on && origin == SA_ORIGIN_SOCKET)
