@@ -16,7 +16,8 @@
  *     does nothing when one is already set (not ours), and clears only what
  *     its own calls set. It calls no Python code: the frame API, attribute
  *     reads of code objects (a type user code cannot subclass) and UTF-8
- *     views of str objects. Each new reference is released.
+ *     views of str objects. Each new reference is released, but for the
+ *     code objects the frame cache keeps, which are never released.
  *   - Re-entry (a garbage collection run by an allocation below, running a
  *     finalizer that makes a socket) returns at once.
  *   - It takes no lock and writes only thread-local memory and the table.
@@ -61,6 +62,10 @@ static struct {
 	void (*decref)(PyObject *);
 	PyObject *(*err_occurred)(void);
 	void (*err_clear)(void);
+	/* Optional: the frame cache (3.11+; without them every walk reads). */
+	int (*frame_lasti)(PyObject *);             /* PyFrame_GetLasti */
+	void *(*interp_get)(void);                  /* PyInterpreterState_Get */
+	void *(*interp_main)(void);                 /* PyInterpreterState_Main */
 	/* Optional: the collector's close (none of them: not looked for). */
 	void *(*type_slot)(PyObject *, int);        /* PyType_GetSlot, borrowed */
 	PyObject *(*object_type)(PyObject *);       /* PyObject_Type, new reference */
@@ -211,17 +216,127 @@ static const char *code_str(PyObject *code, const char *attr, PyObject **obj, si
 	return s;
 }
 
+/* The frame cache: (code object, instruction offset) -> the interned
+ * frame, so that a frame seen before costs neither CPython's line table
+ * decoding nor the attribute reads and the interning. A code object's
+ * address would be reused once it is freed, so a slot keeps one reference
+ * to its code object and never gives it back: dropping a reference can run
+ * Python code (a weakref callback of the code object), which the hook must
+ * never do (docs/design.md, "Language frames: Python", the frame cache).
+ * Hence no eviction: a key whose probe run is full is not cached, and at
+ * most PY_CACHE_SIZE code objects are kept alive. Main interpreter only
+ * (a subinterpreter's objects die with it). Slots are claimed by a compare
+ * and swap and written under a sequence count, as the hook may run on
+ * several threads at once in a build without the GIL. */
+#define PY_CACHE_SIZE 1024u   /* a power of two */
+#define PY_CACHE_PROBE 8u
+
+struct py_cache_slot {
+	_Atomic uint32_t seq;      /* 0: free; odd while written */
+	_Atomic int32_t pid;       /* the table the entry belongs to */
+	_Atomic uintptr_t code;    /* holds a reference, never released */
+	_Atomic int32_t lasti;
+	_Atomic uint8_t accept;
+	_Atomic uint64_t entry;
+};
+
+static struct py_cache_slot py_cache[PY_CACHE_SIZE];
+
+static unsigned py_cache_index(uintptr_t code, int lasti)
+{
+	uint64_t h = (uint64_t)code * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uint32_t)lasti;
+
+	return (unsigned)(h ^ (h >> 29)) & (PY_CACHE_SIZE - 1);
+}
+
+/* The slot of (code, lasti), or the free one its entry would take (then
+ * *found is false), or NULL. On a hit with this table's entry, *e is it. */
+static struct py_cache_slot *py_cache_find(uintptr_t code, int lasti, bool *found, uint64_t *e,
+					   bool *accept)
+{
+	unsigned i = py_cache_index(code, lasti);
+
+	*found = false;
+	*e = 0;
+	for (unsigned k = 0; k < PY_CACHE_PROBE; k++) {
+		struct py_cache_slot *s = &py_cache[(i + k) & (PY_CACHE_SIZE - 1)];
+		uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		uintptr_t sc;
+		int32_t sl, pid;
+		uint64_t se;
+		bool sa;
+
+		if (seq == 0)
+			return s;
+		if (seq & 1)
+			continue;   /* being written: not this walk's */
+		sc = atomic_load_explicit(&s->code, memory_order_relaxed);
+		sl = atomic_load_explicit(&s->lasti, memory_order_relaxed);
+		se = atomic_load_explicit(&s->entry, memory_order_relaxed);
+		pid = atomic_load_explicit(&s->pid, memory_order_relaxed);
+		sa = atomic_load_explicit(&s->accept, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
+			continue;
+		if (sc != code || sl != lasti)
+			continue;
+		*found = true;
+		if (pid == shim.pid) {
+			*e = se;
+			*accept = sa;
+		}
+		return s;
+	}
+	return NULL;
+}
+
+/* Fill s with (code, lasti) -> e. A free slot takes the caller's reference
+ * to code (true: the caller must not release it); a slot of the same key
+ * (a forked child's first walk) is given this table's entry. */
+static bool py_cache_put(struct py_cache_slot *s, bool found, uintptr_t code, int lasti,
+			 uint64_t e, bool accept)
+{
+	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	if ((seq & 1) || (found != (seq != 0)) ||
+	    !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1,
+						     memory_order_acquire, memory_order_relaxed))
+		return false;
+	atomic_thread_fence(memory_order_release);
+	if (!found) {
+		atomic_store_explicit(&s->code, code, memory_order_relaxed);
+		atomic_store_explicit(&s->lasti, lasti, memory_order_relaxed);
+	}
+	atomic_store_explicit(&s->entry, e, memory_order_relaxed);
+	atomic_store_explicit(&s->accept, accept, memory_order_relaxed);
+	atomic_store_explicit(&s->pid, shim.pid, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+	return !found;
+}
+
 static uint64_t frame_entry(PyObject *frame, bool *is_accept)
 {
 	PyObject *code = py.frame_code(frame), *file_obj = NULL, *func_obj = NULL;
+	struct py_cache_slot *slot = NULL;
 	const char *file, *func = NULL;
 	size_t file_len = 0, func_len = 0;
-	int line;
+	bool found = false, accept = false;
+	int line, lasti = -1;
 	uint64_t e;
 
 	if (!code) {
 		py.err_clear();
 		return 0;
+	}
+	if (py.frame_lasti && py.interp_get() == py.interp_main()) {
+		lasti = py.frame_lasti(frame);
+		if (lasti >= 0)
+			slot = py_cache_find((uintptr_t)code, lasti, &found, &e, &accept);
+		if (found && e) {
+			*is_accept |= accept;
+			py.decref(code);
+			return e;
+		}
 	}
 	line = py.frame_line(frame);
 	file = code_str(code, "co_filename", &file_obj, &file_len);
@@ -238,13 +353,16 @@ static uint64_t frame_entry(PyObject *frame, bool *is_accept)
 	 * call made before the event. */
 	if (func && ((func_len == 13 && memcmp(func, "socket.accept", 13) == 0) ||
 		     (func_len == 10 && memcmp(func, "socketpair", 10) == 0)))
-		*is_accept = true;
+		accept = true;
+	*is_accept |= accept;
 	e = shim_lframe_intern(SA_LANG_PYTHON, file ? file : "?", file ? file_len : 1,
 			       func ? func : "?", func ? func_len : 1,
 			       line > 0 ? (uint32_t)line : 0, 0);
 	py.decref(func_obj);
 	py.decref(file_obj);
-	py.decref(code);
+	/* A full table interns nothing (e == 0): nothing to cache then. */
+	if (!(slot && e && py_cache_put(slot, found, (uintptr_t)code, lasti, e, accept)))
+		py.decref(code);
 	return e;
 }
 
@@ -345,6 +463,9 @@ void shim_python_init(void)
 	(void)PY_SYM(tuple_size, "PyTuple_Size");
 	(void)PY_SYM(tuple_item, "PyTuple_GetItem");
 	(void)PY_SYM(base_object, "PyBaseObject_Type");
+	if (!PY_SYM(frame_lasti, "PyFrame_GetLasti") || !PY_SYM(interp_get, "PyInterpreterState_Get") ||
+	    !PY_SYM(interp_main, "PyInterpreterState_Main"))
+		py.frame_lasti = NULL;
 	*(void **)&initialized = dlsym(RTLD_DEFAULT, "Py_IsInitialized");
 	*(void **)&get_allocator = dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
 	/* Registered after initialization, the entry would be allocated by the

@@ -76,6 +76,13 @@ uint32_t shim_lang_merge(unsigned op, uint64_t *frames, uint32_t n, uint32_t max
 	return m + k;
 }
 
+uint32_t shim_lang_native_max(unsigned op, uint32_t max)
+{
+	if (likely(lt.op == SHIM_LANG_NONE) || lt.op != op || lt.pid != shim.pid)
+		return max;
+	return max < SHIM_LANG_NATIVE ? max : SHIM_LANG_NATIVE;
+}
+
 void shim_lang_done(unsigned op)
 {
 	if (unlikely(lt.op == op))

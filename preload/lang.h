@@ -30,6 +30,11 @@ void shim_lang_node(const char *path) SHIM_HIDDEN;
  * language frames followed by as many native frames as fit in max; returns
  * the new depth. Costs one thread-local load when nothing is pending. */
 uint32_t shim_lang_merge(unsigned op, uint64_t *frames, uint32_t n, uint32_t max) SHIM_HIDDEN;
+/* How many native frames the record of `op` should capture: when language
+ * frames are pending for it, only the few next to the call (the runtime's
+ * code that made it), SHIM_LANG_NATIVE; else max. A thread-local load. */
+#define SHIM_LANG_NATIVE 4
+uint32_t shim_lang_native_max(unsigned op, uint32_t max) SHIM_HIDDEN;
 /* The wrapper of `op`, after the call: pending frames of that op that no
  * record took (the call failed, the fd is not tracked, the recorder was
  * busy) are dropped, not left for the thread's next call. A TLS compare. */

@@ -95,7 +95,11 @@ void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_
 		fill_kind(&rec, fd);
 	}
 	set_peer(&rec, peer, peerlen);
-	depth = shim_capture(frames, shim.depth);
+	/* With Python frames pending, the native frames below the few next to
+	 * the call are the interpreter's loop: not captured (docs/design.md,
+	 * "Language frames: Python", the native frames kept). */
+	depth = shim_capture(frames, shim_lang_on && origin == SA_ORIGIN_SOCKET ?
+				     shim_lang_native_max(SHIM_LANG_OPEN, shim.depth) : shim.depth);
 	if (shim_lang_on && origin == SA_ORIGIN_SOCKET)
 		depth = shim_lang_merge(SHIM_LANG_OPEN, frames, depth, shim.depth);
 	if (origin == SA_ORIGIN_SOCKET || origin == SA_ORIGIN_ACCEPT)
@@ -163,7 +167,8 @@ void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	set_peer(&rec, addr, len);
 	rec.flags |= SA_SLOT_CONNECTED;
 	rec.connect_ns = shim_now_ns();
-	depth = shim_capture(frames, shim.depth);
+	depth = shim_capture(frames, shim_lang_on ?
+				     shim_lang_native_max(SHIM_LANG_CONNECT, shim.depth) : shim.depth);
 	if (shim_lang_on) {
 		depth = shim_lang_merge(SHIM_LANG_CONNECT, frames, depth, shim.depth);
 		shim_lang_note(fd, SA_ORIGIN_NONE, 0);
