@@ -76,9 +76,16 @@ static void sock_drop(struct run_proc *p, struct run_sock *s)
 static pid_t host_pid_in_tree(pid_t ns_pid, uint64_t starttime)
 {
 	struct run_tree_proc *v;
-	size_t n = run_spawn_tree(&v);
+	struct procns own;
+	uint64_t st;
 	pid_t found = -1;
+	size_t n;
 
+	/* In our pid namespace (the usual case): no walk. */
+	if (proc_read_starttime(ns_pid, &st) && st == starttime && procns_read(ns_pid, &own) == 0 &&
+	    own.ns_pid == ns_pid)
+		return ns_pid;
+	n = run_spawn_tree(&v);
 	for (size_t i = 0; i < n && found < 0; i++) {
 		struct procns ns;
 
