@@ -295,8 +295,13 @@ static bool open_table_ns(struct run_state *rs, struct run_proc *p)
 	/* Not ours unless its header says so: a table another run made (a
 	 * nested `sockaudit run`) is that run's to judge. */
 	if (strcmp(p->reader.hdr.run_id, rs->run_id) != 0) {
-		snprintf(err, sizeof(err), "%.300s: made under another run (id '%.40s'), not this "
-			 "one: not read", p->path, p->reader.hdr.run_id);
+		if (p->reader.hdr.run_id[0])
+			snprintf(err, sizeof(err), "%.300s: made under another run (id '%.40s'), "
+				 "not this one: not read", p->path, p->reader.hdr.run_id);
+		else
+			snprintf(err, sizeof(err), "%.300s: made without this run's id "
+				 "(SOCKAUDIT_RUN_ID removed from its environment): not read",
+				 p->path);
 		proc_error(p, err);
 		sa_reader_close(&p->reader);
 		p->finished = true;
