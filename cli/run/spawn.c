@@ -35,6 +35,7 @@
 
 #include "config.h"
 #include "run/dir.h"
+#include "util/proc.h"
 #include "util/target.h"
 #include "util/util.h"
 
@@ -256,29 +257,11 @@ static void note_reaped(struct run_state *rs, pid_t pid, int st)
 	rs->cmd_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 }
 
-/* The parent and start time of pid from /proc/<pid>/stat; false when gone. */
+/* The parent and start time of pid (util/proc.h's readers); false when gone. */
 static bool stat_of(pid_t pid, pid_t *ppid, uint64_t *starttime)
 {
-	char path[64], buf[1024], *p;
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-	int v;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	/* "pid (comm) state ppid": comm may hold spaces and parentheses. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %d", &v) != 1 ||
-	    sa_stat_starttime(buf, (size_t)n, starttime) < 0)
-		return false;
-	*ppid = (pid_t)v;
-	return true;
+	*ppid = proc_read_ppid(pid);
+	return *ppid > 0 && proc_read_starttime(pid, starttime);
 }
 
 size_t run_spawn_tree(struct run_tree_proc **out)
