@@ -367,16 +367,18 @@ static void counts_v3(struct sa_reader *r, struct sa_count *out, size_t want)
 }
 
 /* abi >= 4: blocks of every shard's cells; only blocks holding data are
- * read (SEEK_DATA skips the holes of a sparse table, most of the region). */
-static void counts_sharded(struct sa_reader *r, struct sa_count *out, size_t want)
+ * read (SEEK_DATA skips the holes of a sparse table, most of the region).
+ * Returns how many entries are filled: want, or with trim only up to the
+ * last block holding data (the rest are zeros, not written). */
+static size_t counts_sharded(struct sa_reader *r, struct sa_count *out, size_t want, bool trim)
 {
 	struct sa_count blk[SA_COUNT_SHARDS][SA_COUNT_BLOCK];   /* one page */
 	uint64_t base = r->hdr.counts_off;
-	size_t nblocks = (want + SA_COUNT_BLOCK - 1) / SA_COUNT_BLOCK;
+	size_t nblocks = (want + SA_COUNT_BLOCK - 1) / SA_COUNT_BLOCK, filled = 0;
 
-	memset(out, 0, want * sizeof(*out));
 	for (size_t b = 0; b < nblocks; b++) {
 		off_t d = lseek(r->fd, (off_t)(base + (uint64_t)b * SA_COUNT_BLOCK_SIZE), SEEK_DATA);
+		size_t start;
 
 		if (d < 0 && errno == ENXIO)
 			break;          /* no data from here to the end of the file */
@@ -390,31 +392,56 @@ static void counts_sharded(struct sa_reader *r, struct sa_count *out, size_t wan
 			if (nb > b)
 				b = nb;
 		}
+		start = b * SA_COUNT_BLOCK;
+		if (start > filled)
+			memset(out + filled, 0, (start - filled) * sizeof(*out));
 		pread_full(r->fd, blk, sizeof(blk), base + (uint64_t)b * SA_COUNT_BLOCK_SIZE);
-		for (size_t j = 0; j < SA_COUNT_BLOCK && b * SA_COUNT_BLOCK + j < want; j++) {
-			struct sa_count *o = &out[b * SA_COUNT_BLOCK + j];
+		for (size_t j = 0; j < SA_COUNT_BLOCK && start + j < want; j++) {
+			struct sa_count *o = &out[start + j];
 
+			memset(o, 0, sizeof(*o));
 			for (unsigned s = 0; s < SA_COUNT_SHARDS; s++) {
 				o->opened += blk[s][j].opened;
 				o->closed += blk[s][j].closed;
 				o->collected += blk[s][j].collected;
 			}
 		}
+		filled = start + SA_COUNT_BLOCK < want ? start + SA_COUNT_BLOCK : want;
 	}
+	if (trim)
+		return filled;
+	if (want > filled)
+		memset(out + filled, 0, (want - filled) * sizeof(*out));
+	return want;
 }
 
-size_t sa_reader_counts(struct sa_reader *r, struct sa_count *out, size_t n)
+bool sa_reader_has_counts(const struct sa_reader *r)
+{
+	return r->hdr.abi_version >= SA_ABI_COUNTS && r->fd >= 0 && r->hdr.ncounts > 0;
+}
+
+static size_t counts_read(struct sa_reader *r, struct sa_count *out, size_t n, bool trim)
 {
 	size_t want;
 
 	if (r->hdr.abi_version < SA_ABI_COUNTS || r->fd < 0)
 		return 0;
 	want = n < r->hdr.ncounts ? n : r->hdr.ncounts;
-	if (r->hdr.abi_version < SA_ABI_SHARDED)
+	if (r->hdr.abi_version < SA_ABI_SHARDED) {
 		counts_v3(r, out, want);
-	else
-		counts_sharded(r, out, want);
-	return want;
+		return want;
+	}
+	return counts_sharded(r, out, want, trim);
+}
+
+size_t sa_reader_counts(struct sa_reader *r, struct sa_count *out, size_t n)
+{
+	return counts_read(r, out, n, false);
+}
+
+size_t sa_reader_counts_used(struct sa_reader *r, struct sa_count *out, size_t n)
+{
+	return counts_read(r, out, n, true);
 }
 
 size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max)

@@ -75,6 +75,12 @@ size_t sa_reader_rescued(struct sa_reader *r, struct sa_rescued *out, size_t max
  * SEEK_DATA. Each counter is monotonic for a live writer; the counters are
  * not one snapshot (a close may land between two loads). */
 size_t sa_reader_counts(struct sa_reader *r, struct sa_count *out, size_t n);
+/* The same up to the last stack with counts only: entries past the count
+ * returned are zero and not written (a table of 4096 stacks that used ten
+ * reads and zeroes 16 entries, not 4096). */
+size_t sa_reader_counts_used(struct sa_reader *r, struct sa_count *out, size_t n);
+/* The table has a counts region (abi >= 3): sa_reader_counts() fills it. */
+bool sa_reader_has_counts(const struct sa_reader *r);
 /* Copy the published modules; returns how many (<= max). */
 size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max);
 void sa_snapshot_finish(struct sa_snapshot *s);

@@ -41,6 +41,9 @@
 #define SA_BUILD_ID_MAX     32u
 #define SA_CMDLINE_MAX      1024u
 #define SA_RUN_ID_MAX       40u
+/* The private table directory of a `sockaudit run` is <table dir>/SA_RUN_DIR_PREFIX<id>
+ * (cli/run/dir.h); the shim falls back to <table dir> when it cannot reach it. */
+#define SA_RUN_DIR_PREFIX   "sockaudit-run."
 
 #define SA_MAX_SLOTS        (1u << 20)  /* fds beyond it are counted as overflow */
 #define SA_NSTACKS          4096u       /* power of two */

@@ -230,6 +230,42 @@ static int table_adopt(void)
 	return 1;
 }
 
+static int table_make(bool adopt_existing)
+{
+	int rc;
+
+	set_path();
+	rc = table_fresh();
+	if (rc == -EEXIST && adopt_existing)
+		rc = table_adopt();
+	return rc;
+}
+
+/* Under `sockaudit run`, shim.dir is the run's private directory,
+ * <table dir>/sockaudit-run.<id>. A process of the tree that entered its own
+ * mount namespace (a private /dev/shm) or runs as a user who may not enter
+ * that directory cannot reach it: its table goes to <table dir> as its own
+ * namespaces show it, where `run` finds it by the process (docs/design.md,
+ * "run: descendants in their own namespaces"); the header's run id tells
+ * the run its own tables from others'. Only the parent of a run directory,
+ * only for "not there" or "not allowed", and the table is made there by the
+ * usual rules (O_EXCL, O_NOFOLLOW, adoption only of a file provably ours).
+ * No allocation: it may run in a forked child from a signal handler. */
+static bool run_dir_fallback(int rc)
+{
+	size_t len = strnlen(shim.dir, sizeof(shim.dir) - 1);
+	char *slash;
+
+	if (!shim.under_run || (rc != -ENOENT && rc != -ENOTDIR && rc != -EACCES))
+		return false;
+	slash = memrchr(shim.dir, '/', len);
+	if (!slash || slash == shim.dir ||
+	    strncmp(slash + 1, SA_RUN_DIR_PREFIX, sizeof(SA_RUN_DIR_PREFIX) - 1) != 0)
+		return false;
+	*slash = '\0';
+	return true;
+}
+
 /* Returns 0 for a new table, 1 for an adopted one, or -errno. */
 int shim_table_create(bool adopt_existing)
 {
@@ -239,10 +275,9 @@ int shim_table_create(bool adopt_existing)
 	 * of a parent that changed its euid by a path no wrapper saw (a raw
 	 * system call) still names it as the CLI will look for it. */
 	shim.uid = (uint32_t)geteuid();
-	set_path();
-	rc = table_fresh();
-	if (rc == -EEXIST && adopt_existing)
-		rc = table_adopt();
+	rc = table_make(adopt_existing);
+	if (rc < 0 && run_dir_fallback(rc))
+		rc = table_make(adopt_existing);
 	return rc;
 }
 

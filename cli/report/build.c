@@ -151,7 +151,7 @@ static void fill_counts(struct report *rep, struct sa_reader *reader,
 	size_t n = 0;
 
 	if (rep->instrumented)
-		n = sa_reader_counts(reader, counts, SA_NSTACKS);
+		n = sa_reader_counts_used(reader, counts, SA_NSTACKS);
 	ncounts = n;
 	/* The descriptors as the scan counted them: /proc/<pid>/fd is read
 	 * once. */
@@ -216,14 +216,21 @@ void report_build_make(struct report_build *b)
 	fill_counts(rep, &b->reader, &b->fds, b->sh.lean);
 	prep = rep->alive ? report_inputs_join(&b->in) : NULL;
 	b->in.prep = NULL;   /* resolve takes it over */
-	rep->syms = report_symbols_resolve_prepared(&rep->groups, &(struct report_symbols_in){
-			.pid = rep->tgt.pid,
-			.alive = rep->alive,
-			.generation = rep->hdr.generation,
-			.reader = reader,
-			.notes = &rep->notes,
-			.shared = b->sh.symcache,
-		}, prep);
+	/* A scrape names the groups it exports itself, by stack id, through
+	 * its cache of names (report/scrape.c): symbolizing every group of
+	 * every process at each scrape was a fifth of its instructions. */
+	if (b->sh.lean)
+		report_symbols_destroy(prep);
+	else
+		rep->syms = report_symbols_resolve_prepared(&rep->groups,
+			&(struct report_symbols_in){
+				.pid = rep->tgt.pid,
+				.alive = rep->alive,
+				.generation = rep->hdr.generation,
+				.reader = reader,
+				.notes = &rep->notes,
+				.shared = b->sh.symcache,
+			}, prep);
 	/* After the symbol worker is joined: the peers' stacks make
 	 * symbolizers of their own. */
 	if (rep->alive && rep->have_ks && !b->sh.lean)

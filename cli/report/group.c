@@ -21,6 +21,8 @@ struct group_key {
 struct group_entry {
 	struct group_key key;
 	size_t idx;                      /* into the group array */
+	size_t n;                        /* members */
+	const struct group_stack *stack;
 	UT_hash_handle hh;
 };
 
@@ -158,66 +160,89 @@ static int group_cmp(const void *a, const void *b)
 	return x->socks[0]->fds[0] - y->socks[0]->fds[0];
 }
 
+/* An interned identity (report_stack_intern) and its entry: identities are
+ * shared, so most sockets find their group by pointer, without building and
+ * hashing a 360-byte key; two identities with equal keys (two stack ids of
+ * one stack) still meet in the key's entry. */
+struct group_ptr {
+	const struct group_stack *stack;
+	struct group_entry *e;
+	UT_hash_handle hh;
+};
+
 /* uthash's Jenkins hash falls through its switch on purpose; gcc keeps
  * quiet because the macro comes from a system header, clang does not. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+/* The entry of st's key, made when new. */
+static struct group_entry *entry_of(struct group_entry **index, struct group_ptr **by_ptr,
+				    const struct group_stack *st, size_t *ngroups)
+{
+	struct group_entry *e;
+	struct group_ptr *p;
+	struct group_key k;
+
+	HASH_FIND_PTR(*by_ptr, &st, p);
+	if (p)
+		return p->e;
+	group_key_of(st, &k);
+	HASH_FIND(hh, *index, &k, sizeof(k), e);
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		e->key = k;
+		e->idx = (*ngroups)++;
+		e->stack = st;
+		HASH_ADD(hh, *index, key, sizeof(e->key), e);
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->stack = st;
+	p->e = e;
+	HASH_ADD_PTR(*by_ptr, stack, p);
+	return e;
+}
+
 void group_build(struct group_set *gs, struct report_sock *socks, size_t n, bool all)
 {
-	struct group_entry *entries, *index = NULL, *e = NULL;
-	const struct group_stack *last = NULL;
+	struct group_entry *index = NULL, *e = NULL, *tmp;
+	struct group_ptr *by_ptr = NULL, *p, *ptmp;
 	size_t ngroups = 0, *fill;
 
 	memset(gs, 0, sizeof(*gs));
 	if (!n)
 		return;
-	entries = xcalloc(n, sizeof(*entries));
-	gs->v = xcalloc(n, sizeof(*gs->v));
-	/* First pass: one entry per distinct key, member counts. */
+	/* First pass: one entry per distinct key, member counts. Entries and
+	 * groups are made per group, not per socket: a process of thousands
+	 * of sockets has a handful of groups, and zeroing a group (1.4 KB)
+	 * per socket cost more than the grouping. */
 	for (size_t i = 0; i < n; i++) {
-		struct group_key k;
-
 		if (!in_group(&socks[i], all))
 			continue;
-		/* Identities are shared (report_stack_intern): neighbours with
-		 * the same one need no key. */
-		if (socks[i].stack == last) {
-			gs->v[e->idx].n++;
-			continue;
-		}
-		last = socks[i].stack;
-		group_key_of(socks[i].stack, &k);
-		HASH_FIND(hh, index, &k, sizeof(k), e);
-		if (!e) {
-			e = &entries[ngroups];
-			e->key = k;
-			e->idx = ngroups;
-			gs->v[ngroups].stack = socks[i].stack;
-			ngroups++;
-			HASH_ADD(hh, index, key, sizeof(e->key), e);
-		}
-		gs->v[e->idx].n++;
+		e = entry_of(&index, &by_ptr, socks[i].stack, &ngroups);
+		e->n++;
+	}
+	gs->v = xcalloc(ngroups ? ngroups : 1, sizeof(*gs->v));
+	HASH_ITER(hh, index, e, tmp) {
+		gs->v[e->idx].stack = e->stack;
+		gs->v[e->idx].n = e->n;
+		gs->v[e->idx].socks = xcalloc(e->n, sizeof(gs->v[e->idx].socks[0]));
 	}
 	/* Second pass: members, in socket order (ascending lowest fd). */
-	last = NULL;
 	fill = xcalloc(ngroups ? ngroups : 1, sizeof(*fill));
-	for (size_t g = 0; g < ngroups; g++)
-		gs->v[g].socks = xcalloc(gs->v[g].n, sizeof(gs->v[g].socks[0]));
 	for (size_t i = 0; i < n; i++) {
-		struct group_key k;
-
 		if (!in_group(&socks[i], all))
 			continue;
-		if (socks[i].stack != last) {
-			last = socks[i].stack;
-			group_key_of(socks[i].stack, &k);
-			HASH_FIND(hh, index, &k, sizeof(k), e);
-		}
+		e = entry_of(&index, &by_ptr, socks[i].stack, &ngroups);
 		gs->v[e->idx].socks[fill[e->idx]++] = &socks[i];
 	}
-	HASH_CLEAR(hh, index);
+	HASH_ITER(hh, by_ptr, p, ptmp) {
+		HASH_DEL(by_ptr, p);
+		free(p);
+	}
+	HASH_ITER(hh, index, e, tmp) {
+		HASH_DEL(index, e);
+		free(e);
+	}
 	free(fill);
-	free(entries);
 	gs->n = ngroups;
 	for (size_t g = 0; g < ngroups; g++)
 		group_summarize(&gs->v[g]);

@@ -27,6 +27,8 @@ struct cache_key {
 	int32_t pid;
 	uint32_t id;
 	uint64_t starttime;
+	uint32_t generation;         /* the image whose modules the stack's addresses are in */
+	uint32_t pad;                /* hashed as bytes: always zero */
 };
 
 struct cache_entry {
@@ -148,9 +150,11 @@ struct naming {
 	struct report_symcache *syms;  /* the collection's module files */
 };
 
-/* Names for stack ids ids[0..n) into out[i] (SCRAPE_SITE_MAX each): from the
- * cache, the rest resolved in one pass of the symbolizer. */
-static void name_stacks(struct naming *nm, const uint32_t *ids, size_t n, char (*out)[SCRAPE_SITE_MAX])
+/* Names for stack ids ids[0..n) of image generation gen into out[i]
+ * (SCRAPE_SITE_MAX each): from the cache, the rest resolved in one pass of
+ * the symbolizer. */
+static void name_stacks(struct naming *nm, uint32_t gen, const uint32_t *ids, size_t n,
+			char (*out)[SCRAPE_SITE_MAX])
 {
 	struct scrape_cache *c = nm->cache ? nm->cache : &nm->local;
 	struct group_set gs = { 0 };
@@ -159,7 +163,7 @@ static void name_stacks(struct naming *nm, const uint32_t *ids, size_t n, char (
 	struct notes notes = { 0 };
 	struct report_symbols *rs;
 	struct report_symbols_in in = {
-		.pid = nm->pid, .alive = true, .generation = nm->generation,
+		.pid = nm->pid, .alive = true, .generation = gen,
 		.reader = nm->reader, .notes = &notes, .shared = nm->syms,
 	};
 
@@ -167,7 +171,8 @@ static void name_stacks(struct naming *nm, const uint32_t *ids, size_t n, char (
 	slot_of = xcalloc(n ? n : 1, sizeof(*slot_of));
 	gs.v = xcalloc(n ? n : 1, sizeof(*gs.v));
 	for (size_t i = 0; i < n; i++) {
-		struct cache_key k = { .pid = nm->pid, .id = ids[i], .starttime = nm->starttime };
+		struct cache_key k = { .pid = nm->pid, .id = ids[i], .starttime = nm->starttime,
+				       .generation = gen };
 		struct cache_entry *e = cache_find(c, &k);
 
 		if (e) {
@@ -175,7 +180,7 @@ static void name_stacks(struct naming *nm, const uint32_t *ids, size_t n, char (
 			continue;
 		}
 		st[gs.n].depth = sa_reader_stack(nm->reader, ids[i], st[gs.n].frames);
-		st[gs.n].generation = nm->generation;
+		st[gs.n].generation = gen;
 		st[gs.n].kind = "open";
 		if (!st[gs.n].depth) {
 			snprintf(out[i], SCRAPE_SITE_MAX, "??");
@@ -188,7 +193,7 @@ static void name_stacks(struct naming *nm, const uint32_t *ids, size_t n, char (
 		rs = report_symbols_resolve(&gs, &in);
 		for (size_t g = 0; g < gs.n; g++) {
 			struct cache_key k = { .pid = nm->pid, .id = ids[slot_of[g]],
-					       .starttime = nm->starttime };
+					       .starttime = nm->starttime, .generation = gen };
 
 			site_of(&gs.v[g], out[slot_of[g]], SCRAPE_SITE_MAX);
 			cache_put(c, &k, out[slot_of[g]]);
@@ -316,14 +321,18 @@ static uint32_t group_stack_id(const struct group *g)
 								  : s->rec.open_stack;
 }
 
-/* Each group's site: its first frame, resolved with the report. */
-static char (*group_sites(const struct group_set *gs))[SCRAPE_SITE_MAX]
+/* Each group's site: its first frame, named by its stack id through the
+ * cache (the lean build resolves nothing), with the group's generation: a
+ * record of an earlier image has that image's addresses. */
+static char (*group_sites(const struct group_set *gs, struct naming *nm))[SCRAPE_SITE_MAX]
 {
 	char (*names)[SCRAPE_SITE_MAX] = xcalloc(gs->n ? gs->n : 1, sizeof(*names));
 
 	for (size_t g = 0; g < gs->n; g++) {
-		if (group_stack_id(&gs->v[g]))
-			site_of(&gs->v[g], names[g], SCRAPE_SITE_MAX);
+		uint32_t id = group_stack_id(&gs->v[g]);
+
+		if (id)
+			name_stacks(nm, gs->v[g].stack->generation, &id, 1, &names[g]);
 		else
 			group_title_nostack(&gs->v[g], names[g], SCRAPE_SITE_MAX);
 	}
@@ -379,16 +388,20 @@ static int id_count_cmp(const void *a, const void *b)
 static void sites_of(struct scrape_proc *p, struct naming *nm, size_t top)
 {
 	static struct sa_count counts[SA_NSTACKS];
-	size_t n = sa_reader_counts(nm->reader, counts, SA_NSTACKS), nids = 0, named;
+	size_t n = sa_reader_counts_used(nm->reader, counts, SA_NSTACKS), nids = 0, named;
 	struct id_count *ids;
 	uint32_t *want;
 	char (*names)[SCRAPE_SITE_MAX];
 	struct scrape_site other = { .site = SCRAPE_OTHER };
 
-	p->counts_known = n > 0;
+	p->counts_known = sa_reader_has_counts(nm->reader);
 	if (!n)
 		return;
-	ids = xcalloc(n, sizeof(*ids));
+	/* Sized by the stacks counted, not by the table's capacity. */
+	for (size_t i = 0; i < n; i++)
+		nids += counts[i].opened != 0;
+	ids = xcalloc(nids ? nids : 1, sizeof(*ids));
+	nids = 0;
 	for (size_t i = 0; i < n; i++)
 		if (counts[i].opened)
 			ids[nids++] = (struct id_count){ (uint32_t)i + 1, counts[i].opened,
@@ -399,7 +412,7 @@ static void sites_of(struct scrape_proc *p, struct naming *nm, size_t top)
 	names = xcalloc(named ? named : 1, sizeof(*names));
 	for (size_t i = 0; i < named; i++)
 		want[i] = ids[i].id;
-	name_stacks(nm, want, named, names);
+	name_stacks(nm, nm->generation, want, named, names);
 	p->sites = xcalloc(named + 1, sizeof(p->sites[0]));
 	/* Stacks with the same first frame are one site. */
 	for (size_t i = 0; i < named; i++) {
@@ -468,8 +481,9 @@ static void reduce(struct scrape_proc *p, struct report_build *b, const struct s
 		.generation = rep->hdr.generation, .reader = &b->reader,
 		.syms = cache ? collector_symbols(cache->collector) : NULL,
 	};
-	char (*names)[SCRAPE_SITE_MAX] = group_sites(&rep->groups);
+	char (*names)[SCRAPE_SITE_MAX];
 
+	names = group_sites(&rep->groups, &nm);
 	memset(p, 0, sizeof(*p));
 	p->pid = rep->tgt.pid;
 	p->starttime = rep->tgt.starttime;

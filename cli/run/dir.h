@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define RUN_DIR_PREFIX "sockaudit-run."
+#include "table.h"
+
+#define RUN_DIR_PREFIX SA_RUN_DIR_PREFIX
 #define RUN_DIR_ID_LEN 16
 
 bool run_dir_name_ok(const char *name);

@@ -133,7 +133,8 @@ static void proc_report(struct run_state *rs, struct run_proc *p)
 	struct sa_reader reader = { .fd = -1 };
 	struct run_sock *s, *tmp;
 	char path[4400], err[512];
-	bool have_reader;
+	bool have_reader = false;
+	struct sa_reader *rd;
 	size_t n = 0;
 
 	HASH_ITER(hh, p->socks, s, tmp) {
@@ -162,8 +163,7 @@ static void proc_report(struct run_state *rs, struct run_proc *p)
 	rep->tgt.ns.other_pidns = p->ns_pid != p->pid;
 	snprintf(rep->tgt.cmdline, sizeof(rep->tgt.cmdline), "%.*s",
 		 (int)sizeof(rep->tgt.cmdline) - 1, p->hdr.cmdline);
-	snprintf(rep->tgt.table, sizeof(rep->tgt.table), "%.*s/%.*s", 3000, rs->dir, 120,
-		 p->name);
+	snprintf(rep->tgt.table, sizeof(rep->tgt.table), "%.4100s", p->path);
 	rep->alive = false;
 	rep->instrumented = true;
 	rep->hdr = p->hdr;
@@ -177,10 +177,16 @@ static void proc_report(struct run_state *rs, struct run_proc *p)
 		p->src_of[i] = f[i].s;
 	}
 
-	snprintf(path, sizeof(path), "%s/%s", rs->dir, p->name);
-	have_reader = sa_reader_open(&reader, path, geteuid(), err, sizeof(err)) == 0;
-	if (have_reader)
-		report_stacks_read(&rep->join, &reader, &rep->hdr, true);
+	if (p->in_ns) {
+		/* Kept open by poll.c: its mount namespace may be gone. */
+		rd = p->reader_open ? &p->reader : NULL;
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", rs->dir, p->name);
+		have_reader = sa_reader_open(&reader, path, geteuid(), err, sizeof(err)) == 0;
+		rd = have_reader ? &reader : NULL;
+	}
+	if (rd)
+		report_stacks_read(&rep->join, rd, &rep->hdr, true);
 	else
 		proc_nostack(rep, "table unreadable");
 
@@ -203,7 +209,7 @@ static void proc_report(struct run_state *rs, struct run_proc *p)
 			.pid = rep->tgt.pid,
 			.alive = rep->alive,
 			.generation = rep->hdr.generation,
-			.reader = have_reader ? &reader : NULL,
+			.reader = rd,
 			.notes = &rep->notes,
 		});
 	if (have_reader)

@@ -82,7 +82,17 @@ struct run_proc {
 	int32_t pid;               /* as we see it */
 	int32_t ns_pid;            /* in the table's name: as it sees itself */
 	uint64_t starttime;
-	char name[128];            /* table file name */
+	char name[128];            /* table file name; "ns.<pid>.<starttime>" when in_ns */
+	char path[4300];           /* the table as shown: in the run's directory, or found
+				    * by the process (/proc/<pid>/root/...) */
+	/* A process of the tree whose table is not in the run's directory:
+	 * it could not reach it from its own namespaces (poll.c). Its table
+	 * is opened by the process (target_open_table_err) and kept open
+	 * after it ends: the file may be in a mount namespace gone by then. */
+	bool in_ns;
+	struct target *tgt;        /* in_ns: the process as looked up */
+	bool table_dev_ino;        /* in_ns in our root: dev/ino of the file read */
+	uint64_t table_dev, table_ino;
 	bool have_hdr;
 	struct sa_header hdr;      /* as of the last snapshot */
 	bool reader_open;

@@ -13,18 +13,30 @@
  * records still in its table are the sockets it left open, with the TCP
  * state the shim wrote at exit, or the last poll's for a process killed
  * before its exit path could run.
+ *
+ * A process of the tree that cannot reach the run's directory (its own
+ * mount namespace with a private /dev/shm, a user who may not enter it)
+ * has its table in the table directory as its namespaces show it
+ * (preload/table-file.c). Every poll walks the tree (run_spawn_tree) and
+ * looks such a process up as `report <pid>` does (target_lookup_in: NSpid,
+ * uid map, /proc/<pid>/root without leaving it); its table counts only
+ * when its header carries this run's id. From there on it is polled and
+ * finished like any other.
  */
 #include "run/poll.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "run/spawn.h"
 #include "util/procns.h"
+#include "util/target.h"
 #include "util/util.h"
 
 /* One poll: its time and one kernel view per network namespace. */
@@ -58,6 +70,33 @@ static void sock_drop(struct run_proc *p, struct run_sock *s)
 	free(s);
 }
 
+/* The pid we see for a process of our tree that knows itself as ns_pid.
+ * Only our tree: two containers started in the same clock tick both have a
+ * pid 1 with that start time. -1 when none runs. */
+static pid_t host_pid_in_tree(pid_t ns_pid, uint64_t starttime)
+{
+	struct run_tree_proc *v;
+	struct procns own;
+	uint64_t st;
+	pid_t found = -1;
+	size_t n;
+
+	/* In our pid namespace (the usual case): no walk. */
+	if (proc_read_starttime(ns_pid, &st) && st == starttime && procns_read(ns_pid, &own) == 0 &&
+	    own.ns_pid == ns_pid)
+		return ns_pid;
+	n = run_spawn_tree(&v);
+	for (size_t i = 0; i < n && found < 0; i++) {
+		struct procns ns;
+
+		if (v[i].starttime == starttime && procns_read(v[i].pid, &ns) == 0 &&
+		    ns.ns_pid == ns_pid)
+			found = v[i].pid;
+	}
+	free(v);
+	return found;
+}
+
 static struct run_proc *proc_get(struct run_state *rs, const char *name, int32_t pid,
 				 uint64_t starttime)
 {
@@ -71,10 +110,11 @@ static struct run_proc *proc_get(struct run_state *rs, const char *name, int32_t
 	p->pid = p->ns_pid = pid;
 	p->starttime = starttime;
 	p->reader.fd = -1;
+	snprintf(p->path, sizeof(p->path), "%.4000s/%.120s", rs->dir, name);
 	/* A descendant in its own pid namespace (sharing our /dev/shm) names
 	 * its table with the pid it sees: find the one we see. */
 	{
-		pid_t host = procns_host_pid(pid, starttime);
+		pid_t host = host_pid_in_tree(pid, starttime);
 
 		if (host > 0)
 			p->pid = host;
@@ -149,9 +189,13 @@ static void sock_observe(struct poll_ctx *c, struct run_proc *p, const struct re
 		s->label = rsk->label;
 	}
 	s->held = true;
-	s->have_ks = rsk->ks != NULL;
+	/* A poll that found no kernel entry for a socket still held (the
+	 * process was exiting: its fds still listed, its network namespace
+	 * already unreadable) keeps the last view rather than forgetting
+	 * the addresses and state the report shows. */
 	if (!rsk->ks)
 		return;
+	s->have_ks = true;
 	s->ks = *rsk->ks;
 	memset(&s->ks.hh, 0, sizeof(s->ks.hh));
 	if (!is_tcp(rsk->ks))
@@ -188,12 +232,101 @@ static void forget_closed(struct run_proc *p)
 			sock_drop(p, s);
 }
 
+static bool proc_running(const struct run_proc *p)
+{
+	uint64_t st;
+
+	return proc_read_starttime(p->pid, &st) && st == p->starttime &&
+	       !target_proc_exited(p->pid);
+}
+
+static struct run_proc *proc_of(struct run_state *rs, pid_t pid, uint64_t starttime, bool in_ns)
+{
+	for (size_t i = 0; i < rs->nprocs; i++)
+		if (rs->procs[i]->pid == pid && rs->procs[i]->starttime == starttime &&
+		    rs->procs[i]->in_ns == in_ns)
+			return rs->procs[i];
+	return NULL;
+}
+
+/* A process whose table we read from the run's directory ran an image
+ * that could not reach it and made a table of its own in its namespace:
+ * that one is the live one, and answers for every fd the process holds. */
+static void proc_supersede(struct run_proc *p)
+{
+	struct run_sock *s, *tmp;
+
+	HASH_ITER(hh, p->socks, s, tmp)
+		sock_drop(p, s);
+	p->finished = true;
+	if (p->reader_open)
+		sa_reader_close(&p->reader);
+	p->reader_open = false;
+}
+
+static void proc_error(struct run_proc *p, const char *err)
+{
+	snprintf(p->table_error, sizeof(p->table_error), "%.*s", (int)sizeof(p->table_error) - 1,
+		 err);
+}
+
+/* The table a process of the tree made outside the run's directory, opened
+ * as `report <pid>` opens it; ours only when it names this run. */
+static bool open_table_ns(struct run_state *rs, struct run_proc *p)
+{
+	struct run_proc *old;
+	char err[600];
+	struct stat st;
+
+	if (target_open_table_err(p->tgt, &p->reader, err, sizeof(err)) < 0) {
+		/* Once the process is gone its root is too: keep the reason
+		 * the table was refused while it ran. */
+		if (!p->table_error[0] || proc_running(p))
+			proc_error(p, err);
+		return false;
+	}
+	/* The process's current table: a table in the run's directory of
+	 * the same process is an earlier image's. While the new one cannot
+	 * be read (a file planted at its name) the old one is still polled,
+	 * and the kernel's view still flags the sockets, without stacks. */
+	old = proc_of(rs, p->pid, p->starttime, false);
+	if (old)
+		proc_supersede(old);
+	/* Not ours unless its header says so: a table another run made (a
+	 * nested `sockaudit run`) is that run's to judge. */
+	if (strcmp(p->reader.hdr.run_id, rs->run_id) != 0) {
+		if (p->reader.hdr.run_id[0])
+			snprintf(err, sizeof(err), "%.300s: made under another run (id '%.40s'), "
+				 "not this one: not read", p->path, p->reader.hdr.run_id);
+		else
+			snprintf(err, sizeof(err), "%.300s: made without this run's id "
+				 "(SOCKAUDIT_RUN_ID removed from its environment): not read",
+				 p->path);
+		proc_error(p, err);
+		sa_reader_close(&p->reader);
+		p->finished = true;
+		return false;
+	}
+	if (!p->tgt->table_in_root[0] && fstat(p->reader.fd, &st) == 0) {
+		p->table_dev_ino = true;
+		p->table_dev = (uint64_t)st.st_dev;
+		p->table_ino = (uint64_t)st.st_ino;
+	}
+	p->table_error[0] = '\0';
+	p->reader_open = true;
+	p->hdr = p->reader.hdr;
+	p->have_hdr = true;
+	return true;
+}
+
 static bool open_table(struct run_state *rs, struct run_proc *p)
 {
 	char path[4400], err[512];
 
 	if (p->reader_open)
 		return true;
+	if (p->in_ns)
+		return open_table_ns(rs, p);
 	snprintf(path, sizeof(path), "%s/%s", rs->dir, p->name);
 	if (sa_reader_open(&p->reader, path, geteuid(), err, sizeof(err)) < 0) {
 		/* Possibly still being created: tried again next poll. */
@@ -214,13 +347,6 @@ static bool open_table(struct run_state *rs, struct run_proc *p)
 	return true;
 }
 
-static bool proc_running(const struct run_proc *p)
-{
-	uint64_t st;
-
-	return proc_read_starttime(p->pid, &st) && st == p->starttime &&
-	       !target_proc_exited(p->pid);
-}
 
 /* Polled sockets by the fd of the record they carry: how a record the shim
  * wrote without an inode finds the socket the polls saw for it. */
@@ -299,6 +425,10 @@ static void proc_finish(struct run_state *rs, struct run_proc *p)
 	sa_snapshot_finish(&s);
 out:
 	forget_closed(p);
+	/* Kept for the stacks (findings.c): the file may be gone with its
+	 * mount namespace by then. */
+	if (p->in_ns)
+		return;
 	sa_reader_close(&p->reader);
 	p->reader_open = false;
 }
@@ -374,11 +504,130 @@ static void discover(struct run_state *rs)
 	closedir(dp);
 }
 
+/* Processes of the tree with a table outside the run's directory. */
+static void discover_tree(struct run_state *rs)
+{
+	struct run_tree_proc *v;
+	size_t n = run_spawn_tree(&v);
+	struct target t;
+
+	for (size_t i = 0; i < n; i++) {
+		struct run_proc *old = proc_of(rs, v[i].pid, v[i].starttime, false), *p;
+		char name[128];
+		struct procns ns;
+
+		if (proc_of(rs, v[i].pid, v[i].starttime, true))
+			continue;
+		/* Its table is in the run's directory, and it still sees it. */
+		if (old && (procns_read(v[i].pid, &ns) < 0 ||
+			    (!ns.other_root && !ns.other_userns)))
+			continue;
+		if (!target_lookup_in(&t, v[i].pid, sa_table_dir()) || t.starttime != v[i].starttime)
+			continue;
+		snprintf(name, sizeof(name), "ns.%d.%llu", (int)v[i].pid,
+			 (unsigned long long)v[i].starttime);
+		p = xcalloc(1, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		snprintf(p->path, sizeof(p->path), "%s", t.table);
+		p->pid = v[i].pid;
+		p->ns_pid = t.ns.ns_pid;
+		p->starttime = v[i].starttime;
+		p->reader.fd = -1;
+		p->in_ns = true;
+		p->tgt = xmalloc(sizeof(*p->tgt));
+		*p->tgt = t;
+		HASH_ADD_STR(rs->by_name, name, p);
+		rs->procs = xrealloc(rs->procs, (rs->nprocs + 1) * sizeof(rs->procs[0]));
+		rs->procs[rs->nprocs++] = p;
+		/* A table that cannot be opened yet is tried again at each
+		 * poll (open_table), like one in the run's directory. */
+		open_table_ns(rs, p);
+	}
+	free(v);
+}
+
+static bool known_path(const struct run_state *rs, const char *path)
+{
+	for (size_t i = 0; i < rs->nprocs; i++)
+		if (rs->procs[i]->in_ns && strcmp(rs->procs[i]->path, path) == 0)
+			return true;
+	return false;
+}
+
+/* At the end: tables in our own table directory that name this run and that
+ * no poll found by its process, because it lived between two polls: a
+ * process of the tree running as a user who could not enter the run's
+ * directory (the only way the shim puts one there: a process in another
+ * mount namespace writes to its own). Owned by another user than ours, by
+ * that rule. Their records are what they left at exit; the files are
+ * removed with the run (run_proc_destroy). */
+static void sweep_table_dir(struct run_state *rs)
+{
+	const char *dir = sa_table_dir();
+	uid_t euid = geteuid();
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return;
+	while ((d = readdir(dp))) {
+		char path[4300], err[600];
+		struct run_proc *p;
+		struct stat st;
+		uint32_t uid;
+		int32_t pid;
+		uint64_t starttime;
+		int fd;
+
+		if (sa_table_name_parse(d->d_name, &uid, &pid, &starttime) < 0 ||
+		    fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid == euid)
+			continue;
+		snprintf(path, sizeof(path), "%.4000s/%.200s", dir, d->d_name);
+		if (known_path(rs, path))
+			continue;
+		fd = openat(dirfd(dp), d->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+			    O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		p = xcalloc(1, sizeof(*p));
+		if (sa_reader_open_fd(&p->reader, fd, path, st.st_uid, uid, err, sizeof(err)) < 0) {
+			free(p);
+			continue;
+		}
+		if (strcmp(p->reader.hdr.run_id, rs->run_id) != 0 || p->reader.hdr.pid != pid ||
+		    p->reader.hdr.starttime != starttime) {
+			sa_reader_close(&p->reader);
+			free(p);
+			continue;
+		}
+		snprintf(p->name, sizeof(p->name), "swept.%.100s", d->d_name);
+		snprintf(p->path, sizeof(p->path), "%s", path);
+		p->pid = p->ns_pid = pid;
+		p->starttime = starttime;
+		p->in_ns = true;
+		p->reader_open = true;
+		p->hdr = p->reader.hdr;
+		p->have_hdr = true;
+		p->table_dev_ino = true;
+		p->table_dev = (uint64_t)st.st_dev;
+		p->table_ino = (uint64_t)st.st_ino;
+		HASH_ADD_STR(rs->by_name, name, p);
+		rs->procs = xrealloc(rs->procs, (rs->nprocs + 1) * sizeof(rs->procs[0]));
+		rs->procs[rs->nprocs++] = p;
+		proc_finish(rs, p);
+	}
+	closedir(dp);
+}
+
 void run_poll(struct run_state *rs, bool final)
 {
 	struct poll_ctx c = { .rs = rs };
 
 	discover(rs);
+	discover_tree(rs);
+	if (final)
+		sweep_table_dir(rs);
 	c.now_ms = now_monotonic_ms();
 	c.now_ns = now_realtime_ns();
 	for (size_t i = 0; i < rs->nprocs; i++) {
@@ -410,5 +659,17 @@ void run_proc_destroy(struct run_proc *p)
 		sock_drop(p, s);
 	if (p->reader_open)
 		sa_reader_close(&p->reader);
+	/* A table the shim left in our own table directory for the gate
+	 * (a process that could not enter the run's): removed when the name
+	 * still leads to the very file read. One in another root goes with
+	 * that root's /dev/shm. */
+	if (p->table_dev_ino && p->finished) {
+		struct stat st;
+
+		if (lstat(p->path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_dev == p->table_dev && (uint64_t)st.st_ino == p->table_ino)
+			unlink(p->path);
+	}
+	free(p->tgt);
 	free(p);
 }

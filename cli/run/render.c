@@ -258,9 +258,7 @@ static json_object *summary_json(const struct run_state *rs)
 static json_object *process_json(const struct run_state *rs, const struct run_proc *p)
 {
 	json_object *o = json_object_new_object();
-	char path[4400];
 
-	snprintf(path, sizeof(path), "%s/%s", rs->dir, p->name);
 	add(o, "pid", json_object_new_int(p->pid));
 	add(o, "ppid", p->have_hdr ? json_object_new_int(p->hdr.ppid) : json_object_new_null());
 	add(o, "starttime", json_object_new_uint64(p->starttime));
@@ -273,6 +271,7 @@ static json_object *process_json(const struct run_state *rs, const struct run_pr
 					      : json_object_new_null());
 	add(o, "polls", json_object_new_uint64(p->polls));
 	add(o, "error", p->have_hdr ? json_object_new_null() : jstr_or_null(p->table_error));
+	add(o, "table", json_object_new_string(p->path));
 	return o;
 }
 

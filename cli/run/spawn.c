@@ -35,6 +35,7 @@
 
 #include "config.h"
 #include "run/dir.h"
+#include "util/proc.h"
 #include "util/target.h"
 #include "util/util.h"
 
@@ -53,10 +54,12 @@ static void remove_dir(void)
 		return;
 	dp = opendir(cleanup_dir);
 	if (dp) {
-		/* Only what the shim creates: regular files of ours. */
+		/* Only what the shim creates: regular files. The directory is
+		 * ours and 0700: only our tree put them there, some under the
+		 * user a process of it changed to (shim_table_give). */
 		while ((d = readdir(dp)))
 			if (fstatat(dirfd(dp), d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISREG(st.st_mode) && st.st_uid == geteuid())
+			    S_ISREG(st.st_mode))
 				unlinkat(dirfd(dp), d->d_name, 0);
 		closedir(dp);
 	}
@@ -254,60 +257,42 @@ static void note_reaped(struct run_state *rs, pid_t pid, int st)
 	rs->cmd_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 }
 
-/* The parent of pid from /proc/<pid>/stat, or 0. */
-static pid_t parent_of(pid_t pid)
+/* The parent and start time of pid (util/proc.h's readers); false when gone. */
+static bool stat_of(pid_t pid, pid_t *ppid, uint64_t *starttime)
 {
-	char path[64], buf[1024], *p;
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-	int ppid;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* "pid (comm) state ppid": comm may hold spaces and parentheses. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return (pid_t)ppid;
+	*ppid = proc_read_ppid(pid);
+	return *ppid > 0 && proc_read_starttime(pid, starttime);
 }
 
-/* Send sig to every process below us, found by their parents in /proc
- * (as subreaper every orphan of the tree is re-parented to us). Processes
- * that start meanwhile are caught by the next call: a second signal, or
- * the kill-after check on every wait. */
-static void signal_tree(int sig)
+size_t run_spawn_tree(struct run_tree_proc **out)
 {
-	pid_t self = getpid(), *pid = NULL, *ppid = NULL;
-	size_t n = 0, cap = 0;
+	pid_t self = getpid(), *ppid = NULL;
+	struct run_tree_proc *v = NULL;
+	size_t n = 0, cap = 0, k = 0;
 	struct dirent *d;
 	bool more = true;
 	bool *mark;
 	DIR *dp;
 
+	*out = NULL;
 	dp = opendir("/proc");
 	if (!dp) {
-		warnx_("run: cannot list /proc to signal the tree: %s", strerror(errno));
-		return;
+		warnx_("run: cannot list /proc to find the tree: %s", strerror(errno));
+		return 0;
 	}
 	while ((d = readdir(dp))) {
-		int v;
+		int pid;
 
-		if (parse_pid(d->d_name, &v) < 0 || v == self)
+		if (parse_pid(d->d_name, &pid) < 0 || pid == self)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 256;
-			pid = xrealloc(pid, cap * sizeof(*pid));
+			v = xrealloc(v, cap * sizeof(*v));
 			ppid = xrealloc(ppid, cap * sizeof(*ppid));
 		}
-		pid[n] = (pid_t)v;
-		ppid[n] = parent_of((pid_t)v);
-		n++;
+		v[n].pid = (pid_t)pid;
+		if (stat_of(v[n].pid, &ppid[n], &v[n].starttime))
+			n++;
 	}
 	closedir(dp);
 	mark = xcalloc(n ? n : 1, sizeof(*mark));
@@ -320,17 +305,35 @@ static void signal_tree(int sig)
 				continue;
 			if (ppid[i] == self)
 				mark[i] = more = true;
-			for (size_t k = 0; !mark[i] && k < n; k++)
-				if (mark[k] && pid[k] == ppid[i])
+			for (size_t j = 0; !mark[i] && j < n; j++)
+				if (mark[j] && v[j].pid == ppid[i])
 					mark[i] = more = true;
 		}
 	}
 	for (size_t i = 0; i < n; i++)
 		if (mark[i])
-			kill(pid[i], sig);
+			v[k++] = v[i];
 	free(mark);
-	free(pid);
 	free(ppid);
+	if (!k) {
+		free(v);
+		v = NULL;
+	}
+	*out = v;
+	return k;
+}
+
+/* Send sig to every process below us (as subreaper every orphan of the tree
+ * is re-parented to us). Processes that start meanwhile are caught by the
+ * next call: a second signal, or the kill-after check on every wait. */
+static void signal_tree(int sig)
+{
+	struct run_tree_proc *v;
+	size_t n = run_spawn_tree(&v);
+
+	for (size_t i = 0; i < n; i++)
+		kill(v[i].pid, sig);
+	free(v);
 }
 
 static void kill_tree(struct run_state *rs)

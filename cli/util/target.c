@@ -32,12 +32,12 @@ static void target_container(struct target *t)
 		memset(&t->container, 0, sizeof(t->container));
 }
 
-bool target_find_in_root(struct target *t)
+/* t's table in dir, a directory as the process sees it, inside its root. */
+static bool find_in_root_dir(struct target *t, const char *dir)
 {
-	char dir[4096], name[128];
+	char name[128];
 	int rc;
 
-	procns_table_dir(t->pid, dir, sizeof(dir));
 	if (sa_table_name(name, sizeof(name), t->ns.ns_euid, t->ns.ns_pid, t->starttime) < 0)
 		goto none;
 	snprintf(t->table_in_root, sizeof(t->table_in_root), "%.4000s/%s", dir, name);
@@ -51,6 +51,24 @@ bool target_find_in_root(struct target *t)
 none:
 	t->table[0] = t->table_in_root[0] = '\0';
 	return false;
+}
+
+bool target_find_in_root(struct target *t)
+{
+	char dir[4096], *slash;
+
+	procns_table_dir(t->pid, dir, sizeof(dir));
+	if (find_in_root_dir(t, dir))
+		return true;
+	/* A process of a `sockaudit run` that cannot reach the run's
+	 * directory from its namespace makes its table in the directory
+	 * above (preload/table-file.c, run_dir_fallback). */
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir ||
+	    strncmp(slash + 1, SA_RUN_DIR_PREFIX, sizeof(SA_RUN_DIR_PREFIX) - 1) != 0)
+		return false;
+	*slash = '\0';
+	return find_in_root_dir(t, dir);
 }
 
 bool target_probe_ns(struct target *t, pid_t pid)
@@ -278,7 +296,7 @@ bool target_proc_exited(pid_t pid)
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
-bool target_lookup(struct target *t, pid_t pid)
+bool target_lookup_in(struct target *t, pid_t pid, const char *dir)
 {
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
@@ -290,9 +308,14 @@ bool target_lookup(struct target *t, pid_t pid)
 	proc_read_comm(pid, t->comm, sizeof(t->comm));
 	proc_read_cmdline(pid, t->cmdline, sizeof(t->cmdline));
 	if (t->ns.other_root)
-		return target_find_in_root(t);
-	return sa_table_find(sa_table_dir(), t->ns.ns_euid, t->ns.ns_pid, t->starttime, t->table,
-			     sizeof(t->table)) == 0;
+		return dir ? find_in_root_dir(t, dir) : target_find_in_root(t);
+	return sa_table_find(dir ? dir : sa_table_dir(), t->ns.ns_euid, t->ns.ns_pid,
+			     t->starttime, t->table, sizeof(t->table)) == 0;
+}
+
+bool target_lookup(struct target *t, pid_t pid)
+{
+	return target_lookup_in(t, pid, NULL);
 }
 
 struct target *target_walk(size_t *n, bool any_user)

@@ -60,6 +60,9 @@ bool target_proc_exited(pid_t pid);
 /* A live process and its table, without dying: false when it is gone or
  * has no table (t filled as far as it got). */
 bool target_lookup(struct target *t, pid_t pid);
+/* The same with the table looked for in dir (as the process sees it,
+ * inside its root) only. */
+bool target_lookup_in(struct target *t, pid_t pid, const char *dir);
 /* Every live process with a table, in any namespace: the caller's own, or
  * (any_user: root) every user's. Sorted as /proc lists them (by pid).
  * Returns a malloc'ed array of *n targets (tables found, not yet opened). */

@@ -1,5 +1,5 @@
-/* Opens a connection, uses it, closes both ends and the listener: a run
- * must never report it. */
+/* Opens a connection, uses it, optionally holds it for argv[2] ms, closes
+ * both ends and the listener: a run must never report it. */
 #include "rp.h"
 
 int main(int argc, char **argv)
@@ -8,7 +8,7 @@ int main(int argc, char **argv)
 	int l = sc_listener(&a), c, s;
 
 	if (argc < 2)
-		sc_die("usage: run-clean INFO");
+		sc_die("usage: run-clean INFO [HOLD_MS]");
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	if (c < 0 || connect(c, (const struct sockaddr *)&a, sizeof(a)) < 0)
 		sc_die("connect");
@@ -16,6 +16,9 @@ int main(int argc, char **argv)
 	if (s < 0)
 		sc_die("accept");
 	sc_ping(c, s);
+	/* Optionally held, ESTABLISHED and healthy, long enough for polls. */
+	if (argc > 2)
+		rp_hold(atol(argv[2]));
 	close(c);
 	close(s);
 	close(l);
