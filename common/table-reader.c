@@ -449,17 +449,24 @@ size_t sa_reader_modules(struct sa_reader *r, struct sa_module *out, size_t max)
 	sigjmp_buf jb;
 	const struct sa_module *m = (const void *)(r->map + r->hdr.modules_off);
 	volatile size_t n = 0;
+	uint32_t used;
 
 	if (sigsetjmp(jb, 1)) {
 		guard_jb = NULL;
 		return n;
 	}
 	guard_jb = &jb;
-	for (uint32_t i = 0; i < r->hdr.nmodules && n < max; i++) {
+	/* Entries are claimed in order but written in any order, and one
+	 * whose page could not be backed stays empty for good: read every
+	 * claimed entry and skip what is not ready, never stop at a gap. */
+	used = atomic_load_explicit((const _Atomic uint32_t *)(r->map +
+							      offsetof(struct sa_header, modules_used)),
+				    memory_order_acquire);
+	if (used > r->hdr.nmodules)
+		used = r->hdr.nmodules;
+	for (uint32_t i = 0; i < used && n < max; i++) {
 		uint32_t state = atomic_load_explicit((const _Atomic uint32_t *)&m[i].state,
 						      memory_order_acquire);
-		if (state == SA_ENTRY_EMPTY)
-			break;   /* the log is appended in order */
 		if (state != SA_ENTRY_READY)
 			continue;
 		out[n] = m[i];

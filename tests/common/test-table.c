@@ -6,10 +6,15 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../tap.h"
 #include "table.h"
+#include "table-reader.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -709,6 +714,53 @@ static void test_header_init(void)
 	ok(sa_header_check(&h, h.file_size) == NULL, "header_init: passes the reader's check");
 }
 
+/* ---- sa_reader_modules ------------------------------------------------- */
+
+/* A module entry claimed but never written (its page could not be backed)
+ * stays empty for good: the reader must not stop there and lose the
+ * modules logged after it. A real file: entries 0 and 2 ready, 1 empty. */
+static void test_reader_modules_gap(void)
+{
+	char path[] = "/tmp/sockaudit-test-modules.XXXXXX", err[512];
+	struct sa_header layout = { 0 }, h;
+	const struct sa_writer_id id = { .uid = (uint32_t)geteuid(), .depth = 8, .pid = 1,
+					  .starttime = 1 };
+	struct sa_module m[3], out[4];
+	struct sa_reader r;
+	size_t n;
+	int fd = mkstemp(path);
+
+	if (!ok(fd >= 0, "modules gap: a temporary table file"))
+		return;
+	sa_layout(&layout, 64);
+	sa_header_init(&h, &layout, &id);
+	memset(m, 0, sizeof(m));
+	for (int i = 0; i < 3; i += 2) {
+		m[i].state = SA_ENTRY_READY;
+		m[i].generation = 1;
+		m[i].start = 0x1000u * (uint64_t)(i + 1);
+		m[i].end = m[i].start + 0x800;
+		snprintf(m[i].path, sizeof(m[i].path), "/lib/mod%d.so", i);
+	}
+	h.modules_used = 3;
+	ok(fchmod(fd, 0600) == 0 && ftruncate(fd, (off_t)h.file_size) == 0 &&
+	   pwrite(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+	   pwrite(fd, m, sizeof(m), (off_t)h.modules_off) == (ssize_t)sizeof(m),
+	   "modules gap: header and three module entries written");
+	close(fd);
+	if (!ok(sa_reader_open(&r, path, geteuid(), err, sizeof(err)) == 0,
+		"modules gap: the reader opens it (%s)", err)) {
+		unlink(path);
+		return;
+	}
+	n = sa_reader_modules(&r, out, 4);
+	ok(n == 2 && strcmp(out[0].path, "/lib/mod0.so") == 0 &&
+	   strcmp(out[1].path, "/lib/mod2.so") == 0,
+	   "modules gap: both ready entries read past the empty one (%zu read)", n);
+	sa_reader_close(&r);
+	unlink(path);
+}
+
 static void test_slot_read(void)
 {
 	struct sa_slot src = { 0 }, dst;
@@ -735,5 +787,6 @@ int main(void)
 	test_origin_names();
 	test_stat_starttime();
 	test_slot_read();
+	test_reader_modules_gap();
 	return tap_done();
 }
