@@ -400,14 +400,16 @@ static void check_modules(struct sa_reader *r, const struct file_view *v, size_t
 	if (!v->exact)
 		return;
 
-	/* The log in file order: stop at the first empty entry, keep the
-	 * published ones whose range is sane, up to the caller's room. */
-	for (uint32_t i = 0; i < r->hdr.nmodules && k < room; i++) {
+	/* The log in file order: every claimed entry (modules_used, at most
+	 * nmodules), keep the published ones whose range is sane, up to the
+	 * caller's room; an empty entry is a gap, not the end. */
+	uint32_t used = r->hdr.modules_used < r->hdr.nmodules ? r->hdr.modules_used
+							      : r->hdr.nmodules;
+
+	for (uint32_t i = 0; i < used && k < room; i++) {
 		struct sa_module want;
 
 		memcpy(&want, v->img + r->hdr.modules_off + (uint64_t)i * sizeof(want), sizeof(want));
-		if (want.state == SA_ENTRY_EMPTY)
-			break;
 		if (want.state != SA_ENTRY_READY || want.end < want.start)
 			continue;
 		want.path[SA_PATH_MAX - 1] = '\0';
