@@ -38,16 +38,35 @@ const fs = require('fs');
 const PREFIX = '/.sockaudit-frames/1/';
 const MAX_FRAMES = 24;
 const MAX_PATH = 4000;
+const MAX_CACHED = 4096;
+
+// net.connect (net.createConnection is the same function) is where net
+// publishes 'net.client.socket'. Capturing from it leaves out, for free,
+// this file's frames, the channel's and net.connect's own: V8 walks every
+// frame it keeps (~0.35 us each), so the stack is taken with no more than
+// the frames the record keeps plus room for the node: frames of a client
+// built on net (http's Agent and ClientRequest: 6 in Node 20).
+const netConnect = require('net').connect;
+const LIMIT = MAX_FRAMES + 8;
+const structured = (_, sites) => sites;
 
 function callSites() {
   const prepare = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
   const holder = {};
   try {
-    Error.prepareStackTrace = (_, sites) => sites;
-    Error.stackTraceLimit = MAX_FRAMES + 16;
-    Error.captureStackTrace(holder, callSites);
-    return Array.isArray(holder.stack) ? holder.stack : [];
+    Error.prepareStackTrace = structured;
+    Error.stackTraceLimit = LIMIT;
+    Error.captureStackTrace(holder, netConnect);
+    let sites = holder.stack;
+    if (!Array.isArray(sites) || !sites.length) {
+      // Published from elsewhere (a net.connect the program replaced).
+      const again = {};
+      Error.stackTraceLimit = LIMIT + 8;
+      Error.captureStackTrace(again, callSites);
+      sites = again.stack;
+    }
+    return Array.isArray(sites) ? sites : [];
   } finally {
     Error.prepareStackTrace = prepare;
     Error.stackTraceLimit = limit;
@@ -58,20 +77,40 @@ function clean(s) {
   return String(s).replace(/[\t\n\0]/g, ' ');
 }
 
+// A frame's line, once per call site: keyed by the script and the call's
+// offset in it (what V8 keeps; line, column and the names follow from
+// them), so a program that connects from the same places pays the names'
+// look-ups and the string building once. Bounded: emptied when full.
+const formatted = new Map();
+
+function format(site, file) {
+  let fn = site.getFunctionName() || site.getMethodName() || '<anonymous>';
+  const type = site.getTypeName();
+  if (type && type !== 'Object' && !site.isToplevel() && !fn.startsWith(type + '.'))
+    fn = type + '.' + fn;
+  return `${site.getLineNumber() || 0}\t${site.getColumnNumber() || 0}\t${clean(fn)}\t` +
+         `${clean(file)}\n`;
+}
+
 // The program's frames: Node's own (node:net, node:internal/...) and this
 // file's are left out.
 function frames() {
   const out = [];
-  for (const site of callSites()) {
+  const sites = callSites();
+  for (let i = 0; i < sites.length; i++) {
+    const site = sites[i];
     const file = site.getFileName();
     if (!file || file.startsWith('node:') || file === __filename)
       continue;
-    let fn = site.getFunctionName() || site.getMethodName() || '<anonymous>';
-    const type = site.getTypeName();
-    if (type && type !== 'Object' && !site.isToplevel() && !fn.startsWith(type + '.'))
-      fn = type + '.' + fn;
-    out.push(`${site.getLineNumber() || 0}\t${site.getColumnNumber() || 0}\t${clean(fn)}\t` +
-             `${clean(file)}\n`);
+    const key = `${site.getPosition()}\t${file}`;
+    let line = formatted.get(key);
+    if (line === undefined) {
+      line = format(site, file);
+      if (formatted.size >= MAX_CACHED)
+        formatted.clear();
+      formatted.set(key, line);
+    }
+    out.push(line);
     if (out.length === MAX_FRAMES)
       break;
   }
