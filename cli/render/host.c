@@ -62,24 +62,6 @@ void render_host_text(FILE *out, const struct report_host *h, bool color)
 		fprintf(out, "  nothing flagged\n");
 }
 
-static void kstr(struct jw *w, const char *k, const char *v)
-{
-	jw_key(w, k);
-	jw_string(w, v);
-}
-
-static void kuint(struct jw *w, const char *k, uint64_t v)
-{
-	jw_key(w, k);
-	jw_uint(w, v);
-}
-
-static void kint(struct jw *w, const char *k, int64_t v)
-{
-	jw_key(w, k);
-	jw_int(w, v);
-}
-
 /* Written as it goes: each process's document is put in as its report
  * wrote it, never parsed again. */
 void render_host_json(FILE *out, const struct report_host *h)
@@ -88,25 +70,25 @@ void render_host_json(FILE *out, const struct report_host *h)
 
 	jw_init(&w, out);
 	jw_object_begin(&w);
-	kstr(&w, "schema", RENDER_HOST_SCHEMA);
-	kstr(&w, "version", SOCKAUDIT_VERSION);
+	jw_kstr(&w, "schema", RENDER_HOST_SCHEMA);
+	jw_kstr(&w, "version", SOCKAUDIT_VERSION);
 	jw_key(&w, "options");
 	jw_object_begin(&w);
-	kuint(&w, "close_wait_ms", h->opts.leak.close_wait_ms);
-	kuint(&w, "idle_ms", h->opts.leak.idle_ms);
+	jw_kuint(&w, "close_wait_ms", h->opts.leak.close_wait_ms);
+	jw_kuint(&w, "idle_ms", h->opts.leak.idle_ms);
 	jw_key(&w, "all");
 	jw_bool(&w, h->opts.all);
 	jw_object_end(&w);
 	jw_key(&w, "summary");
 	jw_object_begin(&w);
-	kuint(&w, "processes", h->read);
-	kuint(&w, "unreadable", h->failed);
-	kuint(&w, "network_namespaces", h->netns);
-	kuint(&w, "tracked", h->tracked);
-	kuint(&w, "untracked", h->untracked);
-	kuint(&w, "stale", h->stale);
-	kuint(&w, "flagged", h->flagged);
-	kuint(&w, "flagged_processes", h->flagged_procs);
+	jw_kuint(&w, "processes", h->read);
+	jw_kuint(&w, "unreadable", h->failed);
+	jw_kuint(&w, "network_namespaces", h->netns);
+	jw_kuint(&w, "tracked", h->tracked);
+	jw_kuint(&w, "untracked", h->untracked);
+	jw_kuint(&w, "stale", h->stale);
+	jw_kuint(&w, "flagged", h->flagged);
+	jw_kuint(&w, "flagged_processes", h->flagged_procs);
 	jw_object_end(&w);
 	jw_key(&w, "processes");
 	jw_array_begin(&w);
@@ -122,9 +104,9 @@ void render_host_json(FILE *out, const struct report_host *h)
 		if (p->json)
 			continue;
 		jw_object_begin(&w);
-		kint(&w, "pid", p->pid);
-		kstr(&w, "comm", p->comm);
-		kstr(&w, "error", p->error);
+		jw_kint(&w, "pid", p->pid);
+		jw_kstr(&w, "comm", p->comm);
+		jw_kstr(&w, "error", p->error);
 		jw_object_end(&w);
 	}
 	jw_array_end(&w);
@@ -134,15 +116,15 @@ void render_host_json(FILE *out, const struct report_host *h)
 		const struct report_host_pair *p = &h->pairs[i];
 
 		jw_object_begin(&w);
-		kstr(&w, "kind", p->kind);
+		jw_kstr(&w, "kind", p->kind);
 		jw_key(&w, "flagged");
 		jw_object_begin(&w);
-		kint(&w, "pid", p->pid);
-		kstr(&w, "comm", p->comm);
-		kint(&w, "fd", p->fd);
-		kstr(&w, "state", p->state);
-		kstr(&w, "local", p->local);
-		kstr(&w, "peer", p->peer);
+		jw_kint(&w, "pid", p->pid);
+		jw_kstr(&w, "comm", p->comm);
+		jw_kint(&w, "fd", p->fd);
+		jw_kstr(&w, "state", p->state);
+		jw_kstr(&w, "local", p->local);
+		jw_kstr(&w, "peer", p->peer);
 		jw_object_end(&w);
 		jw_key(&w, "other");
 		render_json_peer(&w, &p->other);

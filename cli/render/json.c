@@ -15,30 +15,6 @@
 #include "report/peer.h"
 #include "util/util.h"
 
-static void kstr(struct jw *w, const char *k, const char *v)
-{
-	jw_key(w, k);
-	jw_string(w, v);
-}
-
-static void kuint(struct jw *w, const char *k, uint64_t v)
-{
-	jw_key(w, k);
-	jw_uint(w, v);
-}
-
-static void kint(struct jw *w, const char *k, int64_t v)
-{
-	jw_key(w, k);
-	jw_int(w, v);
-}
-
-static void kbool(struct jw *w, const char *k, bool v)
-{
-	jw_key(w, k);
-	jw_bool(w, v);
-}
-
 static void knull(struct jw *w, const char *k)
 {
 	jw_key(w, k);
@@ -60,42 +36,42 @@ static void process_json(struct jw *w, const struct report *rep)
 	const struct target *t = &rep->tgt;
 
 	jw_object_begin(w);
-	kint(w, "pid", t->pid);
-	kbool(w, "alive", rep->alive);
-	kbool(w, "instrumented", rep->instrumented);
-	kstr(w, "why_not_instrumented", rep->instrumented ? NULL : t->why);
-	kstr(w, "comm", t->comm[0] ? t->comm : NULL);
-	kstr(w, "cmdline", t->cmdline[0] ? t->cmdline : rep->hdr.cmdline);
-	kint(w, "uid", t->uid);
+	jw_kint(w, "pid", t->pid);
+	jw_kbool(w, "alive", rep->alive);
+	jw_kbool(w, "instrumented", rep->instrumented);
+	jw_kstr(w, "why_not_instrumented", rep->instrumented ? NULL : t->why);
+	jw_kstr(w, "comm", t->comm[0] ? t->comm : NULL);
+	jw_kstr(w, "cmdline", t->cmdline[0] ? t->cmdline : rep->hdr.cmdline);
+	jw_kint(w, "uid", t->uid);
 	if (rep->alive || rep->instrumented)
-		kuint(w, "starttime", rep->alive ? t->starttime : rep->hdr.starttime);
+		jw_kuint(w, "starttime", rep->alive ? t->starttime : rep->hdr.starttime);
 	else
 		knull(w, "starttime");
-	kstr(w, "table", rep->instrumented ? t->table : NULL);
+	jw_kstr(w, "table", rep->instrumented ? t->table : NULL);
 	if (rep->instrumented)
-		kint(w, "generation", rep->hdr.generation);
+		jw_kint(w, "generation", rep->hdr.generation);
 	else
 		knull(w, "generation");
-	kbool(w, "exited", rep->instrumented && (rep->hdr.flags & SA_HDR_EXITED));
-	kstr(w, "run_id", rep->instrumented && rep->hdr.run_id[0] ? rep->hdr.run_id : NULL);
-	kint(w, "ns_pid", t->ns.ns_pid);
-	kint(w, "ns_uid", t->ns.ns_euid);
-	kstr(w, "root", t->ns.other_root ? "other" : "ours");
+	jw_kbool(w, "exited", rep->instrumented && (rep->hdr.flags & SA_HDR_EXITED));
+	jw_kstr(w, "run_id", rep->instrumented && rep->hdr.run_id[0] ? rep->hdr.run_id : NULL);
+	jw_kint(w, "ns_pid", t->ns.ns_pid);
+	jw_kint(w, "ns_uid", t->ns.ns_euid);
+	jw_kstr(w, "root", t->ns.other_root ? "other" : "ours");
 	jw_key(w, "container");
 	if (t->container.runtime[0]) {
 		jw_object_begin(w);
-		kstr(w, "runtime", t->container.runtime);
-		kstr(w, "id", t->container.id);
+		jw_kstr(w, "runtime", t->container.runtime);
+		jw_kstr(w, "id", t->container.id);
 		jw_object_end(w);
 	} else {
 		jw_null(w);
 	}
 	if (rep->open_fds)
-		kuint(w, "open_fds", rep->open_fds);
+		jw_kuint(w, "open_fds", rep->open_fds);
 	else
 		knull(w, "open_fds");
 	if (rep->nofile_soft && rep->nofile_soft != UINT64_MAX)
-		kuint(w, "nofile_limit", rep->nofile_soft);
+		jw_kuint(w, "nofile_limit", rep->nofile_soft);
 	else
 		knull(w, "nofile_limit");
 	jw_object_end(w);
@@ -104,32 +80,32 @@ static void process_json(struct jw *w, const struct report *rep)
 static void options_json(struct jw *w, const struct report *rep)
 {
 	jw_object_begin(w);
-	kuint(w, "close_wait_ms", rep->opts.leak.close_wait_ms);
-	kuint(w, "idle_ms", rep->opts.leak.idle_ms);
-	kbool(w, "all", rep->opts.all);
+	jw_kuint(w, "close_wait_ms", rep->opts.leak.close_wait_ms);
+	jw_kuint(w, "idle_ms", rep->opts.leak.idle_ms);
+	jw_kbool(w, "all", rep->opts.all);
 	jw_object_end(w);
 }
 
 static void kernel_json(struct jw *w, const struct report *rep)
 {
 	jw_object_begin(w);
-	kstr(w, "source", !rep->have_ks ? NULL
+	jw_kstr(w, "source", !rep->have_ks ? NULL
 		: rep->ks_source == KS_SOURCE_DIAG ? "sock_diag" : "procnet");
-	kbool(w, "other_netns", rep->other_netns);
+	jw_kbool(w, "other_netns", rep->other_netns);
 	jw_object_end(w);
 }
 
 static void counters_json(struct jw *w, const struct sa_counters *c)
 {
 	jw_object_begin(w);
-	kuint(w, "records", c->records);
-	kuint(w, "overflow_fd", c->overflow_fd);
-	kuint(w, "overflow_stack", c->overflow_stack);
-	kuint(w, "overflow_module", c->overflow_module);
-	kuint(w, "missed", c->missed);
-	kuint(w, "reserve_failed", c->reserve_failed);
-	kuint(w, "stale_cleared", c->stale_cleared);
-	kuint(w, "overflow_lframe", c->overflow_lframe);
+	jw_kuint(w, "records", c->records);
+	jw_kuint(w, "overflow_fd", c->overflow_fd);
+	jw_kuint(w, "overflow_stack", c->overflow_stack);
+	jw_kuint(w, "overflow_module", c->overflow_module);
+	jw_kuint(w, "missed", c->missed);
+	jw_kuint(w, "reserve_failed", c->reserve_failed);
+	jw_kuint(w, "stale_cleared", c->stale_cleared);
+	jw_kuint(w, "overflow_lframe", c->overflow_lframe);
 	jw_object_end(w);
 }
 
@@ -138,25 +114,25 @@ static void summary_json(struct jw *w, const struct report *rep)
 	const struct report_summary *s = &rep->join.sum;
 
 	jw_object_begin(w);
-	kuint(w, "sockets", s->sockets);
-	kuint(w, "fds", s->fds);
-	kuint(w, "tracked", s->tracked);
-	kuint(w, "untracked", s->untracked);
-	kuint(w, "flagged", s->flagged);
-	kuint(w, "suspect", s->suspect);
-	kuint(w, "stale", s->stale);
-	kuint(w, "unknown_slots", s->unknown_slots);
-	kuint(w, "vanished", s->vanished);
-	kuint(w, "groups", rep->groups.n);
+	jw_kuint(w, "sockets", s->sockets);
+	jw_kuint(w, "fds", s->fds);
+	jw_kuint(w, "tracked", s->tracked);
+	jw_kuint(w, "untracked", s->untracked);
+	jw_kuint(w, "flagged", s->flagged);
+	jw_kuint(w, "suspect", s->suspect);
+	jw_kuint(w, "stale", s->stale);
+	jw_kuint(w, "unknown_slots", s->unknown_slots);
+	jw_kuint(w, "vanished", s->vanished);
+	jw_kuint(w, "groups", rep->groups.n);
 	jw_key(w, "untracked_by_label");
 	jw_object_begin(w);
 	for (int l = REPORT_LABEL_NONE + 1; l < REPORT_LABEL_MAX; l++)
-		kuint(w, report_label_key((enum report_label)l), s->untracked_by_label[l]);
+		jw_kuint(w, report_label_key((enum report_label)l), s->untracked_by_label[l]);
 	jw_object_end(w);
 	jw_key(w, "by_kind");
 	jw_object_begin(w);
 	for (int k = LEAK_NONE + 1; k < LEAK_KIND_MAX; k++)
-		kuint(w, leak_kind_name((enum leak_kind)k), s->by_kind[k]);
+		jw_kuint(w, leak_kind_name((enum leak_kind)k), s->by_kind[k]);
 	jw_object_end(w);
 	jw_key(w, "counters");
 	if (rep->instrumented)
@@ -174,24 +150,24 @@ void render_json_peer(struct jw *w, const struct report_peer *p)
 	}
 	jw_object_begin(w);
 	if (p->held) {
-		kint(w, "pid", p->pid);
-		kstr(w, "comm", p->comm);
-		kint(w, "fd", p->fd);
+		jw_kint(w, "pid", p->pid);
+		jw_kstr(w, "comm", p->comm);
+		jw_kint(w, "fd", p->fd);
 	} else {
 		knull(w, "pid");
 		knull(w, "comm");
 		knull(w, "fd");
 	}
-	kstr(w, "state", p->state);
-	kstr(w, "local", p->local);
-	kbool(w, "held", p->held);
-	kbool(w, "orphan", p->orphan);
-	kstr(w, "netns", p->other_netns ? "other" : "same");
+	jw_kstr(w, "state", p->state);
+	jw_kstr(w, "local", p->local);
+	jw_kbool(w, "held", p->held);
+	jw_kbool(w, "orphan", p->orphan);
+	jw_kstr(w, "netns", p->other_netns ? "other" : "same");
 	jw_key(w, "listener");
 	if (p->listener_pid) {
 		jw_object_begin(w);
-		kint(w, "pid", p->listener_pid);
-		kstr(w, "comm", p->listener_comm);
+		jw_kint(w, "pid", p->listener_pid);
+		jw_kstr(w, "comm", p->listener_comm);
 		jw_object_end(w);
 	} else {
 		jw_null(w);
@@ -199,11 +175,11 @@ void render_json_peer(struct jw *w, const struct report_peer *p)
 	jw_key(w, "frame");
 	if (p->have_frame) {
 		jw_object_begin(w);
-		kstr(w, "stack", p->stack);
-		kstr(w, "function", p->function);
-		kstr(w, "file", p->file[0] ? p->file : NULL);
+		jw_kstr(w, "stack", p->stack);
+		jw_kstr(w, "function", p->function);
+		jw_kstr(w, "file", p->file[0] ? p->file : NULL);
 		if (p->line)
-			kint(w, "line", p->line);
+			jw_kint(w, "line", p->line);
 		else
 			knull(w, "line");
 		jw_object_end(w);
@@ -218,7 +194,7 @@ static void sock_json(struct jw *w, const struct report *rep, const struct repor
 	char buf[200];
 
 	jw_object_begin(w);
-	kint(w, "fd", s->fds[0]);
+	jw_kint(w, "fd", s->fds[0]);
 	jw_key(w, "fds");
 	jw_array_begin(w);
 	for (size_t i = 0; i < s->nfds; i++)
@@ -227,28 +203,28 @@ static void sock_json(struct jw *w, const struct report *rep, const struct repor
 	if (s->inode & REPORT_INODE_NONE)
 		knull(w, "inode");
 	else
-		kuint(w, "inode", s->inode);
+		jw_kuint(w, "inode", s->inode);
 	report_sock_proto(s, buf, sizeof(buf));
-	kstr(w, "proto", buf);
-	kstr(w, "state", report_sock_state(s));
+	jw_kstr(w, "proto", buf);
+	jw_kstr(w, "state", report_sock_state(s));
 	report_sock_local(s, buf, sizeof(buf));
-	kstr(w, "local", buf);
+	jw_kstr(w, "local", buf);
 	report_sock_peer(s, buf, sizeof(buf));
-	kstr(w, "peer", buf);
+	jw_kstr(w, "peer", buf);
 	kms(w, "idle_ms", s->verdict.idle_known, s->verdict.idle_ms);
 	kms(w, "close_wait_ms", s->verdict.close_wait_known, s->verdict.close_wait_ms);
 	kms(w, "close_wait_max_ms", s->verdict.close_wait_known, s->verdict.close_wait_max_ms);
 	kms(w, "age_ms", s->age_known, s->age_ms);
 	kms(w, "open_age_ms", s->open_age_known, s->open_age_ms);
-	kbool(w, "held", s->held);
-	kbool(w, "tracked", s->tracked);
-	kstr(w, "origin", s->tracked ? sa_origin_name(s->rec.origin) : NULL);
-	kstr(w, "label", s->tracked ? NULL : report_label_key(s->label));
-	kbool(w, "slot_unknown", s->slot_unknown);
-	kbool(w, "flagged", s->verdict.flagged);
-	kstr(w, "kind", s->verdict.kind == LEAK_NONE ? NULL : leak_kind_name(s->verdict.kind));
+	jw_kbool(w, "held", s->held);
+	jw_kbool(w, "tracked", s->tracked);
+	jw_kstr(w, "origin", s->tracked ? sa_origin_name(s->rec.origin) : NULL);
+	jw_kstr(w, "label", s->tracked ? NULL : report_label_key(s->label));
+	jw_kbool(w, "slot_unknown", s->slot_unknown);
+	jw_kbool(w, "flagged", s->verdict.flagged);
+	jw_kstr(w, "kind", s->verdict.kind == LEAK_NONE ? NULL : leak_kind_name(s->verdict.kind));
 	report_sock_reason(s, &rep->opts.leak, buf, sizeof(buf));
-	kstr(w, "reason", buf[0] ? buf : NULL);
+	jw_kstr(w, "reason", buf[0] ? buf : NULL);
 	jw_key(w, "peer_process");
 	render_json_peer(w, s->peer);
 	jw_object_end(w);
@@ -259,25 +235,25 @@ static void frame_json(struct jw *w, const struct sym_frame *f)
 	jw_object_begin(w);
 	jw_key(w, "addr");
 	jw_hex(w, f->addr);
-	kstr(w, "function", f->function);
-	kstr(w, "linkage", f->linkage);
-	kstr(w, "language", f->language ? f->language : "native");
+	jw_kstr(w, "function", f->function);
+	jw_kstr(w, "linkage", f->linkage);
+	jw_kstr(w, "language", f->language ? f->language : "native");
 	if (f->column)
-		kint(w, "column", f->column);
+		jw_kint(w, "column", f->column);
 	else
 		knull(w, "column");
-	kstr(w, "file", f->file);
+	jw_kstr(w, "file", f->file);
 	if (f->line)
-		kint(w, "line", f->line);
+		jw_kint(w, "line", f->line);
 	else
 		knull(w, "line");
-	kstr(w, "module", f->module);
+	jw_kstr(w, "module", f->module);
 	jw_key(w, "offset");
 	if (f->module)
 		jw_hex(w, f->module_offset);
 	else
 		jw_null(w);
-	kbool(w, "inlined", f->inlined);
+	jw_kbool(w, "inlined", f->inlined);
 	jw_object_end(w);
 }
 
@@ -317,22 +293,22 @@ static void group_json(struct jw *w, const struct report *rep, const struct grou
 	char title[160];
 
 	jw_object_begin(w);
-	kuint(w, "id", g->id);
+	jw_kuint(w, "id", g->id);
 	jw_key(w, "kinds");
 	jw_array_begin(w);
 	for (int k = LEAK_NONE + 1; k < LEAK_KIND_MAX; k++)
 		if (g->kinds & (1u << k))
 			jw_string(w, leak_kind_name((enum leak_kind)k));
 	jw_array_end(w);
-	kuint(w, "count", g->n);
-	kuint(w, "flagged", g->flagged);
-	kuint(w, "suspect", g->suspect);
+	jw_kuint(w, "count", g->n);
+	jw_kuint(w, "flagged", g->flagged);
+	jw_kuint(w, "suspect", g->suspect);
 	jw_key(w, "states");
 	jw_object_begin(w);
 	for (size_t i = 0; i < g->nstates; i++) {
 		jw_key(w, g->states[i].name);
 		jw_object_begin(w);
-		kuint(w, "count", g->states[i].count);
+		jw_kuint(w, "count", g->states[i].count);
 		kms(w, "oldest_age_ms", g->states[i].oldest_known, g->states[i].oldest_age_ms);
 		jw_object_end(w);
 	}
@@ -342,17 +318,17 @@ static void group_json(struct jw *w, const struct report *rep, const struct grou
 	jw_array_begin(w);
 	for (size_t i = 0; i < g->npeers; i++) {
 		jw_object_begin(w);
-		kstr(w, "peer", g->peers[i].peer);
-		kuint(w, "count", g->peers[i].count);
+		jw_kstr(w, "peer", g->peers[i].peer);
+		jw_kuint(w, "count", g->peers[i].count);
 		jw_object_end(w);
 	}
 	jw_array_end(w);
-	kuint(w, "distinct_peers", g->distinct_peers);
+	jw_kuint(w, "distinct_peers", g->distinct_peers);
 	if (g->counts_known) {
-		kuint(w, "opened_total", g->opened_total);
-		kuint(w, "closed_total", g->closed_total);
-		kuint(w, "collected_total", g->collected_total);
-		kuint(w, "held", g->opened_total > g->closed_total
+		jw_kuint(w, "opened_total", g->opened_total);
+		jw_kuint(w, "closed_total", g->closed_total);
+		jw_kuint(w, "collected_total", g->collected_total);
+		jw_kuint(w, "held", g->opened_total > g->closed_total
 				 ? g->opened_total - g->closed_total : 0);
 	} else {
 		knull(w, "opened_total");
@@ -371,21 +347,21 @@ static void group_json(struct jw *w, const struct report *rep, const struct grou
 		knull(w, "per_hour");
 	}
 	if (g->exhaust_known)
-		kuint(w, "exhausts_in_s", g->exhaust_s);
+		jw_kuint(w, "exhausts_in_s", g->exhaust_s);
 	else
 		knull(w, "exhausts_in_s");
 	jw_object_end(w);
-	kstr(w, "stack", g->stack->depth ? g->stack->kind : NULL);
+	jw_kstr(w, "stack", g->stack->depth ? g->stack->kind : NULL);
 	group_title_nostack(g, title, sizeof(title));
-	kstr(w, "no_stack", g->stack->depth ? NULL : g->stack->nostack);
-	kstr(w, "title", title[0] ? title
+	jw_kstr(w, "no_stack", g->stack->depth ? NULL : g->stack->nostack);
+	jw_kstr(w, "title", title[0] ? title
 		: (g->nframes && g->frames[0].function ? g->frames[0].function : "??"));
 	if (g->stack->depth)
-		kint(w, "generation", g->stack->generation);
+		jw_kint(w, "generation", g->stack->generation);
 	else
 		knull(w, "generation");
-	kuint(w, "frames_trimmed", g->trimmed);
-	kuint(w, "frames_trimmed_below", g->trimmed_below);
+	jw_kuint(w, "frames_trimmed", g->trimmed);
+	jw_kuint(w, "frames_trimmed_below", g->trimmed_below);
 	jw_key(w, "frames");
 	jw_array_begin(w);
 	for (size_t i = 0; i < g->nframes; i++)
@@ -402,16 +378,16 @@ static void group_json(struct jw *w, const struct report *rep, const struct grou
 static void stale_json(struct jw *w, const struct report_stale *s)
 {
 	jw_object_begin(w);
-	kint(w, "fd", s->rec.fd);
+	jw_kint(w, "fd", s->rec.fd);
 	if (s->rec.inode)
-		kuint(w, "inode", s->rec.inode);
+		jw_kuint(w, "inode", s->rec.inode);
 	else
 		knull(w, "inode");
-	kstr(w, "origin", sa_origin_name(s->rec.origin));
-	kstr(w, "why", s->why == REPORT_STALE_OTHER_INODE ? "other-socket" : "not-a-socket");
-	kstr(w, "now", s->now[0] ? s->now : "closed");
+	jw_kstr(w, "origin", sa_origin_name(s->rec.origin));
+	jw_kstr(w, "why", s->why == REPORT_STALE_OTHER_INODE ? "other-socket" : "not-a-socket");
+	jw_kstr(w, "now", s->now[0] ? s->now : "closed");
 	if (s->why == REPORT_STALE_OTHER_INODE)
-		kuint(w, "now_inode", s->now_inode);
+		jw_kuint(w, "now_inode", s->now_inode);
 	else
 		knull(w, "now_inode");
 	kms(w, "open_age_ms", s->open_age_known, s->open_age_ms);
@@ -425,8 +401,8 @@ static void rescued_json(struct jw *w, const struct report *rep)
 	uint64_t now = now_realtime_ns();
 
 	jw_object_begin(w);
-	kuint(w, "total", rs->total);
-	kuint(w, "shown", rs->n);
+	jw_kuint(w, "total", rs->total);
+	jw_kuint(w, "shown", rs->n);
 	jw_key(w, "sockets");
 	jw_array_begin(w);
 	for (size_t i = 0; i < rs->n; i++) {
@@ -436,33 +412,33 @@ static void rescued_json(struct jw *w, const struct report *rep)
 
 		report_slot_peer(&e->slot, peer, sizeof(peer));
 		jw_object_begin(w);
-		kstr(w, "kind", "rescued");
-		kint(w, "fd", e->slot.fd);
+		jw_kstr(w, "kind", "rescued");
+		jw_kint(w, "fd", e->slot.fd);
 		if (e->slot.inode)
-			kuint(w, "inode", e->slot.inode);
+			jw_kuint(w, "inode", e->slot.inode);
 		else
 			knull(w, "inode");
-		kstr(w, "peer", peer);
-		kuint(w, "open_ns", e->slot.open_ns);
-		kuint(w, "close_ns", e->close_ns);
-		kuint(w, "held_ms", e->close_ns > e->slot.open_ns ?
+		jw_kstr(w, "peer", peer);
+		jw_kuint(w, "open_ns", e->slot.open_ns);
+		jw_kuint(w, "close_ns", e->close_ns);
+		jw_kuint(w, "held_ms", e->close_ns > e->slot.open_ns ?
 		      (e->close_ns - e->slot.open_ns) / 1000000 : 0);
-		kuint(w, "closed_ago_ms", now > e->close_ns ? (now - e->close_ns) / 1000000 : 0);
+		jw_kuint(w, "closed_ago_ms", now > e->close_ns ? (now - e->close_ns) / 1000000 : 0);
 		/* The per-site counts of its open stack. */
 		if (rs->v[i].counts_known) {
-			kuint(w, "opened_total", rs->v[i].opened);
-			kuint(w, "closed_total", rs->v[i].closed);
-			kuint(w, "collected_total", rs->v[i].collected);
+			jw_kuint(w, "opened_total", rs->v[i].opened);
+			jw_kuint(w, "closed_total", rs->v[i].closed);
+			jw_kuint(w, "collected_total", rs->v[i].collected);
 		} else {
 			knull(w, "opened_total");
 			knull(w, "closed_total");
 			knull(w, "collected_total");
 		}
-		kstr(w, "stack", g->stack->depth ? g->stack->kind : NULL);
-		kstr(w, "no_stack", g->stack->depth ? NULL : g->stack->nostack);
-		kstr(w, "title", g->nframes && g->frames[0].function ? g->frames[0].function : "??");
-		kuint(w, "frames_trimmed", g->trimmed);
-		kuint(w, "frames_trimmed_below", g->trimmed_below);
+		jw_kstr(w, "stack", g->stack->depth ? g->stack->kind : NULL);
+		jw_kstr(w, "no_stack", g->stack->depth ? NULL : g->stack->nostack);
+		jw_kstr(w, "title", g->nframes && g->frames[0].function ? g->frames[0].function : "??");
+		jw_kuint(w, "frames_trimmed", g->trimmed);
+		jw_kuint(w, "frames_trimmed_below", g->trimmed_below);
 		jw_key(w, "frames");
 		jw_array_begin(w);
 		for (size_t f = 0; f < g->nframes; f++)
@@ -481,8 +457,8 @@ void render_json(FILE *out, const struct report *rep)
 
 	jw_init(&w, out);
 	jw_object_begin(&w);
-	kstr(&w, "schema", RENDER_REPORT_SCHEMA);
-	kstr(&w, "version", SOCKAUDIT_VERSION);
+	jw_kstr(&w, "schema", RENDER_REPORT_SCHEMA);
+	jw_kstr(&w, "version", SOCKAUDIT_VERSION);
 	jw_key(&w, "process");
 	process_json(&w, rep);
 	jw_key(&w, "options");

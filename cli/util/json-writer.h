@@ -47,6 +47,11 @@ void jw_string(struct jw *w, const char *s);   /* NULL writes null */
 void jw_uint(struct jw *w, uint64_t v);
 void jw_int(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, bool v);
+/* A member: its key, then the value. */
+void jw_kstr(struct jw *w, const char *k, const char *v);
+void jw_kuint(struct jw *w, const char *k, uint64_t v);
+void jw_kint(struct jw *w, const char *k, int64_t v);
+void jw_kbool(struct jw *w, const char *k, bool v);
 void jw_double(struct jw *w, double v);        /* %.6g; not finite writes null */
 void jw_null(struct jw *w);
 /* A value written elsewhere in the same layout (a whole document), put in
