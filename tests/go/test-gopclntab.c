@@ -15,6 +15,7 @@
 #include "symbolize/gopclntab.h"
 #include "symbolize/symbolize.h"
 #include "../tap.h"
+#include "tlib.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -239,23 +240,6 @@ out:
 
 /* ---- the real program ---------------------------------------------------- */
 
-/* Line of the first line of src holding needle, 0 when none. */
-static int line_of(const char *src, const char *needle)
-{
-	FILE *f = fopen(src, "r");
-	char buf[1024];
-	int line = 0, found = 0;
-
-	while (f && !found && fgets(buf, sizeof(buf), f)) {
-		line++;
-		if (strstr(buf, needle))
-			found = line;
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
-
 static bool ends_with(const char *s, const char *tail)
 {
 	size_t a = s ? strlen(s) : 0, b = strlen(tail);
@@ -301,8 +285,8 @@ static void case_real(const char *src, const char *path)
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	static const char *const sites[] = { "main.dialHold", "main.dialAndDrop" };
 	struct gopcln_frame fr[GOPCLN_MAX_FRAMES];
-	int via = line_of(src, "// open site: dialVia");
-	int inl = line_of(src, "// open site: dialInlined");
+	int via = (int)tlib_source_line(src, "// open site: dialVia");
+	int inl = (int)tlib_source_line(src, "// open site: dialInlined");
 	bool seen_inline = false;
 	struct gofile f;
 	uint64_t lo, hi;
@@ -322,7 +306,7 @@ static void case_real(const char *src, const char *path)
 		bool named = true;
 
 		snprintf(marker, sizeof(marker), "// open site: %s", sites[i] + 5);
-		want = line_of(src, marker);
+		want = (int)tlib_source_line(src, marker);
 		if (!ok(want > 0 && gopcln_func_range(&f.g.t, sites[i], &lo, &hi),
 			"%s: %s found (source line %d)", base, sites[i], want))
 			continue;

@@ -823,6 +823,22 @@ bool tlib_write_file(const char *path, const void *data, size_t len, mode_t mode
 	return good;
 }
 
+long tlib_source_line(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "re");
+	char buf[1024];
+	long n = 0, found = 0;
+
+	while (f && !found && fgets(buf, sizeof(buf), f)) {
+		n++;
+		if (strstr(buf, needle))
+			found = n;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 char *tlib_slurp(const char *path)
 {
 	char *buf = NULL, chunk[8192];

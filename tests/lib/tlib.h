@@ -200,6 +200,9 @@ int tlib_wait_child(pid_t pid, int ms);
 /* --- Files and processes ------------------------------------------------ */
 /* Write len bytes to a new path with mode (O_CREAT|O_EXCL|O_NOFOLLOW). */
 bool tlib_write_file(const char *path, const void *data, size_t len, mode_t mode);
+/* The line (1-based) of the first line of a source file holding needle, 0
+ * when none or unreadable: expected lines come from markers in the source. */
+long tlib_source_line(const char *path, const char *needle);
 /* The whole of a file, NUL-terminated ("" when unreadable); caller frees. */
 char *tlib_slurp(const char *path);
 /* A pid that is not in use right now (a reaped child's). */

@@ -20,22 +20,6 @@
 static char *sockaudit;
 static const char *src;
 
-static long source_line(const char *needle)
-{
-	FILE *f = fopen(src, "r");
-	char buf[1024];
-	long line = 0, found = 0;
-
-	while (f && !found && fgets(buf, sizeof(buf), f)) {
-		line++;
-		if (strstr(buf, needle))
-			found = line;
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
-
 static bool frame_at(json_object *fr, const char *func, long line, bool inlined)
 {
 	const char *file = tj_str(fr, "file");
@@ -127,9 +111,9 @@ static bool start(struct tlib_host *h, const char *variant, const char *mode)
 static void case_symbols(const char *variant)
 {
 	const char *extra[] = { "--all", NULL };
-	long hold = source_line("// open site: dialHold");
-	long via = source_line("// open site: dialVia");
-	long inl = source_line("// open site: dialInlined");
+	long hold = tlib_source_line(src, "// open site: dialHold");
+	long via = tlib_source_line(src, "// open site: dialVia");
+	long inl = tlib_source_line(src, "// open site: dialInlined");
 	json_object *root, *g, *fr;
 	struct tlib_host h;
 	struct trun r;
@@ -167,7 +151,7 @@ static void case_symbols(const char *variant)
  * rescued because runtime.runfinq is found in the binary. */
 static void case_rescued(const char *variant)
 {
-	long drop = source_line("// open site: dialAndDrop");
+	long drop = tlib_source_line(src, "// open site: dialAndDrop");
 	json_object *root, *e, *fr;
 	struct tlib_host h;
 	struct trun r;

@@ -1092,23 +1092,6 @@ static void case_run_rescued(void)
 	trun_free(&r);
 }
 
-/* The line of src holding needle (1-based), -1 when none. */
-static long line_of(const char *src, const char *needle)
-{
-	FILE *f = fopen(src, "re");
-	char buf[512];
-	long n = 0, found = -1;
-
-	while (f && fgets(buf, sizeof(buf), f)) {
-		n++;
-		if (found < 0 && strstr(buf, needle))
-			found = n;
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
-
 /* The frame of func in a frames array, or NULL. */
 static json_object *frame_named(json_object *frames, const char *func)
 {
@@ -1178,7 +1161,7 @@ static void case_thrift(void)
 		   "thrift-compiler)");
 		return;
 	}
-	open_line = line_of(src, "transport.Open()");
+	open_line = tlib_source_line(src, "transport.Open()");
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return;
 	server = fork();
