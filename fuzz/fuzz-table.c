@@ -400,11 +400,15 @@ static void check_modules(struct sa_reader *r, const struct file_view *v, size_t
 	if (!v->exact)
 		return;
 
-	/* The log in file order: every claimed entry (modules_used, at most
+	/* The log in file order: every claimed entry (modules_used as the file
+	 * has it now, for the writer appends after open; at most the validated
 	 * nmodules), keep the published ones whose range is sane, up to the
 	 * caller's room; an empty entry is a gap, not the end. */
-	uint32_t used = r->hdr.modules_used < r->hdr.nmodules ? r->hdr.modules_used
-							      : r->hdr.nmodules;
+	uint32_t used;
+
+	memcpy(&used, v->img + offsetof(struct sa_header, modules_used), sizeof(used));
+	if (used > r->hdr.nmodules)
+		used = r->hdr.nmodules;
 
 	for (uint32_t i = 0; i < used && k < room; i++) {
 		struct sa_module want;
