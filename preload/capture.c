@@ -31,8 +31,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define EXTRA_FRAMES 8   /* room for the shim's own frames, skipped below */
-
 #define STR_(x) #x
 #define STR(x) STR_(x)   /* the exported name behind one of libunwind.h's macros */
 
@@ -40,29 +38,16 @@
  * (its cursor, its copy of the registers): read without a probe, but only
  * this far below the capture's frame (see access_mem). */
 #define LIVE_SPAN (64 * 1024)
-#define PROVEN_PAGES 8   /* pages proven readable, per capture */
 #define PAGE 4096UL
 
-static int (*unw_backtrace_fn)(void **, int);
+int (*shim_unw_backtrace)(void **, int);
 static unw_accessors_t *unw_acc;
 static int (*unw_access_mem_orig)(unw_addr_space_t, unw_word_t, unw_word_t *, int, void *);
 
 static uintptr_t unw_start, unw_end;   /* libunwind's mapping */
 
-/* Per thread: the capture under way, if any. Each capture gets a new
- * epoch; a page counts as proven only when its entry carries the current
- * epoch, so no capture trusts a proof older than itself. A capture that
- * interrupts another (none does today: shim_busy keeps a signal handler's
- * socket() out of the shim while the thread is in it) saves and restores
- * the marker and the epoch. An entry an interrupting unwind wrote is a page
- * proven readable during the current capture too. */
-struct capture_state {
-	uintptr_t live_hi;                 /* the capturing frame; 0: none */
-	uint64_t epoch, last_epoch;
-	uintptr_t page[PROVEN_PAGES];
-	uint64_t page_epoch[PROVEN_PAGES];
-};
-static __thread struct capture_state cap __attribute__((tls_model("initial-exec")));
+/* The capture under way on this thread (capture.h explains the epoch). */
+__thread struct shim_capture_state shim_cap __attribute__((tls_model("initial-exec")));
 
 /* Is `addr` (a return address) inside libunwind? */
 bool shim_capture_owns(const void *addr)
@@ -74,7 +59,7 @@ bool shim_capture_owns(const void *addr)
  * start-up that initialises it)? Then libunwind gets no pipe. */
 bool shim_capture_active(void)
 {
-	return cap.live_hi != 0;
+	return shim_cap.live_hi != 0;
 }
 
 /* Can 8 bytes be read at `addr`? The kernel copies the new signal mask
@@ -92,21 +77,21 @@ static bool probe_readable(const void *addr)
 
 static bool page_readable(uintptr_t page)
 {
-	unsigned slot = (unsigned)(page / PAGE) % PROVEN_PAGES;
+	unsigned slot = (unsigned)(page / PAGE) % SHIM_PROVEN_PAGES;
 
 	if (page < PAGE)
 		return false;
-	if (cap.page[slot] == page && cap.page_epoch[slot] == cap.epoch)
+	if (shim_cap.page[slot] == page && shim_cap.page_epoch[slot] == shim_cap.epoch)
 		return true;
 	if (!probe_readable((const void *)page))
 		return false;
 	/* In this order, an interrupted update never pairs the current epoch
 	 * with a page nobody proved in this capture. */
-	cap.page_epoch[slot] = 0;
+	shim_cap.page_epoch[slot] = 0;
 	atomic_signal_fence(memory_order_seq_cst);
-	cap.page[slot] = page;
+	shim_cap.page[slot] = page;
 	atomic_signal_fence(memory_order_seq_cst);
-	cap.page_epoch[slot] = cap.epoch;
+	shim_cap.page_epoch[slot] = shim_cap.epoch;
 	return true;
 }
 
@@ -134,7 +119,7 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 		      void *arg)
 {
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-	uintptr_t hi = cap.live_hi;
+	uintptr_t hi = shim_cap.live_hi;
 
 	if (!hi)
 		return unw_access_mem_orig(as, addr, val, write, arg);
@@ -161,11 +146,11 @@ void shim_capture_init(void)
 
 	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
 	if (h) {
-		*(void **)&unw_backtrace_fn = dlsym(h, "unw_backtrace");
+		*(void **)&shim_unw_backtrace = dlsym(h, "unw_backtrace");
 		*(void **)&get_accessors = dlsym(h, STR(unw_get_accessors));
 		local_as = dlsym(h, STR(unw_local_addr_space));
 	}
-	if (unw_backtrace_fn && _dl_find_object((void *)unw_backtrace_fn, &fo) == 0) {
+	if (shim_unw_backtrace && _dl_find_object((void *)shim_unw_backtrace, &fo) == 0) {
 		unw_start = (uintptr_t)fo.dlfo_map_start;
 		unw_end = (uintptr_t)fo.dlfo_map_end;
 	}
@@ -173,57 +158,51 @@ void shim_capture_init(void)
 	 * working probe the accessor could not validate: then no libunwind
 	 * (glibc's backtrace() instead). The probe must tell a local from the
 	 * top page of the address space, which no user mapping can hold. */
-	if (unw_backtrace_fn && (!get_accessors || !local_as || !unw_start ||
+	if (shim_unw_backtrace && (!get_accessors || !local_as || !unw_start ||
 				 !probe_readable(buf) || probe_readable((void *)-PAGE)))
-		unw_backtrace_fn = NULL;
-	if (unw_backtrace_fn) {
+		shim_unw_backtrace = NULL;
+	if (shim_unw_backtrace) {
 		/* unw_get_accessors() initialises libunwind, which opens its
 		 * pipe: refused (wrap-pipe.c), as the thread is "in a capture". */
-		cap.live_hi = (uintptr_t)__builtin_frame_address(0);
+		shim_cap.live_hi = (uintptr_t)__builtin_frame_address(0);
 		unw_acc = get_accessors(*local_as);
 		if (unw_acc && unw_acc->access_mem) {
 			unw_access_mem_orig = unw_acc->access_mem;
 			unw_acc->access_mem = access_mem;
 		} else {
-			unw_backtrace_fn = NULL;
+			shim_unw_backtrace = NULL;
 		}
-		cap.live_hi = 0;
+		shim_cap.live_hi = 0;
 	}
 	/* The first capture in a process costs ~200 us (and backtrace() loads
 	 * libgcc_s): pay both now, not in the host's first socket(). */
-	if (unw_backtrace_fn)
+	if (shim_unw_backtrace)
 		shim_capture((uint64_t *)buf, 2);
 	backtrace(buf, 4);
 	errno = saved;
 }
 
-uint32_t shim_capture(uint64_t *frames, uint32_t max)
+uint32_t shim_capture_keep(void **buf, int n, uint64_t *frames, uint32_t max)
 {
-	void *buf[SA_MAX_FRAMES + EXTRA_FRAMES];
-	int n, i = 0;
+	/* Locals: frames[] could alias the globals for all the compiler knows. */
+	const uintptr_t lo = shim.self_start, hi = shim.self_end;
+	int i = 0, scan = n < (int)SHIM_CAPTURE_EXTRA + 2 ? n : (int)SHIM_CAPTURE_EXTRA + 2;
 	uint32_t out = 0;
 
-	if (unw_backtrace_fn && !shim.forked) {
-		uintptr_t outer_hi = cap.live_hi;
-		uint64_t outer_epoch = cap.epoch;
-
-		cap.epoch = ++cap.last_epoch;
-		atomic_signal_fence(memory_order_seq_cst);
-		cap.live_hi = (uintptr_t)__builtin_frame_address(0);
-		n = unw_backtrace_fn(buf, (int)(max + EXTRA_FRAMES));
-		cap.live_hi = outer_hi;
-		atomic_signal_fence(memory_order_seq_cst);
-		cap.epoch = outer_epoch;
-	} else {
-		n = backtrace(buf, (int)(max + EXTRA_FRAMES));
-	}
 	/* Skip everything up to the last frame inside this library: the one
 	 * after it is the host's call of the wrapped function. (A sanitizer
 	 * runtime interposes backtrace() and adds its own frame first.) */
-	for (int k = 0; k < n && k < (int)EXTRA_FRAMES + 2; k++)
-		if ((uintptr_t)buf[k] >= shim.self_start && (uintptr_t)buf[k] < shim.self_end)
+	for (int k = 0; k < scan; k++)
+		if ((uintptr_t)buf[k] >= lo && (uintptr_t)buf[k] < hi)
 			i = k + 1;
 	for (; i < n && out < max; i++)
 		frames[out++] = (uint64_t)(uintptr_t)buf[i];
 	return out;
+}
+
+uint32_t shim_capture_glibc(uint64_t *frames, uint32_t max)
+{
+	void *buf[SA_MAX_FRAMES + SHIM_CAPTURE_EXTRA];
+
+	return shim_capture_keep(buf, backtrace(buf, (int)(max + SHIM_CAPTURE_EXTRA)), frames, max);
 }

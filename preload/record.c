@@ -63,8 +63,9 @@ static void fill_kind(struct sa_slot *rec, int fd)
  * 0 (the CLI reads it from /proc/<pid>/fd) and the fstat, the costliest part
  * of a record, is skipped, unless SOCKAUDIT_INODE_AT_OPEN asks for it
  * (docs/design.md, "Where this differs", 9). */
-void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,
-		 const int *kind)
+static inline __attribute__((always_inline)) void record(int fd, unsigned origin, int dup_of,
+							 const void *peer, socklen_t peerlen,
+							 const int *kind)
 {
 	uint64_t frames[SA_MAX_FRAMES];
 	struct sa_slot rec = { 0 };
@@ -119,6 +120,36 @@ out:
 	errno = saved;
 }
 
+void shim_record(int fd, unsigned origin, int dup_of, const void *peer, socklen_t peerlen,
+		 const int *kind)
+{
+	record(fd, origin, dup_of, peer, peerlen, kind);
+}
+
+/* The hot wrappers' entry points return the wrapper's result, so that the
+ * wrapper ends in a sibling call: its frame is gone when the stack is taken,
+ * and the unwinder walks one frame less (docs/design.md, "What a record
+ * costs"). The stack is the same either way: the shim's frames are
+ * skipped. */
+int shim_record_socket(int fd, int domain, int type, int protocol)
+{
+	const int kind[3] = { domain, type, protocol };
+
+	record(fd, SA_ORIGIN_SOCKET, -1, NULL, 0, kind);
+	return fd;
+}
+
+int shim_record_accept(int fd, int listener, const struct sockaddr *peer, socklen_t peerlen)
+{
+	int kind[3];
+
+	/* An accepted socket has its listener's family, type and protocol:
+	 * take them from its record and save three getsockopt calls. */
+	record(fd, SA_ORIGIN_ACCEPT, listener, peerlen ? peer : NULL, peerlen,
+	       shim_slot_kind(listener, kind) ? kind : NULL);
+	return fd;
+}
+
 /* newfd now refers to oldfd's open file: copy its record (the opener's
  * stack stays the telling one), or record a socket we had not seen. */
 void shim_record_dup(int oldfd, int newfd)
@@ -149,7 +180,9 @@ out:
 
 /* connect(): the peer and the connect stack (for pooled clients the more
  * telling one). Only sockets we track are updated. */
-void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len)
+static inline __attribute__((always_inline)) void record_connect(int fd,
+								 const struct sockaddr *addr,
+								 socklen_t len)
 {
 	uint64_t frames[SA_MAX_FRAMES];
 	struct sa_slot rec;
@@ -179,6 +212,16 @@ void shim_record_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	shim_busy--;
 out:
 	errno = saved;
+}
+
+/* After connect() returned rc: a connect that succeeded or is in progress
+ * (a non-blocking connect holds the peer all the same). Returns rc, errno
+ * as it was. */
+int shim_record_connect(int rc, int fd, const struct sockaddr *addr, socklen_t len)
+{
+	if (rc == 0 || errno == EINPROGRESS)
+		record_connect(fd, addr, len);
+	return rc;
 }
 
 /* Before a close-type call: clear first, or a close racing with a new

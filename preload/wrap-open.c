@@ -10,16 +10,19 @@
 
 SHIM_EXPORT int socket(int domain, int type, int protocol)
 {
-	int fd, kind[3] = { domain, type, protocol };
+	int fd;
 
 	if (unlikely(!shim_real.socket))
 		shim_init();
 	fd = shim_real.socket(domain, type, protocol);
-	if (fd >= 0)
-		shim_record(fd, SA_ORIGIN_SOCKET, -1, NULL, 0, kind);
-	if (unlikely(shim_lang_on))
+	if (unlikely(shim_lang_on)) {
+		if (fd >= 0)
+			shim_record_socket(fd, domain, type, protocol);
 		shim_lang_done(SHIM_LANG_OPEN);
-	return fd;
+		return fd;
+	}
+	/* A sibling call (record.h says why). */
+	return fd >= 0 ? shim_record_socket(fd, domain, type, protocol) : fd;
 }
 
 SHIM_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
@@ -43,29 +46,20 @@ SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (unlikely(!shim_real.connect))
 		shim_init();
 	rc = shim_real.connect(fd, addr, len);
-	/* A non-blocking connect in progress holds the peer all the same. */
-	if (rc == 0 || errno == EINPROGRESS)
-		shim_record_connect(fd, addr, len);
-	if (unlikely(shim_lang_on))
+	if (unlikely(shim_lang_on)) {
+		shim_record_connect(rc, fd, addr, len);
 		shim_lang_done(SHIM_LANG_CONNECT);
-	return rc;
+		return rc;
+	}
+	return shim_record_connect(rc, fd, addr, len);
 }
 
 /* The caller's buffer holds the peer, truncated to the size it had: the
  * kernel reports the full length, which may exceed the buffer. */
-static void record_accepted(int fd, int listener, const struct sockaddr *addr,
-			    socklen_t bufsize, const socklen_t *len)
+static inline socklen_t peer_len(const struct sockaddr *addr, socklen_t bufsize,
+				 const socklen_t *len)
 {
-	socklen_t n = 0;
-
-	int kind[3];
-	const int *k = shim_slot_kind(listener, kind) ? kind : NULL;
-
-	if (addr && len)
-		n = *len < bufsize ? *len : bufsize;
-	/* An accepted socket has its listener's family, type and protocol:
-	 * take them from its record and save three getsockopt calls. */
-	shim_record(fd, SA_ORIGIN_ACCEPT, listener, n ? addr : NULL, n, k);
+	return addr && len ? (*len < bufsize ? *len : bufsize) : 0;
 }
 
 SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -76,9 +70,7 @@ SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 	if (unlikely(!shim_real.accept))
 		shim_init();
 	nfd = shim_real.accept(fd, addr, len);
-	if (nfd >= 0)
-		record_accepted(nfd, fd, addr, bufsize, len);
-	return nfd;
+	return nfd >= 0 ? shim_record_accept(nfd, fd, addr, peer_len(addr, bufsize, len)) : nfd;
 }
 
 SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
@@ -89,7 +81,5 @@ SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags
 	if (unlikely(!shim_real.accept4))
 		shim_init();
 	nfd = shim_real.accept4(fd, addr, len, flags);
-	if (nfd >= 0)
-		record_accepted(nfd, fd, addr, bufsize, len);
-	return nfd;
+	return nfd >= 0 ? shim_record_accept(nfd, fd, addr, peer_len(addr, bufsize, len)) : nfd;
 }

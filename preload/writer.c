@@ -111,7 +111,10 @@ static bool slot_begin(struct sa_slot *s)
 
 static void slot_end(struct sa_slot *s)
 {
-	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->seq, 1, memory_order_release);
+	_Atomic uint32_t *seq = (_Atomic uint32_t *)&s->seq;
+
+	atomic_store_explicit(seq, atomic_load_explicit(seq, memory_order_relaxed) + 1,
+			      memory_order_release);
 }
 
 /* Is slot[fd] (fd < nslots) backed? One bit on a page-aligned region. */
