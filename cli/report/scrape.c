@@ -368,6 +368,7 @@ static void groups_of(struct scrape_proc *p, const struct group_set *gs,
 		hg->counts_known = gs->v[g].counts_known;
 		hg->opened = gs->v[g].opened_total;
 		hg->closed = gs->v[g].closed_total;
+		hg->collected = gs->v[g].collected_total;
 	}
 }
 

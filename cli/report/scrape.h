@@ -50,6 +50,7 @@ struct scrape_group {
 	size_t flagged;
 	bool counts_known;
 	uint64_t opened, closed;     /* over its open stacks, as report */
+	uint64_t collected;          /* of closed, by a garbage collector */
 };
 
 struct scrape_proc {

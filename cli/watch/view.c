@@ -18,15 +18,16 @@ static bool utf8;
 
 static void counts_text(const struct scrape_group *g, char *buf, size_t len)
 {
-	char o[32], c[32];
+	char o[32], c[32], k[32];
 
 	if (!g->counts_known) {
-		snprintf(buf, len, "%10s %10s", "-", "-");
+		snprintf(buf, len, "%10s %10s %8s", "-", "-", "-");
 		return;
 	}
 	growth_format_count(g->opened, o, sizeof(o));
 	growth_format_count(g->closed, c, sizeof(c));
-	snprintf(buf, len, "%10s %10s", o, c);
+	growth_format_count(g->collected, k, sizeof(k));
+	snprintf(buf, len, "%10s %10s %8s", o, c, k);
 }
 
 static size_t total_flagged(const struct scrape_proc *p, size_t *held)
@@ -51,12 +52,12 @@ void watch_print_plain(FILE *out, const struct scrape_proc *p, const struct watc
 	for (size_t g = 0; g < p->ngroups && g < 10; g++) {
 		const struct scrape_group *gr = &p->groups[g];
 		const struct watch_series *s = watch_history_find(h, gr->site);
-		char spark[SPARK_MAX * 4 + 1] = "", counts[72];
+		char spark[SPARK_MAX * 4 + 1] = "", counts[3 * 32 + 4];
 
 		if (s)
 			watch_sparkline(s->v, s->n, 20, false, spark, sizeof(spark));
 		counts_text(gr, counts, sizeof(counts));
-		fprintf(out, "  held %zu flagged %zu opened/closed %s [%s] %s\n", gr->held,
+		fprintf(out, "  held %zu flagged %zu opened/closed/by-gc %s [%s] %s\n", gr->held,
 			gr->flagged, counts, spark, gr->site);
 	}
 	if (p->ngroups > 10)
@@ -244,9 +245,9 @@ void watch_screen_draw(const struct scrape_proc *p, const struct watch_history *
 {
 	int rows = LINES, cols = COLS, y = 0;
 	size_t held, flagged = total_flagged(p, &held);
-	/* Numbers take 38 columns and the site what its longest needs: the
+	/* Numbers take 47 columns and the site what its longest needs: the
 	 * sparkline gets what is left, or nothing when that is too little. */
-	int spark_w = cols - 38 - 2 - (int)longest_site(p);
+	int spark_w = cols - 47 - 2 - (int)longest_site(p);
 	char line[1024], tbuf[16];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -270,15 +271,15 @@ void watch_screen_draw(const struct scrape_proc *p, const struct watch_history *
 		 p->ngroups);
 	mvaddnstr(y++, 0, line, cols);
 	y++;
-	snprintf(line, sizeof(line), "%6s %7s %10s %10s  %-*s  %s", "HELD", "FLAGGED", "OPENED",
-		 "CLOSED", spark_w, spark_w ? "HELD OVER TIME" : "", "SITE");
+	snprintf(line, sizeof(line), "%6s %7s %10s %10s %8s  %-*s  %s", "HELD", "FLAGGED",
+		 "OPENED", "CLOSED", "BY GC", spark_w, spark_w ? "HELD OVER TIME" : "", "SITE");
 	attron(A_UNDERLINE);
 	mvaddnstr(y++, 0, line, cols);
 	attroff(A_UNDERLINE);
 	for (size_t g = 0; g < p->ngroups && y < rows - 1; g++) {
 		const struct scrape_group *gr = &p->groups[g];
 		const struct watch_series *s = watch_history_find(h, gr->site);
-		char spark[SPARK_MAX * 4 + 1] = "", counts[72];
+		char spark[SPARK_MAX * 4 + 1] = "", counts[3 * 32 + 4];
 		int x;
 
 		if (s && spark_w)

@@ -6,7 +6,8 @@ Every wait has a deadline; every process and the tmux server started here
 are killed, every directory removed.
 
 Environment: SOCKAUDIT, SOCKAUDIT_SHIM, SC_COUNTS, TMUX_BIN (empty: the
-terminal cases skip).
+terminal cases skip) and WATCH_PYTHON (/usr/bin/python3; empty: the garbage
+collector's case, with gc.py, skips).
 """
 
 import os
@@ -100,6 +101,30 @@ def run(env, tmux, sock):
        "-A: the row's held count follows the growing process")
     w.send_signal(signal.SIGINT)
     ok(wait_exit(w, 10) == 0, "-A: SIGINT ends it with 0")
+
+    # Closes a garbage collector made: CPython's, of the two connections
+    # gc.py drops, in the BY GC column of the plain lines.
+    py = os.environ.get("WATCH_PYTHON", "")
+    if not py:
+        skip("no /usr/bin/python3: the garbage collector's closes")
+    else:
+        gp = start([py, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gc.py")],
+                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                   env=dict(env, LD_PRELOAD=os.environ["SOCKAUDIT_SHIM"]))
+        ready = read_until(gp, lambda t: "ready" in t, 30)
+        w = start([sa, "watch", "--interval", "200ms", str(gp.pid)], stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE, env=dict(env, NO_COLOR="1"))
+        row = re.compile(r"^  held 1 flagged \d+ opened/closed/by-gc +3 +2 +2 \[[^\]]*\] "
+                         r"connect gc\.py:\d+$", re.M)
+        text = read_until(w, lambda t: row.search(t), 15)
+        ok("ready" in ready and row.search(text),
+           "by-gc: a site that opened 3 and kept 1: closed 2, both by CPython's collector")
+        if not row.search(text):
+            diag(text.rstrip())
+        w.send_signal(signal.SIGINT)
+        ok(wait_exit(w, 10) == 0, "by-gc: SIGINT ends it with 0")
+        gp.stdin.close()
+        wait_exit(gp, 10)
 
     # Bad input.
     for args, what in (([], "no pid"), (["abc"], "not a pid"), (["1", "2"], "two pids"),
