@@ -189,12 +189,15 @@ uint32_t shim_capture_keep(void **buf, int n, uint64_t *frames, uint32_t max)
 	int i = 0, scan = n < (int)SHIM_CAPTURE_EXTRA + 2 ? n : (int)SHIM_CAPTURE_EXTRA + 2;
 	uint32_t out = 0;
 
-	/* Skip everything up to the last frame inside this library: the one
-	 * after it is the host's call of the wrapped function. (A sanitizer
-	 * runtime interposes backtrace() and adds its own frame first.) */
-	for (int k = 0; k < scan; k++)
+	/* Skip the shim's own frames and what comes before them (a sanitizer
+	 * runtime interposes backtrace() and adds its own frame first): the
+	 * first frame after them is the host's call of the wrapped function. */
+	for (int k = 0; k < scan; k++) {
 		if ((uintptr_t)buf[k] >= lo && (uintptr_t)buf[k] < hi)
 			i = k + 1;
+		else if (i)
+			break;
+	}
 	for (; i < n && out < max; i++)
 		frames[out++] = (uint64_t)(uintptr_t)buf[i];
 	return out;

@@ -68,7 +68,7 @@ static inline __attribute__((always_inline)) void record(int fd, unsigned origin
 							 const int *kind)
 {
 	uint64_t frames[SA_MAX_FRAMES];
-	struct sa_slot rec = { 0 };
+	struct sa_slot rec = shim_slot_empty;
 	struct stat st;
 	uint32_t depth;
 	int saved = errno;

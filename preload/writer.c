@@ -163,21 +163,30 @@ static struct sa_slot *slot_for(int fd, bool reserve)
 
 /* --- per-site counts ------------------------------------------------------
  * Each stack has a cell per shard (common/table.h, "struct sa_count"); a
- * thread adds to its own shard's cell only, with a relaxed add: no lock, no
- * line shared with another thread's shard, and exact under threads (the
- * adds are atomic, and two threads that share a shard share atomically) and
- * fork (a child has its own table, see process.c). The reader sums. */
+ * thread adds to its own shard's cell only: no lock, no line shared with
+ * another thread's shard. Exact under threads (an owned shard has one
+ * writer; a shared one takes locked adds) and fork (a child has its own
+ * table, see process.c; it inherits only the forking thread, and shards
+ * are never handed out again). The reader sums. */
 
 __thread uint32_t shim_count_shard __attribute__((tls_model("initial-exec")));
+__thread bool shim_count_own __attribute__((tls_model("initial-exec")));
 static _Atomic uint32_t next_shard;
 
 uint32_t shim_count_shard_take(void)
 {
-	uint32_t s = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
-		     SA_COUNT_SHARDS + 1;
+	uint32_t n = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed);
 
-	shim_count_shard = s;
-	return s;
+	/* Set the shard before the flag: a signal handler that comes in
+	 * between finds a shard and counts with a locked add. */
+	if (n < SA_COUNT_SHARDS - 1) {
+		shim_count_shard = n + 1;
+		atomic_signal_fence(memory_order_seq_cst);
+		shim_count_own = true;
+	} else {
+		shim_count_shard = SA_COUNT_SHARDS;
+	}
+	return shim_count_shard;
 }
 
 /* The count block of stack id, from the start of the file. */
@@ -201,11 +210,12 @@ static void count_close(const struct sa_slot *s, bool collected)
 	if (!s->used || !(s->flags & SA_SLOT_COUNTED) || !shim_count_ready(id))
 		return;
 	c = shim_count_cell(id);
-	atomic_fetch_add_explicit((_Atomic uint64_t *)&c->closed, 1, memory_order_relaxed);
+	shim_count_add(&c->closed);
 	if (unlikely(collected))
-		atomic_fetch_add_explicit((_Atomic uint64_t *)&c->collected, 1,
-					  memory_order_relaxed);
+		shim_count_add(&c->collected);
 }
+
+const struct sa_slot shim_slot_empty;
 
 bool shim_slot_write(int fd, const struct sa_slot *rec)
 {

@@ -7,6 +7,10 @@ bool shim_reserve(uint64_t off, uint64_t len) SHIM_HIDDEN;
 /* Returns whether the record was written. Replacing a counted record of
  * another open counts a close of it (its fd was closed unseen, or by dup2). */
 bool shim_slot_write(int fd, const struct sa_slot *rec) SHIM_HIDDEN;
+/* A record to start from: all zero. A copy of it is a few vector moves,
+ * where `= { 0 }` made the compiler emit `rep stos`, whose start-up cost
+ * was a fifth of a record's own time (perf). */
+extern const struct sa_slot shim_slot_empty SHIM_HIDDEN;
 /* May an open at stack `id` be counted (its count block backed)? A block
  * is one page (the region is page-aligned, see map_globals): one bit says.
  * Inline: it runs on every open and every counted close. */
@@ -22,9 +26,12 @@ static inline bool shim_count_ready(uint32_t id)
 		(1ull << (c & 63)));
 }
 
-/* This thread's count shard + 1 (0: not chosen yet). Threads take shards
- * in turn, so up to SA_COUNT_SHARDS threads never share a count line. */
+/* This thread's count shard + 1 (0: not chosen yet), and whether the
+ * thread owns it. The first SA_COUNT_SHARDS - 1 threads to count own a
+ * shard each, never shared (a shard is never handed out twice); later
+ * threads share the last one. */
 extern __thread uint32_t shim_count_shard SHIM_HIDDEN;
+extern __thread bool shim_count_own SHIM_HIDDEN;
 uint32_t shim_count_shard_take(void) SHIM_HIDDEN;
 
 /* This thread's cell of stack `id`'s count; call only when shim_count_ready(id). */
@@ -37,12 +44,26 @@ static inline struct sa_count *shim_count_cell(uint32_t id)
 	return (struct sa_count *)((uint8_t *)shim.counts + sa_count_cell_off(id, s - 1));
 }
 
-/* One relaxed add to this thread's `opened` of stack `id`; call only when
- * shim_count_ready(id). */
+/* One more in a cell of this thread's shard. An owned shard has one
+ * writer: a plain add instruction, which a signal handler on the same
+ * thread cannot split and a reader never sees torn (an aligned 8-byte
+ * store), instead of a locked one, which cost a record as much as its
+ * slot's seqlock (perf). A shared shard takes the locked add. */
+static inline void shim_count_add(uint64_t *cell)
+{
+#if defined(__x86_64__)
+	if (likely(shim_count_own)) {
+		__asm__ volatile("addq $1, %0" : "+m"(*cell));
+		return;
+	}
+#endif
+	atomic_fetch_add_explicit((_Atomic uint64_t *)cell, 1, memory_order_relaxed);
+}
+
+/* One more `opened` of stack `id`; call only when shim_count_ready(id). */
 static inline void shim_count_open(uint32_t id)
 {
-	atomic_fetch_add_explicit((_Atomic uint64_t *)&shim_count_cell(id)->opened, 1,
-				  memory_order_relaxed);
+	shim_count_add(&shim_count_cell(id)->opened);
 }
 /* shim_slot_write() and the slot functions below read the table globals
  * without a state check of their own: their callers have made one
