@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -974,6 +975,25 @@ static char *which(const char *prog)
 	}
 	free(copy);
 	bail("%s is not on PATH", prog);
+}
+
+void tlib_own_netns(void)
+{
+	char *argv[] = { which("ip"), "link", "set", "lo", "up", NULL };
+	int status = -1;
+	pid_t pid;
+
+	tlib_require_root("a network namespace of its own needs root");
+	if (unshare(CLONE_NEWNET) != 0)
+		bail("unshare(CLONE_NEWNET): %s", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		bail("ip link set lo up failed (status %d)", status);
 }
 
 bool tlib_host_contained(struct tlib_host *p, const char *prog, unsigned flags, pid_t *host)

@@ -43,6 +43,13 @@ void tlib_pause_ms(long ms);
  * SKIP why", exit 0), or bails where a skip is a failure (CI,
  * SOCKAUDIT_STRICT=1). Call it before the first point. */
 void tlib_require_root(const char *why);
+/* This process, and all it starts from now on, in a network namespace of
+ * its own with its loopback up: its connections meet no other test's, and
+ * the kernel's tables are its own. A host that churned connections fills
+ * its TIME_WAIT table, and the kernel then drops an orphaned FIN_WAIT_2 at
+ * once, and every sock_diag dump lists the 131,072 TIME_WAITs. Needs root
+ * (tlib_require_root). */
+void tlib_own_netns(void);
 
 /* --- The case directory --------------------------------------------------
  * A fresh directory <base>/<name>.XXXXXX (mode 0755), exported as

@@ -8,7 +8,6 @@
  * finding. Every wait is a poll with a deadline. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,43 +201,6 @@ static void case_idle(void)
 	kill_children();
 }
 
-static const char *which(const char *prog);
-
-/* Needs root: under CI or SOCKAUDIT_STRICT=1 a bail, else a skip (false). */
-static bool root_or_skip(const char *why)
-{
-	if (geteuid() == 0)
-		return true;
-	if ((getenv("CI") && *getenv("CI")) || tap_strict())
-		bail("root is needed (%s), and no skip is allowed under CI or SOCKAUDIT_STRICT=1",
-		     why);
-	printf("1..0 # SKIP %s needs root\n", why);
-	return false;
-}
-
-/* This process, and all it starts, in a network namespace of its own with
- * its loopback up: the case's connections meet no other test's, and the
- * kernel's TIME_WAIT table is its own. A host that churned connections
- * fills that table, and the kernel then drops an orphaned FIN_WAIT_2 at
- * once instead of keeping it (seen: the other end of the CLOSE_WAIT gone). */
-static void own_netns(void)
-{
-	char *argv[] = { (char *)which("ip"), "link", "set", "lo", "up", NULL };
-	int status = -1;
-	pid_t pid;
-
-	if (unshare(CLONE_NEWNET) != 0)
-		bail("unshare(CLONE_NEWNET): %s", strerror(errno));
-	pid = fork();
-	if (pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
-		bail("ip link set lo up failed (status %d)", status);
-}
-
 /* Case 2: the server times out and closes: CLOSE_WAIT against an orphaned
  * FIN_WAIT_2; report -A pairs them. In a network namespace of its own. */
 static void case_closewait(void)
@@ -251,9 +213,7 @@ static void case_closewait(void)
 	struct trun r;
 	json_object *root, *s, *p, *pairs, *pair = NULL;
 
-	if (!root_or_skip("a network namespace of its own"))
-		return;
-	own_netns();
+	tlib_own_netns();
 	paths(dir, "server.out", so, sizeof(so));
 	paths(dir, "server.err", se, sizeof(se));
 	paths(dir, "client.out", co, sizeof(co));
@@ -493,8 +453,7 @@ static void case_timewait(void)
 	pid_t pid;
 	int fd;
 
-	if (!root_or_skip("a network namespace of its own"))
-		return;
+	tlib_require_root("a network namespace of its own needs root");
 	tlib_case_dir(tlib_env("RT_TABLES"), "peer-tw");
 	if (!ok(tlib_host_contained(&h, tlib_path("RT_BIN_DIR", "sc-timewait"), TLIB_NS_NET, &pid),
 		"tw: scenario ready in its own namespaces (its end in CLOSE)"))

@@ -537,6 +537,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], cases[i].name))
 			continue;
 		snprintf(name, sizeof(name), "case%s", cases[i].name);
+		/* Its own TIME_WAIT table and a short socket dump for report. */
+		tlib_own_netns();
 		tlib_case_dir(tlib_env("E2E_WORK"), name);
 		tw_overflows_at_start = tcpext_tw_overflows();
 		cases[i].run();
