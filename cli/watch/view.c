@@ -137,69 +137,96 @@ void watch_print_plain_host(FILE *out, const struct scrape_report *r,
 	free(v);
 }
 
+/* Columns for the sparkline when the numbers take `numbers` and the
+ * longest site `site`: what is left, up to SPARK_MAX; 0 when under 8. */
+static int spark_width(int cols, int numbers, size_t site)
+{
+	int w = cols - numbers - 2 - (int)site;
+
+	if (w > SPARK_MAX)
+		w = SPARK_MAX;
+	return w < 8 ? 0 : w;
+}
+
+/* The first line: the title in bold, the time of day on the right. */
+static void draw_title(const char *title, int cols)
+{
+	char tbuf[16];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+	attron(A_BOLD);
+	mvaddnstr(0, 0, title, cols);
+	attroff(A_BOLD);
+	if (cols > (int)strlen(title) + 10)
+		mvaddstr(0, cols - 8, tbuf);
+}
+
+static void draw_header(int y, const char *line, int cols)
+{
+	attron(A_UNDERLINE);
+	mvaddnstr(y, 0, line, cols);
+	attroff(A_UNDERLINE);
+}
+
+/* One row: its numbers, its sparkline (spark_w columns, none when 0), its
+ * site; bold when it has flagged sockets. */
+static void draw_row(int y, int cols, const char *numbers, const char *spark, int spark_w,
+		     const char *site, bool flagged)
+{
+	int x;
+
+	if (flagged)
+		attron(A_BOLD);
+	mvaddnstr(y, 0, numbers, cols);
+	x = (int)strlen(numbers);
+	if (spark_w && x < cols) {
+		mvaddstr(y, x, spark);
+		x += spark_w + 2;
+	}
+	if (x < cols)
+		mvaddnstr(y, x, site, cols - x);
+	if (flagged)
+		attroff(A_BOLD);
+}
+
 void watch_screen_draw_host(const struct scrape_report *r, const struct watch_history *h,
 			    uint64_t interval_ms)
 {
-	int rows = LINES, cols = COLS, y = 0;
+	int rows = LINES, cols = COLS, y = 1;
 	size_t held, flagged;
 	struct host_row *v = host_rows(r, &held, &flagged);
 	/* pid, command and numbers take 43 columns and the site what its
 	 * longest needs (at least 24): the sparkline gets what is left. */
 	size_t longest = 24;
 	int spark_w;
-	char line[1024], tbuf[16];
-	time_t now = time(NULL);
-	struct tm tm;
+	char line[1024];
 
 	for (size_t i = 0; v && i < r->nprocs; i++)
 		if (strlen(v[i].site) > longest)
 			longest = strlen(v[i].site);
-	spark_w = cols - 43 - 2 - (int)longest;
-	if (spark_w > SPARK_MAX)
-		spark_w = SPARK_MAX;
-	if (spark_w < 8)
-		spark_w = 0;
-	localtime_r(&now, &tm);
-	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+	spark_w = spark_width(cols, 43, longest);
 	erase();
 	snprintf(line, sizeof(line), "sockaudit watch -A  every %.1fs  q: quit",
 		 (double)interval_ms / 1000.0);
-	attron(A_BOLD);
-	mvaddnstr(y, 0, line, cols);
-	attroff(A_BOLD);
-	if (cols > (int)strlen(line) + 10)
-		mvaddstr(y, cols - 8, tbuf);
-	y++;
+	draw_title(line, cols);
 	snprintf(line, sizeof(line), "%zu audited %s, %zu sockets, %zu flagged", r->nprocs,
 		 r->nprocs == 1 ? "process" : "processes", held, flagged);
 	mvaddnstr(y++, 0, line, cols);
 	y++;
 	snprintf(line, sizeof(line), "%7s %-15s %8s %8s  %-*s  %s", "PID", "COMMAND", "HELD",
 		 "FLAGGED", spark_w, spark_w ? "HELD OVER TIME" : "", "SITE");
-	attron(A_UNDERLINE);
-	mvaddnstr(y++, 0, line, cols);
-	attroff(A_UNDERLINE);
+	draw_header(y++, line, cols);
 	for (size_t i = 0; v && i < r->nprocs && y < rows - 1; i++) {
 		char spark[SPARK_MAX * 4 + 1] = "";
-		int x;
 
 		if (spark_w)
 			host_spark(h, v[i].p, (size_t)spark_w, utf8, spark, sizeof(spark));
 		snprintf(line, sizeof(line), "%7d %-15.15s %8zu %8zu  ", (int)v[i].p->pid,
 			 v[i].p->comm, v[i].held, v[i].flagged);
-		if (v[i].flagged)
-			attron(A_BOLD);
-		mvaddnstr(y, 0, line, cols);
-		x = (int)strlen(line);
-		if (spark_w && x < cols) {
-			mvaddstr(y, x, spark);
-			x += spark_w + 2;
-		}
-		if (x < cols)
-			mvaddnstr(y, x, v[i].site, cols - x);
-		if (v[i].flagged)
-			attroff(A_BOLD);
-		y++;
+		draw_row(y++, cols, line, spark, spark_w, v[i].site, v[i].flagged);
 	}
 	refresh();
 	free(v);
@@ -243,62 +270,34 @@ static size_t longest_site(const struct scrape_proc *p)
 void watch_screen_draw(const struct scrape_proc *p, const struct watch_history *h, uint64_t interval_ms,
 		       const char *status)
 {
-	int rows = LINES, cols = COLS, y = 0;
+	int rows = LINES, cols = COLS, y = 1;
 	size_t held, flagged = total_flagged(p, &held);
 	/* Numbers take 47 columns and the site what its longest needs: the
 	 * sparkline gets what is left, or nothing when that is too little. */
-	int spark_w = cols - 47 - 2 - (int)longest_site(p);
-	char line[1024], tbuf[16];
-	time_t now = time(NULL);
-	struct tm tm;
+	int spark_w = spark_width(cols, 47, longest_site(p));
+	char line[1024];
 
-	if (spark_w > SPARK_MAX)
-		spark_w = SPARK_MAX;
-	if (spark_w < 8)
-		spark_w = 0;
-	localtime_r(&now, &tm);
-	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
 	erase();
 	snprintf(line, sizeof(line), "sockaudit watch %d (%s)  every %.1fs  q: quit", (int)p->pid,
 		 p->comm, (double)interval_ms / 1000.0);
-	attron(A_BOLD);
-	mvaddnstr(y, 0, line, cols);
-	attroff(A_BOLD);
-	if (cols > (int)strlen(line) + 10)
-		mvaddstr(y, cols - 8, tbuf);
-	y++;
+	draw_title(line, cols);
 	snprintf(line, sizeof(line), "%zu sockets, %zu flagged, %zu groups", held, flagged,
 		 p->ngroups);
 	mvaddnstr(y++, 0, line, cols);
 	y++;
 	snprintf(line, sizeof(line), "%6s %7s %10s %10s %8s  %-*s  %s", "HELD", "FLAGGED",
 		 "OPENED", "CLOSED", "BY GC", spark_w, spark_w ? "HELD OVER TIME" : "", "SITE");
-	attron(A_UNDERLINE);
-	mvaddnstr(y++, 0, line, cols);
-	attroff(A_UNDERLINE);
+	draw_header(y++, line, cols);
 	for (size_t g = 0; g < p->ngroups && y < rows - 1; g++) {
 		const struct scrape_group *gr = &p->groups[g];
 		const struct watch_series *s = watch_history_find(h, gr->site);
 		char spark[SPARK_MAX * 4 + 1] = "", counts[3 * 32 + 4];
-		int x;
 
 		if (s && spark_w)
 			watch_sparkline(s->v, s->n, (size_t)spark_w, utf8, spark, sizeof(spark));
 		counts_text(gr, counts, sizeof(counts));
 		snprintf(line, sizeof(line), "%6zu %7zu %s  ", gr->held, gr->flagged, counts);
-		if (gr->flagged)
-			attron(A_BOLD);
-		mvaddnstr(y, 0, line, cols);
-		x = (int)strlen(line);
-		if (spark_w && x < cols) {
-			mvaddstr(y, x, spark);
-			x += spark_w + 2;
-		}
-		if (x < cols)
-			mvaddnstr(y, x, gr->site, cols - x);
-		if (gr->flagged)
-			attroff(A_BOLD);
-		y++;
+		draw_row(y++, cols, line, spark, spark_w, gr->site, gr->flagged);
 	}
 	if (status)
 		mvaddnstr(rows - 1, 0, status, cols);
