@@ -279,6 +279,18 @@ bool shim_slot_kind(int fd, int kind[3])
  * EMPTY -> BUSY with a CAS, filled, then published READY; it never changes
  * again, so readers need no lock. Racing inserters of one stack may make two
  * entries, which only costs space. */
+/* Fill an entry this thread took (BUSY) and publish it. */
+static void stack_store(struct sa_stack *st, uint64_t h, const uint64_t *frames, uint32_t depth)
+{
+	st->hash = h;
+	st->depth = depth;
+	st->generation = shim.hdr->generation;
+	memcpy(st->frames, frames, depth * sizeof(*frames));
+	atomic_store_explicit((_Atomic uint32_t *)&st->state, SA_ENTRY_READY, memory_order_release);
+	/* A new stack may run through a library dlopen'ed since start. */
+	shim_modules_note(frames, depth);
+}
+
 uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth)
 {
 	uint64_t h = sa_stack_hash(frames, depth);
@@ -294,31 +306,32 @@ uint32_t shim_stack_intern(const uint64_t *frames, uint32_t depth)
 		if (!backed(off, sizeof(*st)) && !shim_reserve(off, sizeof(*st)))
 			break;
 		v = atomic_load_explicit(state, memory_order_acquire);
-		if (v == SA_ENTRY_READY) {
-			if (st->hash == h && st->depth == depth &&
-			    memcmp(st->frames, frames, depth * sizeof(*frames)) == 0)
+		if (v == SA_ENTRY_EMPTY) {
+			/* Back the new stack's count block (every shard's
+			 * cell) now, off the per-open path; without it the
+			 * stack is kept and its opens go uncounted. */
+			if (shim.counts && !shim_count_ready(idx + 1))
+				shim_reserve(count_block_off(idx + 1), SA_COUNT_BLOCK_SIZE);
+			if (atomic_compare_exchange_strong_explicit(state, &v, SA_ENTRY_BUSY,
+								    memory_order_acquire,
+								    memory_order_acquire)) {
+				stack_store(st, h, frames, depth);
 				return idx + 1;
-			continue;
+			}
+			/* v: what another thread made of it meanwhile. */
 		}
-		if (v != SA_ENTRY_EMPTY)
-			continue;
-		/* Back the new stack's count block (every shard's cell) now,
-		 * off the per-open path; without it the stack is kept and its
-		 * opens go uncounted. */
-		if (shim.counts && !shim_count_ready(idx + 1))
-			shim_reserve(count_block_off(idx + 1), SA_COUNT_BLOCK_SIZE);
-		if (!atomic_compare_exchange_strong_explicit(state, &v, SA_ENTRY_BUSY,
-							     memory_order_acquire,
-							     memory_order_relaxed))
-			continue;
-		st->hash = h;
-		st->depth = depth;
-		st->generation = shim.hdr->generation;
-		memcpy(st->frames, frames, depth * sizeof(*frames));
-		atomic_store_explicit(state, SA_ENTRY_READY, memory_order_release);
-		/* A new stack may run through a library dlopen'ed since start. */
-		shim_modules_note(frames, depth);
-		return idx + 1;
+		/* Another thread is storing a stack here, perhaps this very
+		 * one (threads opening at one new site at once): wait for it
+		 * rather than store the same stack again under a second id,
+		 * which would split the site's counts. Bounded: an entry left
+		 * BUSY (its writer descheduled for long) is passed over. */
+		for (int k = 0; v == SA_ENTRY_BUSY && k < SHIM_SLOT_SPINS; k++) {
+			shim_cpu_relax();
+			v = atomic_load_explicit(state, memory_order_acquire);
+		}
+		if (v == SA_ENTRY_READY && st->hash == h && st->depth == depth &&
+		    memcmp(st->frames, frames, depth * sizeof(*frames)) == 0)
+			return idx + 1;
 	}
 	shim_counter_add(&shim.hdr->counters.overflow_stack);
 	return 0;

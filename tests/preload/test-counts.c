@@ -421,11 +421,82 @@ static void case_dup(void)
 	close(x);
 }
 
+/* A new site: `depth` frames of this function over the socket() call, so
+ * that each depth is a stack no thread opened at before. */
+__attribute__((noinline)) static int fresh_site(int depth)
+{
+	int fd = depth > 1 ? fresh_site(depth - 1) : socket(AF_INET, SOCK_DGRAM, 0);
+
+	__asm__ volatile("" ::: "memory");   /* no tail call: keep this frame */
+	return fd;
+}
+
+#define RACE_THREADS 8
+#define RACE_ROUNDS 20
+
+struct racer {
+	pthread_barrier_t *go;
+	int depth;
+	int fd;
+};
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+
+	pthread_barrier_wait(r->go);
+	r->fd = fresh_site(r->depth);
+	return NULL;
+}
+
+/* Threads that open at one new site at once store its stack once: a
+ * second entry for the same frames would split the site's counts between
+ * two ids (the later opens find the first). 20 new sites, 8 threads each
+ * released by a barrier. */
+static void case_new_site_race(void)
+{
+	unsigned one_id = 0, exact = 0;
+
+	for (int round = 1; round <= RACE_ROUNDS; round++) {
+		pthread_barrier_t go;
+		pthread_t th[RACE_THREADS];
+		struct racer r[RACE_THREADS];
+		struct sa_count c = { 0 };
+		uint32_t id = 0;
+		bool same = true;
+
+		pthread_barrier_init(&go, NULL, RACE_THREADS);
+		for (int i = 0; i < RACE_THREADS; i++) {
+			r[i] = (struct racer){ .go = &go, .depth = round, .fd = -1 };
+			pthread_create(&th[i], NULL, racer_main, &r[i]);
+		}
+		for (int i = 0; i < RACE_THREADS; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		for (int i = 0; i < RACE_THREADS; i++) {
+			uint32_t s = r[i].fd >= 0 ? stack_of(getpid(), r[i].fd) : 0;
+
+			if (i == 0)
+				id = s;
+			same &= s && s == id;
+		}
+		one_id += same;
+		exact += same && counts_by_id(getpid(), id, &c) && c.opened == RACE_THREADS;
+		for (int i = 0; i < RACE_THREADS; i++)
+			if (r[i].fd >= 0)
+				close(r[i].fd);
+	}
+	ok(one_id == RACE_ROUNDS, "new site raced by %d threads: one stack id in %u of %d rounds",
+	   RACE_THREADS, one_id, RACE_ROUNDS);
+	ok(exact == RACE_ROUNDS, "new site raced: its count says %d opened in %u of %d rounds",
+	   RACE_THREADS, exact, RACE_ROUNDS);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "--after-exec") == 0)
 		return after_exec(argv);
-	tap_plan(13);
+	tap_plan(15);
 	listener();
 	case_one_thread();
 	case_threads();
@@ -433,6 +504,7 @@ int main(int argc, char **argv)
 	case_fork_threads();
 	case_exec();
 	case_dup();
+	case_new_site_race();
 	close(listen_fd);
 	return tap_done();
 }
