@@ -176,8 +176,8 @@ static void case_threads(void)
 	bool ok_threads = true;
 	uint32_t id;
 
-	/* The site's stack exists before the threads race for it (racing
-	 * inserters of one new stack may make two entries). */
+	/* The site's stack exists before the threads start, so that its id
+	 * is known (racing to store a new one: case_new_site_race). */
 	pthread_create(&th[0], NULL, thread_main, &warm);
 	pthread_join(th[0], NULL);
 	id = stack_of(getpid(), warm.keep);
