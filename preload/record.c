@@ -184,22 +184,17 @@ static inline __attribute__((always_inline)) void record_connect(int fd,
 								 const struct sockaddr *addr,
 								 socklen_t len)
 {
-	uint64_t frames[SA_MAX_FRAMES];
-	struct sa_slot rec;
-	uint32_t depth;
+	uint64_t frames[SA_MAX_FRAMES], open_ns, connect_ns;
+	struct sa_slot peer = shim_slot_empty;
+	uint32_t depth, stack;
 	int saved = errno;
 
-	if (shim_busy || !shim_writable_open() || !shim_slot_used(fd))
-		goto out;
-	if (!sa_slot_read(&shim.slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used)
+	/* The open this connect belongs to, to find it again below. */
+	if (shim_busy || !shim_writable_open() || !(open_ns = shim_slot_open_ns(fd)))
 		goto out;
 	shim_busy++;
-	rec.flags &= (uint8_t)~SA_SLOT_PEER_TRUNC;
-	memset(rec.peer, 0, sizeof(rec.peer));
-	rec.peer_len = 0;
-	set_peer(&rec, addr, len);
-	rec.flags |= SA_SLOT_CONNECTED;
-	rec.connect_ns = shim_now_ns();
+	set_peer(&peer, addr, len);
+	connect_ns = shim_now_ns();
 	depth = shim_capture(frames, shim_lang_on ?
 				     shim_lang_native_max(SHIM_LANG_CONNECT, shim.depth) : shim.depth);
 	if (shim_lang_on) {
@@ -207,8 +202,8 @@ static inline __attribute__((always_inline)) void record_connect(int fd,
 		shim_lang_note(fd, SA_ORIGIN_NONE, 0);
 	}
 	depth = shim_java_merge(frames, depth, shim.depth);
-	rec.connect_stack = depth ? shim_stack_intern(frames, depth) : 0;
-	shim_slot_write(fd, &rec);
+	stack = depth ? shim_stack_intern(frames, depth) : 0;
+	shim_slot_connect(fd, open_ns, &peer, connect_ns, stack);
 	shim_busy--;
 out:
 	errno = saved;

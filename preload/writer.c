@@ -236,6 +236,56 @@ bool shim_slot_write(int fd, const struct sa_slot *rec)
 	return true;
 }
 
+uint64_t shim_slot_open_ns(int fd)
+{
+	struct sa_slot *s = slot_at(fd, false);
+	const _Atomic uint32_t *seq;
+
+	if (!s || !__atomic_load_n(&s->used, __ATOMIC_RELAXED))
+		return 0;
+	seq = (const _Atomic uint32_t *)&s->seq;
+	for (int i = 0; i < SHIM_SLOT_SPINS; i++) {
+		uint32_t s1 = atomic_load_explicit(seq, memory_order_acquire);
+		uint64_t v;
+		uint8_t used;
+
+		if (s1 & 1) {
+			shim_cpu_relax();
+			continue;
+		}
+		used = __atomic_load_n(&s->used, __ATOMIC_RELAXED);
+		v = __atomic_load_n(&s->open_ns, __ATOMIC_RELAXED);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(seq, memory_order_relaxed) == s1)
+			return used ? v : 0;
+	}
+	return 0;
+}
+
+bool shim_slot_connect(int fd, uint64_t open_ns, const struct sa_slot *peer,
+		       uint64_t connect_ns, uint32_t connect_stack)
+{
+	struct sa_slot *s = slot_at(fd, false);
+
+	if (!s || !slot_begin(s))
+		return false;
+	/* Closed meanwhile, and perhaps another socket opened at fd: that
+	 * one's record is not this connect's to change. */
+	if (!s->used || s->open_ns != open_ns) {
+		slot_end(s);
+		return false;
+	}
+	memcpy(s->peer, peer->peer, sizeof(s->peer));
+	s->peer_len = peer->peer_len;
+	s->flags = (uint8_t)((s->flags & ~SA_SLOT_PEER_TRUNC) | (peer->flags & SA_SLOT_PEER_TRUNC) |
+			     SA_SLOT_CONNECTED);
+	s->connect_ns = connect_ns;
+	s->connect_stack = connect_stack;
+	slot_end(s);
+	shim_counter_add(&shim.hdr->counters.records);
+	return true;
+}
+
 void shim_slot_clear_as(int fd, bool collected)
 {
 	struct sa_slot *s = slot_at(fd, false);

@@ -72,6 +72,15 @@ static inline void shim_count_open(uint32_t id)
 /* Clear fd's record before the real close; `collected`: the close is a
  * garbage collector's or finalizer's, not the program's (counted apart). */
 void shim_slot_clear_as(int fd, bool collected) SHIM_HIDDEN;
+/* The open time of fd's record, read under its seqlock: it names the
+ * open (0: no record). */
+uint64_t shim_slot_open_ns(int fd) SHIM_HIDDEN;
+/* connect() on fd: the peer (peer's peer, peer_len and PEER_TRUNC flag),
+ * connect time and stack into fd's record in place, if it still holds the
+ * open of `open_ns`: the stack is taken between the two calls, and another
+ * thread may close fd and open another socket there meanwhile. */
+bool shim_slot_connect(int fd, uint64_t open_ns, const struct sa_slot *peer,
+		       uint64_t connect_ns, uint32_t connect_stack) SHIM_HIDDEN;
 void shim_slot_clear(int fd) SHIM_HIDDEN;
 bool shim_slot_used(int fd) SHIM_HIDDEN;
 /* family, type, protocol of fd's record; false when it has none. */
