@@ -93,23 +93,48 @@ struct {
 #define TR_IMAGE_NEW  1
 #define TR_IMAGE_SEEN 2
 
+/* When the reader was last woken past the threshold below (mono ns). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+/* Past the threshold, one forced wake-up per this many ns at most. */
+#define TR_WAKE_GAP_NS 1000000
+
 /* Wake the reader for a socket event only for the first of an image (the
  * reader logs the image's modules then, from /proc, while the process is
  * surely alive) or once the ring is an eighth full: a wake-up per event (a
  * few per connection) cost more than the rest of the recording together
- * (docs/performance.md). The reader consumes at least every 100 ms, and at
- * once for forks, execs and exits, which wake it. */
-static __always_inline __u64 quiet(__u32 tgid)
+ * (docs/performance.md). Past the eighth, one event per millisecond wakes
+ * it, not every one: each forced wake-up queues the ring's irq_work, a
+ * self-interrupt (an exit to the hypervisor in a VM), and until a busy
+ * reader got a CPU every event sent one. The reader consumes at least
+ * every 100 ms, and at once for forks, execs and exits, which wake it. */
+static __always_inline __u64 quiet(__u32 tgid, __u64 now)
 {
 	__u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	__u32 zero = 0;
+	__u64 *last;
 
 	if (v && *v == TR_IMAGE_NEW) {
 		*v = TR_IMAGE_SEEN;
 		return BPF_RB_FORCE_WAKEUP;
 	}
-	return avail >= size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (avail < size / 8)
+		return BPF_RB_NO_WAKEUP;
+	last = bpf_map_lookup_elem(&last_wake, &zero);
+	if (!last)
+		return BPF_RB_FORCE_WAKEUP;
+	/* Negative: another CPU woke it a moment ago. */
+	if ((__s64)(now - *last) < TR_WAKE_GAP_NS)
+		return BPF_RB_NO_WAKEUP;
+	*last = now;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline bool is_tracked(__u32 tgid)
@@ -339,7 +364,7 @@ static __always_inline struct tr_event *on_open(__u32 kind, int fd, int fd2, __u
 			return NULL;
 		}
 		ev->kind = TR_NOTSOCK;
-		bpf_ringbuf_submit(ev, quiet(tgid));
+		bpf_ringbuf_submit(ev, quiet(tgid, ev->mono_ns));
 		return NULL;
 	}
 	return ev;
@@ -464,7 +489,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (!ev)
 		return 0;
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	bpf_ringbuf_submit(ev, quiet(tgid, ev->mono_ns));
 	return 0;
 }
 
@@ -540,7 +565,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		ev->fd2 = (int)BPF_CORE_READ(regs, si);
 		ev->flags = (__u32)BPF_CORE_READ(regs, dx);
 	}
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	bpf_ringbuf_submit(ev, quiet(tgid, ev->mono_ns));
 	return 0;
 }
 
