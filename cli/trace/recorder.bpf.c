@@ -165,9 +165,12 @@ static __always_inline void who(struct tr_event *ev, struct task_struct *t)
 	ev->ppid = t->real_parent->tgid;
 }
 
-static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
+/* A record of `size` bytes: sizeof(struct tr_event), or TR_EVENT_SHORT for
+ * an event with neither peer nor frames (the verifier rejects a program
+ * that would touch them in a short one). */
+static __always_inline struct tr_event *event_sized(__u32 kind, __u32 tgid, __u32 size)
 {
-	struct tr_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	struct tr_event *ev = bpf_ringbuf_reserve(&events, size, 0);
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!ev) {
@@ -176,13 +179,23 @@ static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
 		count_lost(tgid, BPF_CORE_READ(t, group_leader, start_boottime));
 		return NULL;
 	}
-	__builtin_memset(ev, 0, sizeof(*ev));
+	__builtin_memset(ev, 0, size);
 	ev->kind = kind;
 	ev->tgid = tgid;
 	ev->tid = (__u32)id;
 	ev->mono_ns = bpf_ktime_get_ns();
 	who(ev, bpf_get_current_task_btf());
 	return ev;
+}
+
+static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
+{
+	return event_sized(kind, tgid, sizeof(struct tr_event));
+}
+
+static __always_inline struct tr_event *event_short(__u32 kind, __u32 tgid)
+{
+	return event_sized(kind, tgid, TR_EVENT_SHORT);
 }
 
 /* The file at fd in the current task's table, or NULL. */
@@ -540,25 +553,27 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	fd = (int)BPF_CORE_READ(regs, di);
 	if (id == NR_close) {
+		int gc;
+
 		if (!fd_is_socket(fd))
 			return 0;
-		ev = event_new(TR_CLOSE, tgid);
-		if (!ev)
-			return 0;
-		ev->fd = fd;
-		switch (close_gc(regs, tgid)) {
-		case 1:
-			ev->flags = TR_CLOSE_DECIDED | TR_CLOSE_GC;
-			break;
-		case 0:
-			ev->flags = TR_CLOSE_DECIDED;
-			break;
-		default:
+		/* Judged before the record is reserved: one the kernel
+		 * decided is short (no stack). */
+		gc = close_gc(regs, tgid);
+		if (gc < 0) {
+			ev = event_new(TR_CLOSE, tgid);
+			if (!ev)
+				return 0;
 			take_stack(ctx, ev);
-			break;
+		} else {
+			ev = event_short(TR_CLOSE, tgid);
+			if (!ev)
+				return 0;
+			ev->flags = TR_CLOSE_DECIDED | (gc ? TR_CLOSE_GC : 0);
 		}
+		ev->fd = fd;
 	} else {
-		ev = event_new(TR_CLOSE_RANGE, tgid);
+		ev = event_short(TR_CLOSE_RANGE, tgid);
 		if (!ev)
 			return 0;
 		ev->fd = fd;
@@ -597,7 +612,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 	} else {
 		bpf_map_delete_elem(&gc_range, &ctgid);
 	}
-	ev = event_new(TR_FORK, ptgid);
+	ev = event_short(TR_FORK, ptgid);
 	if (!ev)
 		return 0;
 	ev->fd = (int)ctgid;
@@ -735,7 +750,7 @@ int BPF_PROG(sched_exit, struct task_struct *p)
 	code = BPF_CORE_READ(p, signal, group_exit_code);
 	if (!code)
 		code = BPF_CORE_READ(p, exit_code);
-	ev = event_new(TR_EXIT, tgid);
+	ev = event_short(TR_EXIT, tgid);
 	if (!ev)
 		return 0;
 	ev->fd = -1;
