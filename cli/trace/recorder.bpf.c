@@ -445,13 +445,14 @@ static __always_inline struct tr_event *on_connect(const struct pt_regs *regs, _
 	return ev;
 }
 
-/* The raw system call tracepoints: fentry/fexit on the syscall entry
- * points would fire for the calls we want only, but BPF trampolines are
- * not available on every kernel (this one refuses them), while raw
- * tracepoints attach by name wherever BPF does. The cost: one compare per
- * system call of every process while recording, and a hash lookup for the
- * eleven calls below. At exit the saved user registers still hold the
- * arguments (orig_ax the call's number). */
+/* The raw system call tracepoints: kprobes or fentry/fexit on the syscall
+ * entry points would fire for the calls we want only, but kernels go
+ * without kprobes and BPF trampolines (the one this was measured on has
+ * neither: docs/design.md, "What the recorder costs"), while raw
+ * tracepoints attach by name wherever BPF does. The cost: the dispatch and
+ * one compare per system call of every process while recording (~19 ns
+ * there), and a hash lookup for the eleven calls below. At exit the saved
+ * user registers still hold the arguments (orig_ax the call's number). */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
