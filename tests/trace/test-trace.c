@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <linux/close_range.h>
 
 #include "../tap.h"
 #include "../report/rt.h"
@@ -269,6 +270,26 @@ static void case_records(void)
 	rt_command(&p, cmd, "closed");
 	d = poll_dump(pid, lacks_fd, &c);
 	ok(d && record(d, fds[2]), "close(client): its record goes, its dup stays");
+	json_object_put(d);
+
+	/* close_range with CLOSE_RANGE_CLOEXEC closes nothing: its event,
+	 * applied before the close of the dup that follows it, leaves the
+	 * socketpair and the UDP socket recorded. Without the flag it closes
+	 * them. */
+	snprintf(cmd, sizeof(cmd), "close-range %ld %ld %u", fds[5], fds[7], CLOSE_RANGE_CLOEXEC);
+	rt_command(&p, cmd, "closed-range 0");
+	snprintf(cmd, sizeof(cmd), "close %ld", fds[2]);
+	rt_command(&p, cmd, "closed");
+	d = poll_dump(pid, lacks_fd, &fds[2]);
+	ok(d && record(d, fds[5]) && record(d, fds[6]) && record(d, fds[7]),
+	   "close_range(%ld, %ld, CLOSE_RANGE_CLOEXEC): the records stay", fds[5], fds[7]);
+	json_object_put(d);
+	snprintf(cmd, sizeof(cmd), "close-range %ld %ld 0", fds[5], fds[7]);
+	rt_command(&p, cmd, "closed-range 0");
+	d = poll_same_as_proc(pid, lacks_fd, &fds[7], &same, &nsocks);
+	ok(d && same && !record(d, fds[5]) && !record(d, fds[6]) && record(d, fds[4]),
+	   "close_range(%ld, %ld, 0): those records go, the rest equals /proc/%d/fd (%zu)",
+	   fds[5], fds[7], (int)pid, nsocks);
 	json_object_put(d);
 	ok(finish(&p) == 0, "trace exits with the program's status (0)");
 	ok(tables_in(dir) == 0, "the table went with the process (%zu left)", tables_in(dir));
