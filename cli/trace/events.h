@@ -63,6 +63,12 @@ struct tr_event {
 	__u64 frames[TR_MAX_FRAMES];  /* user stack, innermost first */
 };
 
+/* Events that carry neither peer nor frames (a close judged in the kernel,
+ * close_range, fork, exit) are sent as their first TR_EVENT_SHORT bytes:
+ * less to clear, copy and read, two of a TCP connection's five events.
+ * The reader sees them zero-filled to a whole struct tr_event. */
+#define TR_EVENT_SHORT __builtin_offsetof(struct tr_event, peer)
+
 /* The `lost` map's value: events of process tgid the ring buffer had no
  * room for. Keyed by tgid, so start_ns says which process of that pid
  * (a pid is reused once its process is gone; the kernel starts the count

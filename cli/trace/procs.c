@@ -42,6 +42,7 @@ struct proc {
 	bool forked;
 	uint64_t nlost;     /* events lost, as last set */
 	bool exec_recheck;  /* the shim's process exec'd: is the shim in the new image? */
+	bool table_recheck; /* ours, then an exec into an image the shim may enter */
 	int gc_known;       /* 0: not looked up; 1: runfinq at [gc_lo, gc_hi); -1: none */
 	uint32_t mods_gen;  /* the image generation whose modules are logged, 0 none */
 	char exe[SA_PATH_MAX];     /* read at exec, for a process gone by the time */
@@ -251,8 +252,12 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 	uint32_t uid;
 	int rc, shim;
 
+	/* Only an exec can bring the shim into a process whose table we
+	 * made (we made it after seeing no shim in its maps), and only into
+	 * an image with the dynamic loader: a path lookup per event (most of
+	 * the reader's time under a busy Go client) is needed only then. */
 	if (pr->owner == OWN_RECORDER) {
-		if (tr_table_still_ours(&pr->t))
+		if (!pr->table_recheck || tr_table_still_ours(&pr->t))
 			return &pr->t;
 		/* The shim replaced it at an exec: the process is its now. */
 		tr_table_close(&pr->t, false);
@@ -302,6 +307,7 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 								: (uint32_t)rl.rlim_max);
 		if (rc == 0) {
 			pr->owner = OWN_RECORDER;
+			pr->table_recheck = false;
 			mark_run(p, &pr->t);
 			adopt_fds(pr, &pr->t, SA_ORIGIN_INHERIT_EXEC);
 			return &pr->t;
@@ -318,6 +324,7 @@ static struct tr_table *table_of(struct tr_procs *p, struct proc *pr)
 		return NULL;
 	}
 	pr->owner = OWN_RECORDER;
+	pr->table_recheck = false;
 	if (pr->forked)
 		pr->t.hdr->flags |= SA_HDR_FORKED;
 	mark_run(p, &pr->t);
@@ -640,8 +647,10 @@ void tr_procs_event(struct tr_procs *p, const struct tr_event *ev)
 		return;
 	case TR_EXEC:
 		remember_image(pr, ev);
-		if (pr->owner == OWN_RECORDER && (t = table_of(p, pr)))
+		if (pr->owner == OWN_RECORDER && (t = table_of(p, pr))) {
 			on_exec(p, pr, t);
+			pr->table_recheck = !pr->exe[0] || exe_is_dynamic(pr->exe);
+		}
 		/* Socket events are read in batches (they do not wake the
 		 * reader), an exec at once: a short-lived Go program may be
 		 * gone when its closes are applied, so its runtime.runfinq is

@@ -93,23 +93,48 @@ struct {
 #define TR_IMAGE_NEW  1
 #define TR_IMAGE_SEEN 2
 
+/* When the reader was last woken past the threshold below (mono ns). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+/* Past the threshold, one forced wake-up per this many ns at most. */
+#define TR_WAKE_GAP_NS 1000000
+
 /* Wake the reader for a socket event only for the first of an image (the
  * reader logs the image's modules then, from /proc, while the process is
  * surely alive) or once the ring is an eighth full: a wake-up per event (a
  * few per connection) cost more than the rest of the recording together
- * (docs/performance.md). The reader consumes at least every 100 ms, and at
- * once for forks, execs and exits, which wake it. */
-static __always_inline __u64 quiet(__u32 tgid)
+ * (docs/performance.md). Past the eighth, one event per millisecond wakes
+ * it, not every one: each forced wake-up queues the ring's irq_work, a
+ * self-interrupt (an exit to the hypervisor in a VM), and until a busy
+ * reader got a CPU every event sent one. The reader consumes at least
+ * every 100 ms, and at once for forks, execs and exits, which wake it. */
+static __always_inline __u64 quiet(__u32 tgid, __u64 now)
 {
 	__u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	__u32 zero = 0;
+	__u64 *last;
 
 	if (v && *v == TR_IMAGE_NEW) {
 		*v = TR_IMAGE_SEEN;
 		return BPF_RB_FORCE_WAKEUP;
 	}
-	return avail >= size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (avail < size / 8)
+		return BPF_RB_NO_WAKEUP;
+	last = bpf_map_lookup_elem(&last_wake, &zero);
+	if (!last)
+		return BPF_RB_FORCE_WAKEUP;
+	/* Negative: another CPU woke it a moment ago. */
+	if ((__s64)(now - *last) < TR_WAKE_GAP_NS)
+		return BPF_RB_NO_WAKEUP;
+	*last = now;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline bool is_tracked(__u32 tgid)
@@ -140,9 +165,12 @@ static __always_inline void who(struct tr_event *ev, struct task_struct *t)
 	ev->ppid = t->real_parent->tgid;
 }
 
-static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
+/* A record of `size` bytes: sizeof(struct tr_event), or TR_EVENT_SHORT for
+ * an event with neither peer nor frames (the verifier rejects a program
+ * that would touch them in a short one). */
+static __always_inline struct tr_event *event_sized(__u32 kind, __u32 tgid, __u32 size)
 {
-	struct tr_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	struct tr_event *ev = bpf_ringbuf_reserve(&events, size, 0);
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!ev) {
@@ -151,13 +179,23 @@ static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
 		count_lost(tgid, BPF_CORE_READ(t, group_leader, start_boottime));
 		return NULL;
 	}
-	__builtin_memset(ev, 0, sizeof(*ev));
+	__builtin_memset(ev, 0, size);
 	ev->kind = kind;
 	ev->tgid = tgid;
 	ev->tid = (__u32)id;
 	ev->mono_ns = bpf_ktime_get_ns();
 	who(ev, bpf_get_current_task_btf());
 	return ev;
+}
+
+static __always_inline struct tr_event *event_new(__u32 kind, __u32 tgid)
+{
+	return event_sized(kind, tgid, sizeof(struct tr_event));
+}
+
+static __always_inline struct tr_event *event_short(__u32 kind, __u32 tgid)
+{
+	return event_sized(kind, tgid, TR_EVENT_SHORT);
 }
 
 /* The file at fd in the current task's table, or NULL. */
@@ -339,7 +377,7 @@ static __always_inline struct tr_event *on_open(__u32 kind, int fd, int fd2, __u
 			return NULL;
 		}
 		ev->kind = TR_NOTSOCK;
-		bpf_ringbuf_submit(ev, quiet(tgid));
+		bpf_ringbuf_submit(ev, quiet(tgid, ev->mono_ns));
 		return NULL;
 	}
 	return ev;
@@ -407,13 +445,14 @@ static __always_inline struct tr_event *on_connect(const struct pt_regs *regs, _
 	return ev;
 }
 
-/* The raw system call tracepoints: fentry/fexit on the syscall entry
- * points would fire for the calls we want only, but BPF trampolines are
- * not available on every kernel (this one refuses them), while raw
- * tracepoints attach by name wherever BPF does. The cost: one compare per
- * system call of every process while recording, and a hash lookup for the
- * eleven calls below. At exit the saved user registers still hold the
- * arguments (orig_ax the call's number). */
+/* The raw system call tracepoints: kprobes or fentry/fexit on the syscall
+ * entry points would fire for the calls we want only, but kernels go
+ * without kprobes and BPF trampolines (the one this was measured on has
+ * neither: docs/design.md, "What the recorder costs"), while raw
+ * tracepoints attach by name wherever BPF does. The cost: the dispatch and
+ * one compare per system call of every process while recording (~19 ns
+ * there), and a hash lookup for the eleven calls below. At exit the saved
+ * user registers still hold the arguments (orig_ax the call's number). */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -464,7 +503,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (!ev)
 		return 0;
 	take_stack(ctx, ev);
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	bpf_ringbuf_submit(ev, quiet(tgid, ev->mono_ns));
 	return 0;
 }
 
@@ -515,32 +554,34 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	fd = (int)BPF_CORE_READ(regs, di);
 	if (id == NR_close) {
+		int gc;
+
 		if (!fd_is_socket(fd))
 			return 0;
-		ev = event_new(TR_CLOSE, tgid);
-		if (!ev)
-			return 0;
-		ev->fd = fd;
-		switch (close_gc(regs, tgid)) {
-		case 1:
-			ev->flags = TR_CLOSE_DECIDED | TR_CLOSE_GC;
-			break;
-		case 0:
-			ev->flags = TR_CLOSE_DECIDED;
-			break;
-		default:
+		/* Judged before the record is reserved: one the kernel
+		 * decided is short (no stack). */
+		gc = close_gc(regs, tgid);
+		if (gc < 0) {
+			ev = event_new(TR_CLOSE, tgid);
+			if (!ev)
+				return 0;
 			take_stack(ctx, ev);
-			break;
+		} else {
+			ev = event_short(TR_CLOSE, tgid);
+			if (!ev)
+				return 0;
+			ev->flags = TR_CLOSE_DECIDED | (gc ? TR_CLOSE_GC : 0);
 		}
+		ev->fd = fd;
 	} else {
-		ev = event_new(TR_CLOSE_RANGE, tgid);
+		ev = event_short(TR_CLOSE_RANGE, tgid);
 		if (!ev)
 			return 0;
 		ev->fd = fd;
 		ev->fd2 = (int)BPF_CORE_READ(regs, si);
 		ev->flags = (__u32)BPF_CORE_READ(regs, dx);
 	}
-	bpf_ringbuf_submit(ev, quiet(tgid));
+	bpf_ringbuf_submit(ev, quiet(tgid, ev->mono_ns));
 	return 0;
 }
 
@@ -572,7 +613,7 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 	} else {
 		bpf_map_delete_elem(&gc_range, &ctgid);
 	}
-	ev = event_new(TR_FORK, ptgid);
+	ev = event_short(TR_FORK, ptgid);
 	if (!ev)
 		return 0;
 	ev->fd = (int)ctgid;
@@ -710,7 +751,7 @@ int BPF_PROG(sched_exit, struct task_struct *p)
 	code = BPF_CORE_READ(p, signal, group_exit_code);
 	if (!code)
 		code = BPF_CORE_READ(p, exit_code);
-	ev = event_new(TR_EXIT, tgid);
+	ev = event_short(TR_EXIT, tgid);
 	if (!ev)
 		return 0;
 	ev->fd = -1;

@@ -82,9 +82,15 @@ static unsigned ring_size(void)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct tr_recorder *r = ctx;
+	struct tr_event whole;
 
-	if (size >= sizeof(struct tr_event))
+	if (size >= sizeof(struct tr_event)) {
 		r->fn(r->arg, data);
+	} else if (size >= TR_EVENT_SHORT) {
+		memset(&whole, 0, sizeof(whole));
+		memcpy(&whole, data, size);
+		r->fn(r->arg, &whole);
+	}
 	return 0;
 }
 

@@ -20,7 +20,8 @@
  *                (answers "reused pid=B tries=T", or "noreuse")
  *     "open"     B opens a socket at fd 71 (answers "opened 71")
  *
- * Commands: "close FD" (answers "closed FD").
+ * Commands: "close FD" (answers "closed FD"), "close-range LO HI FLAGS"
+ * (close_range(2); answers "closed-range RC").
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -42,10 +43,13 @@ static int tr_client(const struct sockaddr_in *a)
 static void serve(int code)
 {
 	char cmd[64];
+	unsigned lo, hi, flags;
 	int fd;
 
 	while (sc_command(cmd, sizeof(cmd))) {
-		if (sscanf(cmd, "close %d", &fd) == 1) {
+		if (sscanf(cmd, "close-range %u %u %u", &lo, &hi, &flags) == 3) {
+			sc_say("closed-range %d", close_range(lo, hi, (int)flags));
+		} else if (sscanf(cmd, "close %d", &fd) == 1) {
 			close(fd);
 			sc_say("closed %d", fd);
 		}
