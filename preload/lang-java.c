@@ -10,9 +10,10 @@
  *     allowed. Never from the VM's own code (libjvm.so: the attach
  *     listener), never from a signal handler (the handler would be the
  *     caller), never on a thread that is not attached (GetEnv says so).
- *   - Only in the live phase (GetPhase): not while the VM starts, not once
- *     it is dying; a JVMTI function called as the phase changes returns
- *     JVMTI_ERROR_WRONG_PHASE, which ends the walk.
+ *   - Only in the live phase: not while the VM starts, not once it is
+ *     dying. GetStackTrace may be called in the live phase only and says
+ *     JVMTI_ERROR_WRONG_PHASE in any other, which ends the walk (and so
+ *     does any later function called as the phase changes).
  *   - The JVM's memory (Deallocate) and local references (DeleteLocalRef)
  *     are handed back before the wrapper returns; errno is the program's.
  *   - Each (method, bytecode index) is looked up once per process: later
@@ -39,7 +40,6 @@ typedef void *jclass;
 #define JNI_OK              0
 #define JNI_VERSION_1_2     0x00010002
 #define JVMTI_VERSION_1_2   0x30010200
-#define JVMTI_PHASE_LIVE    4
 #define JVMTI_ERROR_NONE    0
 #define JNI_DELETE_LOCAL_REF 23     /* JNINativeInterface_ slot */
 #define JVM_GET_ENV          6      /* JNIInvokeInterface_ slot */
@@ -53,7 +53,6 @@ enum {
 	JVMTI_GET_METHOD_DECLARING_CLASS = 65 - 1,
 	JVMTI_GET_LINE_NUMBER_TABLE = 70 - 1,
 	JVMTI_GET_STACK_TRACE = 104 - 1,
-	JVMTI_GET_PHASE = 133 - 1,
 	JVMTI_ADD_CAPABILITIES = 142 - 1,
 };
 
@@ -102,7 +101,14 @@ static struct {
  * only makes a JDK caller look like another, which costs its frames). */
 static _Atomic uintptr_t other_start, other_end;
 
-#define CACHE_SIZE 1024u   /* (method, bci) -> interned frame; a power of two */
+/* (method, bci) -> interned frame: 256 sets of 4 entries. A key has a
+ * set, and any entry of it: two hot frames whose keys share a slot would
+ * otherwise evict each other on every walk, each miss costing the five
+ * JVMTI lookups again (whether depends on where the JVM put the
+ * jmethodIDs: measured, two runs of bench/ConnectLoop in seven had such a
+ * pair, one or two misses per connection). */
+#define CACHE_WAYS 4u
+#define CACHE_SETS 256u   /* a power of two */
 
 struct cache_slot {
 	_Atomic uint32_t seq;   /* odd while written */
@@ -112,18 +118,19 @@ struct cache_slot {
 	_Atomic uint64_t entry;
 };
 
-static struct cache_slot cache[CACHE_SIZE];
+static struct cache_slot cache[CACHE_SETS * CACHE_WAYS];
+static _Atomic unsigned cache_victim;   /* which way a full set gives up */
 
-static unsigned cache_index(jmethodID m, jlocation loc)
+static struct cache_slot *cache_set(jmethodID m, jlocation loc)
 {
 	uint64_t h = (uint64_t)(uintptr_t)m * 0x9e3779b97f4a7c15ull ^ (uint64_t)loc;
 
-	return (unsigned)(h ^ (h >> 29)) & (CACHE_SIZE - 1);
+	return &cache[((unsigned)(h ^ (h >> 29)) & (CACHE_SETS - 1)) * CACHE_WAYS];
 }
 
-static uint64_t cache_get(jmethodID m, jlocation loc)
+/* The entry of slot s when it holds (m, loc) of this table; else 0. */
+static uint64_t slot_get(struct cache_slot *s, jmethodID m, jlocation loc)
 {
-	struct cache_slot *s = &cache[cache_index(m, loc)];
 	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 	uintptr_t sm;
 	int64_t sl;
@@ -142,12 +149,33 @@ static uint64_t cache_get(jmethodID m, jlocation loc)
 	return sm == (uintptr_t)m && sl == loc && pid == shim.pid ? e : 0;
 }
 
-/* A writer that finds the slot busy leaves it: the next walk tries again. */
+static uint64_t cache_get(jmethodID m, jlocation loc)
+{
+	struct cache_slot *set = cache_set(m, loc);
+	uint64_t e = 0;
+
+	for (unsigned w = 0; w < CACHE_WAYS && !e; w++)
+		e = slot_get(&set[w], m, loc);
+	return e;
+}
+
+/* Into the first entry of the set that is free (or another table's), else
+ * into one taken in turn. A writer that finds its entry busy leaves it:
+ * the next walk tries again. Two threads may store the same key twice:
+ * both entries say the same. */
 static void cache_put(jmethodID m, jlocation loc, uint64_t e)
 {
-	struct cache_slot *s = &cache[cache_index(m, loc)];
-	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	struct cache_slot *set = cache_set(m, loc), *s = NULL;
+	uint32_t seq;
 
+	for (unsigned w = 0; w < CACHE_WAYS && !s; w++)
+		if (!atomic_load_explicit(&set[w].method, memory_order_relaxed) ||
+		    atomic_load_explicit(&set[w].pid, memory_order_relaxed) != shim.pid)
+			s = &set[w];
+	if (!s)
+		s = &set[atomic_fetch_add_explicit(&cache_victim, 1, memory_order_relaxed) %
+			 CACHE_WAYS];
+	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 	if ((seq & 1) || !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1,
 								  memory_order_acquire,
 								  memory_order_relaxed))
@@ -388,7 +416,7 @@ uint32_t shim_java_merge(uint64_t *frames, uint32_t n, uint32_t max)
 	struct jvmti_frame jf[SA_MAX_FRAMES];
 	uint64_t lf[SA_MAX_FRAMES], native[SA_MAX_FRAMES];
 	void *jvmti, *jni = NULL;
-	jint count = 0, phase = 0;
+	jint count = 0;
 	uint32_t m = 0, k;
 	int saved_errno;
 
@@ -403,12 +431,12 @@ uint32_t shim_java_merge(uint64_t *frames, uint32_t n, uint32_t max)
 		goto out;
 	if (!(jvmti = java_jvmti()))
 		goto out;
-	if (CALL(jvmti, JVMTI_GET_PHASE, jint (*)(void *, jint *), &phase) != JVMTI_ERROR_NONE ||
-	    phase != JVMTI_PHASE_LIVE)
-		goto out;
 	if (max > SA_MAX_FRAMES)
 		max = SA_MAX_FRAMES;
-	/* NULL: the current thread, which needs no suspension nor handshake. */
+	/* NULL: the current thread, which needs no suspension nor handshake.
+	 * A live-phase function: outside the live phase it answers
+	 * JVMTI_ERROR_WRONG_PHASE before it looks at anything, so it is its own
+	 * phase check (no GetPhase first). */
 	if (CALL(jvmti, JVMTI_GET_STACK_TRACE,
 		 jint (*)(void *, void *, jint, jint, struct jvmti_frame *, jint *), NULL, 0,
 		 (jint)max, jf, &count) != JVMTI_ERROR_NONE)

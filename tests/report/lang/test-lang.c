@@ -554,6 +554,96 @@ static void case_pending(char **prog, int nprog)
 	tlib_host_free(&h);
 }
 
+/* The method mD and line of the frame "java:feed/Sites.java:LINE:feed.Sites.mD"
+ * in the array of language frames `lang`; -1 when there is not exactly one. */
+static long sites_frame(json_object *lang, int *method)
+{
+	long line = -1;
+	int n = 0;
+
+	for (size_t i = 0; lang && i < json_object_array_length(lang); i++) {
+		const char *f = json_object_get_string(json_object_array_get_idx(lang, i));
+		int m, end = 0;
+		long l;
+
+		if (f && sscanf(f, "java:feed/Sites.java:%ld:feed.Sites.m%1d%n", &l, &m, &end) == 2 &&
+		    f[end] == '\0') {
+			line = l;
+			*method = m;
+			n++;
+		}
+	}
+	return n == 1 ? line : -1;
+}
+
+static int by_open_ns(const void *a, const void *b)
+{
+	int64_t x = tj_int(*(json_object *const *)a, "open_ns", 0);
+	int64_t y = tj_int(*(json_object *const *)b, "open_ns", 0);
+
+	return (x > y) - (x < y);
+}
+
+/* Sites.java: 800 sockets from 400 (method, bytecode index) keys, enough
+ * for some of the Java frame cache's sets to overflow: every socket's open
+ * and connect stacks name its own method and marked line, in the order the
+ * program made them. */
+static void case_java_sites(char **prog, int nprog)
+{
+	enum { SITES = 400, ROUNDS = 2 };
+	long want[SITES];
+	char *argv[MAX_ARGS], pid[16], mark[16];
+	const char *args[] = { "dump", "--json", pid, NULL };
+	json_object *doc = NULL, *recs, *mine[SITES * ROUNDS];
+	struct tlib_host h;
+	struct trun r;
+	size_t n = 0;
+	int bad = 0;
+
+	for (int k = 0; k < SITES; k++) {
+		snprintf(mark, sizeof(mark), "SITES-%d%d", k / 100, k % 100 / 10);
+		want[k] = marked_line("Sites.java", mark);
+	}
+	prog_argv(argv, prog, nprog, false);
+	if (!ok(tlib_host_ready(&h, true, argv), "Sites.java: the program is ready"))
+		return;
+	snprintf(pid, sizeof(pid), "%d", (int)h.pid);
+	tlib_cli(&r, args);
+	if (r.status == 0)
+		doc = json_tokener_parse(r.out);
+	ok(doc != NULL, "dump --json exits 0 with JSON (%d)", r.status);
+	recs = tj_get(doc, "records");
+	for (size_t i = 0; recs && i < json_object_array_length(recs); i++) {
+		json_object *e = json_object_array_get_idx(recs, i);
+		int m;
+
+		if (tj_str_is(e, "origin", "socket") && sites_frame(tj_get(e, "open_lang"), &m) > 0 &&
+		    n < SITES * ROUNDS)
+			mine[n++] = e;
+	}
+	if (!ok(n == SITES * ROUNDS, "%zu sockets opened in Sites.java's methods (%d)", n,
+		SITES * ROUNDS))
+		n = 0;
+	qsort(mine, n, sizeof(*mine), by_open_ns);
+	for (size_t j = 0; j < n; j++) {
+		int k = (int)(j % SITES), mo = -1, mc = -1;
+		long lo = sites_frame(tj_get(mine[j], "open_lang"), &mo);
+		long lc = sites_frame(tj_get(mine[j], "connect_lang"), &mc);
+
+		if (lo != want[k] || lc != want[k] || mo != k / 100 || mc != k / 100) {
+			if (bad++ < 3)
+				diag("socket %zu: open m%d:%ld, connect m%d:%ld; want m%d:%ld", j, mo, lo,
+				     mc, lc, k / 100, want[k]);
+		}
+	}
+	ok(n && !bad, "each socket's open and connect stacks name its own method and line, "
+	   "twice over 400 sites (%d wrong)", bad);
+	json_object_put(doc);
+	trun_free(&r);
+	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "Sites.java exits 0 under the shim");
+	tlib_host_free(&h);
+}
+
 /* The shim has node load sockaudit-node.js through NODE_OPTIONS, and the
  * script puts the program's own value back: env.js must see the same
  * NODE_OPTIONS, environment, modules and arguments, and give a child the
@@ -642,6 +732,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(name, "python-pending") == 0) {
 		case_pending(argv + 2, argc - 2);
+		return tlib_finish(tap_done());
+	}
+	if (strcmp(name, "java-sites") == 0) {
+		case_java_sites(argv + 2, argc - 2);
 		return tlib_finish(tap_done());
 	}
 	if (strcmp(name, "python-rescued") == 0) {
