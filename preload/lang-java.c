@@ -99,7 +99,7 @@ static struct {
 
 /* Callers known not to be the JDK's: the last object seen (a torn pair
  * only makes a JDK caller look like another, which costs its frames). */
-static _Atomic uintptr_t other_start, other_end;
+_Atomic uintptr_t shim_java_other_start, shim_java_other_end;
 
 /* (method, bci) -> interned frame: 256 sets of 4 entries. A key has a
  * set, and any entry of it: two hot frames whose keys share a slot would
@@ -259,8 +259,8 @@ static bool jdk_caller(uintptr_t ret)
 
 	if (in_jdk_lib(ret))
 		return true;
-	if (ret >= atomic_load_explicit(&other_start, memory_order_relaxed) &&
-	    ret < atomic_load_explicit(&other_end, memory_order_relaxed))
+	if (ret >= atomic_load_explicit(&shim_java_other_start, memory_order_relaxed) &&
+	    ret < atomic_load_explicit(&shim_java_other_end, memory_order_relaxed))
 		return false;
 	if (_dl_find_object((void *)ret, &fo) != 0)
 		return false;
@@ -277,9 +277,9 @@ static bool jdk_caller(uintptr_t ret)
 	if (k < 0 || st == JAVA_NONE || !java.home_len ||
 	    (size_t)(base - name) != java.home_len || memcmp(name, java.home, java.home_len)) {
 		/* Not the JDK's, for good: the range is remembered. */
-		atomic_store_explicit(&other_start, UINTPTR_MAX, memory_order_relaxed);
-		atomic_store_explicit(&other_end, end, memory_order_relaxed);
-		atomic_store_explicit(&other_start, start, memory_order_relaxed);
+		atomic_store_explicit(&shim_java_other_start, UINTPTR_MAX, memory_order_relaxed);
+		atomic_store_explicit(&shim_java_other_end, end, memory_order_relaxed);
+		atomic_store_explicit(&shim_java_other_start, start, memory_order_relaxed);
 		return false;
 	}
 	atomic_store_explicit(&java.lib_start[k], start, memory_order_relaxed);
@@ -411,7 +411,7 @@ out:
 	return e;
 }
 
-uint32_t shim_java_merge(uint64_t *frames, uint32_t n, uint32_t max)
+uint32_t shim_java_merge_slow(uint64_t *frames, uint32_t n, uint32_t max)
 {
 	struct jvmti_frame jf[SA_MAX_FRAMES];
 	uint64_t lf[SA_MAX_FRAMES], native[SA_MAX_FRAMES];
