@@ -103,3 +103,28 @@ double bench_median_ms(uint64_t *v, int n)
 	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
 	return (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2) / 1e6;
 }
+
+bool bench_latency_args(int argc, char **argv, int *procs, int *conns, int *rounds,
+			int max_procs)
+{
+	int opt;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s SOCKAUDIT SHIM [-p PROCESSES] [-n CONNECTIONS] "
+			"[-r ROUNDS]\n", argv[0]);
+		return false;
+	}
+	optind = 3;
+	while ((opt = getopt(argc, argv, "p:n:r:")) != -1) {
+		if (opt == 'p')
+			*procs = atoi(optarg);
+		else if (opt == 'n')
+			*conns = atoi(optarg);
+		else if (opt == 'r')
+			*rounds = atoi(optarg);
+		else
+			return false;
+	}
+	return *procs >= 1 && *procs <= max_procs && *conns >= 1 && *rounds >= 1 &&
+	       *rounds <= 64;
+}

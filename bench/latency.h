@@ -3,6 +3,7 @@
  * and the median. Clock: bench_now_ns() (bench.h). */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The holder: conns loopback connections, both ends held, opened from
@@ -16,3 +17,10 @@ int bench_hold(int conns, int sites);
 uint64_t bench_timed(char *const argv[], int ok_max);
 /* The median of v[0..n) in milliseconds (v is sorted). */
 double bench_median_ms(uint64_t *v, int n);
+
+/* Both benchmarks' command line: PROG SOCKAUDIT SHIM [-p PROCESSES]
+ * [-n CONNECTIONS] [-r ROUNDS], into the defaults the caller set. False
+ * (usage printed for too few arguments) on anything else, a count below
+ * 1, more than 64 rounds or more than max_procs processes. */
+bool bench_latency_args(int argc, char **argv, int *procs, int *conns, int *rounds,
+			int max_procs);

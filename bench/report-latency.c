@@ -77,7 +77,7 @@ static void stop_holders(const pid_t *pids, const int *keep, int n, bool kill_th
 
 int main(int argc, char **argv)
 {
-	int conns = 10000, rounds = 5, sockets = 0, opt, procs = 1;
+	int conns = 10000, rounds = 5, sockets = 0, procs = 1;
 	uint64_t rep[64], ss[64], lst[64];
 	char pidbuf[16];
 	const char *cli, *shim;
@@ -86,26 +86,10 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--hold") == 0)
 		return bench_hold(atoi(argv[2]), 5);
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s SOCKAUDIT SHIM [-n CONNECTIONS] [-r ROUNDS] [-p PROCESSES]\n",
-			argv[0]);
+	if (!bench_latency_args(argc, argv, &procs, &conns, &rounds, 4096) || conns < procs)
 		return 2;
-	}
 	cli = argv[1];
 	shim = argv[2];
-	optind = 3;
-	while ((opt = getopt(argc, argv, "n:r:p:")) != -1) {
-		if (opt == 'n')
-			conns = atoi(optarg);
-		else if (opt == 'r')
-			rounds = atoi(optarg);
-		else if (opt == 'p')
-			procs = atoi(optarg);
-		else
-			return 2;
-	}
-	if (conns < 1 || rounds < 1 || rounds > 64 || procs < 1 || procs > 4096 || conns < procs)
-		return 2;
 
 	/* -p: the connections spread over that many holders, and `report -A`
 	 * (every audited process at once) timed instead of `report <pid>`. */

@@ -62,7 +62,7 @@ static uint64_t scrape(int port, size_t *bytes)
 
 int main(int argc, char **argv)
 {
-	int procs = 200, conns = 50, rounds = 5, in[2], out[2], err[2], opt, sockets = 0, port = 0;
+	int procs = 200, conns = 50, rounds = 5, in[2], out[2], err[2], sockets = 0, port = 0;
 	uint64_t sc[64], ss[64], cold;
 	pid_t holders[MAX_PROCS], serve;
 	char line[256];
@@ -71,23 +71,7 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--hold") == 0)
 		return bench_hold(atoi(argv[2]), 3);
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s SOCKAUDIT SHIM [-p PROCESSES] [-n CONNECTIONS] [-r ROUNDS]\n",
-			argv[0]);
-		return 2;
-	}
-	optind = 3;
-	while ((opt = getopt(argc, argv, "p:n:r:")) != -1) {
-		if (opt == 'p')
-			procs = atoi(optarg);
-		else if (opt == 'n')
-			conns = atoi(optarg);
-		else if (opt == 'r')
-			rounds = atoi(optarg);
-		else
-			return 2;
-	}
-	if (procs < 1 || procs > MAX_PROCS || conns < 1 || rounds < 1 || rounds > 64)
+	if (!bench_latency_args(argc, argv, &procs, &conns, &rounds, MAX_PROCS))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	if (pipe(in) < 0 || pipe(out) < 0 || pipe(err) < 0)
