@@ -35,12 +35,14 @@ bool shim_capture_owns(const void *addr) SHIM_HIDDEN;
 /* Is this thread inside a capture (libunwind called by the shim)? */
 bool shim_capture_active(void) SHIM_HIDDEN;
 
-/* The caller's stack, raw return addresses, innermost first. Inline: the
+/* The caller's stack, raw return addresses, innermost first, at most max
+ * of the host's frames when the shim's own are at most `extra` (<=
+ * SHIM_CAPTURE_EXTRA): the unwinder walks max + extra frames. Inline: the
  * unwinder walks every frame between it and the host at ~85 instructions
  * each, so a capture function of its own would be one frame more to walk on
  * every record (docs/design.md, "What a record costs"). */
-static inline __attribute__((always_inline)) uint32_t shim_capture(uint64_t *frames,
-								  uint32_t max)
+static inline __attribute__((always_inline)) uint32_t shim_capture_in(uint64_t *frames,
+								     uint32_t max, uint32_t extra)
 {
 	void *buf[SA_MAX_FRAMES + SHIM_CAPTURE_EXTRA];
 	uintptr_t outer_hi;
@@ -54,9 +56,15 @@ static inline __attribute__((always_inline)) uint32_t shim_capture(uint64_t *fra
 	shim_cap.epoch = ++shim_cap.last_epoch;
 	atomic_signal_fence(memory_order_seq_cst);
 	shim_cap.live_hi = (uintptr_t)__builtin_frame_address(0);
-	n = shim_unw_backtrace(buf, (int)(max + SHIM_CAPTURE_EXTRA));
+	n = shim_unw_backtrace(buf, (int)(max + extra));
 	shim_cap.live_hi = outer_hi;
 	atomic_signal_fence(memory_order_seq_cst);
 	shim_cap.epoch = outer_epoch;
 	return shim_capture_keep(buf, n, frames, max);
+}
+
+static inline __attribute__((always_inline)) uint32_t shim_capture(uint64_t *frames,
+								  uint32_t max)
+{
+	return shim_capture_in(frames, max, SHIM_CAPTURE_EXTRA);
 }

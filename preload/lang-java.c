@@ -100,6 +100,7 @@ static struct {
 /* Callers known not to be the JDK's: the last object seen (a torn pair
  * only makes a JDK caller look like another, which costs its frames). */
 _Atomic uintptr_t shim_java_other_start, shim_java_other_end;
+_Atomic bool shim_java_ready;
 
 /* (method, bci) -> interned frame: 256 sets of 4 entries. A key has a
  * set, and any entry of it: two hot frames whose keys share a slot would
@@ -315,6 +316,7 @@ static void *java_jvmti(void)
 			  (uint32_t[4]){ JVMTI_CAN_LINE_NUMBERS }) == JVMTI_ERROR_NONE;
 	java.jvmti = env;
 	atomic_store_explicit(&java.state, JAVA_READY, memory_order_release);
+	atomic_store_explicit(&shim_java_ready, true, memory_order_release);
 	return env;
 }
 
@@ -411,26 +413,22 @@ out:
 	return e;
 }
 
-uint32_t shim_java_merge_slow(uint64_t *frames, uint32_t n, uint32_t max)
+/* The current thread's Java frames, interned, into lf[0..max): how many
+ * (0 when the thread or the VM cannot say). */
+static uint32_t java_frames(uint64_t *lf, uint32_t max)
 {
 	struct jvmti_frame jf[SA_MAX_FRAMES];
-	uint64_t lf[SA_MAX_FRAMES], native[SA_MAX_FRAMES];
 	void *jvmti, *jni = NULL;
 	jint count = 0;
-	uint32_t m = 0, k;
-	int saved_errno;
+	uint32_t m = 0;
 
-	if (!n || atomic_load_explicit(&java.state, memory_order_relaxed) == JAVA_NONE ||
-	    !jdk_caller((uintptr_t)frames[0]))
-		return n;
-	saved_errno = errno;
 	/* Attached: a Java thread (the JDK's JNI code runs on no other). */
 	if (!java.vm ||
 	    CALL(java.vm, JVM_GET_ENV, jint (*)(void *, void **, jint), &jni, JNI_VERSION_1_2) !=
 		    JNI_OK || !jni)
-		goto out;
+		return 0;
 	if (!(jvmti = java_jvmti()))
-		goto out;
+		return 0;
 	if (max > SA_MAX_FRAMES)
 		max = SA_MAX_FRAMES;
 	/* NULL: the current thread, which needs no suspension nor handshake.
@@ -440,7 +438,7 @@ uint32_t shim_java_merge_slow(uint64_t *frames, uint32_t n, uint32_t max)
 	if (CALL(jvmti, JVMTI_GET_STACK_TRACE,
 		 jint (*)(void *, void *, jint, jint, struct jvmti_frame *, jint *), NULL, 0,
 		 (jint)max, jf, &count) != JVMTI_ERROR_NONE)
-		goto out;
+		return 0;
 	for (jint i = 0; i < count && m < max; i++) {
 		uint64_t e = cache_get(jf[i].method, jf[i].location);
 
@@ -449,21 +447,75 @@ uint32_t shim_java_merge_slow(uint64_t *frames, uint32_t n, uint32_t max)
 		if (e)
 			lf[m++] = e;
 	}
-	if (m) {
-		/* Below the JDK's JNI code the native stack is the interpreter's
-		 * and compiled code's (addresses that change as methods are
-		 * compiled: one call site would be several groups) and the VM's:
-		 * the Java frames say it all. */
-		for (k = 1; k < n && in_jdk_lib((uintptr_t)frames[k]); k++)
-			;
-		n = k;
-		k = n < max - m ? n : max - m;
-		memcpy(native, frames, k * sizeof(*frames));
-		memcpy(frames, lf, m * sizeof(*frames));
-		memcpy(frames + m, native, k * sizeof(*frames));
-		n = m + k;
-	}
-out:
+	return m;
+}
+
+/* How many of frames[0..n) are the JDK's JNI code, from the first. */
+static uint32_t jdk_run(const uint64_t *frames, uint32_t n)
+{
+	uint32_t k = 1;
+
+	while (k < n && in_jdk_lib((uintptr_t)frames[k]))
+		k++;
+	return k;
+}
+
+/* The m Java frames of lf in front of the first `run` native frames
+ * (the JDK's JNI code), as many as fit in max; the new depth. Below the
+ * JDK's JNI code the native stack is the interpreter's and compiled code's
+ * (addresses that change as methods are compiled: one call site would be
+ * several groups) and the VM's: the Java frames say it all. */
+static uint32_t java_splice(uint64_t *frames, uint32_t run, const uint64_t *lf, uint32_t m,
+			    uint32_t max)
+{
+	uint64_t native[SA_MAX_FRAMES];
+	uint32_t k = run < max - m ? run : max - m;
+
+	memcpy(native, frames, k * sizeof(*frames));
+	memcpy(frames, lf, m * sizeof(*frames));
+	memcpy(frames + m, native, k * sizeof(*frames));
+	return m + k;
+}
+
+uint32_t shim_java_merge_slow(uint64_t *frames, uint32_t n, uint32_t max)
+{
+	uint64_t lf[SA_MAX_FRAMES];
+	uint32_t m;
+	int saved_errno;
+
+	if (!n || atomic_load_explicit(&java.state, memory_order_relaxed) == JAVA_NONE ||
+	    !jdk_caller((uintptr_t)frames[0]))
+		return n;
+	saved_errno = errno;
+	if (max > SA_MAX_FRAMES)
+		max = SA_MAX_FRAMES;
+	m = java_frames(lf, max);
+	if (m)
+		n = java_splice(frames, jdk_run(frames, n), lf, m, max);
 	errno = saved_errno;
 	return n;
+}
+
+bool shim_java_merge_short(uint64_t *frames, uint32_t n, uint32_t max, uint32_t *depth)
+{
+	uint64_t lf[SA_MAX_FRAMES];
+	uint32_t m, run;
+	int saved_errno;
+
+	if (!n || !jdk_caller((uintptr_t)frames[0]))
+		return false;
+	run = jdk_run(frames, n);
+	/* Every frame captured is the JDK's: its run may go on below (the
+	 * capture stopped at its limit, or the shim had more frames of its
+	 * own than the short capture allowed for). */
+	if (run == n)
+		return false;
+	saved_errno = errno;
+	if (max > SA_MAX_FRAMES)
+		max = SA_MAX_FRAMES;
+	m = java_frames(lf, max);
+	if (m)
+		*depth = java_splice(frames, run, lf, m, max);
+	errno = saved_errno;
+	return m > 0;
 }

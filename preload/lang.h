@@ -73,6 +73,17 @@ uint32_t shim_java_merge_slow(uint64_t *frames, uint32_t n, uint32_t max) SHIM_H
  * the caller of every record in a program without Java, most often. */
 extern _Atomic uintptr_t shim_java_other_start SHIM_HIDDEN, shim_java_other_end SHIM_HIDDEN;
 
+/* A jvmtiEnv is made (the VM is live): from then on records may take a
+ * short capture first (record.c, capture_merged). */
+extern _Atomic bool shim_java_ready SHIM_HIDDEN;
+/* shim_java_merge for a short capture frames[0..n). True, with *depth,
+ * when the caller is the JDK's, the capture holds every native frame a
+ * merge keeps (the JDK's run of frames ends inside it: a frame of another
+ * object follows) and the Java frames were found: the stack a full capture
+ * and shim_java_merge would have made. False: capture all and merge. */
+bool shim_java_merge_short(uint64_t *frames, uint32_t n, uint32_t max,
+			   uint32_t *depth) SHIM_HIDDEN;
+
 /* Inline, that common answer: a call and a frame of ~1 KiB of arrays less
  * on every record of a program without Java. */
 static inline uint32_t shim_java_merge(uint64_t *frames, uint32_t n, uint32_t max)

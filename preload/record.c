@@ -57,6 +57,29 @@ static void fill_kind(struct sa_slot *rec, int fd)
 		rec->protocol = (uint16_t)v;
 }
 
+/* The stack to record for an open or a connect: captured, with the Java
+ * frames in front when the JDK's JNI code made the call. Once a JVM is live
+ * most records come from there, and a merge keeps only the JDK's own few
+ * native frames of a capture that walks the whole native stack (~4,400
+ * instructions through the VM's frames): a short capture first, the full
+ * one only when that one cannot say (docs/design.md, "Language frames:
+ * Java"). Inline, so that the capture is this record function's. */
+#define JAVA_PROBE_FRAMES 4u   /* the JDK's run is 1-2 frames (libnio, libnet) */
+#define JAVA_PROBE_OWN 2u      /* the shim's frames: the wrapper, the record function */
+static inline __attribute__((always_inline)) uint32_t capture_merged(uint64_t *frames,
+								    uint32_t max)
+{
+	uint32_t depth;
+
+	if (unlikely(atomic_load_explicit(&shim_java_ready, memory_order_relaxed)) &&
+	    shim_java_merge_short(frames,
+				  shim_capture_in(frames, max < JAVA_PROBE_FRAMES ? max :
+							  JAVA_PROBE_FRAMES, JAVA_PROBE_OWN),
+				  max, &depth))
+		return depth;
+	return shim_java_merge(frames, shim_capture(frames, max), max);
+}
+
 /* Record fd as a socket opened here. `peer` may be NULL; `kind` (family,
  * type, protocol) when the caller knows it, which saves three syscalls.
  * A caller that knows the kind knows fd is a socket: then the inode is left
@@ -96,15 +119,19 @@ static inline __attribute__((always_inline)) void record(int fd, unsigned origin
 		fill_kind(&rec, fd);
 	}
 	set_peer(&rec, peer, peerlen);
-	/* With Python frames pending, the native frames below the few next to
-	 * the call are the interpreter's loop: not captured (docs/design.md,
-	 * "Language frames: Python", the native frames kept). */
-	depth = shim_capture(frames, shim_lang_on && origin == SA_ORIGIN_SOCKET ?
-				     shim_lang_native_max(SHIM_LANG_OPEN, shim.depth) : shim.depth);
-	if (shim_lang_on && origin == SA_ORIGIN_SOCKET)
+	if (unlikely(shim_lang_on) && origin == SA_ORIGIN_SOCKET) {
+		/* With Python frames pending, the native frames below the few
+		 * next to the call are the interpreter's loop: not captured
+		 * (docs/design.md, "Language frames: Python", the native
+		 * frames kept). */
+		depth = shim_capture(frames, shim_lang_native_max(SHIM_LANG_OPEN, shim.depth));
 		depth = shim_lang_merge(SHIM_LANG_OPEN, frames, depth, shim.depth);
-	if (origin == SA_ORIGIN_SOCKET || origin == SA_ORIGIN_ACCEPT)
 		depth = shim_java_merge(frames, depth, shim.depth);
+	} else if (origin == SA_ORIGIN_SOCKET || origin == SA_ORIGIN_ACCEPT) {
+		depth = capture_merged(frames, shim.depth);
+	} else {
+		depth = shim_capture(frames, shim.depth);
+	}
 	if (depth)
 		rec.open_stack = shim_stack_intern(frames, depth);
 	if (shim_count_ready(rec.open_stack))
@@ -195,13 +222,14 @@ static inline __attribute__((always_inline)) void record_connect(int fd,
 	shim_busy++;
 	set_peer(&peer, addr, len);
 	connect_ns = shim_now_ns();
-	depth = shim_capture(frames, shim_lang_on ?
-				     shim_lang_native_max(SHIM_LANG_CONNECT, shim.depth) : shim.depth);
-	if (shim_lang_on) {
+	if (unlikely(shim_lang_on)) {
+		depth = shim_capture(frames, shim_lang_native_max(SHIM_LANG_CONNECT, shim.depth));
 		depth = shim_lang_merge(SHIM_LANG_CONNECT, frames, depth, shim.depth);
 		shim_lang_note(fd, SA_ORIGIN_NONE, 0);
+		depth = shim_java_merge(frames, depth, shim.depth);
+	} else {
+		depth = capture_merged(frames, shim.depth);
 	}
-	depth = shim_java_merge(frames, depth, shim.depth);
 	stack = depth ? shim_stack_intern(frames, depth) : 0;
 	shim_slot_connect(fd, open_ns, &peer, connect_ns, stack);
 	shim_busy--;
