@@ -477,30 +477,35 @@ static uint32_t java_splice(uint64_t *frames, uint32_t run, const uint64_t *lf, 
 	return m + k;
 }
 
-uint32_t shim_java_merge_slow(uint64_t *frames, uint32_t n, uint32_t max)
+/* The Java frames in front of the first `run` of frames (the JDK's): the
+ * new depth, 0 when the thread's Java frames could not be had. */
+static uint32_t merge_run(uint64_t *frames, uint32_t run, uint32_t max)
 {
 	uint64_t lf[SA_MAX_FRAMES];
+	int saved_errno = errno;
 	uint32_t m;
-	int saved_errno;
+
+	if (max > SA_MAX_FRAMES)
+		max = SA_MAX_FRAMES;
+	m = java_frames(lf, max);
+	errno = saved_errno;
+	return m ? java_splice(frames, run, lf, m, max) : 0;
+}
+
+uint32_t shim_java_merge_slow(uint64_t *frames, uint32_t n, uint32_t max)
+{
+	uint32_t depth;
 
 	if (!n || atomic_load_explicit(&java.state, memory_order_relaxed) == JAVA_NONE ||
 	    !jdk_caller((uintptr_t)frames[0]))
 		return n;
-	saved_errno = errno;
-	if (max > SA_MAX_FRAMES)
-		max = SA_MAX_FRAMES;
-	m = java_frames(lf, max);
-	if (m)
-		n = java_splice(frames, jdk_run(frames, n), lf, m, max);
-	errno = saved_errno;
-	return n;
+	depth = merge_run(frames, jdk_run(frames, n), max);
+	return depth ? depth : n;
 }
 
 bool shim_java_merge_short(uint64_t *frames, uint32_t n, uint32_t max, uint32_t *depth)
 {
-	uint64_t lf[SA_MAX_FRAMES];
-	uint32_t m, run;
-	int saved_errno;
+	uint32_t run;
 
 	if (!n || !jdk_caller((uintptr_t)frames[0]))
 		return false;
@@ -510,12 +515,6 @@ bool shim_java_merge_short(uint64_t *frames, uint32_t n, uint32_t max, uint32_t 
 	 * own than the short capture allowed for). */
 	if (run == n)
 		return false;
-	saved_errno = errno;
-	if (max > SA_MAX_FRAMES)
-		max = SA_MAX_FRAMES;
-	m = java_frames(lf, max);
-	if (m)
-		*depth = java_splice(frames, run, lf, m, max);
-	errno = saved_errno;
-	return m > 0;
+	*depth = merge_run(frames, run, max);
+	return *depth > 0;
 }
