@@ -205,9 +205,9 @@ static void case_threads(void)
 	   (unsigned long long)(c.closed - before.closed));
 	/* Threads take shards in turn: the first SA_COUNT_SHARDS - 1 to count
 	 * (this one, the warm-up thread, the first workers) own one each, the
-	 * later workers share the last, with locked adds. So some shards hold
-	 * one worker's opens, and the last holds several workers' (they ran
-	 * at the same time), exactly. */
+	 * later workers share the last, with locked adds. So every worker's
+	 * opens are in an owned shard of its own or in the shared one, which
+	 * holds several workers' (they ran at the same time), exactly. */
 	{
 		struct sa_count cells[SA_COUNT_SHARDS];
 		unsigned one = 0;
@@ -215,12 +215,14 @@ static void case_threads(void)
 
 		ok_threads = shard_cells(getpid(), id, cells);
 		for (uint32_t s = 0; ok_threads && s < SA_COUNT_SHARDS - 1; s++)
-			one += cells[s].opened >= PER_THREAD && cells[s].opened <= PER_THREAD + 2;
+			one += cells[s].opened == PER_THREAD;
 		if (ok_threads)
 			last = cells[SA_COUNT_SHARDS - 1].opened;
-		ok(ok_threads && one >= 1 && last >= 2 * PER_THREAD && last % PER_THREAD == 0,
+		ok(ok_threads && one >= 1 && last >= 2 * PER_THREAD && last % PER_THREAD == 0 &&
+		   one + last / PER_THREAD == NTHREADS,
 		   "threads: %u owned shards hold one worker's %d opens each, the shared one "
-		   "%llu (a multiple)", one, PER_THREAD, (unsigned long long)last);
+		   "%llu (%llu workers'): all %d workers", one, PER_THREAD, (unsigned long long)last,
+		   (unsigned long long)(last / PER_THREAD), NTHREADS);
 	}
 	for (int i = 0; i < NTHREADS; i++)
 		close(w[i].keep);

@@ -716,32 +716,28 @@ static void case_node(char **prog, int nprog)
 
 int main(int argc, char **argv)
 {
+	/* The cases with a body of their own; the others are case_frames's. */
+	static const struct {
+		const char *name;
+		void (*run)(char **prog, int nprog);
+	} special[] = {
+		{ "rawclose", case_rawclose },
+		{ "node", case_node },
+		{ "python-pending", case_pending },
+		{ "java-sites", case_java_sites },
+		{ "python-rescued", case_rescued },
+	};
 	const char *name;
 
 	if (argc < 3)
 		bail("usage: test-lang CASE PROGRAM [ARGS...]");
 	name = argv[1];
 	tlib_case_dir(tlib_env("LANG_WORK"), name);
-	if (strcmp(name, "rawclose") == 0) {
-		case_rawclose(argv + 2, argc - 2);
-		return tlib_finish(tap_done());
-	}
-	if (strcmp(name, "node") == 0) {
-		case_node(argv + 2, argc - 2);
-		return tlib_finish(tap_done());
-	}
-	if (strcmp(name, "python-pending") == 0) {
-		case_pending(argv + 2, argc - 2);
-		return tlib_finish(tap_done());
-	}
-	if (strcmp(name, "java-sites") == 0) {
-		case_java_sites(argv + 2, argc - 2);
-		return tlib_finish(tap_done());
-	}
-	if (strcmp(name, "python-rescued") == 0) {
-		case_rescued(argv + 2, argc - 2);
-		return tlib_finish(tap_done());
-	}
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (strcmp(special[i].name, name) == 0) {
+			special[i].run(argv + 2, argc - 2);
+			return tlib_finish(tap_done());
+		}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (strcmp(cases[i].name, name) == 0) {
 			case_frames(&cases[i], argv + 2, argc - 2);
