@@ -160,7 +160,7 @@ def run(env, tmux, sock):
         return t("new-session", "-d", "-s", name, "-x", "100", "-y", "20",
                  "env", f"SOCKAUDIT_DIR={env['SOCKAUDIT_DIR']}", "sh", "-c", cmd)
 
-    def quit(key, what):
+    def quit_watch(key, what):
         """Send `key` to the watch in session w: it ends with 0 and leaves no
         view behind, the alternate screen off."""
         t("send-keys", "-t", "w", key)
@@ -190,14 +190,14 @@ def run(env, tmux, sock):
     t("resize-window", "-t", "w", "-x", "120", "-y", "24")
     big = poll(lambda: "HELD OVER TIME" in screen(), 10)
     ok(big, "resized to 120x24: the sparkline column is back")
-    quit("q", "q quits with 0 and restores the terminal (no view left, alternate "
+    quit_watch("q", "q quits with 0 and restores the terminal (no view left, alternate "
          "screen off)")
 
     r = session("w")
     if r.returncode:
         diag(r.stderr)
     poll(lambda: site.search(screen()) is not None, 15)
-    quit("C-c", "Ctrl-C quits with 0 and restores the terminal (alternate screen off)")
+    quit_watch("C-c", "Ctrl-C quits with 0 and restores the terminal (alternate screen off)")
 
     # -A in the terminal: a row per process, resized, q.
     r = session("w", "-A")
@@ -215,7 +215,7 @@ def run(env, tmux, sock):
                           max(len(x) for x in s.splitlines() or [""]) <= 60 else None)(screen()), 10)
     ok(small is not None, "-A: resized to 60x12: redrawn to fit")
     t("resize-window", "-t", "w", "-x", "120", "-y", "24")
-    quit("q", "-A: q quits with 0 and restores the terminal")
+    quit_watch("q", "-A: q quits with 0 and restores the terminal")
 
     # The process ending ends the watch.
     w = start([sa, "watch", "--interval", "200ms", pid], stdout=subprocess.PIPE,
