@@ -20,6 +20,7 @@
  * __clone names (docs/design.md). posix_spawn's child never enters the shim. */
 #include "vfork.h"
 
+#include "trampoline.h"
 #include "util.h"
 
 #include <dlfcn.h>
@@ -80,12 +81,6 @@ __attribute__((used)) void *shim_clone_prepare(int flags)
 
 #if defined(__x86_64__)
 
-#if defined(__CET__) && (__CET__ & 1)
-#define SHIM_ENDBR "endbr64\n\t"
-#else
-#define SHIM_ENDBR ""
-#endif
-
 /* On entry %rsp is 8 mod 16 (the return address): 8 more aligns the call.
  * clone() is variadic: %al and every argument register, and the 7th
  * argument on the stack, must reach the real one untouched. */
@@ -94,80 +89,34 @@ __asm__(
 	".hidden shim_vfork_prepare\n\t"
 	".hidden shim_clone_prepare\n\t"
 
-	".globl vfork\n\t"
-	".type vfork, @function\n\t"
-	".p2align 4\n"
-	"vfork:\n\t"
-	".cfi_startproc\n\t"
-	SHIM_ENDBR
+	SHIM_TRAMP_BEGIN("vfork")
 	"subq $8, %rsp\n\t"
 	".cfi_adjust_cfa_offset 8\n\t"
 	"call shim_vfork_prepare\n\t"
 	"addq $8, %rsp\n\t"
 	".cfi_adjust_cfa_offset -8\n\t"
 	"jmp *%rax\n\t"
-	".cfi_endproc\n\t"
-	".size vfork, .-vfork\n\t"
+	SHIM_TRAMP_END("vfork")
 
-	".globl clone\n\t"
-	".type clone, @function\n\t"
-	".p2align 4\n"
-	"clone:\n\t"
-	".cfi_startproc\n\t"
-	SHIM_ENDBR
-	"pushq %rdi\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %rsi\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %rdx\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %rcx\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %r8\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %r9\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %rax\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
+	SHIM_TRAMP_BEGIN("clone")
+	SHIM_TRAMP_SAVE
 	"movl %edx, %edi\n\t"
 	"call shim_clone_prepare\n\t"
-	"movq %rax, %r11\n\t"
-	"popq %rax\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %r9\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %r8\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %rcx\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %rdx\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %rsi\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %rdi\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
+	SHIM_TRAMP_RESTORE
 	"jmp *%r11\n\t"
-	".cfi_endproc\n\t"
-	".size clone, .-clone\n\t"
+	SHIM_TRAMP_END("clone")
 	".popsection\n");
 
 #elif defined(__aarch64__)
 
-/* `hint 34` is `bti c` (a no-op without BTI). The jump goes through x16:
- * with BTI an indirect `br` may land on the real function's `bti c` only
- * from x16 or x17, which calls may clobber anyway. clone() takes its 7
- * arguments in x0-x6 (x7 saved for the pair). */
+/* vfork() keeps only the frame record; clone() takes its 7 arguments in
+ * x0-x6 (x7 saved for the pair). */
 __asm__(
 	".pushsection .text\n\t"
 	".hidden shim_vfork_prepare\n\t"
 	".hidden shim_clone_prepare\n\t"
 
-	".globl vfork\n\t"
-	".type vfork, %function\n\t"
-	".p2align 2\n"
-	"vfork:\n\t"
-	".cfi_startproc\n\t"
-	"hint 34\n\t"
+	SHIM_TRAMP_BEGIN("vfork")
 	"stp x29, x30, [sp, #-16]!\n\t"
 	".cfi_def_cfa_offset 16\n\t"
 	".cfi_offset 29, -16\n\t"
@@ -180,38 +129,15 @@ __asm__(
 	".cfi_restore 30\n\t"
 	".cfi_def_cfa_offset 0\n\t"
 	"br x16\n\t"
-	".cfi_endproc\n\t"
-	".size vfork, .-vfork\n\t"
+	SHIM_TRAMP_END("vfork")
 
-	".globl clone\n\t"
-	".type clone, %function\n\t"
-	".p2align 2\n"
-	"clone:\n\t"
-	".cfi_startproc\n\t"
-	"hint 34\n\t"
-	"stp x29, x30, [sp, #-80]!\n\t"
-	".cfi_def_cfa_offset 80\n\t"
-	".cfi_offset 29, -80\n\t"
-	".cfi_offset 30, -72\n\t"
-	"mov x29, sp\n\t"
-	"stp x0, x1, [sp, #16]\n\t"
-	"stp x2, x3, [sp, #32]\n\t"
-	"stp x4, x5, [sp, #48]\n\t"
-	"stp x6, x7, [sp, #64]\n\t"
+	SHIM_TRAMP_BEGIN("clone")
+	SHIM_TRAMP_SAVE
 	"mov w0, w2\n\t"
 	"bl shim_clone_prepare\n\t"
-	"mov x16, x0\n\t"
-	"ldp x0, x1, [sp, #16]\n\t"
-	"ldp x2, x3, [sp, #32]\n\t"
-	"ldp x4, x5, [sp, #48]\n\t"
-	"ldp x6, x7, [sp, #64]\n\t"
-	"ldp x29, x30, [sp], #80\n\t"
-	".cfi_restore 29\n\t"
-	".cfi_restore 30\n\t"
-	".cfi_def_cfa_offset 0\n\t"
+	SHIM_TRAMP_RESTORE
 	"br x16\n\t"
-	".cfi_endproc\n\t"
-	".size clone, .-clone\n\t"
+	SHIM_TRAMP_END("clone")
 	".popsection\n");
 
 #endif

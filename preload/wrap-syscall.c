@@ -15,6 +15,7 @@
 
 #include "lang.h"
 #include "record.h"
+#include "trampoline.h"
 #include "util.h"
 
 #include <dlfcn.h>
@@ -99,95 +100,33 @@ resolve:
 
 #if defined(__x86_64__)
 
-#if defined(__CET__) && (__CET__ & 1)
-#define SHIM_ENDBR "endbr64\n\t"
-#else
-#define SHIM_ENDBR ""
-#endif
-
 /* The number and the first three arguments are already where
- * shim_syscall_prepare wants them (%rdi, %rsi, %rdx, %rcx). Seven pushes
- * align the call (on entry %rsp is 8 mod 16); %al, every argument register
- * and the 7th argument on the stack reach the real syscall() untouched. */
+ * shim_syscall_prepare wants them (%rdi, %rsi, %rdx, %rcx); %al, every
+ * argument register and the 7th argument on the stack reach the real
+ * syscall() untouched. */
 __asm__(
 	".pushsection .text\n\t"
 	".hidden shim_syscall_prepare\n\t"
-	".globl syscall\n\t"
-	".type syscall, @function\n\t"
-	".p2align 4\n"
-	"syscall:\n\t"
-	".cfi_startproc\n\t"
-	SHIM_ENDBR
-	"pushq %rdi\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %rsi\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %rdx\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %rcx\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %r8\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %r9\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
-	"pushq %rax\n\t"
-	".cfi_adjust_cfa_offset 8\n\t"
+	SHIM_TRAMP_BEGIN("syscall")
+	SHIM_TRAMP_SAVE
 	"call shim_syscall_prepare\n\t"
-	"movq %rax, %r11\n\t"
-	"popq %rax\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %r9\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %r8\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %rcx\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %rdx\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %rsi\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
-	"popq %rdi\n\t"
-	".cfi_adjust_cfa_offset -8\n\t"
+	SHIM_TRAMP_RESTORE
 	"jmp *%r11\n\t"
-	".cfi_endproc\n\t"
-	".size syscall, .-syscall\n\t"
+	SHIM_TRAMP_END("syscall")
 	".popsection\n");
 
 #elif defined(__aarch64__)
 
-/* x0-x3 are already the prepare's arguments; x0-x7 are saved around it
- * and the jump goes through x16 (see vfork.c for BTI). */
+/* x0-x3 are already the prepare's arguments. */
 __asm__(
 	".pushsection .text\n\t"
 	".hidden shim_syscall_prepare\n\t"
-	".globl syscall\n\t"
-	".type syscall, %function\n\t"
-	".p2align 2\n"
-	"syscall:\n\t"
-	".cfi_startproc\n\t"
-	"hint 34\n\t"
-	"stp x29, x30, [sp, #-80]!\n\t"
-	".cfi_def_cfa_offset 80\n\t"
-	".cfi_offset 29, -80\n\t"
-	".cfi_offset 30, -72\n\t"
-	"mov x29, sp\n\t"
-	"stp x0, x1, [sp, #16]\n\t"
-	"stp x2, x3, [sp, #32]\n\t"
-	"stp x4, x5, [sp, #48]\n\t"
-	"stp x6, x7, [sp, #64]\n\t"
+	SHIM_TRAMP_BEGIN("syscall")
+	SHIM_TRAMP_SAVE
 	"bl shim_syscall_prepare\n\t"
-	"mov x16, x0\n\t"
-	"ldp x0, x1, [sp, #16]\n\t"
-	"ldp x2, x3, [sp, #32]\n\t"
-	"ldp x4, x5, [sp, #48]\n\t"
-	"ldp x6, x7, [sp, #64]\n\t"
-	"ldp x29, x30, [sp], #80\n\t"
-	".cfi_restore 29\n\t"
-	".cfi_restore 30\n\t"
-	".cfi_def_cfa_offset 0\n\t"
+	SHIM_TRAMP_RESTORE
 	"br x16\n\t"
-	".cfi_endproc\n\t"
-	".size syscall, .-syscall\n\t"
+	SHIM_TRAMP_END("syscall")
 	".popsection\n");
 
 #endif
