@@ -1,233 +1,198 @@
 /* PriceService structs and messages: what Thrift's generated code does. */
 #include "price.h"
 
+#include <stddef.h>
 #include <string.h>
 
-void rpc_write_price_req(struct tw_writer *w, const struct rpc_price_req *req)
-{
-	const struct rpc_trace *t = &req->trace;
+/*
+ * Each struct's fields, as Thrift's generated code lists them: id, wire
+ * type, where the value and its has_ flag sit in the C struct, and for a
+ * struct field that struct's own list. One reader and one writer walk them.
+ */
+struct rpc_field {
+	int16_t id;
+	uint8_t type;			/* TW_I32, TW_DOUBLE, TW_STRING, TW_STRUCT */
+	size_t off, has;
+	const struct rpc_struct *sub;	/* TW_STRUCT */
+};
 
-	if (req->has_area) {
-		tw_write_field_begin(w, TW_I32, 1);
-		tw_write_i32(w, req->area);
-	}
-	if (req->has_trace) {
-		tw_write_field_begin(w, TW_STRUCT, 2);
-		if (t->has_trace_id) {
-			tw_write_field_begin(w, TW_STRING, 1);
-			tw_write_string(w, t->trace_id.ptr, t->trace_id.len);
-		}
-		if (t->has_caller) {
-			tw_write_field_begin(w, TW_STRING, 2);
-			tw_write_string(w, t->caller.ptr, t->caller.len);
-		}
-		if (t->has_span_id) {
-			tw_write_field_begin(w, TW_STRING, 3);
-			tw_write_string(w, t->span_id.ptr, t->span_id.len);
-		}
-		tw_write_field_stop(w);
-	}
-	tw_write_field_stop(w);
-}
+struct rpc_struct {
+	size_t size, n;
+	const struct rpc_field *f;
+};
 
-void rpc_write_price_res(struct tw_writer *w, const struct rpc_price_res *res)
-{
-	if (res->has_err_no) {
-		tw_write_field_begin(w, TW_I32, 1);
-		tw_write_i32(w, res->err_no);
-	}
-	if (res->has_passenger_discount) {
-		tw_write_field_begin(w, TW_DOUBLE, 2);
-		tw_write_double(w, res->passenger_discount);
-	}
-	tw_write_field_stop(w);
-}
+#define FIELD(type_, id_, wire, member, sub_) \
+	{ (id_), (wire), offsetof(type_, member), offsetof(type_, has_##member), (sub_) }
+#define STRUCT(type_, fields) { sizeof(type_), sizeof(fields) / sizeof((fields)[0]), (fields) }
 
-void rpc_write_app_exception(struct tw_writer *w,
-			     const struct rpc_app_exception *ex)
+static const struct rpc_field trace_fields[] = {
+	FIELD(struct rpc_trace, 1, TW_STRING, trace_id, NULL),
+	FIELD(struct rpc_trace, 2, TW_STRING, caller, NULL),
+	FIELD(struct rpc_trace, 3, TW_STRING, span_id, NULL),
+};
+static const struct rpc_struct trace_struct = STRUCT(struct rpc_trace, trace_fields);
+
+static const struct rpc_field req_fields[] = {
+	FIELD(struct rpc_price_req, 1, TW_I32, area, NULL),
+	FIELD(struct rpc_price_req, 2, TW_STRUCT, trace, &trace_struct),
+};
+static const struct rpc_struct req_struct = STRUCT(struct rpc_price_req, req_fields);
+
+static const struct rpc_field res_fields[] = {
+	FIELD(struct rpc_price_res, 1, TW_I32, err_no, NULL),
+	FIELD(struct rpc_price_res, 2, TW_DOUBLE, passenger_discount, NULL),
+};
+static const struct rpc_struct res_struct = STRUCT(struct rpc_price_res, res_fields);
+
+static const struct rpc_field appex_fields[] = {
+	FIELD(struct rpc_app_exception, 1, TW_STRING, message, NULL),
+	FIELD(struct rpc_app_exception, 2, TW_I32, type, NULL),
+};
+static const struct rpc_struct appex_struct = STRUCT(struct rpc_app_exception, appex_fields);
+
+/* The method's args and result structs: one field each. */
+struct price_args {
+	struct rpc_price_req req;
+	bool has_req;
+};
+static const struct rpc_field args_fields[] = {
+	FIELD(struct price_args, 1, TW_STRUCT, req, &req_struct),
+};
+static const struct rpc_struct args_struct = STRUCT(struct price_args, args_fields);
+
+struct price_result {
+	struct rpc_price_res success;
+	bool has_success;
+};
+static const struct rpc_field result_fields[] = {
+	FIELD(struct price_result, 0, TW_STRUCT, success, &res_struct),
+};
+static const struct rpc_struct result_struct = STRUCT(struct price_result, result_fields);
+
+static void write_struct(struct tw_writer *w, const void *obj, const struct rpc_struct *s)
 {
-	if (ex->has_message) {
-		tw_write_field_begin(w, TW_STRING, 1);
-		tw_write_string(w, ex->message.ptr, ex->message.len);
-	}
-	if (ex->has_type) {
-		tw_write_field_begin(w, TW_I32, 2);
-		tw_write_i32(w, ex->type);
+	const char *p = obj;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct rpc_field *f = &s->f[i];
+		const void *v = p + f->off;
+
+		if (!*(const bool *)(p + f->has))
+			continue;
+		tw_write_field_begin(w, f->type, f->id);
+		switch (f->type) {
+		case TW_I32:
+			tw_write_i32(w, *(const int32_t *)v);
+			break;
+		case TW_DOUBLE:
+			tw_write_double(w, *(const double *)v);
+			break;
+		case TW_STRING:
+			tw_write_string(w, ((const struct tw_str *)v)->ptr,
+					((const struct tw_str *)v)->len);
+			break;
+		case TW_STRUCT:
+			write_struct(w, v, f->sub);
+			break;
+		}
 	}
 	tw_write_field_stop(w);
 }
 
 /*
- * Each reader gets the nesting allowance left for the struct it reads
- * (itself included) and passes one less to what it contains, so the depth
- * limit holds across known and skipped fields alike.
+ * A reader gets the nesting allowance left for the struct it reads (itself
+ * included) and passes one less to what it contains, so the depth limit
+ * holds across known and skipped fields alike. A field of an unknown id, or
+ * of a known id with another wire type, is skipped.
  */
-static int rpc_read_trace(struct tw_reader *r, struct rpc_trace *t, int depth)
+static int read_struct(struct tw_reader *r, void *obj, const struct rpc_struct *s, int depth)
 {
+	char *p = obj;
 	uint8_t ft;
 	int16_t id;
 	int err;
 
-	memset(t, 0, sizeof(*t));
+	memset(obj, 0, s->size);
 	if (depth < 1)
 		return TW_EDEPTH;
 	for (;;) {
+		const struct rpc_field *f = NULL;
+		void *v;
+
 		if ((err = tw_read_field_begin(r, &ft, &id)))
 			return err;
 		if (ft == TW_STOP)
 			return TW_OK;
-		if (id == 1 && ft == TW_STRING) {
-			err = tw_read_string(r, &t->trace_id);
-			t->has_trace_id = true;
-		} else if (id == 2 && ft == TW_STRING) {
-			err = tw_read_string(r, &t->caller);
-			t->has_caller = true;
-		} else if (id == 3 && ft == TW_STRING) {
-			err = tw_read_string(r, &t->span_id);
-			t->has_span_id = true;
-		} else {
-			err = tw_skip_depth(r, ft, depth - 1);
+		for (size_t i = 0; i < s->n && !f; i++)
+			if (s->f[i].id == id && s->f[i].type == ft)
+				f = &s->f[i];
+		if (!f) {
+			if ((err = tw_skip_depth(r, ft, depth - 1)))
+				return err;
+			continue;
 		}
+		v = p + f->off;
+		switch (f->type) {
+		case TW_I32:
+			err = tw_read_i32(r, v);
+			break;
+		case TW_DOUBLE:
+			err = tw_read_double(r, v);
+			break;
+		case TW_STRING:
+			err = tw_read_string(r, v);
+			break;
+		default:
+			err = read_struct(r, v, f->sub, depth - 1);
+			break;
+		}
+		*(bool *)(p + f->has) = true;
 		if (err)
 			return err;
 	}
 }
 
-static int rpc_read_price_req(struct tw_reader *r, struct rpc_price_req *req,
-			      int depth)
+void rpc_write_price_req(struct tw_writer *w, const struct rpc_price_req *req)
 {
-	uint8_t ft;
-	int16_t id;
-	int err;
-
-	memset(req, 0, sizeof(*req));
-	if (depth < 1)
-		return TW_EDEPTH;
-	for (;;) {
-		if ((err = tw_read_field_begin(r, &ft, &id)))
-			return err;
-		if (ft == TW_STOP)
-			return TW_OK;
-		if (id == 1 && ft == TW_I32) {
-			err = tw_read_i32(r, &req->area);
-			req->has_area = true;
-		} else if (id == 2 && ft == TW_STRUCT) {
-			err = rpc_read_trace(r, &req->trace, depth - 1);
-			req->has_trace = true;
-		} else {
-			err = tw_skip_depth(r, ft, depth - 1);
-		}
-		if (err)
-			return err;
-	}
+	write_struct(w, req, &req_struct);
 }
 
-static int rpc_read_price_res(struct tw_reader *r, struct rpc_price_res *res,
-			      int depth)
+void rpc_write_price_res(struct tw_writer *w, const struct rpc_price_res *res)
 {
-	uint8_t ft;
-	int16_t id;
-	int err;
+	write_struct(w, res, &res_struct);
+}
 
-	memset(res, 0, sizeof(*res));
-	if (depth < 1)
-		return TW_EDEPTH;
-	for (;;) {
-		if ((err = tw_read_field_begin(r, &ft, &id)))
-			return err;
-		if (ft == TW_STOP)
-			return TW_OK;
-		if (id == 1 && ft == TW_I32) {
-			err = tw_read_i32(r, &res->err_no);
-			res->has_err_no = true;
-		} else if (id == 2 && ft == TW_DOUBLE) {
-			err = tw_read_double(r, &res->passenger_discount);
-			res->has_passenger_discount = true;
-		} else {
-			err = tw_skip_depth(r, ft, depth - 1);
-		}
-		if (err)
-			return err;
-	}
+void rpc_write_app_exception(struct tw_writer *w,
+			     const struct rpc_app_exception *ex)
+{
+	write_struct(w, ex, &appex_struct);
 }
 
 int rpc_read_price_args(struct tw_reader *r, struct rpc_price_req *req,
 			bool *has_req)
 {
-	const int depth = TW_MAX_DEPTH;
-	uint8_t ft;
-	int16_t id;
-	int err;
+	struct price_args a;
+	int err = read_struct(r, &a, &args_struct, TW_MAX_DEPTH);
 
-	memset(req, 0, sizeof(*req));
-	*has_req = false;
-	for (;;) {
-		if ((err = tw_read_field_begin(r, &ft, &id)))
-			return err;
-		if (ft == TW_STOP)
-			return TW_OK;
-		if (id == 1 && ft == TW_STRUCT) {
-			err = rpc_read_price_req(r, req, depth - 1);
-			*has_req = true;
-		} else {
-			err = tw_skip_depth(r, ft, depth - 1);
-		}
-		if (err)
-			return err;
-	}
+	*req = a.req;
+	*has_req = a.has_req;
+	return err;
 }
 
 int rpc_read_price_result(struct tw_reader *r, struct rpc_price_res *res,
 			  bool *has_success)
 {
-	const int depth = TW_MAX_DEPTH;
-	uint8_t ft;
-	int16_t id;
-	int err;
+	struct price_result a;
+	int err = read_struct(r, &a, &result_struct, TW_MAX_DEPTH);
 
-	memset(res, 0, sizeof(*res));
-	*has_success = false;
-	for (;;) {
-		if ((err = tw_read_field_begin(r, &ft, &id)))
-			return err;
-		if (ft == TW_STOP)
-			return TW_OK;
-		if (id == 0 && ft == TW_STRUCT) {
-			err = rpc_read_price_res(r, res, depth - 1);
-			*has_success = true;
-		} else {
-			err = tw_skip_depth(r, ft, depth - 1);
-		}
-		if (err)
-			return err;
-	}
+	*res = a.success;
+	*has_success = a.has_success;
+	return err;
 }
 
 int rpc_read_app_exception(struct tw_reader *r, struct rpc_app_exception *ex)
 {
-	const int depth = TW_MAX_DEPTH;
-	uint8_t ft;
-	int16_t id;
-	int err;
-
-	memset(ex, 0, sizeof(*ex));
-	for (;;) {
-		if ((err = tw_read_field_begin(r, &ft, &id)))
-			return err;
-		if (ft == TW_STOP)
-			return TW_OK;
-		if (id == 1 && ft == TW_STRING) {
-			err = tw_read_string(r, &ex->message);
-			ex->has_message = true;
-		} else if (id == 2 && ft == TW_I32) {
-			err = tw_read_i32(r, &ex->type);
-			ex->has_type = true;
-		} else {
-			err = tw_skip_depth(r, ft, depth - 1);
-		}
-		if (err)
-			return err;
-	}
+	return read_struct(r, ex, &appex_struct, TW_MAX_DEPTH);
 }
 
 int rpc_encode_price_call(struct tw_writer *w, int32_t seqid,
