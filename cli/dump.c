@@ -118,15 +118,9 @@ static json_object *counters_json(const struct sa_counters *c)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "records", json_object_new_uint64(c->records));
-	json_object_object_add(o, "overflow_fd", json_object_new_uint64(c->overflow_fd));
-	json_object_object_add(o, "overflow_stack", json_object_new_uint64(c->overflow_stack));
-	json_object_object_add(o, "overflow_module", json_object_new_uint64(c->overflow_module));
-	json_object_object_add(o, "missed", json_object_new_uint64(c->missed));
-	json_object_object_add(o, "reserve_failed", json_object_new_uint64(c->reserve_failed));
-	json_object_object_add(o, "stale_cleared", json_object_new_uint64(c->stale_cleared));
-	json_object_object_add(o, "overflow_lframe", json_object_new_uint64(c->overflow_lframe));
-	json_object_object_add(o, "rescued", json_object_new_uint64(c->rescued));
+	for (unsigned i = 0; i < SA_NCOUNTERS; i++)
+		json_object_object_add(o, sa_counter_names[i],
+				       json_object_new_uint64(sa_counter_at(c, i)));
 	return o;
 }
 

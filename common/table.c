@@ -287,6 +287,15 @@ const char *sa_origin_name(unsigned origin)
 	return origin < SA_ORIGIN_MAX ? names[origin] : "unknown";
 }
 
+const char *const sa_counter_names[SA_NCOUNTERS] = {
+	"records", "overflow_fd", "overflow_stack", "overflow_module", "missed",
+	"reserve_failed", "stale_cleared", "overflow_lframe", "rescued",
+};
+_Static_assert(offsetof(struct sa_counters, reserved) == SA_NCOUNTERS * sizeof(uint64_t),
+	       "sa_counter_names names every counter before the reserved ones");
+_Static_assert(offsetof(struct sa_counters, rescued) == 8 * sizeof(uint64_t),
+	       "sa_counter_names is in struct order");
+
 bool sa_slot_read(const struct sa_slot *src, struct sa_slot *dst, unsigned tries)
 {
 	const _Atomic uint32_t *seqp = (const _Atomic uint32_t *)&src->seq;

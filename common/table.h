@@ -341,6 +341,14 @@ uint32_t sa_lframe_hash(unsigned lang, uint32_t line, uint32_t column, const cha
 const char *sa_lang_name(unsigned lang);
 
 const char *sa_origin_name(unsigned origin);
+/* The counters by name, in struct order: what dump and report print.
+ * sa_counter_names[i] is the i-th uint64_t of struct sa_counters. */
+#define SA_NCOUNTERS 9
+extern const char *const sa_counter_names[SA_NCOUNTERS];
+static inline uint64_t sa_counter_at(const struct sa_counters *c, unsigned i)
+{
+	return ((const uint64_t *)c)[i];
+}
 
 /* One seqlock read of a slot, the same for the writer (which rereads its own
  * records) and the reader: copy it while seq is even and unchanged, trying at

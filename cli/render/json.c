@@ -98,14 +98,8 @@ static void kernel_json(struct jw *w, const struct report *rep)
 static void counters_json(struct jw *w, const struct sa_counters *c)
 {
 	jw_object_begin(w);
-	jw_kuint(w, "records", c->records);
-	jw_kuint(w, "overflow_fd", c->overflow_fd);
-	jw_kuint(w, "overflow_stack", c->overflow_stack);
-	jw_kuint(w, "overflow_module", c->overflow_module);
-	jw_kuint(w, "missed", c->missed);
-	jw_kuint(w, "reserve_failed", c->reserve_failed);
-	jw_kuint(w, "stale_cleared", c->stale_cleared);
-	jw_kuint(w, "overflow_lframe", c->overflow_lframe);
+	for (unsigned i = 0; i < SA_NCOUNTERS; i++)
+		jw_kuint(w, sa_counter_names[i], sa_counter_at(c, i));
 	jw_object_end(w);
 }
 
