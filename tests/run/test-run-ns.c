@@ -87,12 +87,6 @@ static const char *which(const char *name)
 	bail("%s not found", name);
 }
 
-/* The container: pid and mount namespaces, /proc of its own, a private
- * tmpfs on /dev/shm, then `before` (a shell fragment, may be "") and exec of
- * prog with its arguments. */
-#define CONTAINER(before)                                                                  \
-	"mount -t tmpfs -o size=16m,mode=1777 sockaudit-ns /dev/shm && " before "exec \"$@\""
-
 struct outcome {
 	struct trun r;
 	json_object *root;
@@ -169,47 +163,89 @@ static void check_leak(struct outcome *o, const char *info, const char *what)
 		diag("%s", json_object_to_json_string(o->root));
 }
 
+/* A case's files: the run's JSON report, the info file the program writes
+ * (in info_dir), and the program. */
+struct files {
+	char *json, *info, *prog;
+};
+
+static void files_init(struct files *f, const char *dir, const char *info_dir,
+		       const char *info, const char *prog)
+{
+	f->json = path2(dir, "run.json");
+	f->info = path2(info_dir, info);
+	f->prog = path2(bin, prog);
+}
+
+static void files_free(struct files *f)
+{
+	free(f->json);
+	free(f->info);
+	free(f->prog);
+}
+
+/* `run` over the program in a container: pid and mount namespaces, /proc
+ * of its own, a private tmpfs on /dev/shm, then `before` (a shell fragment,
+ * may be "") and exec of the program with its info file and hold time. */
+static void run_container(struct outcome *o, const struct files *f, const char *before,
+			  const char *hold_ms)
+{
+	char *script;
+
+	if (asprintf(&script, "mount -t tmpfs -o size=16m,mode=1777 sockaudit-ns /dev/shm && "
+			      "%sexec \"$@\"", before) < 0)
+		bail("asprintf");
+	{
+		const char *cmd[] = { which("unshare"), "--pid", "--mount", "--fork",
+				      "--mount-proc", "--kill-child", "sh", "-c", script, "sh",
+				      f->prog, f->info, hold_ms, NULL };
+
+		run_it(o, f->json, cmd);
+	}
+	free(script);
+}
+
+/* The program ran, as pid 1 of its own pid namespace. */
+static void check_pid1(const struct files *f, const char *what)
+{
+	long pid = info_int(f->info, "pid");
+
+	ok(pid == 1, "%s: the program ran as pid %ld in its own pid namespace", what, pid);
+}
+
 static void case_pidns(const char *dir)
 {
-	char *json = path2(dir, "run.json"), *info = path2(dir, "cw.info");
-	char *cw = path2(bin, "run-cw");
-	const char *cmd[] = { which("unshare"), "--pid", "--fork", "--kill-child", cw, info,
-			      "2000", NULL };
+	struct files f;
 	struct outcome o;
 
-	run_it(&o, json, cmd);
-	ok(info_int(info, "pid") == 1, "pidns: the program was pid %ld in its own pid namespace",
-	   info_int(info, "pid"));
-	check_leak(&o, info, "pidns");
+	files_init(&f, dir, dir, "cw.info", "run-cw");
+	{
+		const char *cmd[] = { which("unshare"), "--pid", "--fork", "--kill-child", f.prog,
+				      f.info, "2000", NULL };
+
+		run_it(&o, f.json, cmd);
+	}
+	check_pid1(&f, "pidns");
+	check_leak(&o, f.info, "pidns");
 	outcome_free(&o);
-	free(json);
-	free(info);
-	free(cw);
+	files_free(&f);
 }
 
 static void case_mntns(const char *dir)
 {
-	char *json = path2(dir, "run.json"), *info = path2(dir, "cw.info");
-	char *cw = path2(bin, "run-cw");
-	const char *cmd[] = { which("unshare"), "--pid", "--mount", "--fork", "--mount-proc",
-			      "--kill-child", "sh", "-c", CONTAINER(""), "sh", cw, info, "2000",
-			      NULL };
+	struct files f;
 	struct outcome o;
-	json_object *p;
 	const char *table;
 
-	run_it(&o, json, cmd);
-	ok(info_int(info, "pid") == 1, "mntns: the program was pid %ld in its own pid namespace",
-	   info_int(info, "pid"));
-	check_leak(&o, info, "mntns");
-	p = process_of(o.root, cw);
-	table = tj_str(p, "table");
+	files_init(&f, dir, dir, "cw.info", "run-cw");
+	run_container(&o, &f, "", "2000");
+	check_pid1(&f, "mntns");
+	check_leak(&o, f.info, "mntns");
+	table = tj_str(process_of(o.root, f.prog), "table");
 	ok(table && strstr(table, "/root/dev/shm/sockaudit.0.1."),
 	   "mntns: its table was read in its own /dev/shm (%s)", table ? table : "none");
 	outcome_free(&o);
-	free(json);
-	free(info);
-	free(cw);
+	files_free(&f);
 }
 
 static size_t shm_tables_of(uid_t owner)
@@ -230,51 +266,44 @@ static size_t shm_tables_of(uid_t owner)
 
 static void case_userns(const char *dir)
 {
-	char *out = path2(dir, "out"), *json = path2(dir, "run.json");
-	char *info, *cw = path2(bin, "run-cw");
+	char *out = path2(dir, "out");
+	struct files f;
 	struct outcome o;
-	json_object *p;
 	const char *table;
 	size_t before = shm_tables_of(65534);
 
 	/* The program, as 65534, writes its info here. */
 	if (mkdir(out, 0777) < 0 || chmod(out, 0777) < 0)
 		bail("mkdir %s: %s", out, strerror(errno));
-	info = path2(out, "cw.info");
+	files_init(&f, dir, out, "cw.info", "run-cw");
 	{
 		const char *cmd[] = { which("setpriv"), "--reuid=65534", "--regid=65534",
 				      "--clear-groups", "unshare", "--user", "--map-root-user",
-				      "--pid", "--fork", "--kill-child", cw, info, "2000", NULL };
+				      "--pid", "--fork", "--kill-child", f.prog, f.info, "2000", NULL };
 
-		run_it(&o, json, cmd);
+		run_it(&o, f.json, cmd);
 	}
-	check_leak(&o, info, "userns");
-	p = process_of(o.root, cw);
-	table = tj_str(p, "table");
+	check_leak(&o, f.info, "userns");
+	table = tj_str(process_of(o.root, f.prog), "table");
 	ok(table && strstr(table, "/dev/shm/sockaudit.0.1."),
 	   "userns: its table, in our /dev/shm, is named for root and pid 1 as it sees them (%s)",
 	   table ? table : "none");
 	ok(shm_tables_of(65534) <= before, "userns: the run removed the tables its tree left in "
 	   "/dev/shm (65534's: %zu before, %zu after)", before, shm_tables_of(65534));
 	outcome_free(&o);
+	files_free(&f);
 	free(out);
-	free(json);
-	free(info);
-	free(cw);
 }
 
 static void case_clean(const char *dir)
 {
-	char *json = path2(dir, "run.json"), *info = path2(dir, "clean.info");
-	char *clean = path2(bin, "run-clean");
-	const char *cmd[] = { which("unshare"), "--pid", "--mount", "--fork", "--mount-proc",
-			      "--kill-child", "sh", "-c", CONTAINER(""), "sh", clean, info,
-			      "1500", NULL };
+	struct files f;
 	struct outcome o;
 	json_object *p;
 
-	run_it(&o, json, cmd);
-	p = process_of(o.root, clean);
+	files_init(&f, dir, dir, "clean.info", "run-clean");
+	run_container(&o, &f, "", "1500");
+	p = process_of(o.root, f.prog);
 	ok(o.r.status == 0, "clean: the run passes: exit %d (stderr: %s)", o.r.status, o.r.err);
 	ok(p && tj_int(p, "polls", 0) >= 2 && tj_str(p, "table") &&
 	   strstr(tj_str(p, "table"), "/root/dev/shm/"),
@@ -282,29 +311,20 @@ static void case_clean(const char *dir)
 	   p ? (long)tj_int(p, "polls", 0) : -1L);
 	ok(tj_len(o.root, "groups") == 0, "clean: no group (%zu)", tj_len(o.root, "groups"));
 	outcome_free(&o);
-	free(json);
-	free(info);
-	free(clean);
+	files_free(&f);
 }
 
 static void case_planted(const char *dir)
 {
-	char *json = path2(dir, "run.json"), *info = path2(dir, "cw.info");
-	char *cw = path2(bin, "run-cw");
-	/* The link is made at the name the program's table will have: pid 1 and
-	 * the start time of the shell that execs into it. */
-	const char *cmd[] = {
-		which("unshare"), "--pid", "--mount", "--fork", "--mount-proc", "--kill-child",
-		"sh", "-c",
-		CONTAINER("st=$(cut -d' ' -f22 /proc/$$/stat) && "
-			  "ln -s /etc/passwd /dev/shm/sockaudit.0.$$.$st && "),
-		"sh", cw, info, "2000", NULL
-	};
+	struct files f;
 	struct outcome o;
 
-	run_it(&o, json, cmd);
-	ok(info_int(info, "pid") == 1, "planted: the program ran (pid %ld in its namespace)",
-	   info_int(info, "pid"));
+	files_init(&f, dir, dir, "cw.info", "run-cw");
+	/* The link is made at the name the program's table will have: pid 1 and
+	 * the start time of the shell that execs into it. */
+	run_container(&o, &f, "st=$(cut -d' ' -f22 /proc/$$/stat) && "
+			      "ln -s /etc/passwd /dev/shm/sockaudit.0.$$.$st && ", "2000");
+	check_pid1(&f, "planted");
 	ok(note_has(o.root, "symbolic link", "refusing"),
 	   "planted: the link at its table's name is refused, in a note");
 	/* Its earlier image's table (the shell's, in the run's directory)
@@ -315,24 +335,17 @@ static void case_planted(const char *dir)
 	if (!note_has(o.root, "symbolic link", "refusing") && o.root)
 		diag("%s", json_object_to_json_string(o.root));
 	outcome_free(&o);
-	free(json);
-	free(info);
-	free(cw);
+	files_free(&f);
 }
 
 static void case_otherrun(const char *dir)
 {
-	char *json = path2(dir, "run.json"), *info = path2(dir, "cw.info");
-	char *cw = path2(bin, "run-cw");
-	const char *cmd[] = { which("unshare"), "--pid", "--mount", "--fork", "--mount-proc",
-			      "--kill-child", "sh", "-c",
-			      CONTAINER("export SOCKAUDIT_RUN_ID=00000000000000aa && "), "sh", cw,
-			      info, "2000", NULL };
+	struct files f;
 	struct outcome o;
 
-	run_it(&o, json, cmd);
-	ok(info_int(info, "pid") == 1, "otherrun: the program ran (pid %ld in its namespace)",
-	   info_int(info, "pid"));
+	files_init(&f, dir, dir, "cw.info", "run-cw");
+	run_container(&o, &f, "export SOCKAUDIT_RUN_ID=00000000000000aa && ", "2000");
+	check_pid1(&f, "otherrun");
 	ok(note_has(o.root, "another run", "00000000000000aa"),
 	   "otherrun: its table, naming another run, is not taken (a note says so)");
 	ok(o.r.status == 0 && !o.cw, "otherrun: its leak is the other run's: exit %d",
@@ -340,9 +353,7 @@ static void case_otherrun(const char *dir)
 	if (!note_has(o.root, "another run", NULL) && o.root)
 		diag("%s", json_object_to_json_string(o.root));
 	outcome_free(&o);
-	free(json);
-	free(info);
-	free(cw);
+	files_free(&f);
 }
 
 int main(int argc, char **argv)
