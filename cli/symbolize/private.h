@@ -5,7 +5,7 @@
  * chains, the line table, Go's pc-line table, the symbol table). */
 #pragma once
 
-#include "symbolize/symbolize.h"
+#include "symbolize/frame.h"
 
 #include <elfutils/libdwfl.h>
 #include <stdbool.h>

@@ -16,6 +16,7 @@
  *
  * Not thread-safe: libdwfl handles are not, and the cache has no lock.
  */
+#include "symbolize/symbolize.h"
 #include "symbolize/private.h"
 #include "symbolize/demangle.h"
 
