@@ -1,5 +1,5 @@
 /* One frame of a resolved address (symbolize.h): a type of its own, so
- * that the symbolizer's two halves (private.h) can share it without the
+ * that the symbolizer's two halves (symbolize-private.h) can share it without the
  * public API's header. */
 #pragma once
 

@@ -3,7 +3,7 @@
  * (inlined instances, then the subprogram) with the line table's location,
  * else Go's own pc-line table, else the symbol table's name. The session
  * around it (which module, the cache) is symbolize.c's. */
-#include "symbolize/private.h"
+#include "symbolize/symbolize-private.h"
 #include "symbolize/demangle.h"
 #include "symbolize/gopclntab.h"
 

@@ -17,7 +17,7 @@
  * Not thread-safe: libdwfl handles are not, and the cache has no lock.
  */
 #include "symbolize/symbolize.h"
-#include "symbolize/private.h"
+#include "symbolize/symbolize-private.h"
 #include "symbolize/demangle.h"
 
 #include "util/proc.h"
