@@ -59,6 +59,11 @@ static void read_env(void)
 	}
 	v = getenv("SOCKAUDIT_INODE_AT_OPEN");
 	shim.inode_at_open = v && *v && strcmp(v, "0") != 0;
+	/* Java frames by JVMTI's GetStackTrace alone, never HotSpot's
+	 * AsyncGetCallTrace (lang-java.c): to compare the two, or to leave a
+	 * VM's class loading untouched. */
+	v = getenv("SOCKAUDIT_JAVA_WALK");
+	shim.java_jvmti_walk = v && strcmp(v, "jvmti") == 0;
 	v = getenv("SOCKAUDIT_RUN_ID");
 	if (v && *v) {
 		n = strnlen(v, sizeof(shim.run_id) - 1);

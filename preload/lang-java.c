@@ -18,6 +18,11 @@
  *     are handed back before the wrapper returns; errno is the program's.
  *   - Each (method, bytecode index) is looked up once per process: later
  *     walks find its interned frame in a lock-free cache.
+ *   - The walk is HotSpot's AsyncGetCallTrace where it is exported (x86-64)
+ *     and ClassLoad events could be enabled, taken only when every frame
+ *     has a jmethodID and a bytecode index and the walk ends where this
+ *     thread's last JVMTI walk ended (or fills the depth); anything else is
+ *     walked again by GetStackTrace.
  */
 #include "lang.h"
 
@@ -41,11 +46,14 @@ typedef void *jclass;
 #define JNI_VERSION_1_2     0x00010002
 #define JVMTI_VERSION_1_2   0x30010200
 #define JVMTI_ERROR_NONE    0
+#define JVMTI_ENABLE        1
+#define JVMTI_EVENT_CLASS_LOAD 55
 #define JNI_DELETE_LOCAL_REF 23     /* JNINativeInterface_ slot */
 #define JVM_GET_ENV          6      /* JNIInvokeInterface_ slot */
 
 /* jvmtiInterface_1_ slots: the function's number in the spec, minus one. */
 enum {
+	JVMTI_SET_EVENT_NOTIFICATION_MODE = 2 - 1,
 	JVMTI_DEALLOCATE = 47 - 1,
 	JVMTI_GET_CLASS_SIGNATURE = 48 - 1,
 	JVMTI_GET_SOURCE_FILE_NAME = 50 - 1,
@@ -53,6 +61,7 @@ enum {
 	JVMTI_GET_METHOD_DECLARING_CLASS = 65 - 1,
 	JVMTI_GET_LINE_NUMBER_TABLE = 70 - 1,
 	JVMTI_GET_STACK_TRACE = 104 - 1,
+	JVMTI_SET_EVENT_CALLBACKS = 122 - 1,
 	JVMTI_ADD_CAPABILITIES = 142 - 1,
 };
 
@@ -70,6 +79,24 @@ struct jvmti_line {
 	jlocation start;
 	jint line;
 };
+
+/* HotSpot's AsyncGetCallTrace (prims/forte.cpp): per frame the bytecode
+ * index (-3 for a native method, other negatives when unknown) and the
+ * jmethodID (NULL when none was made yet); num_frames < 0 is a refusal. */
+struct agct_frame {
+	jint lineno;
+	jmethodID method;
+};
+
+struct agct_trace {
+	void *jni;          /* the current thread's JNIEnv */
+	jint num_frames;
+	struct agct_frame *frames;
+};
+
+#define AGCT_NATIVE (-3)
+
+typedef void (*agct_fn)(struct agct_trace *, jint, void *);
 
 typedef void *const *fn_table;   /* a JavaVM, JNIEnv or jvmtiEnv points to one */
 
@@ -90,6 +117,7 @@ static struct {
 	void *vm;                           /* JavaVM *, set before WAITING */
 	void *jvmti;                        /* jvmtiEnv *, set before READY */
 	bool lines, source;                 /* capabilities granted */
+	agct_fn agct;                       /* NULL: GetStackTrace only */
 	/* The JDK's JNI libraries (write-once, before java.state leaves
 	 * UNKNOWN): callers there run in native state. */
 	_Atomic uintptr_t lib_start[2], lib_end[2];
@@ -288,6 +316,54 @@ static bool jdk_caller(uintptr_t ret)
 	return true;
 }
 
+/* Where the thread's last GetStackTrace that reached the bottom of its
+ * stack ended (method and location of its outermost frame). */
+static __thread struct {
+	jmethodID method;
+	jlocation location;
+} java_bottom __attribute__((tls_model("initial-exec")));
+
+/* The ClassLoad callback: nothing. Enabled only because HotSpot's
+ * AsyncGetCallTrace answers while some environment has the event on. */
+static void class_load_nothing(void *jvmti, void *jni, void *thread, void *klass)
+{
+	(void)jvmti;
+	(void)jni;
+	(void)thread;
+	(void)klass;
+}
+
+/* HotSpot's AsyncGetCallTrace, once ClassLoad events are on for env;
+ * NULL where it is not to be used. x86-64 only: a deoptimization patches
+ * a frame's saved original pc before its return address, and only x86's
+ * store order makes a walk on another CPU see them in that order. */
+static agct_fn agct_enable(void *env)
+{
+#if defined(__x86_64__)
+	void (*callbacks[6])(void *, void *, void *, void *) = { 0 };
+	agct_fn fn;
+
+	if (shim.java_jvmti_walk)
+		return NULL;
+	*(void **)&fn = dlsym(RTLD_DEFAULT, "AsyncGetCallTrace");
+	if (!fn)
+		return NULL;
+	/* jvmtiEventCallbacks starts VMInit, VMDeath, ThreadStart,
+	 * ThreadEnd, ClassFileLoadHook, ClassLoad; a shorter struct is
+	 * allowed (the rest is cleared). This environment is the shim's own. */
+	callbacks[5] = class_load_nothing;
+	if (CALL(env, JVMTI_SET_EVENT_CALLBACKS, jint (*)(void *, const void *, jint), callbacks,
+		 (jint)sizeof(callbacks)) != JVMTI_ERROR_NONE ||
+	    CALL(env, JVMTI_SET_EVENT_NOTIFICATION_MODE, jint (*)(void *, int, int, void *, ...),
+		 JVMTI_ENABLE, JVMTI_EVENT_CLASS_LOAD, NULL) != JVMTI_ERROR_NONE)
+		return NULL;
+	return fn;
+#else
+	(void)env;
+	return NULL;
+#endif
+}
+
 /* The jvmtiEnv, made once in the live phase by the first thread to get
  * here; NULL until then (and for the others while it is made). */
 static void *java_jvmti(void)
@@ -314,6 +390,7 @@ static void *java_jvmti(void)
 			   (uint32_t[4]){ JVMTI_CAN_SOURCE_FILE }) == JVMTI_ERROR_NONE;
 	java.lines = CALL(env, JVMTI_ADD_CAPABILITIES, jint (*)(void *, const void *),
 			  (uint32_t[4]){ JVMTI_CAN_LINE_NUMBERS }) == JVMTI_ERROR_NONE;
+	java.agct = agct_enable(env);
 	java.jvmti = env;
 	atomic_store_explicit(&java.state, JAVA_READY, memory_order_release);
 	atomic_store_explicit(&shim_java_ready, true, memory_order_release);
@@ -413,6 +490,40 @@ out:
 	return e;
 }
 
+/* The current thread's frames by AsyncGetCallTrace into jf[0..max): how
+ * many, 0 when the walk is not to be trusted (GetStackTrace then walks).
+ * Taken only when every frame has a jmethodID (HotSpot makes one as
+ * GetStackTrace or a JVMTI lookup names the method) and a bytecode index,
+ * and when the walk either filled max or ended at this thread's bottom:
+ * AsyncGetCallTrace also ends, without saying so, at a frame whose caller
+ * it does not trust (a deoptimized frame, for one), and such a walk must
+ * not pass for the whole stack. */
+static jint agct_frames(void *jni, struct jvmti_frame *jf, jint max)
+{
+	struct agct_frame af[SA_MAX_FRAMES];
+	struct agct_trace t = { jni, 0, af };
+	jint n;
+
+	/* NULL context: a thread in native state is walked from its last Java
+	 * frame, which the VM left walkable when it called the native method. */
+	java.agct(&t, max, NULL);
+	n = t.num_frames;
+	if (n <= 0 || n > max)
+		return 0;
+	for (jint i = 0; i < n; i++) {
+		if (!af[i].method || (af[i].lineno < 0 && af[i].lineno != AGCT_NATIVE))
+			return 0;
+		jf[i].method = af[i].method;
+		/* JVMTI's location of a frame is its bytecode index in HotSpot,
+		 * -1 in a native method. */
+		jf[i].location = af[i].lineno == AGCT_NATIVE ? -1 : af[i].lineno;
+	}
+	if (n < max && (jf[n - 1].method != java_bottom.method ||
+			jf[n - 1].location != java_bottom.location))
+		return 0;
+	return n;
+}
+
 /* The current thread's Java frames, interned, into lf[0..max): how many
  * (0 when the thread or the VM cannot say). */
 static uint32_t java_frames(uint64_t *lf, uint32_t max)
@@ -435,10 +546,18 @@ static uint32_t java_frames(uint64_t *lf, uint32_t max)
 	 * A live-phase function: outside the live phase it answers
 	 * JVMTI_ERROR_WRONG_PHASE before it looks at anything, so it is its own
 	 * phase check (no GetPhase first). */
-	if (CALL(jvmti, JVMTI_GET_STACK_TRACE,
-		 jint (*)(void *, void *, jint, jint, struct jvmti_frame *, jint *), NULL, 0,
-		 (jint)max, jf, &count) != JVMTI_ERROR_NONE)
-		return 0;
+	if (java.agct)
+		count = agct_frames(jni, jf, (jint)max);
+	if (!count) {
+		if (CALL(jvmti, JVMTI_GET_STACK_TRACE,
+			 jint (*)(void *, void *, jint, jint, struct jvmti_frame *, jint *), NULL,
+			 0, (jint)max, jf, &count) != JVMTI_ERROR_NONE)
+			return 0;
+		if (count > 0 && count < (jint)max) {
+			java_bottom.method = jf[count - 1].method;
+			java_bottom.location = jf[count - 1].location;
+		}
+	}
 	for (jint i = 0; i < count && m < max; i++) {
 		uint64_t e = cache_get(jf[i].method, jf[i].location);
 

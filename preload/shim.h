@@ -132,6 +132,7 @@ struct shim {
 	bool under_run;
 	bool quiet;
 	bool inode_at_open;             /* SOCKAUDIT_INODE_AT_OPEN: fstat every new socket */
+	bool java_jvmti_walk;           /* SOCKAUDIT_JAVA_WALK=jvmti: GetStackTrace only */
 	bool forked;                    /* a forked child until exec: no libunwind */
 	uintptr_t self_start, self_end; /* our own text: frames to skip */
 	char dir[512];

@@ -584,35 +584,58 @@ static int by_open_ns(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Sites.java: 800 sockets from 400 (method, bytecode index) keys, enough
- * for some of the Java frame cache's sets to overflow: every socket's open
- * and connect stacks name its own method and marked line, in the order the
- * program made them. */
-static void case_java_sites(char **prog, int nprog)
+enum { SITES = 400, ROUNDS = 2 };
+
+/* One run of Sites.java under the shim and agct-count.so, the Java walk
+ * `route` (SOCKAUDIT_JAVA_WALK; "" for the default; "poison": the default,
+ * agct-count.so moving the frames it passes on to their methods' first
+ * lines): its socket records in the order the program made them into mine
+ * (their document in *doc), and the walks agct-count.so saw into *calls
+ * and *walked (-1: none said). Every socket's open and connect stacks must
+ * name its own method and marked line, but for "poison", where *wrong
+ * says how many of those not made on their method's first line (where
+ * the first index is too) show another line. How many sockets (0 when not
+ * all were found). */
+static size_t sites_run(char **prog, int nprog, const char *route, json_object **doc,
+			json_object **mine, long *calls, long *walked, int *wrong)
 {
-	enum { SITES = 400, ROUNDS = 2 };
+	bool poison = strcmp(route, "poison") == 0;
 	long want[SITES];
-	char *argv[MAX_ARGS], pid[16], mark[16];
+	char *argv[MAX_ARGS + 8], pid[16], mark[16], preload[1024], out[600], walk[64];
 	const char *args[] = { "dump", "--json", pid, NULL };
-	json_object *doc = NULL, *recs, *mine[SITES * ROUNDS];
+	json_object *recs;
 	struct tlib_host h;
 	struct trun r;
 	size_t n = 0;
-	int bad = 0;
+	int bad = 0, a = 0;
+	FILE *f;
 
+	*doc = NULL;
+	*calls = *walked = -1;
 	for (int k = 0; k < SITES; k++) {
 		snprintf(mark, sizeof(mark), "SITES-%d%d", k / 100, k % 100 / 10);
 		want[k] = marked_line("Sites.java", mark);
 	}
-	prog_argv(argv, prog, nprog, false);
-	if (!ok(tlib_host_ready(&h, true, argv), "Sites.java: the program is ready"))
-		return;
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s:%s", tlib_env("SOCKAUDIT_SHIM"),
+		 tlib_env("LANG_AGCT_COUNT"));
+	snprintf(out, sizeof(out), "LANG_AGCT_OUT=%s/agct-%s", tlib_dir(),
+		 *route ? route : "default");
+	snprintf(walk, sizeof(walk), "SOCKAUDIT_JAVA_WALK=%s", poison ? "" : route);
+	argv[a++] = "/usr/bin/env";
+	argv[a++] = preload;
+	argv[a++] = out;
+	argv[a++] = walk;
+	argv[a++] = poison ? "LANG_AGCT_POISON=1" : "LANG_AGCT_POISON=0";
+	prog_argv(argv + a, prog, nprog, false);
+	if (!ok(tlib_host_ready(&h, false, argv), "Sites.java (walk %s): the program is ready",
+		*route ? route : "default"))
+		return 0;
 	snprintf(pid, sizeof(pid), "%d", (int)h.pid);
 	tlib_cli(&r, args);
 	if (r.status == 0)
-		doc = json_tokener_parse(r.out);
-	ok(doc != NULL, "dump --json exits 0 with JSON (%d)", r.status);
-	recs = tj_get(doc, "records");
+		*doc = json_tokener_parse(r.out);
+	ok(*doc != NULL, "dump --json exits 0 with JSON (%d)", r.status);
+	recs = tj_get(*doc, "records");
 	for (size_t i = 0; recs && i < json_object_array_length(recs); i++) {
 		json_object *e = json_object_array_get_idx(recs, i);
 		int m;
@@ -630,18 +653,87 @@ static void case_java_sites(char **prog, int nprog)
 		long lo = sites_frame(tj_get(mine[j], "open_lang"), &mo);
 		long lc = sites_frame(tj_get(mine[j], "connect_lang"), &mc);
 
-		if (lo != want[k] || lc != want[k] || mo != k / 100 || mc != k / 100) {
+		if (poison) {
+			bad += k % 100 >= 10 && lo != want[k] && lc != want[k];
+		} else if (lo != want[k] || lc != want[k] || mo != k / 100 || mc != k / 100) {
 			if (bad++ < 3)
 				diag("socket %zu: open m%d:%ld, connect m%d:%ld; want m%d:%ld", j, mo, lo,
 				     mc, lc, k / 100, want[k]);
 		}
 	}
-	ok(n && !bad, "each socket's open and connect stacks name its own method and line, "
-	   "twice over 400 sites (%d wrong)", bad);
-	json_object_put(doc);
+	*wrong = bad;
+	if (!poison)
+		ok(n && !bad, "each socket's open and connect stacks name its own method and "
+		   "line, twice over 400 sites (%d wrong)", bad);
 	trun_free(&r);
 	ok(tlib_host_stop(&h, 0, TLIB_GRACE_MS) == 0, "Sites.java exits 0 under the shim");
 	tlib_host_free(&h);
+	if ((f = fopen(out + strlen("LANG_AGCT_OUT="), "r"))) {
+		if (fscanf(f, "calls %ld walked %ld", calls, walked) != 2)
+			*calls = *walked = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* The Java frames of a record's open and connect, as one string. */
+static char *sites_frames(json_object *rec)
+{
+	const char *o = json_object_to_json_string(tj_get(rec, "open_lang"));
+	const char *c = json_object_to_json_string(tj_get(rec, "connect_lang"));
+	size_t len = strlen(o) + strlen(c) + 2;
+	char *s = malloc(len);
+
+	if (!s)
+		bail("out of memory");
+	snprintf(s, len, "%s %s", o, c);
+	return s;
+}
+
+/* Sites.java: 800 sockets from 400 (method, bytecode index) keys, enough
+ * for some of the Java frame cache's sets to overflow: every socket's open
+ * and connect stacks name its own method and marked line, in the order the
+ * program made them. Twice: walked by GetStackTrace alone
+ * (SOCKAUDIT_JAVA_WALK=jvmti), and by the default, which must take
+ * AsyncGetCallTrace for most records (the first walks of a stack, whose
+ * methods have no jmethodID yet, are GetStackTrace's) and store, socket by
+ * socket, the very same Java frames, JDK's included. */
+static void case_java_sites(char **prog, int nprog)
+{
+	json_object *doc[3], *mine[3][SITES * ROUNDS];
+	long calls[3], walked[3];
+	size_t n[3];
+	int differ = 0, wrong[3];
+
+	n[0] = sites_run(prog, nprog, "jvmti", &doc[0], mine[0], &calls[0], &walked[0], &wrong[0]);
+	ok(calls[0] == 0, "SOCKAUDIT_JAVA_WALK=jvmti: no AsyncGetCallTrace (%ld calls)", calls[0]);
+	n[1] = sites_run(prog, nprog, "", &doc[1], mine[1], &calls[1], &walked[1], &wrong[1]);
+	/* 1,600 records of the program's sockets, the JDK's and the VM's
+	 * own besides; a walk per record at most. */
+	ok(walked[1] >= SITES * ROUNDS && walked[1] <= calls[1],
+	   "by default, AsyncGetCallTrace walked for most records (%ld walks with frames of %ld "
+	   "calls, %d socket and connect records)", walked[1], calls[1], 2 * SITES * ROUNDS);
+	for (size_t j = 0; n[0] == n[1] && j < n[0]; j++) {
+		char *a = sites_frames(mine[0][j]), *b = sites_frames(mine[1][j]);
+
+		if (strcmp(a, b) != 0 && differ++ < 2)
+			diag("socket %zu: GetStackTrace %s\nAsyncGetCallTrace %s", j, a, b);
+		free(a);
+		free(b);
+	}
+	ok(n[0] && n[0] == n[1] && !differ,
+	   "both walks store the same Java frames for each socket's open and connect (%d differ)",
+	   differ);
+	/* The frames stored are AsyncGetCallTrace's: moved by agct-count.so,
+	 * they move in the records of the 720 sockets made on a line other
+	 * than their method's first, but for the odd walk it refused or cut
+	 * short (GetStackTrace's). */
+	n[2] = sites_run(prog, nprog, "poison", &doc[2], mine[2], &calls[2], &walked[2], &wrong[2]);
+	ok(n[2] && wrong[2] >= SITES * ROUNDS * 9 / 10 - 8,
+	   "frames moved by agct-count.so: %d of the %d sockets off their method's first line "
+	   "show them in both stacks", wrong[2], SITES * ROUNDS * 9 / 10);
+	for (int i = 0; i < 3; i++)
+		json_object_put(doc[i]);
 }
 
 /* The shim has node load sockaudit-node.js through NODE_OPTIONS, and the
