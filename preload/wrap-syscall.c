@@ -56,9 +56,8 @@ static __attribute__((noinline)) bool node_handover(const char *path)
  * lstat() use; anything else goes to the kernel as it is. */
 static bool node_statx_plain(long flags, long mask)
 {
-	/* Both are 32 bits to the kernel, whatever the register's upper half. */
-	return !((unsigned)flags & ~(unsigned)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)) &&
-	       !((unsigned)mask & ~(unsigned)(STATX_BASIC_STATS | STATX_BTIME));
+	return !(flags & ~(long)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)) &&
+	       !((unsigned long)mask & ~(unsigned long)(STATX_BASIC_STATS | STATX_BTIME));
 }
 
 static long node_enoent(void)
