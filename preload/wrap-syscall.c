@@ -3,9 +3,7 @@
  * syscall(SYS_close, fd); without this their records stayed behind, stale
  * while the process ran and "open at exit" after it. A close or a
  * close_range clears the records first, as close() and close_range() do;
- * a statx() of sockaudit-node.js's hand-over path is read and answered
- * here, ENOENT as the kernel would (node_statx_plain); every other call
- * reaches libc's syscall() exactly as the caller made it.
+ * every other call reaches libc's syscall() exactly as the caller made it.
  *
  * Like the vfork() and clone() trampolines (vfork.c), and for the same
  * reason, it is assembly: syscall() is variadic and may be asked for
@@ -22,10 +20,8 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/close_range.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 
 /* A statx() path that may be sockaudit-node.js's hand-over: read through
@@ -34,7 +30,7 @@
  * matching prefix pays for the page-sized copy, which goes on from the
  * prefix node_prefix() read, without asking again for the page it proved
  * readable (one probe syscall per hand-over instead of two). */
-static __attribute__((noinline)) bool node_handover(const char *path)
+static __attribute__((noinline)) void node_handover(const char *path)
 {
 	const size_t k = sizeof(SHIM_NODE_PREFIX) - 1;
 	char buf[4096 + 1];
@@ -43,27 +39,8 @@ static __attribute__((noinline)) bool node_handover(const char *path)
 	memcpy(buf, SHIM_NODE_PREFIX, k);
 	n = k + shim_read_str_more(buf + k, path + k, sizeof(buf) - 1 - k,
 				   ((uintptr_t)path + k - 1) & ~(uintptr_t)4095);
-	if (n <= k || buf[n - 1])
-		return false;
-	shim_lang_node(buf);
-	return true;
-}
-
-/* What the kernel answers a statx() of a hand-over path: the path is the
- * shim's own and never exists, so ENOENT, unless the flags or the mask are
- * ones it refuses first (EINVAL) or the path was too long to read (then
- * the kernel is asked). Only for the flags and mask libuv's stat() and
- * lstat() use; anything else goes to the kernel as it is. */
-static bool node_statx_plain(long flags, long mask)
-{
-	return !(flags & ~(long)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)) &&
-	       !((unsigned long)mask & ~(unsigned long)(STATX_BASIC_STATS | STATX_BTIME));
-}
-
-static long node_enoent(void)
-{
-	errno = ENOENT;
-	return -1;
+	if (n > k && !buf[n - 1])
+		shim_lang_node(buf);
 }
 
 static bool node_prefix(const char *path)
@@ -85,7 +62,7 @@ static long no_syscall(void)
  * from libgpg-error's constructor, under redis-server) reaches this through
  * syscall(), and an instrumented load would find no shadow memory yet. */
 __attribute__((used, no_sanitize("address", "undefined")))
-void *shim_syscall_prepare(long nr, long a1, long a2, long a3, long a4)
+void *shim_syscall_prepare(long nr, long a1, long a2, long a3)
 {
 	int st = atomic_load_explicit(&shim.state, memory_order_acquire);
 	void *real;
@@ -108,15 +85,11 @@ void *shim_syscall_prepare(long nr, long a1, long a2, long a3, long a4)
 			shim_forget_range(first, last);
 #ifdef SYS_statx
 	} else if (unlikely(nr == SYS_statx) && a2 && node_prefix((const char *)a2)) {
-		/* sockaudit-node.js handing over a socket's JavaScript frames:
-		 * answered here, as the kernel would (docs/design.md,
-		 * "Language frames: Node.js"), without the system call. */
+		/* sockaudit-node.js handing over a socket's JavaScript frames. */
 		int saved = errno;
-		bool answered = node_handover((const char *)a2) && node_statx_plain(a3, a4);
 
+		node_handover((const char *)a2);
 		errno = saved;
-		if (answered)
-			return (void *)node_enoent;
 #endif
 	}
 resolve:
@@ -133,9 +106,9 @@ resolve:
 
 #if defined(__x86_64__)
 
-/* The number and the first four arguments are already where
- * shim_syscall_prepare wants them (%rdi, %rsi, %rdx, %rcx, %r8); %al,
- * every argument register and the 7th argument on the stack reach the real
+/* The number and the first three arguments are already where
+ * shim_syscall_prepare wants them (%rdi, %rsi, %rdx, %rcx); %al, every
+ * argument register and the 7th argument on the stack reach the real
  * syscall() untouched. */
 __asm__(
 	".pushsection .text\n\t"
@@ -150,7 +123,7 @@ __asm__(
 
 #elif defined(__aarch64__)
 
-/* x0-x4 are already the prepare's arguments. */
+/* x0-x3 are already the prepare's arguments. */
 __asm__(
 	".pushsection .text\n\t"
 	".hidden shim_syscall_prepare\n\t"

@@ -77,25 +77,6 @@ static void run_cases(char *buf, size_t len)
 		CASE(buf, syscall(SYS_statx, AT_FDCWD, prefix, 0, STATX_BASIC_STATS, &sx));
 		munmap(two, 8192);
 	}
-	{
-		/* A whole hand-over, which the shim answers without the kernel:
-		 * ENOENT, as the kernel; flags or a mask the kernel refuses
-		 * (EINVAL) and a path too long for it (ENAMETOOLONG) still get
-		 * the kernel's answer. */
-		static const char frames[] = "/.sockaudit-frames/1/9999/c/1\t2\tf\t/x.js\n";
-		static char longer[4200];
-		struct statx sx;
-
-		memcpy(longer, frames, sizeof(frames) - 1);
-		memset(longer + sizeof(frames) - 1, 'a', sizeof(longer) - sizeof(frames));
-		CASE(buf, syscall(SYS_statx, AT_FDCWD, frames, 0, STATX_BASIC_STATS | STATX_BTIME, &sx));
-		CASE(buf, syscall(SYS_statx, -1, frames, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx));
-		CASE(buf, syscall(SYS_statx, AT_FDCWD, frames, 0x40000000, STATX_BASIC_STATS, &sx));
-		CASE(buf, syscall(SYS_statx, AT_FDCWD, frames, AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC,
-				  STATX_BASIC_STATS, &sx));
-		CASE(buf, syscall(SYS_statx, AT_FDCWD, frames, 0, STATX__RESERVED, &sx));
-		CASE(buf, syscall(SYS_statx, AT_FDCWD, longer, 0, STATX_BASIC_STATS, &sx));
-	}
 	CASE(buf, dup(-1));
 	CASE(buf, dup2(-1, 5));
 	CASE(buf, dup2(9999, 5));
