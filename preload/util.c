@@ -120,7 +120,7 @@ static bool page_readable(uintptr_t page)
 	       errno == EINVAL;
 }
 
-size_t shim_read_str(char *dst, const char *src, size_t max)
+size_t shim_read_str_more(char *dst, const char *src, size_t max, uintptr_t proven)
 {
 	uintptr_t p = (uintptr_t)src;
 	size_t n = 0;
@@ -129,7 +129,7 @@ size_t shim_read_str(char *dst, const char *src, size_t max)
 	while (n < max) {
 		uintptr_t page = p & ~(uintptr_t)4095, stop = page + 4096;
 
-		if (!page_readable(page))
+		if ((!proven || page != proven) && !page_readable(page))
 			break;
 		for (; p < stop && n < max; p++) {
 			dst[n++] = *(const char *)p;
@@ -141,4 +141,9 @@ size_t shim_read_str(char *dst, const char *src, size_t max)
 	}
 	errno = saved;
 	return n;
+}
+
+size_t shim_read_str(char *dst, const char *src, size_t max)
+{
+	return shim_read_str_more(dst, src, max, 0);
 }

@@ -21,6 +21,10 @@ void shim_say(const char *a, const char *b, const char *c) SHIM_HIDDEN;
  * copied (the NUL included); 0 when src's first page cannot be read, and
  * fewer than asked, without a NUL, when a later one cannot. */
 size_t shim_read_str(char *dst, const char *src, size_t max) SHIM_HIDDEN;
+/* The same, for a string read in two steps: `proven` is the page (its
+ * address; 0 for none) a read just before proved readable, which is not
+ * asked again. */
+size_t shim_read_str_more(char *dst, const char *src, size_t max, uintptr_t proven) SHIM_HIDDEN;
 /* Field 22 of /proc/self/stat, or 0. */
 uint64_t shim_read_starttime(void) SHIM_HIDDEN;
 

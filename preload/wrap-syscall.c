@@ -27,13 +27,19 @@
 /* A statx() path that may be sockaudit-node.js's hand-over: read through
  * probes, never dereferenced as given (the kernel answers a bad pointer
  * with EFAULT; so must we, by leaving it alone). Out of line: only a
- * matching prefix pays for the page-sized copy. */
+ * matching prefix pays for the page-sized copy, which goes on from the
+ * prefix node_prefix() read, without asking again for the page it proved
+ * readable (one probe syscall per hand-over instead of two). */
 static __attribute__((noinline)) void node_handover(const char *path)
 {
+	const size_t k = sizeof(SHIM_NODE_PREFIX) - 1;
 	char buf[4096 + 1];
-	size_t n = shim_read_str(buf, path, sizeof(buf) - 1);
+	size_t n;
 
-	if (n && !buf[n - 1])
+	memcpy(buf, SHIM_NODE_PREFIX, k);
+	n = k + shim_read_str_more(buf + k, path + k, sizeof(buf) - 1 - k,
+				   ((uintptr_t)path + k - 1) & ~(uintptr_t)4095);
+	if (n > k && !buf[n - 1])
 		shim_lang_node(buf);
 }
 
