@@ -56,6 +56,13 @@ int trun_reap(pid_t pid, int ms)
 bool trun_capture(struct trun *r, const char *const argv[], int timeout_ms,
 		  void (*track)(pid_t pid, bool running))
 {
+	return trun_capture_setup(r, argv, timeout_ms, NULL, NULL, track);
+}
+
+bool trun_capture_setup(struct trun *r, const char *const argv[], int timeout_ms,
+			void (*setup)(void *arg), void *arg,
+			void (*track)(pid_t pid, bool running))
+{
 	int out[2], err[2], st;
 	struct pollfd pfd[2];
 	pid_t pid;
@@ -69,6 +76,7 @@ bool trun_capture(struct trun *r, const char *const argv[], int timeout_ms,
 	pid = fork();
 	if (pid < 0)
 		bail("fork: %s", strerror(errno));
+	r->pid = pid;
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -76,6 +84,8 @@ bool trun_capture(struct trun *r, const char *const argv[], int timeout_ms,
 		dup2(out[1], STDOUT_FILENO);
 		dup2(err[1], STDERR_FILENO);
 		unsetenv("LD_PRELOAD");
+		if (setup)
+			setup(arg);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

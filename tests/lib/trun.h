@@ -14,6 +14,7 @@ struct trun {
 	char *out, *err;            /* NUL-terminated; "" when nothing was written */
 	size_t nout, nerr;
 	uint64_t started_ms, ended_ms;   /* CLOCK_MONOTONIC */
+	pid_t pid;                  /* the child's, once started */
 };
 
 uint64_t trun_now_ms(void);
@@ -26,4 +27,10 @@ int trun_reap(pid_t pid, int ms);
  * the whole test (TAP "Bail out!") when it cannot even start one. */
 bool trun_capture(struct trun *r, const char *const argv[], int timeout_ms,
 		  void (*track)(pid_t pid, bool running));
+/* The same with setup(arg) run in the child just before the exec, its
+ * stdin, stdout and stderr set and LD_PRELOAD unset: the environment,
+ * limits or files a test wants the program to start with. It may _exit. */
+bool trun_capture_setup(struct trun *r, const char *const argv[], int timeout_ms,
+			void (*setup)(void *arg), void *arg,
+			void (*track)(pid_t pid, bool running));
 void trun_free(struct trun *r);

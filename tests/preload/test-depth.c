@@ -13,66 +13,42 @@
 
 #include "../tap.h"
 #include "harness.h"
+#include "trun.h"
 #include "table-reader.h"
-
-struct run {
-	char out[4096], err[4096];
-	int status;
-	pid_t pid;
-};
 
 static const char *shim, *host;
 static char dir[] = "/tmp/sockaudit-depth-XXXXXX";
 
-static void slurp(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
+struct env {
+	bool preload;
+	const char *depth;   /* NULL: unset */
+	bool quiet;          /* SOCKAUDIT_QUIET=1 */
+};
 
-	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = '\0';
+static void set_env(void *arg)
+{
+	const struct env *e = arg;
+
+	if (e->preload)
+		setenv("LD_PRELOAD", shim, 1);
+	setenv("SOCKAUDIT_DIR", dir, 1);
+	setenv("SOCKAUDIT_RUN_ID", "depth-test", 1);   /* keep the table */
+	if (e->depth)
+		setenv("SOCKAUDIT_DEPTH", e->depth, 1);
+	else
+		unsetenv("SOCKAUDIT_DEPTH");
+	if (e->quiet)
+		setenv("SOCKAUDIT_QUIET", "1", 1);
+	else
+		unsetenv("SOCKAUDIT_QUIET");
 }
 
-/* Run the host; `depth` NULL: unset; `quiet`: SOCKAUDIT_QUIET=1. */
-static void run_host(struct run *r, bool preload, const char *depth, bool quiet)
+static void run_host(struct trun *r, bool preload, const char *depth, bool quiet)
 {
-	int o[2], e[2];
+	const char *argv[] = { host, NULL };
+	struct env e = { preload, depth, quiet };
 
-	if (pipe(o) < 0 || pipe(e) < 0)
-		bail("pipe: %s", strerror(errno));
-	r->pid = fork();
-	if (r->pid < 0)
-		bail("fork: %s", strerror(errno));
-	if (r->pid == 0) {
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		close(o[0]);
-		close(e[0]);
-		if (preload)
-			setenv("LD_PRELOAD", shim, 1);
-		else
-			unsetenv("LD_PRELOAD");
-		setenv("SOCKAUDIT_DIR", dir, 1);
-		setenv("SOCKAUDIT_RUN_ID", "depth-test", 1);   /* keep the table */
-		if (depth)
-			setenv("SOCKAUDIT_DEPTH", depth, 1);
-		else
-			unsetenv("SOCKAUDIT_DEPTH");
-		if (quiet)
-			setenv("SOCKAUDIT_QUIET", "1", 1);
-		else
-			unsetenv("SOCKAUDIT_QUIET");
-		execl(host, host, (char *)NULL);
-		_exit(127);
-	}
-	close(o[1]);
-	close(e[1]);
-	slurp(o[0], r->out, sizeof(r->out));
-	slurp(e[0], r->err, sizeof(r->err));
-	close(o[0]);
-	close(e[0]);
-	r->status = th_wait_child(r->pid, 10000);
+	trun_capture_setup(r, argv, 10000, set_env, &e, NULL);
 }
 
 /* The depth in the header of the table `pid` left (under a run id), or 0. */
@@ -112,7 +88,7 @@ static const struct depth_case {
 
 int main(void)
 {
-	struct run base;
+	struct trun base;
 
 	shim = getenv("SOCKAUDIT_SHIM");
 	host = getenv("SOCKAUDIT_SAMPLE_HOST");
@@ -128,7 +104,7 @@ int main(void)
 		const struct depth_case *c = &cases[i];
 		const char *label = c->value ? c->value : "unset";
 		char expect[4400];
-		struct run r;
+		struct trun r;
 		uint32_t d;
 
 		run_host(&r, true, c->value, false);
@@ -149,13 +125,16 @@ int main(void)
 		ok(d == c->used, "DEPTH=%s: the table records depth %u (got %u)", label, c->used, d);
 
 		if (c->warns) {
+			trun_free(&r);
 			run_host(&r, true, c->value, true);
 			d = table_depth(r.pid);
 			ok(strcmp(r.err, base.err) == 0 && strcmp(r.out, base.out) == 0 &&
 			   r.status == base.status && d == c->used,
 			   "DEPTH=%s with SOCKAUDIT_QUIET=1: no warning, depth %u", label, d);
 		}
+		trun_free(&r);
 	}
+	trun_free(&base);
 	rmdir(dir);
 	return tap_done();
 }

@@ -20,59 +20,32 @@
 
 #include "../tap.h"
 #include "harness.h"
-
-struct run {
-	char out[4096], err[4096];
-	int status;
-};
+#include "trun.h"
 
 static const char *shim, *host;
 
-static void slurp(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
+struct env {
+	bool preload;
+	const char *dir;
+};
 
-	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = '\0';
+static void set_env(void *arg)
+{
+	const struct env *e = arg;
+
+	if (e->preload)
+		setenv("LD_PRELOAD", shim, 1);
+	setenv("SOCKAUDIT_DIR", e->dir, 1);
+	unsetenv("SOCKAUDIT_QUIET");
 }
 
-static void run_host(struct run *r, bool preload, const char *dir, const char *mode,
+static void run_host(struct trun *r, bool preload, const char *dir, const char *mode,
 		     const char *arg)
 {
-	int o[2], e[2];
-	pid_t pid;
+	const char *argv[] = { host, mode, arg, NULL };
+	struct env e = { preload, dir };
 
-	if (pipe(o) < 0 || pipe(e) < 0)
-		bail("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		bail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		close(o[0]);
-		close(e[0]);
-		close(o[1]);
-		close(e[1]);
-		if (preload)
-			setenv("LD_PRELOAD", shim, 1);
-		else
-			unsetenv("LD_PRELOAD");
-		setenv("SOCKAUDIT_DIR", dir, 1);
-		unsetenv("SOCKAUDIT_QUIET");
-		execl(host, host, mode, arg, (char *)NULL);
-		_exit(127);
-	}
-	close(o[1]);
-	close(e[1]);
-	slurp(o[0], r->out, sizeof(r->out));
-	slurp(e[0], r->err, sizeof(r->err));
-	close(o[0]);
-	close(e[0]);
-	r->status = th_wait_child(pid, 20000);
+	trun_capture_setup(r, argv, 20000, set_env, &e, NULL);
 }
 
 /* err == base plus at most one "sockaudit: " line. */
@@ -90,7 +63,7 @@ static bool at_most_one_warning(const char *err, const char *base)
 	return strcmp(rest, base) == 0;
 }
 
-static void show(const char *what, const struct run *r)
+static void show(const char *what, const struct trun *r)
 {
 	diag("%s: status %d%s, stdout: %s", what, r->status,
 	     r->status > 128 ? " (killed by a signal: 128 + signal)" : "",
@@ -101,7 +74,7 @@ static void show(const char *what, const struct run *r)
 static void check_case(const char *label, const char *dir, const char *mode, const char *arg,
 		       void (*reset)(const char *))
 {
-	struct run base, r;
+	struct trun base, r;
 	bool same;
 
 	if (reset)
@@ -121,6 +94,8 @@ static void check_case(const char *label, const char *dir, const char *mode, con
 		show("without the shim", &base);
 		show("with the shim", &r);
 	}
+	trun_free(&base);
+	trun_free(&r);
 }
 
 static void remove_filler(const char *dir)

@@ -21,25 +21,11 @@
 
 #include "../tap.h"
 #include "harness.h"
+#include "trun.h"
 #include "table-reader.h"
 #include "util/target.h"
 
-struct run {
-	char out[4096], err[4096];
-	int status;
-};
-
 static const char *shim, *host, *spray;
-
-static void slurp(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = '\0';
-}
 
 enum plant { PLANT_NONE, PLANT_SYMLINK, PLANT_FIFO, PLANT_LOOSE, PLANT_FOREIGN };
 
@@ -76,42 +62,33 @@ static void plant(const char *dir, enum plant what, const char *victim)
 	}
 }
 
-static bool run_host(struct run *r, bool preload, const char *dir, enum plant what,
+struct env {
+	bool preload;
+	const char *dir;
+	enum plant what;
+	const char *victim;
+};
+
+static void set_env(void *arg)
+{
+	const struct env *e = arg;
+
+	if (e->preload) {
+		setenv("LD_PRELOAD", shim, 1);
+		setenv("SOCKAUDIT_DIR", e->dir, 1);
+	}
+	plant(e->dir, e->what, e->victim);
+	alarm(10);   /* a hang (e.g. on a FIFO) kills the host: the test fails */
+}
+
+static bool run_host(struct trun *r, bool preload, const char *dir, enum plant what,
 		     const char *victim)
 {
-	int o[2], e[2];
-	pid_t pid;
+	const char *prog = getenv("NOTABLE_PROGRAM");
+	const char *argv[] = { prog ? prog : host, prog ? getenv("NOTABLE_ARG") : NULL, NULL };
+	struct env e = { preload, dir, what, victim };
 
-	pipe(o);
-	pipe(e);
-	pid = fork();
-	if (pid == 0) {
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		close(o[0]);
-		close(e[0]);
-		if (preload) {
-			setenv("LD_PRELOAD", shim, 1);
-			setenv("SOCKAUDIT_DIR", dir, 1);
-		} else {
-			unsetenv("LD_PRELOAD");
-		}
-		plant(dir, what, victim);
-		alarm(10);   /* a hang (e.g. on a FIFO) kills the host: the test fails */
-		if (getenv("NOTABLE_PROGRAM"))
-			execl(getenv("NOTABLE_PROGRAM"), getenv("NOTABLE_PROGRAM"),
-			      getenv("NOTABLE_ARG"), (char *)NULL);
-		else
-			execl(host, host, (char *)NULL);
-		_exit(127);
-	}
-	close(o[1]);
-	close(e[1]);
-	slurp(o[0], r->out, sizeof(r->out));
-	slurp(e[0], r->err, sizeof(r->err));
-	close(o[0]);
-	close(e[0]);
-	r->status = th_wait_child(pid, 20000);
+	trun_capture_setup(r, argv, 20000, set_env, &e, NULL);
 	return true;
 }
 
@@ -132,10 +109,10 @@ static bool one_warning(const char *err, const char *expect_err, const char *nee
 	return strcmp(rest, expect_err) == 0;
 }
 
-static void check_case(const struct run *base, const char *label, const char *dir,
+static void check_case(const struct trun *base, const char *label, const char *dir,
 		       enum plant what, const char *victim, const char *needle)
 {
-	struct run r;
+	struct trun r;
 
 	run_host(&r, true, dir, what, victim);
 	ok(strcmp(r.out, base->out) == 0, "%s: stdout unchanged", label);
@@ -145,7 +122,7 @@ static void check_case(const struct run *base, const char *label, const char *di
 		diag("%s", strstr(r.err, "sockaudit: "));
 }
 
-static void show_run(const char *what, const struct run *r)
+static void show_run(const char *what, const struct trun *r)
 {
 	diag("%s: exit status %d%s", what, r->status,
 	     r->status == 128 + SIGBUS ? " (SIGBUS)" :
@@ -198,10 +175,10 @@ static bool table_counters(const char *tdir, struct sa_counters *c)
 /* A 12 KiB tmpfs: room for the header page and a page or two of the
  * module log, not for every stack and slot page. The host must not die
  * of SIGBUS; the loss is counted in the table. */
-static void full_tmpfs(const struct run *base, const char *tdir)
+static void full_tmpfs(const struct trun *base, const char *tdir)
 {
 	struct sa_counters c = { 0 };
-	struct run r;
+	struct trun r;
 	bool same, counted;
 
 	if (!mount_tmpfs(tdir, "12k"))
@@ -237,12 +214,12 @@ static double now_s(void)
  * `expect` (stdout, stderr, status). A window where the shim touches a page
  * tmpfs has not backed shows as a SIGBUS in some runs (the stack set's
  * pages are picked by hashes of ASLR'd return addresses). */
-static void stress(const char *label, const struct run *expect, const char *tdir,
+static void stress(const char *label, const struct trun *expect, const char *tdir,
 		   const char *size, const char *program, int runs, double seconds)
 {
 	double t0 = now_s();
 	int done = 0, bad = 0;
-	struct run r, first = { .status = 0 };
+	struct trun r, first = { .status = 0 };
 
 	if (program)
 		setenv("NOTABLE_PROGRAM", program, 1);
@@ -251,11 +228,11 @@ static void stress(const char *label, const struct run *expect, const char *tdir
 			bail("cannot mount a tmpfs as root");
 		run_host(&r, true, tdir, PLANT_NONE, NULL);
 		umount(tdir);
-		if (strcmp(r.out, expect->out) || strcmp(r.err, expect->err) ||
-		    r.status != expect->status) {
-			if (!bad++)
-				first = r;
-		}
+		if ((strcmp(r.out, expect->out) || strcmp(r.err, expect->err) ||
+		     r.status != expect->status) && !bad++)
+			first = r;   /* kept for the report below */
+		else
+			trun_free(&r);
 	}
 	unsetenv("NOTABLE_PROGRAM");
 	ok(done > 0 && bad == 0, "%s: %d of %d runs differ from a run without the shim "
@@ -263,13 +240,14 @@ static void stress(const char *label, const struct run *expect, const char *tdir
 	if (bad) {
 		show_run("expected", expect);
 		show_run("first differing run", &first);
+		trun_free(&first);
 	}
 }
 
 static void stress_mode(const char *tdir, const char *mode)
 {
 	char label[128];
-	struct run b;
+	struct trun b;
 
 	setenv("NOTABLE_PROGRAM", spray, 1);
 	setenv("NOTABLE_ARG", mode, 1);
@@ -284,9 +262,9 @@ static void stress_mode(const char *tdir, const char *mode)
 	unsetenv("NOTABLE_ARG");
 }
 
-static void full_tmpfs_stress(const struct run *base, const char *tdir)
+static void full_tmpfs_stress(const struct trun *base, const char *tdir)
 {
-	struct run spray_base;
+	struct trun spray_base;
 
 	stress("full tmpfs, repeated", base, tdir, "12k", NULL, 300, 15);
 	/* 1024 distinct stacks on a 64 KiB tmpfs: some stack pages get backed,
@@ -306,7 +284,7 @@ static void full_tmpfs_stress(const struct run *base, const char *tdir)
 
 int main(void)
 {
-	struct run base;
+	struct trun base;
 	char dir[] = "/tmp/sockaudit-notable-XXXXXX", victim[4200];
 	struct stat st;
 
@@ -333,7 +311,7 @@ int main(void)
 
 	/* Sanity: the same host with a usable directory is recorded silently. */
 	{
-		struct run r;
+		struct trun r;
 		run_host(&r, true, dir, PLANT_NONE, NULL);
 		ok(strcmp(r.out, base.out) == 0 && strcmp(r.err, base.err) == 0 &&
 		   r.status == base.status, "recorded run: output and status identical, no warning");

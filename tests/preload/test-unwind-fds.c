@@ -20,79 +20,61 @@
 
 #include "../tap.h"
 #include "harness.h"
+#include "trun.h"
 
 static const char *shim, *host, *host_unw, *dir;
 
-struct run {
-	char out[1024], err[4096];
-	int status;   /* th_wait_child: -1 when it hung past the deadline */
+struct env {
+	bool preload;
+	struct rlimit rl;
 };
 
-static void slurp(int fd, char *buf, size_t len)
+/* In the child: a clean fd table from 3 up (the host counts on its
+ * numbers), the shim if asked, the limit. */
+static void set_env(void *arg)
 {
-	size_t n = 0;
-	ssize_t r;
+	const struct env *e = arg;
 
-	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = '\0';
+	closefrom(3);
+	if (e->preload) {
+		setenv("LD_PRELOAD", shim, 1);
+		setenv("SOCKAUDIT_DIR", dir, 1);
+	}
+	if (setrlimit(RLIMIT_NOFILE, &e->rl) < 0) {
+		dprintf(STDOUT_FILENO, "setrlimit %lu:%lu: %s\n", (unsigned long)e->rl.rlim_cur,
+			(unsigned long)e->rl.rlim_max, strerror(errno));
+		_exit(126);
+	}
 }
 
-static void run_host(struct run *r, const char *exe, bool preload, const char *mode, rlim_t soft,
+static void run_host(struct trun *r, const char *exe, bool preload, const char *mode, rlim_t soft,
 		     rlim_t hard)
 {
-	struct rlimit rl = { soft, hard };
-	int o[2], e[2];
-	pid_t pid;
+	const char *argv[] = { exe, mode, NULL };
+	struct env e = { preload, { soft, hard } };
 
-	if (pipe(o) < 0 || pipe(e) < 0)
-		bail("pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid == 0) {
-		dup2(o[1], 1);
-		dup2(e[1], 2);
-		closefrom(3);
-		if (preload) {
-			setenv("LD_PRELOAD", shim, 1);
-			setenv("SOCKAUDIT_DIR", dir, 1);
-		} else {
-			unsetenv("LD_PRELOAD");
-		}
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-			printf("setrlimit %lu:%lu: %s\n", (unsigned long)soft,
-			       (unsigned long)hard, strerror(errno));
-			_exit(126);
-		}
-		execl(exe, exe, mode, (char *)NULL);
-		_exit(127);
-	}
-	close(o[1]);
-	close(e[1]);
-	/* The output is a line or two: the pipes cannot fill before the
-	 * deadline, and a hung host is killed before they are read. */
-	r->status = th_wait_child(pid, 10000);
-	slurp(o[0], r->out, sizeof(r->out));
-	slurp(e[0], r->err, sizeof(r->err));
-	close(o[0]);
-	close(e[0]);
+	trun_capture_setup(r, argv, 10000, set_env, &e, NULL);
 }
 
 static void check_host(const char *exe, const char *label, const char *mode, rlim_t soft,
 		       rlim_t hard)
 {
-	struct run base, r;
+	struct trun base, r;
 
 	run_host(&base, exe, false, mode, soft, hard);
 	if (!ok(base.status == 0 && strncmp(base.out, "ok", 2) == 0,
 		"%s: without the shim the host prints ok", label)) {
 		diag("status %d, stdout: %s, stderr: %s", base.status, base.out, base.err);
+		trun_free(&base);
 		return;
 	}
 	run_host(&r, exe, true, mode, soft, hard);
 	if (!ok(r.status == 0 && strcmp(r.out, base.out) == 0,
 		"%s: with the shim too (status %d%s)", label, r.status,
-		r.status < 0 ? ": hung, killed at the deadline" : ""))
+		r.timed_out ? ": hung, killed at the deadline" : ""))
 		diag("stdout: %s, stderr: %s", r.out, r.err);
+	trun_free(&base);
+	trun_free(&r);
 }
 
 static void check(const char *label, const char *mode, rlim_t soft, rlim_t hard)
