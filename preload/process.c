@@ -87,6 +87,22 @@ static uint32_t remap_lang(uint64_t *frames, uint32_t d, const uint8_t *old_base
 	return o;
 }
 
+/* The id in our table of the parent's stack `id` (its language frames
+ * copied across); 0 when it cannot be read or stored. */
+static uint32_t remap_stack(uint32_t id, const struct sa_stack *old_stacks,
+			    const uint8_t *old_base, const struct sa_header *old_hdr)
+{
+	uint64_t frames[SA_MAX_FRAMES];
+	uint32_t d;
+
+	if (!id || id > old_hdr->nstacks || !old_stack_backed(old_hdr, id) ||
+	    (d = old_stacks[id - 1].depth) > SA_MAX_FRAMES)
+		return 0;
+	memcpy(frames, old_stacks[id - 1].frames, d * sizeof(frames[0]));
+	d = remap_lang(frames, d, old_base, old_hdr);
+	return d ? shim_stack_intern(frames, d) : 0;
+}
+
 /* In a forked child: the mapping still shows the parent's table (MAP_SHARED),
  * so a close here would erase the parent's record. Make our own table, copy
  * the records whose fd we really inherited (same inode), then drop the
@@ -175,8 +191,6 @@ int shim_fork_child(int32_t pid)
 			last = old_nslots;
 		for (uint64_t fd = first; fd < last; fd++) {
 			struct sa_slot rec;
-			uint64_t frames[SA_MAX_FRAMES];
-			uint32_t d;
 
 			if (!old_slots[fd].used ||
 			    !sa_slot_read(&old_slots[fd], &rec, SHIM_SLOT_SPINS) || !rec.used ||
@@ -187,24 +201,9 @@ int shim_fork_child(int32_t pid)
 			 * zero, and closing an inherited fd here is no close of
 			 * ours to count (docs/design.md, "Per-site counts"). */
 			rec.flags &= (uint8_t)~SA_SLOT_COUNTED;
-			if (rec.open_stack && rec.open_stack <= old_hdr->nstacks &&
-			    old_stack_backed(old_hdr, rec.open_stack) &&
-			    (d = old_stacks[rec.open_stack - 1].depth) <= SA_MAX_FRAMES) {
-				memcpy(frames, old_stacks[rec.open_stack - 1].frames, d * 8);
-				d = remap_lang(frames, d, old_base, old_hdr);
-				rec.open_stack = d ? shim_stack_intern(frames, d) : 0;
-			} else {
-				rec.open_stack = 0;
-			}
-			if (rec.connect_stack && rec.connect_stack <= old_hdr->nstacks &&
-			    old_stack_backed(old_hdr, rec.connect_stack) &&
-			    (d = old_stacks[rec.connect_stack - 1].depth) <= SA_MAX_FRAMES) {
-				memcpy(frames, old_stacks[rec.connect_stack - 1].frames, d * 8);
-				d = remap_lang(frames, d, old_base, old_hdr);
-				rec.connect_stack = d ? shim_stack_intern(frames, d) : 0;
-			} else {
-				rec.connect_stack = 0;
-			}
+			rec.open_stack = remap_stack(rec.open_stack, old_stacks, old_base, old_hdr);
+			rec.connect_stack = remap_stack(rec.connect_stack, old_stacks, old_base,
+							old_hdr);
 			shim_slot_write((int)fd, &rec);
 		}
 	}
