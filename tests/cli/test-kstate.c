@@ -1033,6 +1033,20 @@ static bool check_as(int how, pid_t target, const struct nschild *c, uint64_t ou
 	return r->ret != INT_MIN;
 }
 
+/* nschild_start(), or a skip saying `what` and the step that failed. */
+static bool nschild_start_or_skip(struct nschild *c, int flags, const char *what)
+{
+	char why[160];
+
+	if (nschild_start(c, flags))
+		return true;
+	snprintf(why, sizeof(why), "%s (%s: %s)", what, c->info.step, strerror(c->info.err));
+	if (c->pid > 0)
+		nschild_stop(c);
+	skip(why);
+	return false;
+}
+
 /* Not root: a child in its own user and network namespace is ours to look
  * at, but setns() also needs CAP_SYS_ADMIN where we are, so this is the
  * everyday unprivileged fallback. */
@@ -1043,16 +1057,9 @@ static void test_netns_unprivileged(void)
 	uint64_t our_ino;
 	int our_lfd;
 
-	if (!nschild_start(&c, CLONE_NEWUSER | CLONE_NEWNET)) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "not root and no user namespace (%s: %s)", c.info.step,
-			 strerror(c.info.err));
-		if (c.pid > 0)
-			nschild_stop(&c);
-		skip(why);
+	if (!nschild_start_or_skip(&c, CLONE_NEWUSER | CLONE_NEWNET,
+				   "not root and no user namespace"))
 		return;
-	}
 	our_lfd = listen_loopback(AF_INET, SOCK_STREAM);
 	if (our_lfd < 0)
 		bail("listener: %s", strerror(errno));
@@ -1079,16 +1086,8 @@ static void test_netns(void)
 		test_netns_unprivileged();
 		return;
 	}
-	if (!nschild_start(&c, CLONE_NEWNET)) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "no network namespace for the test (%s: %s)", c.info.step,
-			 strerror(c.info.err));
-		if (c.pid > 0)
-			nschild_stop(&c);
-		skip(why);
+	if (!nschild_start_or_skip(&c, CLONE_NEWNET, "no network namespace for the test"))
 		return;
-	}
 	our_lfd = listen_loopback(AF_INET, SOCK_STREAM);
 	if (our_lfd < 0)
 		bail("listener: %s", strerror(errno));
