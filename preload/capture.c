@@ -62,19 +62,6 @@ bool shim_capture_active(void)
 	return shim_cap.live_hi != 0;
 }
 
-/* Can 8 bytes be read at `addr`? The kernel copies the new signal mask
- * (8 bytes) from user memory before it looks at `how`: an invalid `how`
- * makes the call a pure probe, EFAULT when the memory cannot be read,
- * EINVAL when it can, and the mask is never changed. No descriptor, no side
- * effect, and a syscall that seccomp policies allow wherever a program may
- * block signals (unless they filter on its arguments). shim_capture_init()
- * checks both answers once. */
-static bool probe_readable(const void *addr)
-{
-	return shim_sys(SYS_rt_sigprocmask, -1, addr, NULL, sizeof(uint64_t)) < 0 &&
-	       errno == EINVAL;
-}
-
 static bool page_readable(uintptr_t page)
 {
 	unsigned slot = (unsigned)(page / PAGE) % SHIM_PROVEN_PAGES;
@@ -83,7 +70,7 @@ static bool page_readable(uintptr_t page)
 		return false;
 	if (shim_cap.page[slot] == page && shim_cap.page_epoch[slot] == shim_cap.epoch)
 		return true;
-	if (!probe_readable((const void *)page))
+	if (!shim_probe_readable((const void *)page))
 		return false;
 	/* In this order, an interrupted update never pairs the current epoch
 	 * with a page nobody proved in this capture. */
@@ -159,7 +146,7 @@ void shim_capture_init(void)
 	 * (glibc's backtrace() instead). The probe must tell a local from the
 	 * top page of the address space, which no user mapping can hold. */
 	if (shim_unw_backtrace && (!get_accessors || !local_as || !unw_start ||
-				 !probe_readable(buf) || probe_readable((void *)-PAGE)))
+				 !shim_probe_readable(buf) || shim_probe_readable((void *)-PAGE)))
 		shim_unw_backtrace = NULL;
 	if (shim_unw_backtrace) {
 		/* unw_get_accessors() initialises libunwind, which opens its

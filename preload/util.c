@@ -110,14 +110,15 @@ int shim_fstat(int fd, struct stat *st)
 #endif
 }
 
-/* Can the page at `page` be read? The kernel copies the 8-byte signal mask
- * from it before it looks at `how`: an invalid `how` gives EFAULT when the
- * memory cannot be read and EINVAL when it can, and changes nothing (as
- * capture.c's probe). */
+bool shim_probe_readable(const void *addr)
+{
+	return shim_sys(SYS_rt_sigprocmask, -1, addr, NULL, sizeof(uint64_t)) < 0 &&
+	       errno == EINVAL;
+}
+
 static bool page_readable(uintptr_t page)
 {
-	return page >= 4096 && shim_sys(SYS_rt_sigprocmask, -1, (void *)page, NULL, 8) < 0 &&
-	       errno == EINVAL;
+	return page >= 4096 && shim_probe_readable((const void *)page);
 }
 
 size_t shim_read_str_more(char *dst, const char *src, size_t max, uintptr_t proven)

@@ -15,6 +15,14 @@ void shim_warn(const char *what, int err) SHIM_HIDDEN;
  * problem that does not stop recording (a knob out of range). b is
  * shortened to keep the line short; a newline in it becomes a space. */
 void shim_say(const char *a, const char *b, const char *c) SHIM_HIDDEN;
+/* Can 8 bytes be read at `addr`? The kernel copies the new signal mask
+ * (8 bytes) from user memory before it looks at `how`: an invalid `how`
+ * makes rt_sigprocmask a pure probe, EFAULT when the memory cannot be read,
+ * EINVAL when it can, and the mask is never changed. No descriptor, no side
+ * effect, and a syscall that seccomp policies allow wherever a program may
+ * block signals (unless they filter on its arguments). shim_capture_init()
+ * checks both answers once. Changes errno. */
+bool shim_probe_readable(const void *addr) SHIM_HIDDEN;
 /* Copy the string at src into dst[0..max): up to and with its NUL, or max
  * bytes. Reads only pages the kernel says are readable (a probe syscall per
  * page), so a bad pointer is an answer, not a fault. Returns the bytes
